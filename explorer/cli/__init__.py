@@ -1,0 +1,55 @@
+"""The command line: `python -m explorer COMMAND ...`.
+
+Each command is one module in this package exposing `HELP` (one line),
+`add_arguments(parser)` and `run(args) -> int` (the exit code). Modules keep heavy
+imports (torch, torchvision) inside `run`, so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command name -> module in explorer.cli
+COMMANDS = {
+    "levels": "levels",
+    "verify": "verify",
+    "prune": "prune",
+    "train": "train",
+    "runs": "runs",
+}
+
+
+class CliError(Exception):
+    """An error to print as one line (no traceback) with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m explorer",
+                                     description="DAG-DNN Explorer: networks as DAGs, lifting matrices, pruning, retraining.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, module in COMMANDS.items():
+        try:
+            mod = importlib.import_module(f"explorer.cli.{module}")
+        except ModuleNotFoundError as e:
+            if e.name == f"explorer.cli.{module}":
+                continue  # command not built yet
+            raise
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except CliError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        # Library errors carry a message that names what is wrong and the fix.
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
