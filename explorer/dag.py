@@ -42,6 +42,7 @@ class Node:
     """One vertex: a neuron/channel (unit), a traced tensor (op) or a module block (block).
 
     `id` is unique and stable across runs (it is what selections and the CLI name).
+    `shape` is the output shape *without* the batch dimension, e.g. (64, 56, 56).
     `meta` holds extra, JSON-serialisable facts (e.g. `signature` of a repeated block,
     `members` of a collapsed block, `activation` at unit level).
     """
