@@ -1,0 +1,274 @@
+"""The DAG drawn by level: x = level, nodes coloured by level, skip arcs curved.
+
+`dag_figure` returns a plotly figure whose traces always come in the same order, so a
+page can map a selection event (`st.plotly_chart(..., on_select="rerun")`) back to
+nodes and arcs. Each point's `customdata` is a plain string:
+
+| index | name (constant)                         | what it draws                    | customdata |
+|-------|-----------------------------------------|----------------------------------|------------|
+| 0     | `TRACE_ARCS` "arcs"                     | arcs joining adjacent levels     | none       |
+| 1     | `TRACE_SKIP_ARCS` "skip arcs"           | arcs spanning >= 2 levels, curved| none       |
+| 2     | `TRACE_HIGHLIGHT_ARCS` "highlighted arcs"| arcs at a search hit            | none       |
+| 3     | `TRACE_SELECTED_ARCS` "selected arcs"   | arcs in `selected_arcs`          | none       |
+| 4     | `TRACE_ARC_MIDPOINTS` "arc midpoints"   | one marker per arc (select arcs) | arc id "src->dst" |
+| 5     | `TRACE_NODES` "nodes"                   | one marker per node              | node id    |
+
+So a selection's points with `curve_number == 5` (or whose trace name is "nodes") are
+nodes, those with `curve_number == 4` are arcs; `point["customdata"]` is the id either way.
+Graphs with more than `GL_THRESHOLD` nodes use `go.Scattergl` (WebGL) for speed; the
+arcs of one kind are always ONE trace with `None` separators.
+
+    >>> from explorer.dag import Dag, Node, Arc
+    >>> dag = Dag.build([Node("x", "input"), Node("h", "linear"), Node("y", "linear")],
+    ...                 [Arc("x", "h"), Arc("h", "y"), Arc("x", "y")], "op")
+    >>> fig = dag_figure(dag)
+    >>> [t.name for t in fig.data]
+    ['arcs', 'skip arcs', 'highlighted arcs', 'selected arcs', 'arc midpoints', 'nodes']
+    >>> list(fig.data[5].customdata), list(fig.data[4].customdata)
+    (['x', 'h', 'y'], ['x->h', 'h->y', 'x->y'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+import plotly.graph_objects as go
+from plotly.colors import qualitative, sample_colorscale
+
+from explorer.dag import Dag
+from explorer.figures.layout import level_layout
+
+TRACE_ARCS = "arcs"
+TRACE_SKIP_ARCS = "skip arcs"
+TRACE_HIGHLIGHT_ARCS = "highlighted arcs"
+TRACE_SELECTED_ARCS = "selected arcs"
+TRACE_ARC_MIDPOINTS = "arc midpoints"
+TRACE_NODES = "nodes"
+TRACE_ORDER = (TRACE_ARCS, TRACE_SKIP_ARCS, TRACE_HIGHLIGHT_ARCS, TRACE_SELECTED_ARCS,
+               TRACE_ARC_MIDPOINTS, TRACE_NODES)
+
+GL_THRESHOLD = 800  # nodes; above this, WebGL traces
+LABEL_THRESHOLD = 40  # nodes; at or below this, node ids are written next to the markers
+_CURVE_SAMPLES = 9  # points per curved skip arc
+
+SELECT_COLOR = "#d62728"
+SEARCH_COLOR = "#111111"
+
+
+def level_colors(n_levels: int) -> list[str]:
+    """One colour per level: a qualitative palette for up to 24 levels, else samples of Turbo."""
+    palette = qualitative.Dark24
+    if n_levels <= len(palette):
+        return list(palette[:max(n_levels, 1)])
+    return sample_colorscale("Turbo", [k / (n_levels - 1) for k in range(n_levels)])
+
+
+def _stepped_colorscale(colors: list[str]) -> list[list]:
+    """A colorscale with one flat band per level, so the colourbar reads as a discrete legend."""
+    n = len(colors)
+    if n == 1:
+        return [[0.0, colors[0]], [1.0, colors[0]]]
+    scale = []
+    for k, c in enumerate(colors):
+        scale.append([k / n, c])
+        scale.append([(k + 1) / n, c])
+    return scale
+
+
+def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
+    """Nodes whose id, op or module contains `query` (case-insensitive), and their neighbours.
+
+    >>> from explorer.dag import Dag, Node, Arc
+    >>> dag = Dag.build([Node("x", "input"), Node("fc", "linear", "layer.fc"), Node("y", "relu")],
+    ...                 [Arc("x", "fc"), Arc("fc", "y")], "op")
+    >>> hits, nbrs = search_nodes(dag, "LAYER")
+    >>> hits, sorted(nbrs)
+    (['fc'], ['x', 'y'])
+    """
+    q = (query or "").strip().lower()
+    if not q:
+        return [], set()
+    hits = [n.id for n in dag.nodes if q in n.id.lower() or q in n.op.lower() or q in (n.module or "").lower()]
+    hit_set = set(hits)
+    nbrs = {j for i in hits for j in (*dag.predecessors(i), *dag.successors(i))} - hit_set
+    return hits, nbrs
+
+
+def _fmt_int(v: int) -> str:
+    return f"{v:,}"
+
+
+def _node_hover(dag: Dag, node_id: str) -> str:
+    n = dag.node(node_id)
+    shape = "×".join(str(s) for s in n.shape) if n.shape else "?"
+    parts = [f"<b>{n.id}</b>", f"op: {n.op}"]
+    if n.module:
+        parts.append(f"module: {n.module}")
+    parts += [f"shape: {shape}", f"params: {_fmt_int(n.params)}", f"MACs: {_fmt_int(n.macs)}",
+              f"level: {dag.level[n.id]}",
+              f"in/out arcs: {len(dag.in_arcs(n.id))}/{len(dag.out_arcs(n.id))}"]
+    return "<br>".join(parts)
+
+
+def _arc_points(x0: float, y0: float, x1: float, y1: float, curved: bool) -> tuple[list[float], list[float]]:
+    """Polyline of one arc; a skip arc bows out as a quadratic Bézier so it does not hide behind nodes."""
+    if not curved:
+        return [x0, x1], [y0, y1]
+    span = x1 - x0
+    bow = 0.18 * span + 0.3  # control point offset in y, grows with the span
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + bow
+    xs, ys = [], []
+    for k in range(_CURVE_SAMPLES):
+        t = k / (_CURVE_SAMPLES - 1)
+        xs.append((1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t**2 * x1)
+        ys.append((1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t**2 * y1)
+    return xs, ys
+
+
+def _lines(segments: Iterable[tuple[list[float], list[float]]]) -> tuple[list, list]:
+    xs: list = []
+    ys: list = []
+    for sx, sy in segments:
+        xs += sx + [None]
+        ys += sy + [None]
+    return xs, ys
+
+
+def dag_figure(
+    dag: Dag,
+    *,
+    highlight: Collection[str] = (),
+    selected_nodes: Collection[str] = (),
+    selected_arcs: Collection[str] = (),
+    dimmed: Collection[str] = (),
+    search: str | None = None,
+    dragmode: str = "zoom",
+    labels: bool | None = None,
+    height: int | None = None,
+    layout: dict[str, tuple[float, float]] | None = None,
+) -> go.Figure:
+    """Plot `dag` laid out by level (x = level, barycentre-ordered y).
+
+    Arguments:
+      highlight: node ids drawn larger with a dark outline (e.g. what a selection disconnects).
+      selected_nodes: node ids outlined in red (the current selection).
+      selected_arcs: arc ids "src->dst" drawn in thick red.
+      dimmed: node ids drawn faint (e.g. already pruned).
+      search: text; matching nodes (id/op/module) and their neighbours are emphasised,
+        all others dimmed.
+      dragmode: plotly drag mode, e.g. "zoom", "pan", "select" (box) or "lasso".
+      labels: write node ids next to markers (default: only for graphs of <= 40 nodes).
+      layout: precomputed `level_layout(dag)` (pass it to avoid recomputing on reruns).
+    Trace order and `customdata` are documented in the module docstring.
+    """
+    pos = layout or level_layout(dag)
+    n_levels = dag.depth + 1
+    big = len(dag.nodes) > GL_THRESHOLD
+    Scatter = go.Scattergl if big else go.Scatter
+    ids = dag.order()
+    sel_nodes, sel_arcs, dim = set(selected_nodes), set(selected_arcs), set(dimmed)
+    hi = set(highlight)
+    hits, nbrs = search_nodes(dag, search)
+    hit_set = set(hits)
+    if search and hits:
+        dim |= set(ids) - hit_set - nbrs
+
+    # ---- arcs -------------------------------------------------------------------------
+    plain, skip, highlighted, selected = [], [], [], []
+    mid_x, mid_y, mid_id, mid_hover = [], [], [], []
+    for a in dag.arcs:
+        (x0, y0), (x1, y1) = pos[a.src], pos[a.dst]
+        curved = x1 - x0 > 1
+        seg = _arc_points(x0, y0, x1, y1, curved)
+        (skip if curved else plain).append(seg)
+        if a.src in hit_set or a.dst in hit_set:
+            highlighted.append(seg)
+        if a.id in sel_arcs:
+            selected.append(seg)
+        k = len(seg[0]) // 2
+        mx, my = ((seg[0][0] + seg[0][1]) / 2, (seg[1][0] + seg[1][1]) / 2) if not curved else (seg[0][k], seg[1][k])
+        mid_x.append(mx)
+        mid_y.append(my)
+        mid_id.append(a.id)
+        w = f"<br>weight: {a.weight:.4g}" if a.weight is not None else ""
+        mid_hover.append(f"<b>{a.id}</b><br>{a.label or '(no label)'}<br>kind: {a.kind}<br>"
+                         f"levels {dag.level[a.src]}→{dag.level[a.dst]}{w}")
+    faint = bool(search and hits)
+    traces: list = []
+    x, y = _lines(plain)
+    traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_ARCS, hoverinfo="skip",
+                          line=dict(color="rgba(90,90,90,0.18)" if faint else "rgba(90,90,90,0.45)", width=1),
+                          showlegend=False))
+    x, y = _lines(skip)
+    traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_SKIP_ARCS, hoverinfo="skip",
+                          line=dict(color="rgba(255,127,14,0.25)" if faint else "rgba(255,127,14,0.75)", width=1.6),
+                          showlegend=bool(skip), legendgroup="arcs"))
+    x, y = _lines(highlighted)
+    traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_HIGHLIGHT_ARCS, hoverinfo="skip",
+                          line=dict(color=SEARCH_COLOR, width=2.2), showlegend=bool(highlighted)))
+    x, y = _lines(selected)
+    traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_SELECTED_ARCS, hoverinfo="skip",
+                          line=dict(color=SELECT_COLOR, width=3.5), showlegend=bool(selected)))
+    traces.append(Scatter(
+        x=mid_x, y=mid_y, mode="markers", name=TRACE_ARC_MIDPOINTS, customdata=mid_id,
+        hovertext=mid_hover, hoverinfo="text",
+        marker=dict(size=[9 if i in sel_arcs else 5 for i in mid_id], symbol="diamond",
+                    color=[SELECT_COLOR if i in sel_arcs else "rgba(120,120,120,0.45)" for i in mid_id]),
+        showlegend=False,
+    ))
+
+    # ---- nodes ------------------------------------------------------------------------
+    colors = level_colors(n_levels)
+    base = 9 if len(ids) <= 400 else 6
+    sizes, line_w, line_c, opacity = [], [], [], []
+    for i in ids:
+        emph = i in hit_set or i in hi or i in sel_nodes
+        sizes.append(base * (1.7 if i in hit_set else 1.35 if emph or i in nbrs else 1.0))
+        if i in sel_nodes:
+            line_w.append(3), line_c.append(SELECT_COLOR)
+        elif i in hit_set or i in hi:
+            line_w.append(2.5), line_c.append(SEARCH_COLOR)
+        elif i in nbrs:
+            line_w.append(1.5), line_c.append(SEARCH_COLOR)
+        else:
+            line_w.append(0.5), line_c.append("white")
+        opacity.append(0.18 if i in dim and not emph else 1.0)
+    show_labels = labels if labels is not None else len(ids) <= LABEL_THRESHOLD
+    tick_step = max(1, n_levels // 12)
+    traces.append(Scatter(
+        x=[pos[i][0] for i in ids], y=[pos[i][1] for i in ids],
+        mode="markers+text" if show_labels else "markers",
+        text=ids if show_labels else None, textposition="top center", textfont=dict(size=10),
+        name=TRACE_NODES, customdata=ids, hovertext=[_node_hover(dag, i) for i in ids], hoverinfo="text",
+        marker=dict(
+            size=sizes, opacity=opacity, line=dict(width=line_w, color=line_c),
+            color=[dag.level[i] for i in ids], cmin=-0.5, cmax=n_levels - 0.5,
+            colorscale=_stepped_colorscale(colors),
+            colorbar=dict(title=dict(text="level"), tickvals=list(range(0, n_levels, tick_step)),
+                          thickness=14, len=0.9),
+        ),
+        showlegend=False,
+    ))
+
+    fig = go.Figure(traces)
+    max_width = max((len(v) for v in dag.levels()), default=1)
+    fig.update_layout(
+        height=height or int(min(900, max(380, 160 + 22 * max_width))),
+        margin=dict(l=10, r=10, t=40, b=40),
+        dragmode=dragmode,
+        hovermode="closest",
+        clickmode="event+select",
+        uirevision=f"{dag.name}-{dag.granularity}-{len(ids)}",
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0),
+        plot_bgcolor="white",
+        title=dict(text=f"{dag.name or 'graph'} — {dag.granularity} level: {len(ids)} nodes, "
+                        f"{len(dag.arcs)} arcs, levels 0..{dag.depth}", font=dict(size=13), x=0.01, y=0.99),
+    )
+    fig.update_xaxes(title_text="level", dtick=tick_step, zeroline=False, showgrid=True, gridcolor="#eee")
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def figure_html(fig: go.Figure) -> str:
+    """A standalone HTML page of `fig` with plotly.js in-line (opens offline)."""
+    return fig.to_html(include_plotlyjs=True, full_html=True)
