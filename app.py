@@ -1,0 +1,33 @@
+"""DAG-DNN Explorer — `streamlit run app.py`.
+
+Navigation only: Home is drawn by `ui.home`; each other page is a file in `pages/`,
+listed only if the file exists so the app never breaks while pages are being built.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="DAG-DNN Explorer", page_icon="🕸️", layout="wide")
+
+
+def home() -> None:
+    from ui.errors import guard
+    from ui.home import render
+
+    with guard("drawing the home page"):
+        render()
+
+
+PAGES = [  # (file, title, icon)
+    ("pages/1_Architecture.py", "Architecture", "🗺️"),
+    ("pages/2_Decomposition.py", "Decomposition", "🧮"),
+    ("pages/3_Prune.py", "Prune", "✂️"),
+    ("pages/4_Train.py", "Train", "📈"),
+]
+
+pages = [st.Page(home, title="Home", icon="🏠", default=True, url_path="home")]
+pages += [st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exists()]
+st.navigation(pages).run()

@@ -1,0 +1,102 @@
+"""Architecture: any network as a DAG-DNN laid out by level (SCIENCE.md §1)."""
+
+import time
+
+import streamlit as st
+
+from ui import cache
+from ui.errors import guard
+from ui.picker import graph_picker
+
+PYVIS_AUTO = 300  # the free-form view is on by default up to this many nodes
+
+
+def _fmt(n: int) -> str:
+    for unit, k in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= k:
+            return f"{n / k:.2f}{unit}"
+    return str(n)
+
+
+def main() -> None:
+    from explorer.figures.dag_plot import dag_figure, figure_html, search_nodes
+    from explorer.figures.matrix_plot import level_histogram_figure
+
+    st.title("Architecture")
+    st.caption("The network as a DAG-DNN: x = level (longest path from the input), one colour per level, "
+               "orange curves = skip arcs spanning several levels. Hover nodes and arc diamonds for details.")
+    key = graph_picker("arch")
+    if key is None:
+        st.info("Choose a model in the sidebar.")
+        return
+    t0 = time.perf_counter()
+    dag = cache.dag(key)
+    layout = cache.layout(key)
+    t_build = time.perf_counter() - t0
+
+    s = dag.summary()
+    cols = st.columns(6)
+    for c, (label, value) in zip(cols, [("nodes", f"{s['nodes']:,}"), ("arcs", f"{s['arcs']:,}"),
+                                         ("levels", f"{s['levels']}"), ("skip arcs", f"{s['skip_arcs']:,}"),
+                                         ("params", _fmt(s["params"])), ("MACs", _fmt(s["macs"]))]):
+        c.metric(label, value)
+    st.caption(f"{key.label()} — graph, levels and layout in {t_build:.2f} s (cached after the first time)")
+    if dag.granularity == "op" and len(dag.nodes) > 1500:
+        st.warning(f"{len(dag.nodes):,} op nodes: the plot uses WebGL and stays usable, but the *block* "
+                   "granularity (sidebar) is easier to read for a model this big.")
+
+    q = st.text_input("Search nodes (id, op or module)", key="arch.search",
+                      placeholder="e.g. conv, layer2, add, fc", help="highlights matches and their neighbours")
+    hits, nbrs = search_nodes(dag, q)
+    if q.strip():
+        if hits:
+            st.caption(f"{len(hits)} match(es), {len(nbrs)} neighbour(s) highlighted; other nodes dimmed.")
+        else:
+            st.warning(f"No node id, op or module contains {q.strip()!r}.")
+
+    fig = dag_figure(dag, search=q, layout=layout)
+    st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False})
+
+    if hits:
+        st.dataframe([{"id": i, "op": dag.node(i).op, "module": dag.node(i).module, "level": dag.level[i],
+                       "shape": str(dag.node(i).shape), "in": ", ".join(dag.predecessors(i))[:80],
+                       "out": ", ".join(dag.successors(i))[:80]} for i in hits[:200]],
+                     hide_index=True, key="arch.hits")
+
+    c1, c2 = st.columns([2, 3])
+    with c1:
+        st.plotly_chart(level_histogram_figure(dag), key="arch.hist")
+    with c2:
+        st.markdown("**Downloads**")
+        name = (dag.name or "graph").replace("/", "_").replace(":", "_")
+        st.download_button("Graph as JSON", data=dag.dumps(), file_name=f"{name}_{dag.granularity}.json",
+                           mime="application/json", key="arch.dl_json", on_click="ignore")
+        st.download_button("Plot as standalone HTML", data=lambda: figure_html(fig),
+                           file_name=f"{name}_{dag.granularity}.html", mime="text/html", key="arch.dl_html",
+                           on_click="ignore")
+        st.caption("The JSON is the CLI's `python -m explorer levels MODEL --json` document; the HTML "
+                   "carries plotly.js in-line and opens offline.")
+
+    show = st.toggle("Free-form view (pyvis, force-directed)", value=len(dag.nodes) <= PYVIS_AUTO,
+                     key="arch.pyvis")
+    if show:
+
+        with guard("drawing the free-form view"):
+            st.iframe(_pyvis(key), height=640)
+            st.caption("Drag nodes, scroll to zoom. Resources are in-lined: the view works offline.")
+
+    with st.expander(f"All {len(dag.nodes):,} nodes"):
+        st.dataframe([{"id": n.id, "level": dag.level[n.id], "op": n.op, "module": n.module,
+                       "shape": str(n.shape), "params": n.params, "MACs": n.macs} for n in dag.nodes],
+                     hide_index=True, key="arch.nodes")
+
+
+@st.cache_data(show_spinner="drawing the free-form view…", max_entries=8)
+def _pyvis(key) -> str:
+    from explorer.pyvis_view import pyvis_html
+
+    return pyvis_html(cache.dag(key))
+
+
+with guard():
+    main()

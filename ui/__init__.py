@@ -1,0 +1,9 @@
+"""Shared helpers for the Streamlit pages: model picker, cached builders, error display,
+session-state keys. The only Streamlit code outside `app.py` and `pages/`; the library
+`explorer/` never imports Streamlit.
+
+- `ui.state`  — session-state keys shared by pages (the chosen model survives page switches)
+- `ui.errors` — `guard()`: library errors become `st.error(...)`, never a traceback
+- `ui.cache`  — `st.cache_resource` builders keyed by spec/granularity/depth/seed
+- `ui.picker` — `model_picker()`, `granularity_controls()`
+"""

@@ -1,0 +1,146 @@
+"""Cached builders: the heavy work (tracing, layout, lifting, verification) runs once per
+(spec, granularity, depth, seed) and is shared by every page and rerun.
+
+A `DagKey` names one graph; ONNX uploads are keyed by the SHA-256 of their bytes, which
+live in session state (`ui.state.ONNX_BYTES`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ui import state
+
+
+@dataclass(frozen=True)
+class DagKey:
+    spec: str  # zoo / torchvision name, "file.py:Class", or state.ONNX_SPEC
+    granularity: str = "op"
+    depth: int | None = None  # module depth, block view only
+    seed: int = 0
+    onnx_digest: str | None = None  # sha256 of the uploaded bytes when spec is ONNX_SPEC
+
+    @property
+    def is_onnx(self) -> bool:
+        return self.spec == state.ONNX_SPEC
+
+    def label(self) -> str:
+        name = state.get(state.ONNX_NAME, "upload.onnx") if self.is_onnx else self.spec
+        d = f", depth {self.depth}" if self.granularity == "block" and self.depth else ""
+        return f"{name} ({self.granularity}{d})"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_resource(show_spinner="building the model…", max_entries=16)
+def model(spec: str, seed: int = 0):
+    """`explorer.zoo.load(spec, seed)`: the model in eval mode and its example input."""
+    from explorer import zoo
+
+    return zoo.load(spec, seed)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _onnx_dag(onnx_digest: str, _data: bytes):
+    from explorer.onnx_graph import onnx_dag
+
+    return onnx_dag(_data)
+
+
+@st.cache_resource(show_spinner="tracing the graph…", max_entries=32)
+def _dag(spec: str, granularity: str, depth: int | None, seed: int):
+    from explorer.graph import build_dag
+
+    return build_dag(spec, granularity=granularity, depth=depth, seed=seed)
+
+
+def dag(key: DagKey):
+    """The `Dag` named by `key` (cached)."""
+    if key.is_onnx:
+        data = state.get(state.ONNX_BYTES)
+        if data is None or digest(data) != key.onnx_digest:
+            raise ValueError("the uploaded ONNX file is no longer in this session; upload it again "
+                             "on the Architecture page")
+        return _onnx_dag(key.onnx_digest, data)
+    return _dag(key.spec, key.granularity, key.depth, key.seed)
+
+
+@st.cache_resource(show_spinner="laying out the graph…", max_entries=32)
+def _layout(key: DagKey):
+    from explorer.figures.layout import level_layout
+
+    return level_layout(dag(key))
+
+
+def layout(key: DagKey):
+    """`level_layout(dag(key))` (cached: the barycentre sweeps are the slow part of a big figure)."""
+    return _layout(key)
+
+
+@st.cache_resource(show_spinner="computing the lifting matrices…", max_entries=16)
+def lifting(key: DagKey, input_seed: int = 0, sample: int | None = None):
+    """`explorer.lifting.lifting(dag, x)` at a seeded random input (or dataset sample `sample`)."""
+    from explorer.lifting import lifting as _lifting
+
+    return _lifting(dag(key), x=input_tensor(key, input_seed, sample))
+
+
+def input_tensor(key: DagKey, input_seed: int = 0, sample: int | None = None):
+    """The input the numeric views use: the dataset sample `sample` where one exists, else seeded noise."""
+    import torch
+
+    if key.is_onnx:
+        return None
+    m = model(key.spec, key.seed)
+    shape = tuple(m.example_input.shape[1:])
+    if sample is not None and m.info.dataset:
+        x = dataset_sample(m.info.dataset, sample, shape)
+        if x is not None:
+            return x
+    g = torch.Generator().manual_seed(int(input_seed))
+    return torch.randn(1, *shape, generator=g)
+
+
+@st.cache_data(show_spinner="loading the dataset…", max_entries=64)
+def _dataset_array(name: str, index: int):
+    """Test input `index` of a built-in dataset (`explorer.data.load_dataset`), or None if unavailable."""
+    try:
+        from explorer.data import load_dataset
+
+        split = load_dataset(name)
+    except Exception:  # noqa: BLE001 — no dataset: the numeric views fall back to seeded noise
+        return None
+    x = split.x_test
+    return x[int(index) % len(x)].numpy()
+
+
+def dataset_sample(name: str, index: int, shape: tuple[int, ...]):
+    import numpy as np
+    import torch
+
+    arr = _dataset_array(name, int(index))
+    if arr is None:
+        return None
+    t = torch.as_tensor(np.asarray(arr), dtype=torch.float32)
+    if t.numel() != int(np.prod(shape)):
+        return None
+    return t.reshape(1, *shape)
+
+
+@st.cache_data(show_spinner="verifying against the forward pass…", max_entries=32)
+def verification(key: DagKey, input_seed: int = 0, sample: int | None = None) -> dict:
+    """`explorer.verify.verify(model, dag, x)` as a plain dict (forward_error, jacobian_error, tol, ok)."""
+    from explorer.verify import verify
+
+    m = model(key.spec, key.seed)
+    v = verify(m.model, dag(key), input_tensor(key, input_seed, sample))
+    out = {}
+    for k in ("forward_error", "jacobian_error", "tol", "ok"):
+        val = getattr(v, k, None)
+        out[k] = val if val is None or isinstance(val, bool) else float(val)
+    return out

@@ -1,0 +1,146 @@
+"""The model picker every page shares: zoo (with descriptions), torchvision, ONNX upload,
+or the user's own `file.py:ClassName`; then granularity and block depth.
+
+    key = graph_picker("arch")          # in a page: widgets in the sidebar
+    dag = ui.cache.dag(key)             # the cached Dag
+
+The choice is copied into `ui.state` so the next page opens on the same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from ui import state
+from ui.cache import DagKey, digest
+
+SOURCES = {"zoo": "Zoo (small models)", "torchvision": "torchvision (random init)",
+           "onnx": "ONNX upload", "file": "Python file"}
+DEFAULT_ZOO = "mlp_skip"
+DEFAULT_TV = "resnet18"
+GRANULARITY_HELP = ("unit: neurons/channels, arcs are weights or kernels (small Linear/Conv models); "
+                    "op: one node per traced tensor op; block: ops collapsed by module depth (big models)")
+
+
+@st.cache_data(show_spinner=False)
+def _zoo() -> list[tuple[str, str, tuple[int, ...]]]:
+    from explorer.zoo import ZOO
+
+    return [(name, e.info.description, e.info.input_shape) for name, e in ZOO.items()]
+
+
+@st.cache_data(show_spinner=False)
+def _torchvision() -> list[str]:
+    from explorer.zoo import torchvision_names
+
+    return torchvision_names()
+
+
+def upload_cap_mb() -> int:
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def default_granularity(spec: str, source: str) -> str:
+    """The library's choice where it offers one; else unit for zoo MLP/CNNs, block for torchvision."""
+    try:
+        from explorer.graph import default_granularity as lib_default
+
+        return str(lib_default(spec))
+    except Exception:  # noqa: BLE001 — library not landed or refused: a safe guess
+        if source == "onnx":
+            return "op"
+        if source == "torchvision":
+            return "block"
+        return "op"
+
+
+def _index(options: Sequence[str], value, fallback: int = 0) -> int:
+    try:
+        return list(options).index(value)
+    except ValueError:
+        return fallback
+
+
+def model_picker(page: str, *, allow_onnx: bool = True, allow_file: bool = True,
+                 sources: Sequence[str] | None = None) -> tuple[str, str] | None:
+    """Sidebar widgets choosing a model; returns (spec, source) or None while nothing is chosen.
+
+    `page` prefixes the widget keys so each page has its own widgets.
+    """
+    sb = st.sidebar
+    srcs = list(sources or [s for s in SOURCES if (s != "onnx" or allow_onnx) and (s != "file" or allow_file)])
+    src = sb.radio("Model source", srcs, format_func=SOURCES.get, key=f"{page}.source",
+                   index=_index(srcs, state.get(state.SOURCE, "zoo")))
+    spec: str | None = None
+    if src == "zoo":
+        zoo = _zoo()
+        names = [z[0] for z in zoo]
+        desc = {z[0]: z[1] for z in zoo}
+        shape = {z[0]: z[2] for z in zoo}
+        prev = state.get(state.SPEC) if state.get(state.SOURCE) == "zoo" else DEFAULT_ZOO
+        spec = sb.selectbox("Zoo model", names, index=_index(names, prev, _index(names, DEFAULT_ZOO)),
+                            key=f"{page}.zoo", help="small networks that exercise the DAG structure")
+        sb.caption(f"{desc[spec]}  \ninput shape {tuple(shape[spec])}")
+    elif src == "torchvision":
+        names = _torchvision()
+        prev = state.get(state.SPEC) if state.get(state.SOURCE) == "torchvision" else DEFAULT_TV
+        spec = sb.selectbox("torchvision model", names, index=_index(names, prev, _index(names, DEFAULT_TV)),
+                            key=f"{page}.tv", help="built with weights=None: random init, no download")
+    elif src == "onnx":
+        cap = upload_cap_mb()
+        up = sb.file_uploader(f"ONNX file (≤ {cap} MB, structure only)", type=["onnx"], key=f"{page}.onnx",
+                              help="loaded without executing anything; external data files are refused")
+        if up is not None:
+            data = up.getvalue()
+            if len(data) > cap * 1024 * 1024:
+                raise ValueError(f"{up.name} is {len(data) / 2**20:.1f} MB, over the {cap} MB upload cap "
+                                 "(server.maxUploadSize in .streamlit/config.toml)")
+            state.put(state.ONNX_BYTES, data)
+            state.put(state.ONNX_NAME, up.name)
+        if state.get(state.ONNX_BYTES) is None:
+            sb.info("Upload an .onnx file to see its graph.")
+            return None
+        sb.caption(f"using {state.get(state.ONNX_NAME)}")
+        spec = state.ONNX_SPEC
+    else:
+        prev = state.get(state.SPEC) if state.get(state.SOURCE) == "file" else ""
+        spec = sb.text_input("path/to/file.py:ClassName", value=prev or "", key=f"{page}.file",
+                             help="a class constructible with no arguments, with `input_shape` or `example_input()`")
+        spec = (spec or "").strip()
+        if not spec:
+            sb.info("Give a Python file and class, e.g. `my_models.py:Net`.")
+            return None
+    state.put(state.SOURCE, src)
+    state.put(state.SPEC, spec)
+    return spec, src
+
+
+def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "block"),
+                 allow_onnx: bool = True, allow_file: bool = True, show_depth: bool = True,
+                 sources: Sequence[str] | None = None) -> DagKey | None:
+    """Model picker + granularity + block depth + seed; returns the `DagKey` or None."""
+    picked = model_picker(page, allow_onnx=allow_onnx, allow_file=allow_file, sources=sources)
+    if picked is None:
+        return None
+    spec, src = picked
+    sb = st.sidebar
+    grans = ["op"] if src == "onnx" else list(granularities)
+    default = default_granularity(spec, src)
+    # a new model resets granularity to its default; the same model keeps the user's choice
+    model_id = f"{src}:{spec}"
+    if st.session_state.get(f"{page}.model_id") != model_id:
+        st.session_state[f"{page}.model_id"] = model_id
+        st.session_state[f"{page}.granularity"] = default if default in grans else grans[0]
+    gran = sb.radio("Granularity", grans, key=f"{page}.granularity", horizontal=True, help=GRANULARITY_HELP)
+    depth = None
+    if gran == "block" and show_depth:
+        depth = int(sb.slider("Block depth (module nesting)", 1, 6, int(state.get(state.DEPTH, 2) or 2),
+                              key=f"{page}.depth", help="collapse ops into modules this many levels deep"))
+        state.put(state.DEPTH, depth)
+    seed = int(sb.number_input("Seed (init)", 0, 10_000, int(state.get(state.SEED, 0)), key=f"{page}.seed"))
+    state.put(state.GRANULARITY, gran)
+    state.put(state.SEED, seed)
+    onnx_digest = digest(state.get(state.ONNX_BYTES)) if spec == state.ONNX_SPEC else None
+    return DagKey(spec=spec, granularity=gran, depth=depth, seed=seed, onnx_digest=onnx_digest)
