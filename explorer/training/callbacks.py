@@ -1,0 +1,202 @@
+"""The loop's features, one callback each (see explorer.training.loop).
+
+Order matters and `runner.execute` fixes it: re-apply the mask first (so every later
+callback sees pruned weights held at zero), then train metrics and the divergence check,
+evaluation, rewind checkpoints, the cancel check, and last the writer that hands the
+metric rows to the sink.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from explorer.mask import Mask
+from explorer.training.init import save_checkpoint
+from explorer.training.loop import Callback, LoopState
+
+
+class MaskCallback(Callback):
+    """Hold pruned weights at zero: multiply the mask in after every optimiser step."""
+
+    def __init__(self, mask: Mask, model: nn.Module):
+        mask.check(model)
+        params = dict(model.named_parameters())
+        self.params = [params[k] for k in mask]
+        self.masks = [mask[k].to(params[k].device, params[k].dtype) for k in mask]
+
+    @torch.no_grad()
+    def _apply(self) -> None:
+        if self.params:
+            torch._foreach_mul_(self.params, self.masks)
+
+    def on_start(self, s: LoopState) -> None:
+        self._apply()
+
+    def on_step(self, s: LoopState) -> None:
+        self._apply()
+
+
+class TrainMetrics(Callback):
+    """Mean train loss and accuracy over each window of `every` steps; one "train" row per window.
+    Sums stay on the device between windows, so there is one host sync per window."""
+
+    def __init__(self, every: int):
+        self.every = every
+        self.loss_sum: torch.Tensor | None = None
+        self.correct: torch.Tensor | None = None
+        self.n = 0  # examples in the window
+        self._k = 0  # steps in the window
+        self.last: dict[str, Any] | None = None
+        self.best_acc = float("nan")
+
+    @torch.no_grad()
+    def on_step(self, s: LoopState) -> None:
+        assert s.loss is not None and s.logits is not None and s.y is not None
+        hit = (s.logits.argmax(-1) == s.y).sum()
+        if self.loss_sum is None:
+            self.loss_sum, self.correct = s.loss.clone(), hit
+        else:
+            self.loss_sum += s.loss
+            self.correct += hit
+        self.n += len(s.y)
+        self._k += 1
+        if s.step % self.every == 0 or s.step == s.steps:
+            self.flush(s)
+
+    def flush(self, s: LoopState) -> None:
+        if self.loss_sum is None:
+            return
+        loss = self.loss_sum.item() / self._k
+        acc = self.correct.item() / self.n  # type: ignore[union-attr]
+        self.last = {"step": s.step, "split": "train", "loss": loss, "acc": acc, "wall_time": s.wall_time}
+        s.rows.append(self.last)
+        if not acc <= self.best_acc:  # also replaces the initial NaN
+            self.best_acc = acc
+        if not math.isfinite(loss):
+            s.stop = "diverged"
+        self.loss_sum, self.correct, self.n, self._k = None, None, 0, 0
+
+    def on_end(self, s: LoopState) -> None:
+        if s.stop is not None:  # stopped mid-window: write what was seen
+            self.flush(s)
+
+
+class Divergence(Callback):
+    """Stop with "diverged" as soon as the loss is NaN or infinite. Checking every step costs a
+    host sync, so it checks every `every` steps (TrainMetrics also stops on a non-finite window)."""
+
+    def __init__(self, every: int = 1):
+        self.every = every
+
+    def on_step(self, s: LoopState) -> None:
+        if s.step % self.every == 0 and s.loss is not None and not bool(torch.isfinite(s.loss)):
+            s.stop = "diverged"
+
+
+class Evaluate(Callback):
+    """Test loss and accuracy at step 0, every `every` steps and at the end; one "test" row each."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, every: int, batch: int = 2048,
+                 loss_fn: Callable[..., torch.Tensor] = nn.functional.cross_entropy):
+        self.x, self.y, self.every, self.batch, self.loss_fn = x, y, every, batch, loss_fn
+        self.last_step = -1
+        self.history: list[dict[str, Any]] = []
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module) -> tuple[float, float]:
+        was = model.training
+        model.eval()
+        loss, correct = torch.zeros((), device=self.x.device), torch.zeros((), device=self.x.device)
+        for i in range(0, len(self.y), self.batch):
+            xb, yb = self.x[i:i + self.batch], self.y[i:i + self.batch]
+            out = model(xb)
+            loss += self.loss_fn(out, yb, reduction="sum")
+            correct += (out.argmax(-1) == yb).sum()
+        model.train(was)
+        n = max(1, len(self.y))
+        return loss.item() / n, correct.item() / n
+
+    def _row(self, s: LoopState) -> None:
+        if s.step == self.last_step:
+            return
+        loss, acc = self.evaluate(s.model)
+        row = {"step": s.step, "split": "test", "loss": loss, "acc": acc, "wall_time": s.wall_time}
+        self.history.append(row)
+        s.rows.append(row)
+        self.last_step = s.step
+
+    def on_start(self, s: LoopState) -> None:
+        self._row(s)
+
+    def on_step(self, s: LoopState) -> None:
+        if s.step % self.every == 0 and s.stop is None:
+            self._row(s)
+
+    def on_end(self, s: LoopState) -> None:
+        if s.stop != "diverged":
+            self._row(s)
+
+
+class RewindCheckpoints(Callback):
+    """Save the weights (safetensors) at the given steps (step 0 = the initialisation)."""
+
+    def __init__(self, steps: Iterable[int], path_of: Callable[[int], Path]):
+        self.steps, self.path_of = set(steps), path_of
+
+    def on_start(self, s: LoopState) -> None:
+        if 0 in self.steps:
+            save_checkpoint(s.model, self.path_of(0))
+
+    def on_step(self, s: LoopState) -> None:
+        if s.step in self.steps:
+            save_checkpoint(s.model, self.path_of(s.step))
+
+
+class CancelCheck(Callback):
+    """Stop with "cancelled" when `should_stop()` says so; asked at most every `interval_s`."""
+
+    def __init__(self, should_stop: Callable[[], bool], interval_s: float = 0.25):
+        self.should_stop, self.interval_s = should_stop, interval_s
+        self.next_t = 0.0
+
+    def on_step(self, s: LoopState) -> None:
+        t = time.monotonic()
+        if t >= self.next_t:
+            self.next_t = t + self.interval_s
+            if self.should_stop():
+                s.stop = "cancelled"
+
+
+class MetricWriter(Callback):
+    """Hand pending rows to `sink(rows)` at most every `interval_s` (and at the end), so the
+    store sees a few batched inserts per second instead of one per step."""
+
+    def __init__(self, sink: Callable[[Sequence[dict[str, Any]]], None], interval_s: float = 0.25):
+        self.sink, self.interval_s = sink, interval_s
+        self.next_t = 0.0
+
+    def flush(self, s: LoopState) -> None:
+        if s.rows:
+            rows, s.rows = s.rows, []
+            self.sink(rows)
+
+    def on_start(self, s: LoopState) -> None:
+        self.flush(s)
+        self.next_t = time.monotonic() + self.interval_s
+
+    def on_step(self, s: LoopState) -> None:
+        if s.rows:
+            t = time.monotonic()
+            if t >= self.next_t:
+                self.next_t = t + self.interval_s
+                self.flush(s)
+
+    def on_end(self, s: LoopState) -> None:
+        self.flush(s)

@@ -1,0 +1,138 @@
+"""`execute(config, sink, should_stop)`: one run, start to finish, as a pure library call.
+
+It builds the model (with mask and init), the data, the optimiser and schedule, and runs
+the loop with its callbacks, handing metric rows to `sink(rows)`. No SQLite here: the
+worker and the Ray backend adapt `sink` and `should_stop` to the run store.
+
+    >>> from explorer.training.config import RunConfig
+    >>> rows = []
+    >>> r = execute(RunConfig(model="moons_mlp", dataset="moons", steps=20, eval_every=10, device="cpu"), rows.extend)
+    >>> r.status, r.steps_done, sorted({row["split"] for row in rows})
+    ('done', 20, ['test', 'train'])
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from explorer.data import Batches, DataError, load_dataset
+from explorer.training import device as devices
+from explorer.training import init as inits
+from explorer.training.callbacks import CancelCheck, Evaluate, MaskCallback, MetricWriter, RewindCheckpoints, TrainMetrics
+from explorer.training.config import RunConfig
+from explorer.training.loop import Callback, train
+
+Sink = Callable[[Sequence[dict[str, Any]]], None]
+
+
+@dataclass
+class RunResult:
+    """How a run ended and its headline numbers (also stored as the run's summary)."""
+
+    run_id: str
+    status: str  # done | diverged | cancelled
+    steps_done: int
+    device: str
+    torch_version: str
+    seed: int
+    init_source: str
+    params: int
+    kept_params: int  # parameters not masked out
+    sparsity: float  # of the masked tensors (0 for dense)
+    wall_time_s: float
+    steps_per_s: float  # training steps per second, evaluation included
+    final: dict[str, float] = field(default_factory=dict)  # train_loss, train_acc, test_loss, test_acc
+    best_train_acc: float = float("nan")
+    best_test_acc: float = float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+
+
+def make_optimizer(config: RunConfig, model: nn.Module) -> tuple[torch.optim.Optimizer, Any]:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps) if config.schedule == "cosine" else None
+    return opt, sched
+
+
+def _check_outputs(model: nn.Module, x: torch.Tensor, n_classes: int, config: RunConfig) -> None:
+    with torch.no_grad():
+        out = model.eval()(x[:2])
+    if out.dim() != 2 or out.shape[1] < n_classes:
+        raise DataError(f"model {config.model!r} outputs shape {tuple(out.shape)} but dataset {config.dataset!r} "
+                        f"has {n_classes} classes; the model must output (batch, >= {n_classes}) logits — "
+                        "pick the model's default dataset or a model with that many outputs")
+
+
+def execute(config: RunConfig, sink: Sink = lambda rows: None, should_stop: Callable[[], bool] = lambda: False, *,
+            checkpoint_root: str | Path | None = None,
+            on_start: Callable[[str, str], None] | None = None,
+            extra_callbacks: Sequence[Callback] = ()) -> RunResult:
+    """Train `config` to the end (or until it diverges or `should_stop()` turns true).
+
+    sink: receives lists of metric rows {step, split: train|test, loss, acc, wall_time}.
+    checkpoint_root: where rewind checkpoints live (default: <data dir>/checkpoints).
+    on_start(device, torch_version): called once the device is chosen, before training.
+    Raises ValueError subclasses (ConfigError, DataError, InitError, MaskError, DeviceError,
+    ModelSpecError) naming what is wrong and the fix.
+    """
+    from explorer.training.store import data_dir
+
+    c = config
+    root = Path(checkpoint_root) if checkpoint_root is not None else data_dir() / "checkpoints"
+    dev = devices.resolve(c.device)
+    dev_name = devices.describe(dev)
+    if on_start is not None:
+        on_start(dev_name, torch.__version__)
+
+    start = inits.build(c, checkpoint_root=root)
+    data = load_dataset(c.dataset).reshaped(start.info.input_shape)
+    model = start.model.to(dev)
+    data = data.to(dev)
+    _check_outputs(model, data.x_train, data.n_classes, c)
+
+    torch.manual_seed(c.seed)  # dropout and any other randomness inside the model
+    opt, sched = make_optimizer(c, model)
+    batches = Batches(data.x_train, data.y_train, c.batch_size, c.data_seed)
+    train_metrics = TrainMetrics(c.log_every)
+    evaluate = Evaluate(data.x_test, data.y_test, c.eval_every)
+    cbs: list[Callback] = []
+    if start.mask is not None:
+        cbs.append(MaskCallback(start.mask, model))
+    cbs += [train_metrics, evaluate]
+    if c.init == "dense":
+        keep = {0} | ({c.rewind_step} if 0 < c.rewind_step <= c.steps else set())
+        cbs.append(RewindCheckpoints(keep, lambda k: inits.checkpoint_path(root, c.run_id, k)))
+    cbs += [*extra_callbacks, CancelCheck(should_stop), MetricWriter(sink)]
+
+    t0 = time.perf_counter()
+    s = train(model, opt, batches, c.steps, cbs, scheduler=sched)
+    wall = time.perf_counter() - t0
+
+    final = {}
+    if train_metrics.last:
+        final.update(train_loss=train_metrics.last["loss"], train_acc=train_metrics.last["acc"])
+    if evaluate.history:
+        final.update(test_loss=evaluate.history[-1]["loss"], test_acc=evaluate.history[-1]["acc"])
+    n_params = sum(p.numel() for p in model.parameters())
+    masked = start.mask.total - start.mask.kept if start.mask is not None else 0
+    return RunResult(
+        run_id=c.run_id, status=s.stop or "done", steps_done=s.step, device=dev_name, torch_version=torch.__version__,
+        seed=c.seed, init_source=start.source, params=n_params, kept_params=n_params - masked,
+        sparsity=start.mask.sparsity if start.mask is not None else 0.0, wall_time_s=wall,
+        steps_per_s=s.step / wall if wall > 0 else float("nan"), final=final,
+        best_train_acc=train_metrics.best_acc, best_test_acc=max(
+            (r["acc"] for r in evaluate.history), default=float("nan")))
+

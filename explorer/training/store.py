@@ -1,0 +1,336 @@
+"""The run store: runs and their metrics in SQLite (WAL mode), shared by the app, the CLI,
+the worker process and the Ray driver.
+
+Every public method opens its own short transaction on a connection private to the
+calling thread and process, so one `RunStore` may be used from several threads, and any
+number of processes may open the same data directory. `claim` is atomic (BEGIN
+IMMEDIATE), so two workers never run the same run.
+
+    >>> import tempfile
+    >>> from explorer.training.config import RunConfig
+    >>> s = RunStore(tempfile.mkdtemp())
+    >>> rid = s.submit(RunConfig(model="mlp", steps=10))
+    >>> s.get(rid).status
+    'queued'
+    >>> s.claim("w1").id == rid, s.get(rid).status
+    (True, 'running')
+    >>> s.log_metrics(rid, [{"step": 1, "split": "train", "loss": 2.3, "acc": 0.1, "wall_time": 0.01}])
+    >>> s.finish(rid, "done"); s.get(rid).status, len(s.metrics(rid))
+    ('done', 1)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from explorer.training.config import RunConfig
+
+STATUSES = ("queued", "running", "done", "failed", "diverged", "cancelled")
+TERMINAL = ("done", "failed", "diverged", "cancelled")
+SPLITS = ("train", "test")
+STALE_HEARTBEAT_S = 30.0  # a running run whose worker has not spoken for this long is dead
+
+
+class StoreError(ValueError):
+    """A store call that cannot be honoured: unknown run, bad status or split."""
+
+
+def data_dir() -> Path:
+    """Where runs, checkpoints and cached datasets live: $EXPLORER_DATA_DIR or ./data."""
+    return Path(os.environ.get("EXPLORER_DATA_DIR", "./data"))
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    grp TEXT NOT NULL DEFAULT '',
+    label TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'queued',
+    device TEXT,
+    torch_version TEXT,
+    seed INTEGER,
+    worker_id TEXT,
+    worker_pid INTEGER,
+    worker_host TEXT,
+    heartbeat REAL,
+    error TEXT,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    progress REAL NOT NULL DEFAULT 0,
+    step INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    summary TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created);
+CREATE INDEX IF NOT EXISTS runs_group ON runs(grp, created);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    split TEXT NOT NULL,
+    loss REAL,
+    acc REAL,
+    wall_time REAL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of the runs table, with its config parsed."""
+
+    id: str
+    config: RunConfig
+    status: str
+    device: str | None
+    torch_version: str | None
+    seed: int | None
+    worker_id: str | None
+    worker_pid: int | None
+    worker_host: str | None
+    heartbeat: float | None
+    error: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    progress: float  # 0..1
+    step: int
+    cancel_requested: bool
+    summary: dict[str, Any] | None
+
+    @property
+    def group(self) -> str:
+        return self.config.group
+
+    @property
+    def label(self) -> str:
+        return self.config.name
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left, extrapolated from the progress so far (None before any progress)."""
+        if self.status != "running" or not self.started or self.progress <= 0:
+            return None
+        elapsed = (self.heartbeat or time.time()) - self.started
+        return max(0.0, elapsed * (1 - self.progress) / self.progress)
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    @classmethod
+    def _from_row(cls, r: sqlite3.Row) -> Run:
+        return cls(id=r["id"], config=RunConfig.from_json(r["config"]), status=r["status"], device=r["device"],
+                   torch_version=r["torch_version"], seed=r["seed"], worker_id=r["worker_id"],
+                   worker_pid=r["worker_pid"], worker_host=r["worker_host"], heartbeat=r["heartbeat"],
+                   error=r["error"], created=r["created"], started=r["started"], finished=r["finished"],
+                   progress=r["progress"], step=r["step"], cancel_requested=bool(r["cancel_requested"]),
+                   summary=json.loads(r["summary"]) if r["summary"] else None)
+
+
+def pid_alive(pid: int) -> bool:
+    """True when process `pid` exists on this host and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a SIGKILLed child not yet waited for is a zombie: dead for our purpose
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class RunStore:
+    """SQLite run store at `<data_dir>/runs.sqlite3`; see the module docstring."""
+
+    def __init__(self, data_dir_: str | Path | None = None, *, stale_after_s: float = STALE_HEARTBEAT_S):
+        self.dir = Path(data_dir_) if data_dir_ is not None else data_dir()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / "runs.sqlite3"
+        self.stale_after_s = stale_after_s
+        self._local = threading.local()
+        self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
+
+    # ---- connections -------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        c = getattr(self._local, "conn", None)
+        if c is None or self._local.pid != os.getpid():  # never reuse a connection across fork
+            c = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=True)
+            c.row_factory = sqlite3.Row
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA busy_timeout=30000")
+            c.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn, self._local.pid = c, os.getpid()
+        return c
+
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection, immediate: bool):
+            self.c, self.immediate = conn, immediate
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.c.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
+            return self.c
+
+        def __exit__(self, exc_type: Any, *_: Any) -> None:
+            self.c.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _tx(self, immediate: bool = True) -> RunStore._Tx:
+        return RunStore._Tx(self._conn(), immediate)
+
+    def close(self) -> None:
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            c.close()
+            self._local.conn = None
+
+    # ---- submitting and reading ----------------------------------------------------------
+    def submit(self, config: RunConfig) -> str:
+        """Queue `config`; returns its run id. Submitting a config that already has a run
+        returns that run's id; a failed or cancelled one is queued again (old metrics dropped)."""
+        rid = config.run_id
+        with self._tx() as c:
+            row = c.execute("SELECT status FROM runs WHERE id=?", (rid,)).fetchone()
+            if row is None:
+                c.execute("INSERT INTO runs (id, config, grp, label, status, seed, created) VALUES (?,?,?,?,?,?,?)",
+                          (rid, config.to_json(), config.group, config.label, "queued", config.seed, time.time()))
+            elif row["status"] in ("failed", "cancelled"):
+                c.execute("DELETE FROM metrics WHERE run_id=?", (rid,))
+                c.execute("UPDATE runs SET status='queued', error=NULL, started=NULL, finished=NULL, progress=0, "
+                          "step=0, cancel_requested=0, worker_id=NULL, worker_pid=NULL, heartbeat=NULL, summary=NULL, "
+                          "config=?, label=?, created=? WHERE id=?", (config.to_json(), config.label, time.time(), rid))
+        return rid
+
+    def get(self, run_id: str) -> Run:
+        row = self._conn().execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no run {run_id!r} in {self.path}; list runs with `python -m explorer runs list`")
+        return Run._from_row(row)
+
+    def list_runs(self, group: str | None = None, status: str | None = None) -> list[Run]:
+        """Runs in submission order, optionally only one group's or one status's."""
+        q, args = "SELECT * FROM runs WHERE 1=1", []
+        if group is not None:
+            q, args = q + " AND grp=?", [*args, group]
+        if status is not None:
+            q, args = q + " AND status=?", [*args, status]
+        return [Run._from_row(r) for r in self._conn().execute(q + " ORDER BY created, id", args)]
+
+    def groups(self) -> list[str]:
+        rows = self._conn().execute("SELECT grp, MIN(created) AS t FROM runs GROUP BY grp ORDER BY t")
+        return [r["grp"] for r in rows]
+
+    # ---- the worker's side ---------------------------------------------------------------
+    def claim(self, worker_id: str, pid: int | None = None) -> Run | None:
+        """Atomically take the oldest queued run, mark it running for `worker_id`; None if none."""
+        now = time.time()
+        with self._tx() as c:
+            row = c.execute("SELECT id FROM runs WHERE status='queued' ORDER BY created, id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            c.execute("UPDATE runs SET status='running', worker_id=?, worker_pid=?, worker_host=?, heartbeat=?, "
+                      "started=? WHERE id=?", (worker_id, pid if pid is not None else os.getpid(),
+                                               socket.gethostname(), now, now, row["id"]))
+        return self.get(row["id"])
+
+    def set_started(self, run_id: str, device: str, torch_version: str) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE runs SET device=?, torch_version=?, heartbeat=? WHERE id=?",
+                      (device, torch_version, time.time(), run_id))
+
+    def heartbeat(self, run_id: str, step: int | None = None, progress: float | None = None) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE runs SET heartbeat=?, step=COALESCE(?, step), progress=COALESCE(?, progress) WHERE id=?",
+                      (time.time(), step, progress, run_id))
+
+    def log_metrics(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Insert metric rows ({step, split, loss, acc, wall_time}) in one transaction; also
+        advances the run's step and heartbeat."""
+        vals = []
+        for r in rows:
+            if r["split"] not in SPLITS:
+                raise StoreError(f"metric split {r['split']!r} is not one of {SPLITS}")
+            vals.append((run_id, int(r["step"]), r["split"], _num(r.get("loss")), _num(r.get("acc")),
+                         _num(r.get("wall_time"))))
+        if not vals:
+            return
+        with self._tx() as c:
+            c.executemany("INSERT INTO metrics (run_id, step, split, loss, acc, wall_time) VALUES (?,?,?,?,?,?)", vals)
+            c.execute("UPDATE runs SET heartbeat=?, step=MAX(step, ?) WHERE id=?",
+                      (time.time(), max(v[1] for v in vals), run_id))
+
+    def finish(self, run_id: str, status: str, error: str | None = None,
+               summary: Mapping[str, Any] | None = None) -> None:
+        if status not in TERMINAL:
+            raise StoreError(f"finish status {status!r} must be one of {TERMINAL}")
+        with self._tx() as c:
+            progress = "1.0" if status == "done" else "progress"
+            c.execute(f"UPDATE runs SET status=?, error=?, finished=?, heartbeat=?, progress={progress}, "
+                      "summary=COALESCE(?, summary) WHERE id=?",
+                      (status, error, time.time(), time.time(), json.dumps(dict(summary)) if summary else None, run_id))
+
+    # ---- cancelling and reaping ----------------------------------------------------------
+    def request_cancel(self, run_id: str) -> str:
+        """Cancel a run: a queued one at once, a running one at its worker's next check.
+        Returns the run's status after the request."""
+        self.get(run_id)
+        with self._tx() as c:
+            c.execute("UPDATE runs SET status='cancelled', finished=? WHERE id=? AND status='queued'",
+                      (time.time(), run_id))
+            c.execute("UPDATE runs SET cancel_requested=1 WHERE id=? AND status='running'", (run_id,))
+        return self.get(run_id).status
+
+    def is_cancel_requested(self, run_id: str) -> bool:
+        row = self._conn().execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
+        return bool(row and row["cancel_requested"])
+
+    def reap(self) -> list[str]:
+        """Mark running runs whose worker is dead (pid gone on this host) or silent for
+        `stale_after_s` as failed ("worker died"), keeping their metrics. Returns their ids."""
+        now, host, dead = time.time(), socket.gethostname(), []
+        for r in self.list_runs(status="running"):
+            gone = r.worker_host == host and r.worker_pid is not None and not pid_alive(r.worker_pid)
+            stale = r.heartbeat is None or now - r.heartbeat > self.stale_after_s
+            if gone or stale:
+                dead.append(r.id)
+        for rid in dead:
+            with self._tx() as c:
+                c.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE id=? AND status='running'",
+                          ("worker died (process gone or heartbeat stale); metrics up to then are kept",
+                           now, rid))
+        return dead
+
+    # ---- metrics ---------------------------------------------------------------------------
+    def metrics(self, run_id: str, since_step: int | None = None, split: str | None = None) -> list[dict[str, Any]]:
+        """Metric rows of a run ordered by step (then split), optionally only those after `since_step`."""
+        q, args = "SELECT step, split, loss, acc, wall_time FROM metrics WHERE run_id=?", [run_id]
+        if since_step is not None:
+            q, args = q + " AND step>?", [*args, since_step]
+        if split is not None:
+            q, args = q + " AND split=?", [*args, split]
+        return [dict(r) for r in self._conn().execute(q + " ORDER BY step, split, rowid", args)]
+
+    def delete(self, run_id: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM metrics WHERE run_id=?", (run_id,))
+            c.execute("DELETE FROM runs WHERE id=?", (run_id,))
+
+    def checkpoint_dir(self, run_id: str) -> Path:
+        return self.dir / "checkpoints" / run_id
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
