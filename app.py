@@ -10,7 +10,7 @@ import streamlit as st
 
 ROOT = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="DAG-DNN Explorer", page_icon="🕸️", layout="wide")
+st.set_page_config(page_title="DAG-DNN Explorer", page_icon=":material/hub:", layout="wide")
 
 
 def home() -> None:
@@ -22,12 +22,12 @@ def home() -> None:
 
 
 PAGES = [  # (file, title, icon)
-    ("pages/1_Architecture.py", "Architecture", "🗺️"),
-    ("pages/2_Decomposition.py", "Decomposition", "🧮"),
-    ("pages/3_Prune.py", "Prune", "✂️"),
-    ("pages/4_Train.py", "Train", "📈"),
+    ("pages/1_Architecture.py", "Architecture", ":material/account_tree:"),
+    ("pages/2_Decomposition.py", "Decomposition", ":material/grid_on:"),
+    ("pages/3_Prune.py", "Prune", ":material/content_cut:"),
+    ("pages/4_Train.py", "Train", ":material/show_chart:"),
 ]
 
-pages = [st.Page(home, title="Home", icon="🏠", default=True, url_path="home")]
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]
 pages += [st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exists()]
 st.navigation(pages).run()

@@ -8,7 +8,7 @@ removes most arc crossings in O(sweeps * (V + E)) — fast enough for 10,000-nod
     >>> dag = Dag.build([Node("x", "input"), Node("a", "linear"), Node("b", "linear"), Node("y", "add")],
     ...                 [Arc("x", "a"), Arc("x", "b"), Arc("a", "y"), Arc("b", "y")], "op")
     >>> level_layout(dag)
-    {'x': (0.0, 0.0), 'a': (1.0, -0.5), 'b': (1.0, 0.5), 'y': (2.0, 0.0)}
+    {'x': (0.0, 0.0), 'a': (1.0, 0.5), 'b': (1.0, -0.5), 'y': (2.0, 0.0)}
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def level_layout(dag: Dag, sweeps: int = 4) -> dict[str, tuple[float, float]]:
     for l, v in enumerate(levels):
         c = (len(v) - 1) / 2
         for k, i in enumerate(v):
-            out[i] = (float(l), float(k - c))
+            out[i] = (float(l), float(c - k))  # first in order on top
     return out
 
 

@@ -130,7 +130,7 @@ def matrix_figure(
         legend=dict(orientation="h", y=1.02, x=0),
     )
     # categorical axes indexed 0..n-1 so the shapes above line up with cells
-    fig.update_xaxes(type="category", showticklabels=show_ticks, tickangle=-60, side="top",
+    fig.update_xaxes(type="category", showticklabels=show_ticks, tickangle=-60, side="bottom",
                      tickfont=dict(size=9), showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", showticklabels=show_ticks,
                      tickfont=dict(size=9), showgrid=False, scaleanchor="x" if n == m else None)

@@ -1,0 +1,91 @@
+"""Helpers for browser tests (import with `from browser_harness import ...` in tests/browser/).
+
+- `open_page(page, app_url, path="")`: go to `app_url/path` and wait until the script finished.
+- `wait_idle(page)`: wait until Streamlit is not running the script (status widget gone).
+- `screenshot(page, name)`: whole page to `tests/artifacts/<name>.png`; returns the path.
+- `assert_no_errors(page)` / `error_texts(page)`: no `stException` and no error `stAlert`.
+- `plot_count(page)`, `dag_level_colors(page)`: what plotly drew.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+IDLE_TIMEOUT = 120_000  # ms for one script run (tracing a model, first lifting)
+
+
+def wait_idle(page, timeout: int = IDLE_TIMEOUT, settle_ms: int = 600) -> None:
+    """Wait until the app has rendered and no script run is in progress (twice, `settle_ms` apart,
+    since a widget change can trigger a rerun right after the first finishes)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    deadline = time.monotonic() + timeout / 1000
+    quiet = 0
+    while quiet < 2:
+        state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+        running = state in ("running", "rerunRequested", "initial") or page.locator(
+            '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]').count() > 0
+        quiet = 0 if running else quiet + 1
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the app was still running its script after {timeout / 1000:.0f}s")
+        page.wait_for_timeout(settle_ms)
+
+
+def open_page(page, app_url: str, path: str = "") -> None:
+    """Open `app_url/path` (e.g. "Architecture") and wait until the script finished."""
+    page.goto(f"{app_url}/{path}".rstrip("/"), wait_until="domcontentloaded")
+    wait_idle(page)
+
+
+def screenshot(page, name: str) -> Path:
+    """Save the whole page (not just the viewport) to tests/artifacts/<name>.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    vp = page.viewport_size or {"width": 1400, "height": 1000}
+    # Streamlit scrolls inside its main container, so grow the viewport to the content's height
+    h = page.evaluate("""() => {
+        const m = document.querySelector('[data-testid="stMain"]') || document.querySelector('section.main');
+        return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight);
+    }""")
+    page.set_viewport_size({"width": vp["width"], "height": int(min(max(h, vp["height"]), 6000))})
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(vp)
+    return path
+
+
+def error_texts(page) -> list[str]:
+    """Texts of exception boxes and error alerts on the page."""
+    loc = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+    return [loc.nth(i).inner_text() for i in range(loc.count())]
+
+
+def assert_no_errors(page) -> None:
+    errs = error_texts(page)
+    assert not errs, f"the page shows {len(errs)} error(s): {errs}"
+
+
+def plot_count(page) -> int:
+    return page.locator(".js-plotly-plot").count()
+
+
+def dag_level_colors(page) -> set[str]:
+    """Distinct fill colours of the node markers of the first DAG plot (SVG scatter points)."""
+    return set(page.evaluate("""() => {
+        const out = [];
+        for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+            for (const g of plot.querySelectorAll('.scatterlayer .trace')) {
+                const d = g.__data__;  // d3 binding: [calcdata point 0, ...] with .trace
+                const tr = d && d[0] && d[0].trace;
+                if (!tr || tr.name !== 'nodes') continue;
+                for (const p of g.querySelectorAll('.point')) out.push(getComputedStyle(p).fill || p.style.fill);
+            }
+            if (out.length) return out;
+        }
+        return out;
+    }"""))

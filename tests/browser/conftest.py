@@ -1,0 +1,149 @@
+"""Browser harness: the real app (`streamlit run app.py`) driven by Playwright in Debian's Chromium.
+
+Fixtures
+- `app_url` (session): starts `streamlit run app.py` on a free port with
+  `EXPLORER_DATA_DIR` in a temp dir, waits for `/_stcore/health`, yields the URL and
+  kills the server's whole process group afterwards (workers the app started included).
+- `browser` (session): headless Chromium at /usr/bin/chromium.
+- `page`: a fresh 1400×1000 page; console errors are collected in `page.console_errors`.
+
+- `app`: the helpers bound to this test's page: `app.open("Architecture")`, `app.idle()`,
+  `app.shot("name")`, `app.no_errors()`, `app.page`.
+
+Helpers live in `browser_harness.py` (`from browser_harness import wait_idle, screenshot, ...`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_harness import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE_TIMEOUT, ROOT,  # noqa: E402
+                             assert_no_errors, open_page, screenshot, wait_idle)
+
+SERVER_START_TIMEOUT = 90  # s; two shared cores make a cold start slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, n: int = 3000) -> str:
+    try:
+        return path.read_text(errors="replace")[-n:]
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    data_dir = tmp_path_factory.mktemp("explorer-data")
+    log_path = ARTIFACTS / "streamlit-server.log"
+    env = {**os.environ, "EXPLORER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    env.setdefault("OMP_NUM_THREADS", "2")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # own process group: killed as a whole below
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode} before becoming healthy:\n{_tail(log_path)}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT}s:\n{_tail(log_path)}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group (workers) too
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
+    p = ctx.new_page()
+    p.set_default_timeout(IDLE_TIMEOUT)
+    p.console_errors = []  # type: ignore[attr-defined]
+    p.on("console", lambda m: m.type == "error" and p.console_errors.append(m.text))  # type: ignore[attr-defined]
+    try:
+        yield p
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def app(page, app_url):
+    """The helpers bound to this test's page: `app.open("Architecture")`, `app.shot("name")`, ..."""
+
+    class _App:
+        url = app_url
+
+        def __init__(self, p):
+            self.page = p
+
+        def open(self, path: str = "") -> None:
+            open_page(self.page, app_url, path)
+
+        def idle(self) -> None:
+            wait_idle(self.page)
+
+        def shot(self, name: str) -> Path:
+            return screenshot(self.page, name)
+
+        def no_errors(self) -> None:
+            assert_no_errors(self.page)
+
+    return _App(page)
