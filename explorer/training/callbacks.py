@@ -79,8 +79,7 @@ class TrainMetrics(Callback):
         s.rows.append(self.last)
         if not acc <= self.best_acc:  # also replaces the initial NaN
             self.best_acc = acc
-        if not math.isfinite(loss):
-            s.stop = "diverged"
+        s.extra["train_loss"] = loss
         self.loss_sum, self.correct, self.n, self._k = None, None, 0, 0
 
     def on_end(self, s: LoopState) -> None:
@@ -89,15 +88,15 @@ class TrainMetrics(Callback):
 
 
 class Divergence(Callback):
-    """Stop with "diverged" as soon as the loss is NaN or infinite. Checking every step costs a
-    host sync, so it checks every `every` steps (TrainMetrics also stops on a non-finite window)."""
-
-    def __init__(self, every: int = 1):
-        self.every = every
+    """Stop with "diverged" once a train window's mean loss is NaN or infinite. It reads the
+    value TrainMetrics synced (`s.extra["train_loss"]`), so it adds no host sync of its own."""
 
     def on_step(self, s: LoopState) -> None:
-        if s.step % self.every == 0 and s.loss is not None and not bool(torch.isfinite(s.loss)):
+        loss = s.extra.pop("train_loss", None)
+        if loss is not None and not math.isfinite(loss):
             s.stop = "diverged"
+
+    on_end = on_step  # a window flushed at the end is checked too
 
 
 class Evaluate(Callback):

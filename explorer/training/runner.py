@@ -26,7 +26,7 @@ from torch import nn
 from explorer.data import Batches, DataError, load_dataset
 from explorer.training import device as devices
 from explorer.training import init as inits
-from explorer.training.callbacks import CancelCheck, Evaluate, MaskCallback, MetricWriter, RewindCheckpoints, TrainMetrics
+from explorer.training.callbacks import CancelCheck, Divergence, Evaluate, MaskCallback, MetricWriter, RewindCheckpoints, TrainMetrics
 from explorer.training.config import RunConfig
 from explorer.training.loop import Callback, train
 
@@ -111,7 +111,7 @@ def execute(config: RunConfig, sink: Sink = lambda rows: None, should_stop: Call
     cbs: list[Callback] = []
     if start.mask is not None:
         cbs.append(MaskCallback(start.mask, model))
-    cbs += [train_metrics, evaluate]
+    cbs += [train_metrics, Divergence(), evaluate]
     if c.init == "dense":
         keep = {0} | ({c.rewind_step} if 0 < c.rewind_step <= c.steps else set())
         cbs.append(RewindCheckpoints(keep, lambda k: inits.checkpoint_path(root, c.run_id, k)))

@@ -1,0 +1,156 @@
+"""The run store: lifecycle, atomic claims, concurrent submitters, reaping, restart."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from explorer.training.config import RunConfig
+from explorer.training.store import RunStore, StoreError, pid_alive
+
+
+def cfg(i: int = 0, **kw) -> RunConfig:
+    return RunConfig(model="moons_mlp", dataset="moons", steps=10, seed=i, **kw)
+
+
+def test_wal_and_tables(tmp_path):
+    s = RunStore(tmp_path)
+    mode = s._conn().execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    assert (tmp_path / "runs.sqlite3").exists()
+
+
+def test_lifecycle_and_metrics(tmp_path):
+    s = RunStore(tmp_path)
+    rid = s.submit(cfg(group="g"))
+    assert rid == cfg(group="g").run_id
+    assert s.get(rid).status == "queued"
+    r = s.claim("w")
+    assert r is not None and r.id == rid and r.status == "running" and r.worker_pid == os.getpid()
+    assert s.claim("w2") is None  # nothing else queued
+    s.set_started(rid, "cpu", "2.x")
+    rows = [{"step": k, "split": "train", "loss": 1.0 / k, "acc": k / 10, "wall_time": k * 0.1} for k in range(1, 6)]
+    s.log_metrics(rid, rows)
+    s.log_metrics(rid, [{"step": 5, "split": "test", "loss": 0.5, "acc": 0.6, "wall_time": 0.6}])
+    assert s.get(rid).step == 5
+    got = s.metrics(rid)
+    assert [m["step"] for m in got] == [1, 2, 3, 4, 5, 5]
+    assert [m["step"] for m in s.metrics(rid, since_step=3)] == [4, 5, 5]
+    assert len(s.metrics(rid, split="test")) == 1
+    s.finish(rid, "done", summary={"x": 1})
+    r = s.get(rid)
+    assert r.status == "done" and r.progress == 1.0 and r.summary == {"x": 1} and r.device == "cpu"
+    assert [x.id for x in s.list_runs(group="g")] == [rid] and s.list_runs(group="other") == []
+    with pytest.raises(StoreError, match="queued"):
+        s.finish(rid, "queued")
+    with pytest.raises(StoreError, match="runs list"):
+        s.get("nope")
+
+
+def test_cancel_queued_and_running(tmp_path):
+    s = RunStore(tmp_path)
+    a, b = s.submit(cfg(1)), s.submit(cfg(2))
+    assert s.request_cancel(b) == "cancelled"  # queued: at once
+    assert s.claim("w").id == a
+    assert not s.is_cancel_requested(a)
+    assert s.request_cancel(a) == "running"  # running: the worker sees the flag
+    assert s.is_cancel_requested(a)
+    assert s.claim("w") is None  # b was cancelled, never claimed
+
+
+def test_resubmit_is_idempotent_and_requeues_failed(tmp_path):
+    s = RunStore(tmp_path)
+    rid = s.submit(cfg())
+    assert s.submit(cfg()) == rid and len(s.list_runs()) == 1
+    s.claim("w")
+    s.log_metrics(rid, [{"step": 1, "split": "train", "loss": 1, "acc": 0, "wall_time": 0}])
+    s.finish(rid, "failed", "boom")
+    assert s.submit(cfg()) == rid
+    r = s.get(rid)
+    assert r.status == "queued" and r.error is None and s.metrics(rid) == []
+
+
+def test_claim_is_atomic_across_threads(tmp_path):
+    s = RunStore(tmp_path)
+    ids = {s.submit(cfg(i)) for i in range(30)}
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def worker(k: int) -> None:
+        while (r := s.claim(f"w{k}")) is not None:
+            with lock:
+                got.append(r.id)
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert sorted(got) == sorted(ids)  # every run claimed exactly once
+
+
+def _submit_many(path: str, start: int, n: int) -> None:
+    s = RunStore(path)
+    for i in range(start, start + n):
+        rid = s.submit(cfg(i, group=f"p{start}"))
+        s.claim("x")  # interleave writers of both kinds
+        s.log_metrics(rid, [{"step": j, "split": "train", "loss": float(i), "acc": 0.0, "wall_time": 0.0}
+                            for j in range(1, 4)])
+
+
+def test_concurrent_submitters_lose_nothing_mix_nothing(tmp_path):
+    # two processes and two threads write at once
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_submit_many, args=(str(tmp_path), k * 100, 15)) for k in (1, 2)]
+    for p in procs:
+        p.start()
+    ts = [threading.Thread(target=_submit_many, args=(str(tmp_path), k * 100, 15)) for k in (3, 4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    s = RunStore(tmp_path)
+    runs = s.list_runs()
+    assert len(runs) == 60
+    for k in (1, 2, 3, 4):
+        group = s.list_runs(group=f"p{k * 100}")
+        assert sorted(r.config.seed for r in group) == list(range(k * 100, k * 100 + 15))
+    for r in runs:  # each run's metrics are its own: loss == its seed, three rows
+        m = s.metrics(r.id)
+        assert [x["step"] for x in m] == [1, 2, 3] and all(x["loss"] == r.config.seed for x in m)
+
+
+def test_restarted_store_lists_earlier_runs(tmp_path):
+    s = RunStore(tmp_path)
+    ids = [s.submit(cfg(i)) for i in range(3)]
+    s.close()
+    del s
+    s2 = RunStore(tmp_path)
+    assert [r.id for r in s2.list_runs()] == ids
+
+
+def test_reap_dead_pid_and_stale_heartbeat(tmp_path):
+    s = RunStore(tmp_path, stale_after_s=5)
+    a, b, c = (s.submit(cfg(i)) for i in range(3))
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    assert not pid_alive(p.pid)
+    s.claim("dead", pid=p.pid)  # a: its worker is gone
+    s.log_metrics(a, [{"step": 1, "split": "train", "loss": 1, "acc": 0, "wall_time": 0}])
+    s.claim("silent")  # b: alive pid (ours) but silent for too long
+    s._conn().execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time() - 60, b))
+    s.claim("ok")  # c: alive and beating
+    assert sorted(s.reap()) == sorted([a, b])
+    assert s.get(a).status == "failed" and "worker died" in s.get(a).error
+    assert len(s.metrics(a)) == 1  # metrics kept
+    assert s.get(c).status == "running"
+    assert s.reap() == []

@@ -1,0 +1,114 @@
+"""The worker process against the store: lifecycle, cancel, SIGKILL mid-run, one worker per dir."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from explorer.training.backend import LocalBackend, ensure_worker, worker_alive
+from explorer.training.config import RunConfig
+from explorer.training.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def moons(**kw) -> RunConfig:
+    base = dict(model="moons_mlp", dataset="moons", steps=40, eval_every=20, log_every=5, device="cpu")
+    return RunConfig(**{**base, **kw})
+
+
+def worker_cmd(data_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "explorer.training.worker", "--data-dir", str(data_dir), "--nice", "0", *extra]
+
+
+def env(data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "EXPLORER_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+
+def wait_for(pred, timeout: float, what: str):
+    t = time.monotonic() + timeout
+    while time.monotonic() < t:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_lifecycle_done_diverged_failed(tmp_path):
+    s = RunStore(tmp_path)
+    ok = s.submit(moons())
+    nan = s.submit(moons(optimizer="sgd", lr=1e12, seed=1))  # injected divergence: loss -> inf/NaN
+    bad = s.submit(moons(dataset=str(tmp_path / "missing.csv"), seed=2))
+    subprocess.run(worker_cmd(tmp_path, "--once"), env=env(tmp_path), check=True, timeout=300, cwd=ROOT)
+
+    r = s.get(ok)
+    assert r.status == "done" and r.progress == 1.0 and r.device == "cpu" and r.torch_version
+    assert r.seed == 0 and r.summary["steps_done"] == 40 and r.finished >= r.started
+    m = s.metrics(ok)
+    train = [x["step"] for x in m if x["split"] == "train"]
+    assert train == list(range(5, 41, 5))
+    assert [x["step"] for x in m if x["split"] == "test"] == [0, 20, 40]
+
+    r = s.get(nan)
+    assert r.status == "diverged" and "NaN/inf" in r.error and r.summary["steps_done"] < 40
+    r = s.get(bad)
+    assert r.status == "failed" and "missing.csv" in r.error and "does not exist" in r.error
+
+
+def test_cancel_a_running_run(tmp_path):
+    s = RunStore(tmp_path)
+    rid = s.submit(moons(steps=10**7, eval_every=10**6))
+    p = ensure_worker(tmp_path, idle_exit_s=1)
+    try:
+        wait_for(lambda: s.get(rid).step > 0, 120, "the run to log metrics")
+        t0 = time.monotonic()
+        assert s.request_cancel(rid) == "running"
+        wait_for(lambda: s.get(rid).status == "cancelled", 10, "cancelled status")
+        assert time.monotonic() - t0 < 5
+        assert s.metrics(rid)  # what was logged stays
+    finally:
+        p.wait(60)
+
+
+def test_sigkilled_worker_leaves_run_failed_with_metrics(tmp_path):
+    s = RunStore(tmp_path)
+    rid = s.submit(moons(steps=10**7, eval_every=10**6))
+    p = subprocess.Popen(worker_cmd(tmp_path), env=env(tmp_path), cwd=ROOT)
+    wait_for(lambda: len(s.metrics(rid)) >= 3, 120, "metrics from the worker")
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    before = s.metrics(rid)
+    backend = LocalBackend(s, autostart=False)
+    t0 = time.monotonic()
+    wait_for(lambda: (backend.poll(), s.get(rid).status == "failed")[1], 10, "the reaper")
+    assert time.monotonic() - t0 < 3
+    assert "worker died" in s.get(rid).error
+    assert s.metrics(rid) == before and len(before) >= 3  # intact
+    # the store still works: a new run goes through
+    ok = s.submit(moons(seed=5))
+    subprocess.run(worker_cmd(tmp_path, "--once"), env=env(tmp_path), check=True, timeout=300, cwd=ROOT)
+    assert s.get(ok).status == "done"
+
+
+def test_one_worker_per_data_dir(tmp_path):
+    assert not worker_alive(tmp_path)
+    s = RunStore(tmp_path)
+    rid = s.submit(moons(steps=10**7, eval_every=10**6))
+    p = subprocess.Popen(worker_cmd(tmp_path), env=env(tmp_path), cwd=ROOT)
+    try:
+        wait_for(lambda: s.get(rid).status == "running", 120, "the first worker")
+        assert worker_alive(tmp_path)
+        assert ensure_worker(tmp_path) is None  # no second one
+        second = subprocess.run(worker_cmd(tmp_path), env=env(tmp_path), cwd=ROOT, timeout=120,
+                                capture_output=True, text=True)
+        assert second.returncode == 0 and "another worker" in second.stderr
+    finally:
+        s.request_cancel(rid)
+        wait_for(lambda: s.get(rid).status == "cancelled", 20, "cancel")
+        p.send_signal(signal.SIGTERM)
+        p.wait(30)
