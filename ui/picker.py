@@ -42,18 +42,25 @@ def upload_cap_mb() -> int:
     return int(st.get_option("server.maxUploadSize"))
 
 
-def default_granularity(spec: str, source: str) -> str:
-    """The library's choice where it offers one; else unit for zoo MLP/CNNs, block for torchvision."""
+def default_granularity(spec: str, source: str, seed: int = 0, prefer_unit: bool = False) -> str:
+    """unit where preferred and defined; else the library's choice by op-graph size
+    (`explorer.graph.default_granularity(n_op_nodes)`: block for big graphs)."""
+    from ui import cache
+
+    if source == "onnx":
+        return "op"
+    if prefer_unit and source in ("zoo", "file"):
+        try:
+            cache.dag(DagKey(spec, "unit", None, seed))
+            return "unit"
+        except Exception:  # noqa: BLE001 — no unit view for this model: fall through to op
+            pass
     try:
         from explorer.graph import default_granularity as lib_default
 
-        return str(lib_default(spec))
-    except Exception:  # noqa: BLE001 — library not landed or refused: a safe guess
-        if source == "onnx":
-            return "op"
-        if source == "torchvision":
-            return "block"
-        return "op"
+        return str(lib_default(len(cache.dag(DagKey(spec, "op", None, seed)).nodes)))
+    except Exception:  # noqa: BLE001 — tracing failed: the page shows the error for the chosen view
+        return "block" if source == "torchvision" else "op"
 
 
 def _index(options: Sequence[str], value, fallback: int = 0) -> int:
@@ -119,20 +126,26 @@ def model_picker(page: str, *, allow_onnx: bool = True, allow_file: bool = True,
 
 def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "block"),
                  allow_onnx: bool = True, allow_file: bool = True, show_depth: bool = True,
-                 sources: Sequence[str] | None = None) -> DagKey | None:
-    """Model picker + granularity + block depth + seed; returns the `DagKey` or None."""
+                 sources: Sequence[str] | None = None, prefer_unit: bool = False) -> DagKey | None:
+    """Model picker + granularity + block depth + seed; returns the `DagKey` or None.
+
+    The granularity resets to the model's default when the model changes (`prefer_unit`:
+    the unit level where the model has one, as the Decomposition page wants)."""
     picked = model_picker(page, allow_onnx=allow_onnx, allow_file=allow_file, sources=sources)
     if picked is None:
         return None
     spec, src = picked
     sb = st.sidebar
     grans = ["op"] if src == "onnx" else list(granularities)
-    default = default_granularity(spec, src)
+    seed = int(state.get(state.SEED, 0) or 0)
     # a new model resets granularity to its default; the same model keeps the user's choice
     model_id = f"{src}:{spec}"
-    if st.session_state.get(f"{page}.model_id") != model_id:
+    if st.session_state.get(f"{page}.model_id") != model_id or st.session_state.get(f"{page}.granularity") not in grans:
+        default = default_granularity(spec, src, seed, prefer_unit)
+        if default not in grans:
+            default = "op" if "op" in grans else grans[0]
         st.session_state[f"{page}.model_id"] = model_id
-        st.session_state[f"{page}.granularity"] = default if default in grans else grans[0]
+        st.session_state[f"{page}.granularity"] = default
     gran = sb.radio("Granularity", grans, key=f"{page}.granularity", horizontal=True, help=GRANULARITY_HELP)
     depth = None
     if gran == "block" and show_depth:
