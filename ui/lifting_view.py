@@ -1,0 +1,179 @@
+"""Decomposition-page helpers: input choice, the T_l / product matrices as node-by-node
+arrays (adapting `explorer.lifting` results for `matrix_figure`), big-matrix views, and the
+sub-architecture panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer.figures.matrix_plot import level_blocks, matrix_figure
+
+INPUT_KIND = "dec.input_kind"
+
+
+def input_controls(key) -> None:
+    """Sidebar: which input x the numeric views use (seeded noise or a dataset sample)."""
+    sb = st.sidebar
+    sb.markdown("**Input x** (numeric entries, activation masks D_l(x))")
+    ds = None if key.is_onnx else cache_model_dataset(key)
+    kinds = ["seeded random"] + ([f"{ds} sample"] if ds else [])
+    kind = sb.radio("input", kinds, key=INPUT_KIND, horizontal=True, label_visibility="collapsed")
+    if kind == "seeded random":
+        sb.number_input("input seed", 0, 10_000, 0, key="dec.input_seed")
+    else:
+        sb.number_input("sample index (test split)", 0, 999, 0, key="dec.sample")
+
+
+def cache_model_dataset(key) -> str | None:
+    from ui import cache
+
+    return cache.model(key.spec, key.seed).info.dataset
+
+
+def input_choice() -> tuple[int, int | None]:
+    """(input_seed, sample) as `ui.cache.lifting/verification` take them."""
+    if str(st.session_state.get(INPUT_KIND, "seeded random")).endswith("sample"):
+        return 0, int(st.session_state.get("dec.sample", 0))
+    return int(st.session_state.get("dec.input_seed", 0)), None
+
+
+def _dense(M) -> np.ndarray:
+    if hasattr(M, "toarray"):
+        return np.asarray(M.toarray(), dtype=float)
+    if hasattr(M, "to_dense"):
+        M = M.to_dense()
+    if hasattr(M, "detach"):
+        M = M.detach().cpu().numpy()
+    return np.asarray(M, dtype=float)
+
+
+def _labels_from(ids, M, labels):
+    if labels is None:
+        return None
+    if isinstance(labels, dict):  # {(row, col): label}
+        pos = {i: k for k, i in enumerate(ids)}
+        out = np.full(M.shape, "", dtype=object)
+        for (r, c), s in labels.items():
+            if r in pos and c in pos:
+                out[pos[r], pos[c]] = str(s)
+        return out
+    return np.asarray(labels, dtype=object)
+
+
+def node_matrix(L, l: int):
+    """`(ids, M, labels)` of T_l, node by node (labels: operator names at op level, else None)."""
+    res = L.node_matrix(l)
+    ids, M = list(res[0]), _dense(res[1])
+    labels = res[2] if len(res) > 2 else getattr(L, "node_labels", lambda _l: None)(l)
+    return ids, M, _labels_from(ids, M, labels)
+
+
+def product(L, dag, l: int, x=None):
+    """`(ids, P, labels, caption)`: the partial product T_l ⋯ T_1 node by node.
+
+    Unit level: the slot product from `L.product(1, l[, x])` (with x: the masked product
+    M_l ⋯ M_1, M_k = D_k(x) T_k), aggregated per node (sum for scalars, Frobenius norm of
+    blocks), with the bias slot "1" as the first row/column. Op level: the product of the 0/1
+    node matrices, i.e. path counts.
+    """
+    if hasattr(L, "node_of_slot") and hasattr(L, "N"):
+        S = L.product(1, l, x) if x is not None else L.product(1, l)
+        B = S.tocoo() if hasattr(S, "tocoo") else None
+        n = len(L.order)
+        node = np.concatenate([[0], np.asarray(L.node_of_slot) + 1])  # slot -> 0 (bias) or 1 + node index
+        r, c, v = node[B.row], node[B.col], B.data
+        P = np.zeros((n + 1, n + 1))
+        sq = np.zeros((n + 1, n + 1))
+        np.add.at(P, (r, c), v)
+        np.add.at(sq, (r, c), v ** 2)
+        sizes = np.concatenate([[1], [L.size[i] for i in L.order]])
+        block = (sizes[:, None] > 1) | (sizes[None, :] > 1)
+        P = np.where(block, np.sqrt(sq), P)
+        ids = ["1"] + list(L.order)
+        kind = "M_l ⋯ M_1 at x (activation masks D_k(x) applied)" if x is not None else \
+            "the linear part T_l ⋯ T_1 (activations left out)"
+        how = (f"Unit level: {kind}. Column \"1\" is the bias slot. "
+               + ("Each entry is a sum over paths of products of weights." if _scalar(dag) and x is None else
+                  "Kernel blocks are shown as their Frobenius norm."))
+        return ids, P, None, how
+    ids = dag.order()
+    P = np.eye(len(ids))
+    for k in range(1, l + 1):
+        P = node_matrix(L, k)[1] @ P
+    how = ("Op level: with 1 for every operator entry, the product counts the paths from each column node to "
+           "each row node through levels 1..l.")
+    return ids, P, None, how
+
+
+def _scalar(dag) -> bool:
+    return all(a.weight is not None for a in dag.arcs)
+
+
+def entry_caption(dag) -> str:
+    if dag.granularity == "op":
+        return ("Op level: an entry is an operator (hover or read it in the cell); 1 marks that it exists. "
+                "Joint entries (mul/matmul) span all their input columns.")
+    if _scalar(dag):
+        return "Unit level: the real weights; the bias lives in the constant-1 slot (not drawn)."
+    return "Unit level: scalar weights as numbers, k×k kernels as their Frobenius norm."
+
+
+def draw(dag, ids, M, labels, view: str, lo: int, l: int, *, title: str, band_level: int | None):
+    """The heatmap in the chosen view: full, a window of levels lo..l, or level blocks."""
+    band = [i for i in ids if dag.level.get(i) == band_level] if band_level is not None else None
+    level = {"1": 0, **dag.level}  # the bias slot "1" sits with the inputs
+    if view == "level blocks":
+        names, B = level_blocks(ids, M, level)
+        bl = [f"L{band_level}"] if band_level is not None else None
+        return matrix_figure(names, B, band=bl, title=f"{title} — level blocks (Frobenius norm)",
+                             colorbar_title="norm")
+    if view == "window of levels":
+        keep = [k for k, i in enumerate(ids) if lo <= level[i] <= l]
+        sub = M[np.ix_(keep, keep)]
+        sl = labels[np.ix_(keep, keep)] if labels is not None else None
+        return matrix_figure([ids[k] for k in keep], sub, labels=sl, band=band,
+                             title=f"{title} — levels {lo}..{l} ({len(keep)} nodes)")
+    return matrix_figure(ids, M, labels=labels, band=band, title=title)
+
+
+def _summary(v) -> np.ndarray:
+    if hasattr(v, "detach"):
+        v = v.detach().cpu().numpy()
+    return np.asarray(v, dtype=float).ravel()
+
+
+def sub_architecture(key, dag, L) -> None:
+    from ui import cache
+
+    ids = dag.order()
+    default = dag.outputs[0] if dag.outputs else ids[-1]
+    c1, c2, c3 = st.columns(3)
+    node = c1.selectbox("value at node", ids, index=ids.index(default), key="dec.fnode")
+    upstream = _ancestors(dag, node)
+    removed_nodes = c2.multiselect("remove nodes", [i for i in ids if i in upstream and i not in dag.inputs],
+                                   key="dec.rm_nodes", help="nodes upstream of the chosen node")
+    arc_ids = [a.id for a in dag.arcs if a.dst in upstream or a.dst == node]
+    removed_arcs = c3.multiselect("remove arcs", arc_ids, key="dec.rm_arcs", help="arcs upstream of the chosen node")
+    x = cache.input_tensor(key, *input_choice())
+    intact = _summary(L.function_at(node, x))
+    sub = _summary(L.function_at(node, x, removed_nodes=tuple(removed_nodes), removed_arcs=tuple(removed_arcs)))
+    m1, m2, m3 = st.columns(3)
+    m1.metric("‖value‖ intact", f"{np.linalg.norm(intact):.4g}")
+    m2.metric("‖value‖ sub-architecture", f"{np.linalg.norm(sub):.4g}")
+    m3.metric("max |difference|", f"{np.abs(intact - sub).max() if intact.size else 0:.4g}")
+    n = min(intact.size, 16)
+    st.dataframe({"entry": list(range(n)), "intact": intact[:n].round(6), "sub-architecture": sub[:n].round(6)},
+                 hide_index=True, key="dec.fvals")
+    if intact.size > n:
+        st.caption(f"first {n} of {intact.size} entries")
+
+
+def _ancestors(dag, node: str) -> set[str]:
+    seen, stack = set(), [node]
+    while stack:
+        for p in dag.predecessors(stack.pop()):
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return seen
