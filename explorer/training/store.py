@@ -234,11 +234,15 @@ class RunStore:
         return [r["grp"] for r in rows]
 
     # ---- the worker's side ---------------------------------------------------------------
-    def claim(self, worker_id: str, pid: int | None = None) -> Run | None:
-        """Atomically take the oldest queued run, mark it running for `worker_id`; None if none."""
+    def claim(self, worker_id: str, pid: int | None = None, run_id: str | None = None) -> Run | None:
+        """Atomically take the oldest queued run (or the queued run `run_id`), mark it running
+        for `worker_id`; None if there is none."""
         now = time.time()
         with self._tx() as c:
-            row = c.execute("SELECT id FROM runs WHERE status='queued' ORDER BY created, id LIMIT 1").fetchone()
+            if run_id is None:
+                row = c.execute("SELECT id FROM runs WHERE status='queued' ORDER BY created, id LIMIT 1").fetchone()
+            else:
+                row = c.execute("SELECT id FROM runs WHERE status='queued' AND id=?", (run_id,)).fetchone()
             if row is None:
                 return None
             c.execute("UPDATE runs SET status='running', worker_id=?, worker_pid=?, worker_host=?, heartbeat=?, "

@@ -1,0 +1,66 @@
+"""`python -m explorer runs list|export|cancel`: the run store from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+
+HELP = "list runs, export a run's metrics (csv/json), cancel a run"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    ls = sub.add_parser("list", help="all runs, oldest first")
+    ls.add_argument("--group", default=None)
+    ls.add_argument("--json", action="store_true")
+    ex = sub.add_parser("export", help="a run's metrics")
+    ex.add_argument("run_id")
+    ex.add_argument("--format", choices=["csv", "json"], default="csv")
+    ex.add_argument("--out", default="-", help="file to write (default stdout)")
+    ca = sub.add_parser("cancel", help="cancel a queued or running run")
+    ca.add_argument("run_id")
+
+
+def metrics_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["run_id", "step", "split", "loss", "acc", "wall_time"], extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def run(a: argparse.Namespace) -> int:
+    from explorer.training.store import RunStore
+
+    store = RunStore()
+    store.reap()
+    if a.action == "list":
+        runs = store.list_runs(group=a.group)
+        if a.json:
+            print(json.dumps([{"id": r.id, "status": r.status, "group": r.group, "label": r.label, "step": r.step,
+                               "progress": r.progress, "device": r.device, "torch_version": r.torch_version,
+                               "seed": r.seed, "error": r.error, "created": r.created, "started": r.started,
+                               "finished": r.finished, "config": r.config.to_dict(), "summary": r.summary}
+                              for r in runs], indent=2))
+        else:
+            print(f"{'id':12}  {'status':9}  {'progress':>8}  {'group':18}  label")
+            for r in runs:
+                print(f"{r.id:12}  {r.status:9}  {100 * r.progress:7.0f}%  {r.group[:18]:18}  {r.label}")
+        return 0
+    if a.action == "export":
+        r = store.get(a.run_id)
+        rows = [{"run_id": r.id, **m} for m in store.metrics(r.id)]
+        text = metrics_csv(rows) if a.format == "csv" else json.dumps(
+            {"run_id": r.id, "status": r.status, "config": r.config.to_dict(), "metrics": rows}, indent=2)
+        if a.out == "-":
+            sys.stdout.write(text)
+        else:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
+    status = store.request_cancel(a.run_id)
+    print(f"run {a.run_id}: {status}" + (" (cancel requested; the worker stops it shortly)" if status == "running" else ""))
+    return 0
