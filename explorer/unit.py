@@ -372,7 +372,7 @@ def _short(name: str) -> str:
 # ---- from groups to the DAG -------------------------------------------------------------
 
 
-def _arcs_of_group(g: Group, groups: dict[str, Group], params: dict[str, torch.Tensor]) -> list[Arc]:
+def _arcs_of_group(g: Group, groups: dict[str, Group], params: dict[str, np.ndarray]) -> list[Arc]:
     arcs: list[Arc] = []
     if g.pool is not None:
         src = groups[g.pool_src]
@@ -407,7 +407,7 @@ def _arcs_of_group(g: Group, groups: dict[str, Group], params: dict[str, torch.T
     return arcs
 
 
-def _arc_meta(t: Term, j: int, u: int, params: dict[str, torch.Tensor]) -> tuple[dict[str, Any], str | None]:
+def _arc_meta(t: Term, j: int, u: int, params: dict[str, np.ndarray]) -> tuple[dict[str, Any], str | None]:
     if t.param is None:
         return {"param": None}, None
     row = int(t.rows[j]) if t.rows is not None and t.rows[j] >= 0 else None
@@ -422,14 +422,13 @@ def _arc_meta(t: Term, j: int, u: int, params: dict[str, torch.Tensor]) -> tuple
     i = ins[0] if len(ins) == 1 else ins
     index = [row, i] if t.layout == "oi" else [i, row]
     entry = p[row][ins] if t.layout == "oi" else p[ins][:, row]
-    entry = entry.detach().double().numpy()
     label = f"w={float(entry.reshape(-1)[0]):.3g}" if entry.size == 1 else kernel_label(entry)
     if t.ops:
         label += " (" + ", ".join(t.ops) + ")"
     return {"param": t.param, "index": index}, label
 
 
-def _param_count(arcs: list[Arc], bias_entries: list, params: dict[str, torch.Tensor]) -> int:
+def _param_count(arcs: list[Arc], bias_entries: list, params: dict[str, np.ndarray]) -> int:
     seen: set[tuple] = set()
     total = 0
     for a in arcs:
@@ -446,7 +445,7 @@ def _param_count(arcs: list[Arc], bias_entries: list, params: dict[str, torch.Te
         else:
             o, i = idx
             ii = i if isinstance(i, list) else [i]
-            total += int(p[o][ii].numel()) if isinstance(o, int) and o >= 0 else 0
+            total += int(p[o][ii].size) if isinstance(o, int) and o >= 0 else 0
     return total + len(bias_entries)
 
 
@@ -458,7 +457,7 @@ def unit_dag(model: nn.Module, example_input: torch.Tensor, name: str = "") -> D
     """
     x = torch.as_tensor(example_input)[:1]
     net = _Tracer(model, x.detach()).run()
-    params = dict(model.named_parameters())
+    params = {k: v.detach().double().cpu().numpy() for k, v in model.named_parameters()}
     nodes: list[Node] = []
     arcs: list[Arc] = []
     for g in net.groups.values():
