@@ -16,7 +16,8 @@ nodes and arcs. Each point's `customdata` is a plain string:
 So a selection's points with `curve_number == 5` (or whose trace name is "nodes") are
 nodes, those with `curve_number == 4` are arcs; `point["customdata"]` is the id either way.
 Graphs with more than `GL_THRESHOLD` nodes use `go.Scattergl` (WebGL) for speed; the
-arcs of one kind are always ONE trace with `None` separators.
+arcs of one kind are always ONE trace, segments separated by NaN (the numeric form of plotly's
+`None` separator: the pen lifts there).
 
     >>> from explorer.dag import Dag, Node, Arc
     >>> dag = Dag.build([Node("x", "input"), Node("h", "linear"), Node("y", "linear")],
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 
@@ -125,13 +127,15 @@ def _arc_points(x0: float, y0: float, x1: float, y1: float, curved: bool) -> tup
     return xs, ys
 
 
-def _lines(segments: Iterable[tuple[list[float], list[float]]]) -> tuple[list, list]:
+def _lines(segments: Iterable[tuple[list[float], list[float]]]) -> tuple[np.ndarray, np.ndarray]:
+    """All segments as one polyline; a NaN after each segment makes plotly lift the pen (the numeric
+    form of a `None` separator: numpy arrays skip plotly's per-element validation, 10x faster)."""
     xs: list = []
     ys: list = []
     for sx, sy in segments:
-        xs += sx + [None]
-        ys += sy + [None]
-    return xs, ys
+        xs += sx + [np.nan]
+        ys += sy + [np.nan]
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
 
 
 def dag_figure(
@@ -210,39 +214,44 @@ def dag_figure(
     traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_SELECTED_ARCS, hoverinfo="skip",
                           line=dict(color=SELECT_COLOR, width=3.5), showlegend=bool(selected)))
     traces.append(Scatter(
-        x=mid_x, y=mid_y, mode="markers", name=TRACE_ARC_MIDPOINTS, customdata=mid_id,
-        hovertext=mid_hover, hoverinfo="text",
-        marker=dict(size=[9 if i in sel_arcs else 5 for i in mid_id], symbol="diamond",
-                    color=[SELECT_COLOR if i in sel_arcs else "rgba(120,120,120,0.45)" for i in mid_id]),
+        x=np.asarray(mid_x, dtype=float), y=np.asarray(mid_y, dtype=float), mode="markers",
+        name=TRACE_ARC_MIDPOINTS, customdata=np.asarray(mid_id, dtype=object),
+        hovertext=np.asarray(mid_hover, dtype=object), hoverinfo="text",
+        marker=dict(size=np.array([9 if i in sel_arcs else 5 for i in mid_id], dtype=float), symbol="diamond",
+                    color=np.array([1.0 if i in sel_arcs else 0.0 for i in mid_id]), cmin=0, cmax=1,
+                    colorscale=[[0, "rgba(120,120,120,0.45)"], [1, SELECT_COLOR]], showscale=False),
         showlegend=False,
     ))
 
     # ---- nodes ------------------------------------------------------------------------
     colors = level_colors(n_levels)
     base = 9 if len(ids) <= 400 else 6
-    sizes, line_w, line_c, opacity = [], [], [], []
+    sizes, line_w, line_c, opacity = [], [], [], []  # line_c: 0 white, 1 dark (search/highlight), 2 red (selected)
     for i in ids:
         emph = i in hit_set or i in hi or i in sel_nodes
         sizes.append(base * (1.7 if i in hit_set else 1.35 if emph or i in nbrs else 1.0))
         if i in sel_nodes:
-            line_w.append(3), line_c.append(SELECT_COLOR)
+            line_w.append(3), line_c.append(2)
         elif i in hit_set or i in hi:
-            line_w.append(2.5), line_c.append(SEARCH_COLOR)
+            line_w.append(2.5), line_c.append(1)
         elif i in nbrs:
-            line_w.append(1.5), line_c.append(SEARCH_COLOR)
+            line_w.append(1.5), line_c.append(1)
         else:
-            line_w.append(0.5), line_c.append("white")
+            line_w.append(0.5), line_c.append(0)
         opacity.append(0.18 if i in dim and not emph else 1.0)
     show_labels = labels if labels is not None else len(ids) <= LABEL_THRESHOLD
     tick_step = max(1, n_levels // 12)
     traces.append(Scatter(
-        x=[pos[i][0] for i in ids], y=[pos[i][1] for i in ids],
+        x=np.array([pos[i][0] for i in ids]), y=np.array([pos[i][1] for i in ids]),
         mode="markers+text" if show_labels else "markers",
         text=ids if show_labels else None, textposition="top center", textfont=dict(size=10),
-        name=TRACE_NODES, customdata=ids, hovertext=[_node_hover(dag, i) for i in ids], hoverinfo="text",
+        name=TRACE_NODES, customdata=np.asarray(ids, dtype=object),
+        hovertext=np.asarray([_node_hover(dag, i) for i in ids], dtype=object), hoverinfo="text",
         marker=dict(
-            size=sizes, opacity=opacity, line=dict(width=line_w, color=line_c),
-            color=[dag.level[i] for i in ids], cmin=-0.5, cmax=n_levels - 0.5,
+            size=np.array(sizes), opacity=np.array(opacity),
+            line=dict(width=np.array(line_w, dtype=float), color=np.array(line_c, dtype=float), cmin=0, cmax=2,
+                      colorscale=[[0, "white"], [0.5, SEARCH_COLOR], [1, SELECT_COLOR]]),
+            color=np.array([dag.level[i] for i in ids]), cmin=-0.5, cmax=n_levels - 0.5,
             colorscale=_stepped_colorscale(colors),
             colorbar=dict(title=dict(text="level"), tickvals=list(range(0, n_levels, tick_step)),
                           thickness=14, len=0.9),

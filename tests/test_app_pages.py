@@ -1,0 +1,169 @@
+"""AppTest flows of Home, Architecture and Decomposition (tiny models; heavy work cached)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 180
+
+
+def _run(path: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _charts(at: AppTest) -> list:
+    return list(at.get("plotly_chart"))
+
+
+def tiny_onnx() -> bytes:
+    """x (1, 4) -> MatMul -> Relu -> MatMul -> Add(skip from the first MatMul) -> y: depth 4 in ONNX nodes."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w1 = numpy_helper.from_array(np.ones((4, 3), dtype=np.float32), "w1")
+    w2 = numpy_helper.from_array(np.ones((3, 3), dtype=np.float32), "w2")
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["a"], name="mm1"),
+             helper.make_node("Relu", ["a"], ["r"], name="relu"),
+             helper.make_node("MatMul", ["r", "w2"], ["b"], name="mm2"),
+             helper.make_node("Add", ["b", "a"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [w1, w2])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def test_home_draws_the_worked_example():
+    at = _run("app.py")
+    _ok(at)
+    assert len(_charts(at)) == 3  # DAG, T_l, product
+    assert any("✓" in s.value for s in at.success)
+    at.select_slider(key="home.level").set_value(3).run()
+    _ok(at)
+    assert len(_charts(at)) == 3
+
+
+def test_home_example_lifting_equals_direct_evaluation():
+    from ui.home import compose, direct, toy_dag, transition
+
+    dag = toy_dag()
+    ids = dag.order()
+    for l in range(1, dag.depth + 1):
+        T = transition(dag, l)
+        assert (T.diagonal() == 1).all() and not np.triu(T, 1).any()  # unit lower-triangular
+        changed = {ids[r] for r in range(len(ids)) if (T[r] != np.eye(len(ids))[r]).any()}
+        assert changed == {i for i in ids if dag.level[i] == l}  # only the level-l rows
+    for x in ({"x1": 1.0, "x2": 2.0, "x3": -1.0}, {"x1": -3.0, "x2": 0.5, "x3": 2.0}):
+        z = compose(dag, x)[-1]
+        ref = direct(dag, x)
+        assert z[ids.index("y")] == pytest.approx(ref["y"])
+
+
+def test_architecture_switches_model_granularity_and_searches():
+    at = _run("pages/1_Architecture.py")
+    _ok(at)
+    assert _charts(at), "no DAG drawn"
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["nodes"].replace(",", "")) > 3
+    for gran in ("unit", "block", "op"):
+        at.sidebar.radio(key="arch.granularity").set_value(gran).run()
+        _ok(at)
+        assert _charts(at)
+    at.text_input(key="arch.search").input("relu").run()
+    _ok(at)
+    assert any("match" in c.value for c in at.caption)
+    at.text_input(key="arch.search").input("no-such-node-xyz").run()
+    _ok(at)
+    assert any("No node" in w.value for w in at.warning)
+    at.sidebar.selectbox(key="arch.zoo").set_value("resnet_tiny").run()
+    _ok(at)
+    assert _charts(at)
+
+
+def test_architecture_torchvision_defaults_to_a_readable_view():
+    at = _run("pages/1_Architecture.py")
+    at.sidebar.radio(key="arch.source").set_value("torchvision").run()
+    at.sidebar.selectbox(key="arch.tv").set_value("resnet18").run()
+    _ok(at)
+    assert _charts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["levels"]) > 5
+
+
+def test_architecture_onnx_upload_path():
+    at = AppTest.from_file(str(ROOT / "pages/1_Architecture.py"), default_timeout=TIMEOUT)
+    at.session_state["explorer.onnx_bytes"] = tiny_onnx()
+    at.session_state["explorer.onnx_name"] = "tiny.onnx"
+    at.session_state["explorer.source"] = "onnx"
+    at.run()
+    _ok(at)
+    assert at.sidebar.radio(key="arch.source").value == "onnx"
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["nodes"]) >= 4 and int(metrics["skip arcs"]) >= 1
+
+
+def test_architecture_bad_onnx_is_an_error_message_not_a_traceback():
+    at = AppTest.from_file(str(ROOT / "pages/1_Architecture.py"), default_timeout=TIMEOUT)
+    at.session_state["explorer.onnx_bytes"] = b"this is not an onnx file"
+    at.session_state["explorer.onnx_name"] = "junk.onnx"
+    at.session_state["explorer.source"] = "onnx"
+    at.run()
+    assert not at.exception
+    assert at.error and "onnx" in at.error[0].value.lower()
+
+
+def test_architecture_unknown_user_file_is_an_error_message():
+    at = _run("pages/1_Architecture.py")
+    at.sidebar.radio(key="arch.source").set_value("file").run()
+    at.sidebar.text_input(key="arch.file").input("no/such/file.py:Net").run()
+    assert not at.exception
+    assert at.error and "does not exist" in at.error[0].value
+
+
+def test_decomposition_slider_and_verification():
+    at = _run("pages/2_Decomposition.py")
+    _ok(at)
+    assert at.sidebar.radio(key="dec.granularity").value == "unit"
+    assert any(s.value.startswith("✓") for s in at.success), [s.value for s in at.success]
+    n_charts = len(_charts(at))
+    assert n_charts >= 2
+    top = at.slider(key="dec.level").max
+    for l in (2, top):
+        at.slider(key="dec.level").set_value(l).run()
+        _ok(at)
+        assert len(_charts(at)) == n_charts
+    at.toggle(key="dec.masked").set_value(True).run()
+    _ok(at)
+
+
+def test_decomposition_sub_architecture_changes_the_value():
+    at = _run("pages/2_Decomposition.py")
+    at.sidebar.selectbox(key="dec.zoo").set_value("moons_mlp").run()
+    _ok(at)
+    node = at.selectbox(key="dec.fnode").value
+    rm = at.multiselect(key="dec.rm_nodes")
+    at.multiselect(key="dec.rm_nodes").set_value(rm.options).run()  # remove every hidden unit upstream
+    _ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert node and float(metrics["‖value‖ intact"]) != float(metrics["‖value‖ sub-architecture"])
+
+
+def test_decomposition_op_level_shows_operator_view():
+    at = _run("pages/2_Decomposition.py")
+    at.sidebar.selectbox(key="dec.zoo").set_value("transformer_tiny").run()
+    _ok(at)
+    assert at.sidebar.radio(key="dec.granularity").value == "op"
+    assert any("✓" in s.value for s in at.success)
+    assert any("Op level" in c.value for c in at.caption)
