@@ -22,7 +22,7 @@ and the output slots of `z_L` are the network's output.
     >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     >>> L = lifting(unit_dag(net, torch.randn(1, 3), "tiny"))
     >>> L
-    Lifting(tiny, unit: 10 slots (9 nodes + bias), T_1..T_2, 30 arc entries)
+    Lifting(tiny, unit: 10 slots (9 nodes + bias), T_1..T_2, 20 arc entries)
     >>> L.assert_lower_triangular()
     >>> x = torch.randn(5, 3)
     >>> bool((L.compose(x) - net.double()(x.double())).abs().max() < 1e-12)
