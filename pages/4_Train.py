@@ -1,0 +1,231 @@
+"""Train & Compare: submit runs to the worker and watch dense vs ticket vs controls live (SCIENCE.md §4).
+
+The page only submits, polls and draws; training happens in the worker process
+(`explorer.training.worker`), which the page starts when runs are queued.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from ui import state
+from ui.errors import guard, show_error
+
+LIVE_REFRESH_S = 1.0  # poll period of the live fragment while anything is queued or running
+GROUP_KEY = "train.group"
+
+
+@st.cache_resource(show_spinner=False)
+def _backend(data_dir: str):
+    """One backend per data dir and server: it keeps the worker's Popen so exits are collected."""
+    from explorer.training.backend import LocalBackend
+    from explorer.training.store import RunStore
+
+    return LocalBackend(RunStore(data_dir))
+
+
+def backend():
+    from explorer.training.store import data_dir
+
+    return _backend(str(data_dir().resolve()))
+
+
+def _help(name: str) -> str:
+    from explorer.training.config import field_help
+
+    return field_help(name)
+
+
+def _default_dataset(spec: str) -> str:
+    from explorer.zoo import ZOO
+
+    return (ZOO[spec].info.dataset if spec in ZOO else None) or "mnist1d"
+
+
+def config_form(prefix: str, spec_default: str | None = None):
+    """The run settings as widgets; returns a base RunConfig (dense, seed 0) or None."""
+    from explorer.data import BUILTIN
+    from explorer.training.config import RunConfig
+    from explorer.training.device import available
+    from explorer.zoo import zoo_names
+
+    names = zoo_names()
+    spec0 = spec_default or state.get(state.SPEC) or "mlp"
+    c1, c2, c3 = st.columns(3)
+    choice = c1.selectbox("Model", [*names, "other…"], index=names.index(spec0) if spec0 in names else len(names),
+                          key=f"{prefix}.model", help=_help("model"))
+    spec = c1.text_input("Model spec", value=spec0 if spec0 not in names else "", key=f"{prefix}.spec",
+                         help="torchvision name or path/to/file.py:ClassName") if choice == "other…" else choice
+    ds_default = _default_dataset(spec)
+    ds_opts = [*BUILTIN, "file…"]
+    ds = c2.selectbox("Dataset", ds_opts, index=ds_opts.index(ds_default), key=f"{prefix}.dataset.{spec}",
+                      help=_help("dataset"))
+    if ds == "file…":
+        ds = c2.text_input("Path to .csv / .npz", key=f"{prefix}.dataset_path", help=_help("dataset"))
+    optimizer = c3.selectbox("Optimiser", ["adam", "sgd"], key=f"{prefix}.opt", help=_help("optimizer"))
+    c4, c5, c6, c7 = st.columns(4)
+    lr = c4.number_input("Learning rate", value=1e-3 if optimizer == "adam" else 0.05, min_value=1e-6,
+                         format="%.4g", key=f"{prefix}.lr.{optimizer}", help=_help("lr"))
+    steps = c5.number_input("Steps", 10, 200_000, 1000, step=100, key=f"{prefix}.steps", help=_help("steps"))
+    batch = c6.number_input("Batch size", 1, 4096, 100, key=f"{prefix}.batch", help=_help("batch_size"))
+    eval_every = c7.number_input("Evaluate every", 1, 100_000, 100, key=f"{prefix}.eval", help=_help("eval_every"))
+    c8, c9, c10 = st.columns(3)
+    schedule = c8.selectbox("Schedule", ["constant", "cosine"], key=f"{prefix}.sched", help=_help("schedule"))
+    data_seed = c9.number_input("Data-order seed", 0, 2**31 - 1, 0, key=f"{prefix}.dseed", help=_help("data_seed"))
+    device = c10.selectbox("Device", ["auto", *available()], key=f"{prefix}.device",
+                           help=_help("device") + f" — here: {', '.join(available())}")
+    if not spec or not ds:
+        return None
+    return RunConfig(model=spec, dataset=ds, optimizer=optimizer, lr=float(lr), steps=int(steps),
+                     batch_size=int(batch), eval_every=int(eval_every), log_every=max(1, min(10, int(steps) // 100)),
+                     schedule=schedule, data_seed=int(data_seed), device=device)
+
+
+def submit(configs) -> None:
+    ids = backend().submit(configs)
+    st.session_state[GROUP_KEY] = configs[0].group
+    st.toast(f"queued {len(ids)} run(s)")
+
+
+def retrain_panel() -> None:
+    """The Prune page's hand-off: one click for dense vs ticket vs controls over N seeds."""
+    from explorer.training.compare import ticket_group
+
+    req = st.session_state.get("retrain_request")
+    if not req:
+        return
+    with st.container(border=True):
+        st.subheader("Retrain the pruned network")
+        st.markdown(f"From the Prune page: **{req['model']}** ({req.get('granularity', '?')} level), "
+                    f"exported to `{req['pruned_dir']}`. The comparison trains, per seed, the **dense** network, "
+                    "the **ticket** (dense init + mask), a **reinit** control (fresh init + same mask) and a "
+                    "**random-mask** control (dense init + random mask of equal per-layer sparsity), all with the "
+                    "same data order.")
+        base = config_form("retrain", req["model"])
+        n = st.number_input("Seeds", 1, 10, 3, key="retrain.seeds", help="independent inits; mean ± std over them")
+        if base is not None and st.button("Retrain: ticket vs dense vs controls", type="primary", key="retrain.go"):
+            with guard("submitting the comparison"):
+                submit(ticket_group(base, req["pruned_dir"], range(int(n))))
+                st.session_state.pop("retrain_request", None)
+
+
+def new_runs_panel() -> None:
+    from explorer.training.compare import ticket_group
+
+    with st.expander("New run(s)", expanded=not st.session_state.get("retrain_request") and not backend().store.list_runs()):
+        base = config_form("new")
+        c1, c2, c3 = st.columns(3)
+        seeds = c1.text_input("Seeds", "0", key="new.seeds", help="comma-separated init seeds, e.g. 0,1,2")
+        pruned = c2.text_input("Pruned export dir (optional)", key="new.pruned", help=_help("pruned_dir"))
+        init = c3.selectbox("Init", ["dense", "ticket", "reinit", "random", "rewind"], key="new.init",
+                            help=_help("init"))
+        group = st.text_input("Group", value=f"g{time.strftime('%H%M%S')}", key="new.group", help=_help("group"))
+        b1, b2 = st.columns(2)
+        go = b1.button("Submit", type="primary", key="new.go", disabled=base is None)
+        cmp = b2.button("Ticket vs dense vs controls", key="new.cmp", disabled=base is None or not pruned,
+                        help="needs a pruned export dir")
+        if go or cmp:
+            with guard("submitting runs"):
+                ss = [int(s) for s in seeds.replace(" ", "").split(",") if s]
+                if not ss:
+                    raise ValueError("give at least one seed, e.g. 0 or 0,1,2")
+                if cmp:
+                    submit(ticket_group(base.replace(group=group), pruned, ss, group=group))
+                else:
+                    submit([base.replace(seed=s, group=group, init=init, pruned_dir=pruned if init != "dense" else "",
+                                         label=f"{init} s{s}") for s in ss])
+
+
+def _fmt_eta(s: float | None) -> str:
+    if s is None:
+        return ""
+    return f"ETA {s:.0f} s" if s < 120 else f"ETA {s / 60:.1f} min"
+
+
+def runs_block(runs) -> None:
+    for r in runs:
+        c1, c2, c3, c4 = st.columns([3, 4, 2, 1])
+        c1.markdown(f"**{r.label}** `{r.id}`  \n{r.config.model} · {r.config.dataset} · {r.device or r.config.device}")
+        c2.progress(min(1.0, r.progress), text=f"{r.status} · step {r.step}/{r.config.steps} {_fmt_eta(r.eta_s)}")
+        if r.error:
+            c3.caption(r.error.splitlines()[0][:160])
+        if not r.done and c4.button("Cancel", key=f"cancel.{r.id}", help="stop this run"):
+            backend().cancel(r.id)
+            st.rerun(scope="fragment")
+
+
+def compare_block(runs, metrics) -> None:
+    import pandas as pd
+
+    from explorer.training.compare import compare, facts
+    from explorer.training.report import configs_json, curves_figure, metrics_csv, metrics_json
+
+    c1, c2 = st.columns([1, 3])
+    frac = c1.slider("Target (fraction of dense best train acc)", 0.5, 1.0, 0.99, 0.01, key="train.target",
+                     help="iterations to target = first step whose train accuracy reaches this fraction of the "
+                          "dense run's best (per seed)")
+    y = c2.radio("Curves", ["acc", "loss"], horizontal=True, key="train.y",
+                 format_func=lambda v: {"acc": "accuracy", "loss": "loss"}[v])
+    cmp = compare([facts(r, metrics[r.id]) for r in runs], frac)
+    targets = list(cmp.targets.values())
+    target = sum(targets) / len(targets) if targets and y == "acc" else None
+    fig = curves_figure(runs, metrics, y=y, target=target)
+    st.plotly_chart(fig, key="train.curves", config={"displaylogo": False})
+    st.markdown(f"**Verdict.** {cmp.verdict}")
+    if cmp.rows:
+        st.dataframe(pd.DataFrame(cmp.records()), hide_index=True, width="stretch", key="train.table")
+    d1, d2, d3, d4 = st.columns(4)
+    d1.download_button("Metrics CSV", lambda: metrics_csv(runs, metrics), "metrics.csv", "text/csv",
+                       on_click="ignore", key="dl.csv")
+    d2.download_button("Metrics JSON", lambda: metrics_json(runs, metrics), "metrics.json", "application/json",
+                       on_click="ignore", key="dl.json")
+    d3.download_button("Run configs JSON", lambda: configs_json(runs), "runs.json", "application/json",
+                       on_click="ignore", key="dl.cfg")
+    d4.download_button("Chart HTML", lambda: fig.to_html(include_plotlyjs=True, full_html=True), "curves.html",
+                       "text/html", on_click="ignore", key="dl.html")
+
+
+def main() -> None:
+    st.title("Train & Compare")
+    st.caption("Runs execute in a background worker (niced, one thread); this page submits, polls and draws. "
+               "Runs and metrics live in the run store and survive reloads and restarts.")
+    try:
+        be = backend()
+    except Exception as e:  # noqa: BLE001 — e.g. an unwritable EXPLORER_DATA_DIR
+        show_error(e, "opening the run store")
+        return
+    retrain_panel()
+    new_runs_panel()
+
+    be.poll()
+    groups = be.store.groups()
+    if not groups:
+        st.info("No runs yet: configure one above, or come from the Prune page with a pruned network.")
+        return
+    cur = st.session_state.get(GROUP_KEY)
+    idx = groups.index(cur) if cur in groups else len(groups) - 1
+    group = st.selectbox("Comparison group", groups, index=idx, key=f"train.groupsel.{cur}",
+                         format_func=lambda g: g or "(no group)")
+    st.session_state[GROUP_KEY] = group
+    live = any(not r.done for r in be.store.list_runs(group=group))
+
+    @st.fragment(run_every=LIVE_REFRESH_S if live else None)
+    def live_view() -> None:
+        with guard("reading runs"):
+            be.poll()
+            runs = be.store.list_runs(group=group)
+            metrics = {r.id: be.store.metrics(r.id) for r in runs}
+            n_live = sum(not r.done for r in runs)
+            st.caption(f"{len(runs)} run(s), {n_live} queued or running" +
+                       (f" — refreshing every {LIVE_REFRESH_S:.0f} s" if n_live else " — all finished"))
+            runs_block(runs)
+            compare_block(runs, metrics)
+            if live and n_live == 0:
+                st.rerun()  # everything finished: redraw once without the timer
+
+    live_view()
+
+
+main()
