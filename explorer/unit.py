@@ -286,7 +286,10 @@ class _Tracer:
             if fname in _CHANNEL_FUNCS:
                 M, shape = channel_matrix(lambda t: target(t, *args[1:], **kwargs), e0.shape, n.name)
                 return e0.channelwise(M, shape, None, fname.replace("_", ""))
-            if fname in ("dropout", "dropout1d", "dropout2d"):
+            if fname in ("dropout", "dropout1d", "dropout2d", "alpha_dropout"):
+                if kwargs.get("training", args[2] if len(args) > 2 else True):
+                    raise UnitLevelError(f"{fname} {n.name!r} is active (training=True), a random op; the unit "
+                                         "level needs a deterministic eval-mode network — pass training=self.training")
                 return e0
             if target in _REINDEX_FUNCS and e0 is not None and all(x is None for x in e_args[1:]):
                 return self.reindex(n, e0, args, kwargs, v, lambda t: target(t, *args[1:], **kwargs))
