@@ -453,20 +453,25 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
     args = tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
     name = name or type(model).__name__
     attempts: list[str] = []
+    types = {path: type(m).__name__ for path, m in model.named_modules()}  # GraphModules lose the classes
     with eval_mode(model):
         for tracer in ("fx", "export"):
             try:
                 gm = _fx_graph(model) if tracer == "fx" else _export_graph(model, args)
                 if tracer == "fx":
                     gm.eval()
-                return dag_from_graph(gm, _values(gm, args), name, tracer)
+                dag = dag_from_graph(gm, _values(gm, args), name, tracer)
+                dag.meta["module_types"] = types
+                return dag
             except _Failed as e:
                 attempts.append(str(e))
             except (ShapeError, ValueError) as e:
                 attempts.append(f"{tracer}: {_first_line(e)}")
         from explorer.record import record_dag  # noqa: PLC0415 - the last resort
         try:
-            return record_dag(model, args, name)
+            dag = record_dag(model, args, name)
+            dag.meta["module_types"] = types
+            return dag
         except TraceError as e:
             attempts.append(f"hooks: {e}")
             partial = e.partial
