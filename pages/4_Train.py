@@ -146,7 +146,7 @@ def _fmt_eta(s: float | None) -> str:
 
 def runs_block(runs) -> None:
     for r in runs:
-        c1, c2, c3, c4 = st.columns([3, 4, 2, 1])
+        c1, c2, c3, c4 = st.columns([3, 4, 2, 1.5])
         c1.markdown(f"**{r.label}** `{r.id}`  \n{r.config.model} · {r.config.dataset} · {r.device or r.config.device}")
         c2.progress(min(1.0, r.progress), text=f"{r.status} · step {r.step}/{r.config.steps} {_fmt_eta(r.eta_s)}")
         if r.error:
@@ -202,7 +202,10 @@ def main() -> None:
     be.poll()
     groups = be.store.groups()
     if not groups:
+        from explorer.training.report import curves_figure
+
         st.info("No runs yet: configure one above, or come from the Prune page with a pruned network.")
+        st.plotly_chart(curves_figure([], {}), key="train.curves.empty", config={"displaylogo": False})
         return
     cur = st.session_state.get(GROUP_KEY)
     idx = groups.index(cur) if cur in groups else len(groups) - 1

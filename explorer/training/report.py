@@ -47,6 +47,9 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
                 x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", name=f"{r.label} · {split}",
                 legendgroup=role, line={"color": ROLE_COLORS.get(role, "#2ca02c"), "dash": dash[split], "width": 2},
                 hovertemplate=f"{r.label} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}<extra>{r.id}</extra>"))
+    if not runs:
+        fig.add_annotation(text="learning curves of the selected group appear here", showarrow=False,
+                           x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": "#888"})
     if target is not None:
         fig.add_hline(y=target, line={"dash": "dash", "color": "#2ca02c"},
                       annotation_text=f"target {target:.3f}", annotation_position="bottom right")
