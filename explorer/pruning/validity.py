@@ -11,6 +11,9 @@ that input of its head by zeros. What follows from that, node by node in level o
   `x * 0` is not "the rest of the product";
 - a node no output depends on any more (a dead end) is disconnected too;
 - inputs and outputs cannot be removed, and every output must stay reachable from an input;
+- at unit level the removal must be realisable by a mask (`unit_plan`): an arc whose
+  weight entry is shared with a surviving arc, or that carries no weight (identity,
+  pooling), goes only if its source is exactly zero;
 - at op level, values that are not tensors (shapes, sizes: `shape is None`) cannot be
   zeroed; they keep being computed (from zeros, which have the same shape).
 
@@ -187,6 +190,14 @@ def _check(dag: Dag, sel: Selection) -> tuple[Verdict, dict[str, set[str]]]:
         for a in dag.in_arcs(v) + dag.out_arcs(v):
             gone.add(a.id)
 
+    if dag.granularity == "unit" and not reasons:
+        from explorer.pruning.unit_plan import unit_plan
+
+        plan = unit_plan(dag, _Removal(tuple(dead), tuple(gone)))
+        reasons.extend(plan.reasons)
+        drop = {c for c in plan.culprits if c in sel_arcs or c in sel_nodes}
+        bad["drop"].update(drop or sel.ids)
+
     order = {n.id: k for k, n in enumerate(dag.nodes)}
     arc_order = {a.id: k for k, a in enumerate(dag.arcs)}
     verdict = Verdict(
@@ -197,6 +208,12 @@ def _check(dag: Dag, sel: Selection) -> tuple[Verdict, dict[str, set[str]]]:
         disconnected=tuple(sorted(set(disconnected) - sel_nodes, key=order.__getitem__)),
     )
     return verdict, bad
+
+
+@dataclass(frozen=True)
+class _Removal:
+    removed_nodes: tuple[str, ...]
+    removed_arcs: tuple[str, ...]
 
 
 def _reach(dag: Dag, start, dead: set[str], gone: set[str], forward: bool) -> set[str]:

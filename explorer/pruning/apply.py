@@ -1,0 +1,234 @@
+"""Applying a selection: the pruned network as a masked (and, at op level, rewritten) copy.
+
+`apply(model, dag, selection, x)` first runs `validity.check`; a refused selection
+raises `InvalidSelection` and nothing is touched (the model is never modified: the
+result is a copy). Then:
+
+- **unit level** -> a `Mask`: every removed arc zeroes its weight entry (one weight, or
+  one k×k kernel); every removed node zeroes its biases and, where a BatchNorm is folded
+  into it, that channel's BatchNorm scale and shift. A weight entry that also carries a
+  surviving arc (a convolution read by two BatchNorms in a DenseNet) is not zeroed; the
+  selection is then refused if the removal cannot be realised otherwise (the arc's
+  source must be exactly zero instead). Identity and pooling arcs carry no weight: they
+  can be cut only by zeroing their source.
+- **op level** -> a `torch.fx` rewrite (`rewrite.zero_arcs`): each removed input of a
+  surviving op becomes zeros of its shape; ops nothing reads any more disappear, and
+  their parameters (kept under their names, so state dicts still line up) are masked to
+  zero.
+
+The `PrunedModel` carries the pruned model, its mask, the selection, the verdict and
+the pruned network's DAG. `rewind(pruned, state_dict)` loads surviving weights from a
+saved state (the dense init for a lottery ticket) and re-applies the mask.
+
+    >>> from explorer import zoo
+    >>> from explorer.unit import unit_dag
+    >>> lm = zoo.load("moons_mlp")
+    >>> dag = unit_dag(lm.model, lm.example_input, "moons_mlp")
+    >>> p = apply(lm.model, dag, Selection.from_ids(dag, ["fc1[0]", "fc2[3]->out[1]"]), lm.example_input)
+    >>> p
+    PrunedModel(unit moons_mlp: removed 1 nodes, 19 arcs; Mask(4 tensors, 316/336 kept, sparsity 6.0%))
+    >>> float(p.model.fc1.weight[0].abs().sum()), float(p.model.out.weight[1, 3])
+    (0.0, 0.0)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from explorer.dag import Dag
+from explorer.mask import Mask, prunable_names
+from explorer.pruning.selection import Selection
+from explorer.pruning.unit_plan import unit_plan
+
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+from explorer.pruning.validity import InvalidSelection, Verdict, check
+
+
+class ApplyError(ValueError):
+    """A valid selection this model cannot realise (e.g. an op-level graph that was not traced by fx)."""
+
+
+@dataclass
+class PrunedModel:
+    """The pruned network: `model` (a copy, masked, rewritten at op level), `mask`, the
+    `selection` and its `verdict`, and `dag`, the pruned network's graph."""
+
+    model: nn.Module
+    mask: Mask
+    selection: Selection
+    verdict: Verdict
+    dag: Dag
+    dense_dag: Dag = field(repr=False)
+    rewrites: tuple[str, ...] = ()  # op level: arcs whose source was replaced by zeros
+
+    def reapply_mask(self) -> None:
+        """Zero the pruned entries again (call after every optimiser step)."""
+        self.mask.apply_(self.model)
+
+    @property
+    def granularity(self) -> str:
+        return self.selection.granularity
+
+    def weight_sparsity(self) -> float:
+        """Fraction of the model's weights (tensors of >= 2 dims) that are exactly zero."""
+        params = dict(self.model.named_parameters())
+        names = prunable_names(self.model)
+        total = sum(params[n].numel() for n in names)
+        zero = sum(int((params[n] == 0).sum()) for n in names)
+        return zero / total if total else 0.0
+
+    def __repr__(self) -> str:
+        v = self.verdict
+        return (f"PrunedModel({self.granularity} {self.dense_dag.name or '?'}: removed "
+                f"{len(v.removed_nodes)} nodes, {len(v.removed_arcs)} arcs; {self.mask!r})")
+
+
+def apply(model: nn.Module, dag: Dag, selection: Selection, x: torch.Tensor | None = None) -> PrunedModel:
+    """Prune `selection` from a copy of `model` (whose graph is `dag`); `x` is an example
+    input (needed at op level for shapes; default `dag.meta["example_input"]`).
+
+    Raises `InvalidSelection` (with the verdict's reasons) when the selection is refused;
+    `model` is never modified.
+    """
+    verdict = check(dag, selection)
+    verdict.raise_if_invalid()
+    if dag.granularity == "unit":
+        return _apply_unit(model, dag, selection, verdict, x)
+    if dag.granularity == "op":
+        return _apply_op(model, dag, selection, verdict, x)
+    raise ApplyError("pruning applies at unit or op level; the block view is for browsing — "
+                     "switch the granularity to 'op' to prune these ops")
+
+
+# ---- unit level -------------------------------------------------------------------------
+
+
+def unit_mask(model: nn.Module, dag: Dag, verdict: Verdict) -> Mask:
+    """The unit-level mask realising `verdict`: ones over every weight, zeros at the plan's entries."""
+    plan = unit_plan(dag, verdict)
+    if plan.reasons:
+        raise InvalidSelection(Verdict(False, plan.reasons, verdict.removed_nodes, verdict.removed_arcs,
+                                       verdict.disconnected))
+    params = dict(model.named_parameters())
+    mask = Mask({n: torch.ones_like(params[n], dtype=torch.float32, device="cpu") for n in prunable_names(model)})
+    zeros: dict[str, torch.Tensor] = {}
+    for name, idx in plan.entries:
+        if name not in params:
+            raise ApplyError(f"the unit graph names parameter {name!r}, which {type(model).__name__} does not "
+                             "have; rebuild the graph from this model")
+        if name not in zeros:
+            zeros[name] = mask[name].clone() if name in mask else torch.ones_like(params[name], dtype=torch.float32,
+                                                                                  device="cpu")
+        zeros[name][idx] = 0.0
+    modules = dict(model.named_modules())
+    for bias, ch in plan.norm_scales:  # a folded BatchNorm: zero its scale too, (0 - mean) * 0 + 0 = 0
+        owner = modules.get(bias.rpartition(".")[0])
+        if isinstance(owner, _NORMS) and owner.weight is not None:
+            w = bias.rpartition(".")[0] + ".weight"
+            zeros.setdefault(w, torch.ones_like(params[w], dtype=torch.float32, device="cpu"))[ch] = 0.0
+    for name, t in zeros.items():
+        mask[name] = t
+    return mask
+
+
+def _apply_unit(model: nn.Module, dag: Dag, selection: Selection, verdict: Verdict,
+                x: torch.Tensor | None) -> PrunedModel:
+    mask = unit_mask(model, dag, verdict)
+    pruned = copy.deepcopy(model)
+    mask.apply_(pruned)
+    return PrunedModel(pruned, mask, selection, verdict, _surviving(dag, verdict), dag)
+
+
+# ---- op level ---------------------------------------------------------------------------
+
+
+def _apply_op(model: nn.Module, dag: Dag, selection: Selection, verdict: Verdict,
+              x: torch.Tensor | None) -> PrunedModel:
+    from explorer.pruning.rewrite import dead_parameters, zero_arcs
+
+    gm = dag.meta.get("graph_module")
+    if gm is None:
+        raise ApplyError(f"{dag.name or 'this model'} was traced without a torch.fx graph "
+                         f"(tracer: {dag.meta.get('tracer', '?')}), so its ops cannot be rewritten; "
+                         "prune at unit level, or make the model fx-traceable")
+    x = x if x is not None else dag.meta.get("example_input")
+    if x is None:
+        raise ApplyError("op-level pruning needs an example input for the shapes of the zeros; pass x=")
+    gone_nodes = set(verdict.removed_nodes)
+    cut = [tuple(a.split("->")) for a in verdict.removed_arcs if a.split("->")[1] not in gone_nodes]
+    base = copy.deepcopy(gm)
+    _load_weights(base, model)
+    pruned = zero_arcs(base, cut, x)
+    pruned.eval() if not model.training else pruned.train()
+    params = dict(pruned.named_parameters())
+    mask = Mask({n: torch.ones_like(params[n], dtype=torch.float32, device="cpu") for n in prunable_names(pruned)})
+    for name in dead_parameters(base, pruned):
+        mask[name] = torch.zeros_like(params[name], dtype=torch.float32, device="cpu")
+    mask.apply_(pruned)
+    pdag = _op_dag(pruned, x, dag, verdict)
+    return PrunedModel(pruned, mask, selection, verdict, pdag, dag, tuple(f"{s}->{d}" for s, d in cut))
+
+
+def _load_weights(gm: nn.Module, model: nn.Module) -> None:
+    """Copy `model`'s current parameters and buffers into the traced copy (same names)."""
+    src = model.state_dict()
+    dst = gm.state_dict()
+    missing = [k for k in dst if k not in src]
+    if missing:
+        raise ApplyError(f"the traced graph holds {missing[0]!r}, which {type(model).__name__} does not; "
+                         "rebuild the DAG from this model")
+    gm.load_state_dict({k: src[k] for k in dst})
+
+
+def _op_dag(pruned: nn.Module, x: torch.Tensor, dag: Dag, verdict: Verdict) -> Dag:
+    """The pruned network's op-level DAG, traced from the rewritten graph itself (so it is
+    exactly what runs); its nodes must be the surviving ones."""
+    from explorer.shapes import propagate
+    from explorer.trace import dag_from_graph
+
+    was = pruned.training
+    pruned.eval()
+    try:
+        pdag = dag_from_graph(pruned, propagate(pruned, (x,)), dag.name, "fx-rewrite")
+    finally:
+        pruned.train(was)
+    want = {n.id for n in dag.nodes} - set(verdict.removed_nodes)
+    got = {n.id for n in pdag.nodes}
+    if want != got:
+        raise ApplyError(f"the rewritten graph does not have the surviving nodes: missing "
+                         f"{sorted(want - got)[:5]}, extra {sorted(got - want)[:5]}")
+    return pdag
+
+
+def _surviving(dag: Dag, verdict: Verdict) -> Dag:
+    gone_n, gone_a = set(verdict.removed_nodes), set(verdict.removed_arcs)
+    return Dag.build([n for n in dag.nodes if n.id not in gone_n], [a for a in dag.arcs if a.id not in gone_a],
+                     dag.granularity, inputs=[i for i in dag.inputs if i not in gone_n],
+                     outputs=[o for o in dag.outputs if o not in gone_n], name=dag.name,
+                     meta={k: v for k, v in dag.meta.items()})
+
+
+# ---- rewinding --------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def rewind(pruned: PrunedModel, state_dict: Mapping[str, torch.Tensor]) -> PrunedModel:
+    """Load the surviving weights from `state_dict` (the dense init for a ticket, or a saved
+    step; names as in the dense model) into `pruned.model` and re-apply the mask. Returns `pruned`."""
+    own = pruned.model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    if missing:
+        raise ApplyError(f"the state to rewind to lacks {missing[0]!r} (and {len(missing) - 1} more); "
+                         "rewind to a state dict of the same model")
+    for k, v in own.items():
+        if tuple(state_dict[k].shape) != tuple(v.shape):
+            raise ApplyError(f"cannot rewind {k}: saved shape {tuple(state_dict[k].shape)} != {tuple(v.shape)}")
+    pruned.model.load_state_dict({k: state_dict[k] for k in own})
+    pruned.reapply_mask()
+    return pruned
+
