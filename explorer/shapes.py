@@ -208,7 +208,7 @@ def node_macs(op: str, module: nn.Module | None, in_shapes: list[tuple[int, ...]
         q, k = in_shapes[0], in_shapes[1]
         # (.., Lq, E) x (.., Lk, E): scores and the weighted sum of values
         return 2 * _numel(q[:-1]) * int(k[-2]) * int(q[-1]) if len(q) >= 2 and len(k) >= 2 else out_n
-    if op in ("conv1d", "conv2d", "conv3d") and consts:
+    if op in ("conv1d", "conv2d", "conv3d", "convolution") and consts:
         w = consts[0]
         return out_n * _numel(w.shape[1:])
     if op in _SHAPE_ONLY:
