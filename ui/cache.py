@@ -137,8 +137,13 @@ def verification(key: DagKey, input_seed: int = 0, sample: int | None = None) ->
     """`explorer.verify.verify(model, dag, x)` as a plain dict (forward_error, jacobian_error, tol, ok)."""
     from explorer.verify import verify
 
+    import torch
+
     m = model(key.spec, key.seed)
-    v = verify(m.model, dag(key), input_tensor(key, input_seed, sample))
+    x = input_tensor(key, input_seed, sample)  # the sample on show, plus 3 seeded random ones
+    g = torch.Generator().manual_seed(1_000 + int(input_seed))
+    x = torch.cat([x, torch.randn(3, *x.shape[1:], generator=g)])
+    v = verify(m.model, dag(key), x)
     out = {}
     for k in ("forward_error", "jacobian_error", "tol", "ok"):
         val = getattr(v, k, None)

@@ -65,7 +65,7 @@ def node_matrix(L, l: int):
     """`(ids, M, labels)` of T_l, node by node (labels: operator names at op level, else None)."""
     res = L.node_matrix(l)
     ids, M = list(res[0]), _dense(res[1])
-    labels = res[2] if len(res) > 2 else getattr(L, "node_labels", lambda _l: None)(l)
+    labels = res[2] if len(res) > 2 else (L.labels(l) if hasattr(L, "labels") else None)
     return ids, M, _labels_from(ids, M, labels)
 
 
@@ -98,9 +98,7 @@ def product(L, dag, l: int, x=None):
                   "Kernel blocks are shown as their Frobenius norm."))
         return ids, P, None, how
     ids = dag.order()
-    P = np.eye(len(ids))
-    for k in range(1, l + 1):
-        P = node_matrix(L, k)[1] @ P
+    P = _dense(L.product(1, l))
     how = ("Op level: with 1 for every operator entry, the product counts the paths from each column node to "
            "each row node through levels 1..l.")
     return ids, P, None, how

@@ -117,7 +117,7 @@ def _arc_points(x0: float, y0: float, x1: float, y1: float, curved: bool) -> tup
     if not curved:
         return [x0, x1], [y0, y1]
     span = x1 - x0
-    bow = 0.18 * span + 0.3  # control point offset in y, grows with the span
+    bow = min(0.12 * span + 0.35, 1.2)  # control point offset in y, grows with the span (bounded)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + bow
     xs, ys = [], []
     for k in range(_CURVE_SAMPLES):
@@ -274,7 +274,10 @@ def dag_figure(
                         f"{len(dag.arcs)} arcs, levels 0..{dag.depth}", font=dict(size=13), x=0.01, y=0.99),
     )
     fig.update_xaxes(title_text="level", dtick=tick_step, zeroline=False, showgrid=True, gridcolor="#eee")
-    fig.update_yaxes(visible=False)
+    ys = [p[1] for p in pos.values()]
+    half = max(1.2, (max(ys) - min(ys)) / 2 + 0.8) if ys else 1.2  # a chain still gets room for its skip curves
+    mid = (max(ys) + min(ys)) / 2 if ys else 0.0
+    fig.update_yaxes(visible=False, range=[mid - half, mid + half])
     return fig
 
 

@@ -47,7 +47,7 @@ def _tail(path: Path, n: int = 3000) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_url(browser, tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     data_dir = tmp_path_factory.mktemp("explorer-data")
@@ -75,9 +75,24 @@ def app_url(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT}s:\n{_tail(log_path)}")
             time.sleep(0.5)
+        _warm_up(browser, url)
         yield url
     finally:
         _stop(proc)
+
+
+def _warm_up(browser, url: str) -> None:
+    """Run app.py once. Until the main script has called st.navigation, a fresh Streamlit server
+    routes a deep link (e.g. /Architecture) the old pages/-folder way, running that page alone
+    without app.py; one visit to the root switches the server to st.navigation for good."""
+    ctx = browser.new_context()
+    try:
+        p = ctx.new_page()
+        p.goto(url, wait_until="domcontentloaded", timeout=IDLE_TIMEOUT)
+        p.wait_for_selector('[data-testid="stSidebarNav"], [data-testid="stSidebarNavItems"]', timeout=IDLE_TIMEOUT)
+        wait_idle(p)
+    finally:
+        ctx.close()
 
 
 def _stop(proc: subprocess.Popen) -> None:
