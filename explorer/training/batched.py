@@ -10,20 +10,22 @@ no weights, so no gradient crosses between them). The optimiser is the ordinary
 optimiser over (K, ...) tensors is exactly K optimisers over (...) tensors, with the
 same math and each variant its own moments. Masks are re-applied after every step.
 
-All variants see the same batches in the same order (`batch_order`), or each its own
-order when `data_seeds` is given, so a batched sweep equals K one-by-one runs to float
-tolerance (`tests/test_batched.py` checks losses per step and final weights).
+All variants see the batches of `explorer.data.Batches` in the same order, or each its
+own order when `data_seeds` is given, and write the metric rows `runner.execute` writes
+({step, split, loss, acc, wall_time}: train rows averaged over `log_every` steps, test
+rows at step 0, every `eval_every` steps and at the end), so a batched sweep equals K
+one-by-one runs to float tolerance (`tests/test_batched.py` checks losses and weights)
+and lands in the run store as K ordinary runs (`explorer.training.sweep`).
 
     >>> import torch
     >>> from explorer.mask import Mask
     >>> g = torch.Generator().manual_seed(0)
     >>> data = Data(torch.randn(64, 2, generator=g), torch.randint(0, 2, (64,), generator=g),
     ...             torch.randn(32, 2, generator=g), torch.randint(0, 2, (32,), generator=g))
-    >>> dense = Mask()
-    >>> out = train_batched("moons_mlp", [dense, dense], [0, 1], data, "sgd", 0.1,
-    ...                     steps=3, batch_size=16, eval_every=3)
-    >>> [len(v.rows) for v in out], [v.status for v in out]
-    ([3, 3], ['done', 'done'])
+    >>> out = train_batched("moons_mlp", [Mask(), Mask()], [0, 1], data, "sgd", 0.1,
+    ...                     steps=4, batch_size=16, eval_every=2)
+    >>> [(r["step"], r["split"]) for r in out[0].rows if r["split"] == "test"], out[1].status
+    ([(0, 'test'), (2, 'test'), (4, 'test')], 'done')
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ from torch import nn
 
 from explorer.mask import Mask
 
-# A sink receives (variant index, metric rows) as soon as rows exist; the Ray and local
-# backends turn it into `RunStore.log_metrics(run_ids[k], rows)`.
-Sink = Callable[[int, list[dict]], None]
-FLUSH_SECONDS = 0.5
+# sink(k, rows): variant k's new metric rows; should_stop(k): has variant k been cancelled?
+Sink = Callable[[int, list[dict[str, Any]]], None]
+StopCheck = Callable[[int], bool]
+FLUSH_SECONDS = 0.25  # rows reach the sink a few times a second, as runner's MetricWriter does
+STOP_POLL_SECONDS = 0.25  # should_stop is asked at most this often (it may hit the store)
 
 
 class BatchedError(ValueError):
@@ -61,12 +64,11 @@ class Data:
     @classmethod
     def of(cls, data: Any) -> Data:
         """Accept a `Data`, anything with `x_train/y_train/x_test/y_test` attributes or keys
-        (e.g. `explorer.data`'s datasets), or the mnist1d dict (`x`, `y`, `x_test`, `y_test`)."""
+        (e.g. `explorer.data.DataSplit`), or the mnist1d dict (`x`, `y`, `x_test`, `y_test`)."""
         if isinstance(data, Data):
             return data
         get = (lambda k: data[k]) if isinstance(data, Mapping) else (lambda k: getattr(data, k))
-        names = [("x_train", "y_train", "x_test", "y_test"), ("x", "y", "x_test", "y_test")]
-        for keys in names:
+        for keys in [("x_train", "y_train", "x_test", "y_test"), ("x", "y", "x_test", "y_test")]:
             try:
                 xs = [get(k) for k in keys]
             except (KeyError, AttributeError):
@@ -79,35 +81,41 @@ class Data:
 
 @dataclass
 class VariantResult:
-    """One variant's outcome: its metric rows, final weights and status
-    ('done', 'diverged' on a NaN/inf loss, or 'cancelled')."""
+    """One variant's outcome: metric rows, final weights, status ('done', 'diverged' on a
+    NaN/inf train window, 'cancelled') and the completed optimiser steps."""
 
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     state_dict: dict[str, torch.Tensor] = field(default_factory=dict)
     status: str = "done"
     steps_done: int = 0
+    best_train_acc: float = float("nan")
+    wall_time_s: float = 0.0
+
+    def last(self, split: str) -> dict[str, Any] | None:
+        return next((r for r in reversed(self.rows) if r["split"] == split), None)
 
 
 def batch_order(n: int, batch_size: int, steps: int, seed: int) -> torch.Tensor:
-    """(steps, batch_size) indices into a training set of `n` examples: successive epochs of
-    a seeded random permutation, the last partial batch of each epoch dropped.
+    """(steps, b) indices into a training set of `n` examples, b = min(batch_size, n): the
+    order `explorer.data.Batches(x, y, batch_size, seed)` yields (per epoch one seeded
+    permutation, the ragged tail dropped).
 
     >>> batch_order(5, 2, 3, seed=0).shape
     torch.Size([3, 2])
     """
-    if batch_size > n:
-        raise BatchedError(f"batch_size {batch_size} exceeds the {n} training examples; lower it")
-    g = torch.Generator().manual_seed(seed)
-    per_epoch = n // batch_size
-    epochs = math.ceil(steps / per_epoch)
-    perms = [torch.randperm(n, generator=g)[: per_epoch * batch_size].view(per_epoch, batch_size)
-             for _ in range(epochs)]
+    b = min(batch_size, n)
+    if b < 1:
+        raise BatchedError(f"batch_size must be >= 1 and the training set non-empty; got {batch_size}, n={n}")
+    g = torch.Generator().manual_seed(int(seed))
+    per_epoch = n // b
+    perms = [torch.randperm(n, generator=g)[: per_epoch * b].view(per_epoch, b)
+             for _ in range(math.ceil(steps / per_epoch))]
     return torch.cat(perms)[:steps]
 
 
 def make_optimizer(name: str, params: list[torch.Tensor], lr: float, momentum: float = 0.0,
                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """The optimiser both batched and sequential runs use: 'adam' or 'sgd'."""
+    """The optimiser both batched and sequential runs use: 'adam' or 'sgd' (as runner's)."""
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
@@ -115,155 +123,217 @@ def make_optimizer(name: str, params: list[torch.Tensor], lr: float, momentum: f
     raise BatchedError(f"unknown optimizer {name!r}; use 'adam' or 'sgd'")
 
 
-def _init_state(model_spec: str, init: int | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _template(model: str | nn.Module) -> tuple[nn.Module, str]:
+    if isinstance(model, nn.Module):
+        return model, type(model).__name__
     from explorer import zoo
 
+    return zoo.load(model, seed=0).model, model
+
+
+def _init_state(model: str | nn.Module, init: int | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     if isinstance(init, int):
-        return {k: v.detach().clone() for k, v in zoo.load(model_spec, seed=init).model.state_dict().items()}
-    return {k: torch.as_tensor(v).detach().clone() for k, v in init.items()}
+        if not isinstance(model, str):
+            raise BatchedError("a seed as init needs a model spec (a zoo name), not a module; give state_dicts")
+        from explorer import zoo
+
+        return dict(zoo.load(model, seed=init).model.state_dict())
+    return {k: torch.as_tensor(v) for k, v in init.items()}
 
 
-def _check_model(model: nn.Module, model_spec: str) -> None:
-    buffers = [n for n, _ in model.named_buffers()]
-    if buffers:
-        raise BatchedError(f"{model_spec} has buffers ({', '.join(buffers[:3])}...): batched training "
-                           "vectorises parameters only (no BatchNorm running stats); train it run by run")
-
-
-def _stack(model: nn.Module, masks: Sequence[Mask], inits: Sequence[Any], model_spec: str,
+def _stack(template: nn.Module, name: str, masks: Sequence[Mask], states: Sequence[Mapping[str, torch.Tensor]],
            device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Stacked leaf parameters {name: (K, *shape)} and stacked masks for the masked names."""
-    names = [n for n, _ in model.named_parameters()]
-    shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
-    states = [_init_state(model_spec, i) for i in inits]
+    """Stacked leaf parameters {param: (K, *shape)} (masked) and stacked masks {param: (K, *shape)}."""
+    buffers = [n for n, _ in template.named_buffers()]
+    if buffers:
+        raise BatchedError(f"{name} has buffers ({', '.join(buffers[:3])}): batched training vectorises "
+                           "parameters only (no BatchNorm running stats); train it run by run")
+    shapes = {n: tuple(p.shape) for n, p in template.named_parameters()}
     for k, (m, s) in enumerate(zip(masks, states)):
-        m.check(model)
-        missing = [n for n in names if n not in s]
-        if missing:
-            raise BatchedError(f"init {k} lacks parameter {missing[0]!r} of {model_spec}; "
-                               "give a full state_dict of the model or a seed")
-        for n in names:
-            if tuple(s[n].shape) != shapes[n]:
-                raise BatchedError(f"init {k}: {n!r} has shape {tuple(s[n].shape)}, the model wants {shapes[n]}")
+        m.check(template)
+        for n, shape in shapes.items():
+            if n not in s:
+                raise BatchedError(f"init {k} lacks parameter {n!r} of {name}; give a full state_dict or a seed")
+            if tuple(s[n].shape) != shape:
+                raise BatchedError(f"init {k}: {n!r} has shape {tuple(s[n].shape)}, {name} wants {shape}")
     masked = sorted({n for m in masks for n in m})
     stacked_masks = {n: torch.stack([m[n] if n in m else torch.ones(shapes[n]) for m in masks]).to(device)
                      for n in masked}
     params = {}
-    for n in names:
-        p = torch.stack([s[n].float() for s in states]).to(device)  # (K, *shape)
+    for n in shapes:
+        p = torch.stack([s[n].detach().float() for s in states]).to(device)  # (K, *shape)
         if n in stacked_masks:
             p = p * stacked_masks[n]
         params[n] = p.requires_grad_(True)
     return params, stacked_masks
 
 
-def train_batched(model_spec: str, masks: Sequence[Mask], inits: Sequence[int | Mapping[str, torch.Tensor]],
-                  data: Any, optimizer: str = "adam", lr: float = 1e-3, steps: int = 100,
-                  batch_size: int = 64, eval_every: int = 50, sink: Sink | None = None, *,
-                  data_seed: int = 0, data_seeds: Sequence[int] | None = None, momentum: float = 0.0,
-                  weight_decay: float = 0.0, device: str = "cpu",
-                  should_stop: Callable[[], bool] | None = None) -> list[VariantResult]:
-    """Train K = len(masks) masked variants of `model_spec` at once; returns one
-    `VariantResult` per variant.
+def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence[int | Mapping[str, torch.Tensor]],
+                  data: Any, optimizer: str = "adam", lr: float = 1e-3, steps: int = 100, batch_size: int = 64,
+                  eval_every: int = 50, sink: Sink | None = None, *, log_every: int = 1, data_seed: int = 0,
+                  data_seeds: Sequence[int] | None = None, momentum: float = 0.0, weight_decay: float = 0.0,
+                  schedule: str = "constant", device: str | torch.device = "cpu",
+                  should_stop: StopCheck | None = None, snapshot_steps: Sequence[int] = (),
+                  on_snapshot: Callable[[int, list[dict[str, torch.Tensor]]], None] | None = None
+                  ) -> list[VariantResult]:
+    """Train K = len(masks) masked variants of one model at once; one `VariantResult` each.
 
+    model: a zoo spec (or an `nn.Module` whose architecture all variants share).
     masks: one `Mask` per variant (an empty `Mask()` is the dense network).
-    inits: one per variant, a seed (the zoo's init under that seed) or a state_dict.
+    inits: one per variant: a seed (the zoo's init under that seed) or a state_dict.
     data: a `Data` or anything `Data.of` reads. All variants follow `batch_order(...,
-      data_seed)` unless `data_seeds` gives each its own.
-    Each step every variant writes a row {step, train_loss, train_acc, wall_time}; every
-    `eval_every` steps and at the end the row also holds test_loss and test_acc (the
-    full test set). `sink(k, rows)` receives rows as they appear. A variant whose loss
-    turns NaN/inf is marked 'diverged' and stops reporting; the others carry on (the
-    stacked tensors keep the variants independent). `should_stop()` is polled each step.
+      data_seed)` unless `data_seeds` gives each its own order.
+    schedule: 'constant' or 'cosine' (CosineAnnealingLR to 0 at the last step).
+    sink(k, rows) receives variant k's rows as they appear; should_stop(k) is polled a
+    few times a second and, when true, stops variant k ('cancelled'). At each step in
+    `snapshot_steps` (0 = the masked init) `on_snapshot(step, [state_dict per variant])`
+    is called (rewind checkpoints of dense runs). A variant whose
+    train window loss is NaN/inf stops as 'diverged'. Stopped variants still compute
+    (their slices are independent) but report nothing more; the job ends when all stop.
     """
-    from explorer import zoo
-
     K = len(masks)
     if K == 0 or len(inits) != K:
         raise BatchedError(f"give one init per mask: {K} masks, {len(inits)} inits")
     if data_seeds is not None and len(data_seeds) != K:
         raise BatchedError(f"give one data seed per variant: {K} variants, {len(data_seeds)} data_seeds")
-    if steps < 1 or eval_every < 1:
-        raise BatchedError(f"steps ({steps}) and eval_every ({eval_every}) must be >= 1")
+    if min(steps, eval_every, log_every) < 1:
+        raise BatchedError(f"steps ({steps}), eval_every ({eval_every}) and log_every ({log_every}) must be >= 1")
+    if schedule not in ("constant", "cosine"):
+        raise BatchedError(f"unknown schedule {schedule!r}; use 'constant' or 'cosine'")
     dev = torch.device(device)
-    model = zoo.load(model_spec, seed=0).model.to(dev).train()
-    _check_model(model, model_spec)
+    template, name = _template(model)
+    states = [_init_state(model, i) for i in inits]
+    template = template.to(dev).train()
     d = Data.of(data)
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (d.x_train, d.y_train, d.x_test, d.y_test))
-    params, stacked_masks = _stack(model, masks, inits, model_spec, dev)
+    params, stacked_masks = _stack(template, name, masks, states, dev)
     opt = make_optimizer(optimizer, list(params.values()), lr, momentum, weight_decay)
-
-    if data_seeds is None:
-        order = batch_order(len(x_tr), batch_size, steps, data_seed).to(dev)  # (steps, B)
-    else:
-        order = torch.stack([batch_order(len(x_tr), batch_size, steps, s) for s in data_seeds], 1).to(dev)  # (steps, K, B)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if schedule == "cosine" else None
+    seeds = list(data_seeds) if data_seeds is not None else [data_seed]
+    order = torch.stack([batch_order(len(x_tr), batch_size, steps, s) for s in seeds], 1).to(dev)  # (steps, 1|K, b)
 
     def one(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        return torch.func.functional_call(model, p, (x,))
+        return torch.func.functional_call(template, p, (x,))
 
-    shared = vmap_forward = torch.vmap(one, in_dims=(0, None))  # same batch for all: (K, B, C)
-    if data_seeds is not None:
-        vmap_forward = torch.vmap(one, in_dims=(0, 0))  # own batch each: x (K, B, ...)
+    shared = torch.vmap(one, in_dims=(0, None))  # one batch for all: x (b, ...) -> (K, b, C)
+    own = torch.vmap(one, in_dims=(0, 0))  # a batch each: x (K, b, ...) -> (K, b, C)
 
-    def evaluate() -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.no_grad():
-            logits = shared(params, x_te)  # (K, N_test, C)
-            loss = nn.functional.cross_entropy(logits.transpose(1, 2), y_te.expand(K, -1), reduction="none").mean(1)
-            acc = (logits.argmax(-1) == y_te).float().mean(1)
-        return loss, acc  # (K,), (K,)
+    @torch.no_grad()
+    def evaluate() -> tuple[list[float], list[float]]:
+        loss, hits = torch.zeros(K, device=dev), torch.zeros(K, device=dev)
+        for i in range(0, len(y_te), 2048):
+            xb, yb = x_te[i:i + 2048], y_te[i:i + 2048]
+            logits = shared(params, xb)  # (K, n, C)
+            loss += _ce_sum(logits, yb)
+            hits += (logits.argmax(-1) == yb).sum(1)
+        n = max(1, len(y_te))
+        return (loss / n).tolist(), (hits / n).tolist()
 
-    results = [VariantResult() for _ in range(K)]
+    res = [VariantResult() for _ in range(K)]
     live = [True] * K
-    pending: list[list[dict]] = [[] for _ in range(K)]
-    t0 = last_flush = time.perf_counter()
+    pending: list[list[dict[str, Any]]] = [[] for _ in range(K)]
+    t0 = time.perf_counter()
+    next_flush = next_poll = time.monotonic()
+
+    def wall() -> float:
+        return time.perf_counter() - t0
 
     def flush() -> None:
-        nonlocal last_flush
-        last_flush = time.perf_counter()
         for k in range(K):
             if pending[k] and sink is not None:
                 sink(k, pending[k])
             pending[k] = []
 
-    for step in range(1, steps + 1):
-        if should_stop is not None and should_stop():
-            for k in range(K):
-                if live[k]:
-                    results[k].status, live[k] = "cancelled", False
-            break
-        idx = order[step - 1]
-        x, y = x_tr[idx], y_tr[idx]  # (B, ...) or (K, B, ...)
-        logits = vmap_forward(params, x)  # (K, B, C)
-        y_k = y if y.dim() == 2 else y.expand(K, -1)  # (K, B)
-        losses = nn.functional.cross_entropy(logits.transpose(1, 2), y_k, reduction="none").mean(1)  # (K,)
+    def test_rows(step: int, which: list[int]) -> None:
+        if not which:
+            return
+        loss, acc = evaluate()
+        for k in which:
+            row = {"step": step, "split": "test", "loss": loss[k], "acc": acc[k], "wall_time": wall()}
+            res[k].rows.append(row)
+            pending[k].append(row)
+
+    def train_rows(step: int, loss_sum: torch.Tensor, hits: torch.Tensor, n_steps: int, n: int,
+                   which: list[int]) -> None:
+        losses, accs = (loss_sum / n_steps).tolist(), (hits / n).tolist()
+        for k in which:
+            row = {"step": step, "split": "train", "loss": losses[k], "acc": accs[k], "wall_time": wall()}
+            res[k].rows.append(row)
+            pending[k].append(row)
+            if not accs[k] <= res[k].best_train_acc:  # also replaces the initial NaN
+                res[k].best_train_acc = accs[k]
+            if not math.isfinite(losses[k]):
+                res[k].status, live[k] = "diverged", False
+
+    snapshot_steps = set(snapshot_steps)
+
+    def snapshot(step: int) -> None:
+        if on_snapshot is not None and step in snapshot_steps:
+            on_snapshot(step, [{n: p[k].detach().cpu().clone() for n, p in params.items()} for k in range(K)])
+
+    snapshot(0)
+    test_rows(0, list(range(K)))
+    flush()
+    loss_sum, hits, n_steps, n_seen = torch.zeros(K, device=dev), torch.zeros(K, device=dev), 0, 0
+    step = 0
+    while step < steps and any(live):
+        idx = order[step]  # (1|K, b)
+        if data_seeds is None:
+            x, y = x_tr[idx[0]], y_tr[idx[0]].expand(K, -1)  # (b, ...), (K, b)
+            logits = shared(params, x)  # (K, b, C)
+        else:
+            x, y = x_tr[idx], y_tr[idx]  # (K, b, ...), (K, b)
+            logits = own(params, x)
+        losses = _ce_mean(logits, y)  # (K,)
         opt.zero_grad(set_to_none=True)
-        losses.sum().backward()  # variant k's params only touch losses[k]: grads stay per variant
+        losses.sum().backward()  # variant k's parameters reach only losses[k]: gradients stay per variant
         opt.step()
+        if sched is not None:
+            sched.step()
+        step += 1
         with torch.no_grad():
             for n, m in stacked_masks.items():
                 params[n].mul_(m)
-            acc = (logits.argmax(-1) == y_k).float().mean(1)
-        wall = time.perf_counter() - t0
-        loss_l, acc_l = losses.detach().tolist(), acc.tolist()
-        test = evaluate() if step % eval_every == 0 or step == steps else None
-        for k in range(K):
-            if not live[k]:
-                continue
-            row = {"step": step, "train_loss": loss_l[k], "train_acc": acc_l[k], "wall_time": wall}
-            if test is not None:
-                row["test_loss"], row["test_acc"] = float(test[0][k]), float(test[1][k])
-            results[k].rows.append(row)
-            results[k].steps_done = step
-            pending[k].append(row)
-            if not math.isfinite(loss_l[k]):
-                results[k].status, live[k] = "diverged", False
-        # Rows reach the sink in small batches: at evaluations and a few times a second,
-        # so live curves move without one store transaction per step and variant.
-        if test is not None or wall + t0 - last_flush > FLUSH_SECONDS:
+            loss_sum += losses.detach()
+            hits += (logits.argmax(-1) == y).sum(1)
+        n_steps, n_seen = n_steps + 1, n_seen + y.shape[1]
+        snapshot(step)
+        alive = [k for k in range(K) if live[k]]
+        if step % log_every == 0 or step == steps:
+            train_rows(step, loss_sum, hits, n_steps, n_seen, alive)
+            loss_sum, hits, n_steps, n_seen = torch.zeros_like(loss_sum), torch.zeros_like(hits), 0, 0
+        for k in alive:
+            res[k].steps_done = step
+        cancelled: list[int] = []
+        if should_stop is not None and time.monotonic() >= next_poll:
+            next_poll = time.monotonic() + STOP_POLL_SECONDS
+            cancelled = [k for k in alive if live[k] and should_stop(k)]
+        if step % eval_every == 0 and step < steps:
+            test_rows(step, [k for k in alive if live[k] and k not in cancelled])
+        if cancelled:  # as runner: the partial train window and a last test row are written
+            if n_steps:
+                train_rows(step, loss_sum, hits, n_steps, n_seen, cancelled)
+            last_test = [k for k in cancelled if res[k].rows[-1]["split"] != "test" or res[k].rows[-1]["step"] != step]
+            test_rows(step, last_test)
+            for k in cancelled:
+                res[k].status, live[k] = "cancelled", False
+        if time.monotonic() >= next_flush:
+            next_flush = time.monotonic() + FLUSH_SECONDS
             flush()
-        if not any(live):
-            break
+    test_rows(step, [k for k in range(K) if live[k]])  # the end of training
     flush()
     for k in range(K):
-        results[k].state_dict = {n: p[k].detach().cpu().clone() for n, p in params.items()}
-    return results
+        res[k].state_dict = {n: p[k].detach().cpu().clone() for n, p in params.items()}
+        res[k].wall_time_s = wall()
+    return res
+
+
+def _ce_mean(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-variant mean cross-entropy: logits (K, b, C), y (K, b) -> (K,)."""
+    return nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none").mean(1)
+
+
+def _ce_sum(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-variant summed cross-entropy on a shared batch: logits (K, n, C), y (n,) -> (K,)."""
+    return nn.functional.cross_entropy(logits.transpose(1, 2), y.expand(len(logits), -1), reduction="none").sum(1)
+
