@@ -13,7 +13,7 @@ import streamlit as st
 from ui import state
 from ui.errors import guard, show_error
 
-LIVE_REFRESH_S = 1.0  # poll period of the live fragment while anything is queued or running
+LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
 GROUP_KEY = "train.group"
 
 
@@ -222,7 +222,7 @@ def main() -> None:
             metrics = {r.id: be.store.metrics(r.id) for r in runs}
             n_live = sum(not r.done for r in runs)
             st.caption(f"{len(runs)} run(s), {n_live} queued or running" +
-                       (f" — refreshing every {LIVE_REFRESH_S:.0f} s" if n_live else " — all finished"))
+                       (f" — refreshing every {LIVE_REFRESH_S:g} s" if n_live else " — all finished"))
             runs_block(runs)
             compare_block(runs, metrics)
             if live and n_live == 0:

@@ -1,0 +1,115 @@
+"""Live latency: from a metric row written to the store (as the worker writes it) to its point
+appearing in the Train page's chart, measured with the real app in headless Chromium.
+
+    python3 bench/bench_live.py [--samples 15]
+
+It starts `streamlit run app.py` on a fresh data dir, registers a running run (this process
+plays the worker: it claims the run and writes rows with `RunStore.log_metrics`), opens the
+Train page and, for each sample, writes one row with a new step and waits (polling the DOM
+every 20 ms) until the plotly trace's last x equals that step. Goal: <= 1.5 s.
+The page's live fragment polls the store every `LIVE_REFRESH_S` (1 s), so the expected
+latency is about half of that plus one fragment run and the browser's redraw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from explorer.training.config import RunConfig  # noqa: E402
+from explorer.training.store import RunStore  # noqa: E402
+
+LAST_X = """() => {
+  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /train$/.test(t.name || '')));
+  if (!p) return -1;
+  const t = p.data.find(t => /train$/.test(t.name || ''));
+  return t.x.length ? t.x[t.x.length - 1] : -1;
+}"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=15)
+    a = ap.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    store = RunStore(data)
+    cfg = RunConfig(model="moons_mlp", dataset="moons", steps=10**6, group="live", label="live")
+    rid = store.submit(cfg)
+    store.claim("bench", pid=os.getpid(), run_id=rid)  # we are the worker
+    store.log_metrics(rid, [{"step": 1, "split": "train", "loss": 1.0, "acc": 0.5, "wall_time": 0.0}])
+    stop = threading.Event()
+
+    def beat() -> None:  # like the worker's heartbeat thread, so the page's reaper leaves the run alone
+        while not stop.wait(2.0):
+            store.heartbeat(rid)
+
+    threading.Thread(target=beat, daemon=True).start()
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "EXPLORER_DATA_DIR": str(data), "OMP_NUM_THREADS": "1"}
+    log = open(data / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                               "--server.address", "127.0.0.1", "--server.port", str(port),
+                               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(180):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            page = b.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/Train", wait_until="domcontentloaded")
+            page.wait_for_function(f"({LAST_X})() === 1", timeout=180_000, polling=100)
+            lat = []
+            step = 1
+            for _ in range(a.samples):
+                time.sleep(random.uniform(0.2, 1.2))  # de-phase from the page's poll timer
+                step += 10
+                t0 = time.perf_counter()
+                store.log_metrics(rid, [{"step": step, "split": "train", "loss": 1.0 / step, "acc": 0.5 + step / 1e4,
+                                         "wall_time": 0.0}])
+                page.wait_for_function(f"({LAST_X})() === {step}", timeout=30_000, polling=20)
+                lat.append(time.perf_counter() - t0)
+            b.close()
+    finally:
+        stop.set()
+        store.finish(rid, "cancelled", "bench over")
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(20)
+    lat.sort()
+    p90 = lat[int(0.9 * (len(lat) - 1))]
+    print(f"metric written -> visible in the Train page chart (real app, headless Chromium), {len(lat)} samples:")
+    print(f"  median {statistics.median(lat):.3f} s, mean {statistics.fmean(lat):.3f} s, p90 {p90:.3f} s, "
+          f"max {lat[-1]:.3f} s, min {lat[0]:.3f} s")
+    m = statistics.median(lat)
+    print(f"median / goal 1.5 s: {m / 1.5:.2f}  {'OK' if m <= 1.5 else 'MISSED'};  "
+          f"max {'<=' if lat[-1] <= 1.5 else '>'} 1.5 s")
+
+
+if __name__ == "__main__":
+    main()
