@@ -12,7 +12,8 @@ HELP = "list runs, export a run's metrics (csv/json), cancel a run"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", required=True)
+    p.set_defaults(action="list", group=None, json=False)  # bare `runs` lists
+    sub = p.add_subparsers(dest="action", required=False)
     ls = sub.add_parser("list", help="all runs, oldest first")
     ls.add_argument("--group", default=None)
     ls.add_argument("--json", action="store_true")
@@ -37,7 +38,7 @@ def run(a: argparse.Namespace) -> int:
 
     store = RunStore()
     store.reap()
-    if a.action == "list":
+    if a.action in (None, "list"):
         runs = store.list_runs(group=a.group)
         if a.json:
             print(json.dumps([{"id": r.id, "status": r.status, "group": r.group, "label": r.label, "step": r.step,
