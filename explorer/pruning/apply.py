@@ -27,7 +27,7 @@ saved state (the dense init for a lottery ticket) and re-applies the mask.
     >>> p = apply(lm.model, dag, Selection.from_ids(dag, ["fc1[0]", "fc2[3]->out[1]"]), lm.example_input)
     >>> p
     PrunedModel(unit moons_mlp: removed 1 nodes, 19 arcs; Mask(4 tensors, 316/336 kept, sparsity 6.0%))
-    >>> float(p.model.fc1.weight[0].abs().sum()), float(p.model.out.weight[1, 3])
+    >>> float(p.model.fc1.weight[0].abs().sum().detach()), float(p.model.out.weight[1, 3].detach())
     (0.0, 0.0)
 """
 
@@ -138,10 +138,17 @@ def unit_mask(model: nn.Module, dag: Dag, verdict: Verdict) -> Mask:
 
 def _apply_unit(model: nn.Module, dag: Dag, selection: Selection, verdict: Verdict,
                 x: torch.Tensor | None) -> PrunedModel:
+    from explorer.unit import unit_dag
+
     mask = unit_mask(model, dag, verdict)
     pruned = copy.deepcopy(model)
     mask.apply_(pruned)
-    return PrunedModel(pruned, mask, selection, verdict, _surviving(dag, verdict), dag)
+    x = x if x is not None else dag.meta.get("example_input")
+    if x is None:
+        raise ApplyError("unit-level pruning needs an example input to trace the pruned network; pass x=")
+    # the pruned network's own unit graph: removed units keep their slot, with zero row and column
+    pdag = unit_dag(pruned, x, dag.name)
+    return PrunedModel(pruned, mask, selection, verdict, pdag, dag)
 
 
 # ---- op level ---------------------------------------------------------------------------
@@ -203,14 +210,6 @@ def _op_dag(pruned: nn.Module, x: torch.Tensor, dag: Dag, verdict: Verdict) -> D
         raise ApplyError(f"the rewritten graph does not have the surviving nodes: missing "
                          f"{sorted(want - got)[:5]}, extra {sorted(got - want)[:5]}")
     return pdag
-
-
-def _surviving(dag: Dag, verdict: Verdict) -> Dag:
-    gone_n, gone_a = set(verdict.removed_nodes), set(verdict.removed_arcs)
-    return Dag.build([n for n in dag.nodes if n.id not in gone_n], [a for a in dag.arcs if a.id not in gone_a],
-                     dag.granularity, inputs=[i for i in dag.inputs if i not in gone_n],
-                     outputs=[o for o in dag.outputs if o not in gone_n], name=dag.name,
-                     meta={k: v for k, v in dag.meta.items()})
 
 
 # ---- rewinding --------------------------------------------------------------------------
