@@ -108,8 +108,10 @@ def op_name(n: fx.Node, modules: dict[str, nn.Module]) -> str:
     return _NORMALISE.get(name, name)
 
 
-def _pair(v: Any) -> str:
+def _pair(v: Any, squash: bool = False) -> str:
     v = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+    if squash and len(set(v)) == 1:
+        v = v[:1]  # stride (2, 2) reads "s2"
     return "×".join(str(int(x)) for x in v)
 
 
@@ -118,11 +120,11 @@ def module_label(op: str, m: nn.Module) -> str:
     if isinstance(m, nn.modules.conv._ConvNd):
         s = f"{op} {_pair(m.kernel_size)} {m.in_channels}→{m.out_channels}"
         if any(x != 1 for x in m.stride):
-            s += f" s{_pair(m.stride)}"
+            s += f" s{_pair(m.stride, True)}"
         if m.groups != 1:
             s += f" g{m.groups}"
         if any(x != 1 for x in m.dilation):
-            s += f" d{_pair(m.dilation)}"
+            s += f" d{_pair(m.dilation, True)}"
         return s
     if isinstance(m, nn.Linear):
         return f"linear {m.in_features}→{m.out_features}"
@@ -133,7 +135,7 @@ def module_label(op: str, m: nn.Module) -> str:
     if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
         s = f"{op} {_pair(m.kernel_size)}"
         stride = m.stride if m.stride is not None else m.kernel_size
-        return s + (f" s{_pair(stride)}" if _pair(stride) != _pair(m.kernel_size) else "")
+        return s + (f" s{_pair(stride, True)}" if _pair(stride) != _pair(m.kernel_size) else "")
     if isinstance(m, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
                       nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)):
         return f"{op} →{_pair(m.output_size) if m.output_size is not None else '?'}"

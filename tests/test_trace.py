@@ -1,0 +1,254 @@
+"""Op-level tracing: levels against the fx graph's own edges, shapes against a real forward,
+parameter counts, arc kinds, and the fallbacks for models fx cannot trace."""
+
+from functools import lru_cache
+from pathlib import Path
+
+import networkx as nx
+import pytest
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from explorer import zoo
+from explorer.trace import TraceError, trace
+
+USER = Path(__file__).parent / "user_models.py"
+USER_MODELS = ["LongSkipMLP", "ConcatPoolCNN", "BranchyNet", "DeepNarrowConvNet"]
+
+
+def fx_reference_levels(dag):
+    """Levels by a memoised DFS over the GraphModule's own `all_input_nodes` (not the Dag's arcs)."""
+    gm = dag.meta["graph_module"]
+    ids = {n.id for n in dag.nodes}
+    by_name = {n.name: n for n in gm.graph.nodes}
+    memo = {}
+
+    def level(n):
+        if n.name not in memo:
+            preds = [p for p in n.all_input_nodes if p.name in ids]
+            memo[n.name] = 0 if not preds else 1 + max(level(p) for p in preds)
+        return memo[n.name]
+
+    return {i: level(by_name[i]) for i in ids}
+
+
+def nx_reference_levels(dag):
+    g = nx.DiGraph()
+    g.add_nodes_from(n.id for n in dag.nodes)
+    g.add_edges_from((a.src, a.dst) for a in dag.arcs)
+    return {v: nx.dag_longest_path_length(g.subgraph(nx.ancestors(g, v) | {v})) for v in g}
+
+
+@lru_cache(maxsize=None)
+def zoo_dag(name):
+    lm = zoo.load(name)
+    return lm, trace(lm.model, lm.example_input, name)
+
+
+def load_user(cls):
+    return zoo.load(f"{USER}:{cls}")
+
+
+ALL = zoo.zoo_names()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_zoo_levels_match_fx_graph(name):
+    _, dag = zoo_dag(name)
+    assert dag.meta["tracer"] == "fx"
+    assert dag.level == fx_reference_levels(dag)
+    assert dag.level == nx_reference_levels(dag)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_zoo_shapes_match_real_forward(name):
+    lm, dag = zoo_dag(name)
+    gm = dag.meta["graph_module"]
+    ShapeProp(gm).propagate(lm.example_input)  # real tensors, torch's own pass
+    by_name = {n.name: n for n in gm.graph.nodes}
+    for node in dag.nodes:
+        tm = by_name[node.id].meta.get("tensor_meta")
+        if node.shape is not None and hasattr(tm, "shape"):
+            assert node.shape == tuple(tm.shape[1:]), node.id
+    with torch.no_grad():
+        y = lm.model(lm.example_input)
+    assert dag.node("output").shape == tuple(y.shape[1:])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_zoo_params_sum_and_graph_module_runs(name):
+    lm, dag = zoo_dag(name)
+    assert sum(n.params for n in dag.nodes) == sum(p.numel() for p in lm.model.parameters())
+    gm = dag.meta["graph_module"]
+    names = {n.name for n in gm.graph.nodes}
+    assert {n.id for n in dag.nodes} <= names  # node ids are fx node names
+    with torch.no_grad():
+        torch.testing.assert_close(gm(lm.example_input), lm.model(lm.example_input))
+    assert dag.inputs == ("x",) and dag.outputs == ("output",)
+    assert all(a.kind in ("linear", "identity", "nonlinear", "joint") for a in dag.arcs)
+
+
+@pytest.mark.parametrize("cls", USER_MODELS)
+def test_user_models_trace(cls):
+    lm = load_user(cls)
+    dag = trace(lm.model, lm.example_input, cls)
+    assert dag.level == fx_reference_levels(dag)
+    assert sum(n.params for n in dag.nodes) == sum(p.numel() for p in lm.model.parameters())
+    assert dag.summary()["skip_arcs"] >= 1
+
+
+def test_arc_kinds_and_labels_on_skip_mlp_and_transformer():
+    _, dag = zoo_dag("mlp_skip")
+    add = dag.in_arcs("add")
+    assert {a.kind for a in add} == {"identity"} and {a.label for a in add} == {"id"}
+    cat = sorted(dag.in_arcs("cat"), key=lambda a: a.label)
+    assert [a.label for a in cat] == ["slot 0 of cat", "slot 1 of cat"] and {a.kind for a in cat} == {"linear"}
+    assert dag.level["cat"] - dag.level["relu"] > 3  # the concatenated skip arc spans several levels
+    fc1 = dag.in_arcs("fc1")[0]
+    assert (fc1.label, fc1.kind) == ("linear 40→32", "linear")
+    _, tdag = zoo_dag("transformer_tiny")
+    assert {a.kind for a in tdag.in_arcs("matmul")} == {"joint"}
+    # the positional parameter is folded into the add: one in-arc, noted as a constant
+    (emb,) = tdag.in_arcs("add")
+    assert emb.src == "embed" and tdag.node("add").meta["constants"] == ["pos"]
+    assert "pos" not in {n.id for n in tdag.nodes}
+    assert {a.kind for a in tdag.in_arcs("softmax")} == {"nonlinear"}
+
+
+def test_conv_label_macs_and_sub_negation():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            h = self.conv(x)
+            return h - torch.relu(h), h * h
+
+    dag = trace(Net(), torch.zeros(1, 3, 16, 16))
+    conv = dag.node("conv")
+    assert conv.shape == (8, 8, 8)
+    assert conv.macs == 8 * 8 * 8 * 3 * 9 and conv.params == 8 * 3 * 9 + 8
+    assert dag.in_arcs("conv")[0].label == "conv2d 3×3 3→8 s2"
+    sub = {a.src: a for a in dag.in_arcs("sub")}
+    assert (sub["conv"].label, sub["relu"].label) == ("id", "−id")
+    (sq,) = dag.in_arcs("mul")  # the same tensor twice: one arc, joint, multiplicity noted
+    assert sq.kind == "joint" and sq.meta["multiplicity"] == 2
+    assert len(dag.in_arcs("output")) == 2
+
+
+def test_trace_leaves_the_model_alone():
+    lm = zoo.load("resnet_tiny")
+    model = lm.model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trace(model, lm.example_input)
+    assert model.training and all(m.training for m in model.modules())
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # BN running stats untouched
+
+
+class DataDependent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 4)
+        self.c = nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.a(x))
+        if h.sum() > 0:  # control flow on a tensor value: fx and export both refuse
+            h = h + self.b(h)
+        return self.c(h)
+
+
+class ShapeDependent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+
+    def forward(self, x):
+        h = self.a(x)
+        if x.shape[-1] > 3:  # control flow on a shape: fx refuses, export specialises
+            h = torch.relu(h) * 2
+        return h
+
+
+class Broken(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.c = nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.c(torch.relu(self.a(x)))
+
+
+def test_data_dependent_control_flow_falls_back_to_recording():
+    dag = trace(DataDependent(), torch.ones(1, 4))
+    assert dag.meta["tracer"] == "hooks" and dag.meta["graph_module"] is None
+    assert {"a", "b", "c", "add", "output"} <= set(dag.order())
+    assert {a.kind for a in dag.in_arcs("add")} == {"identity"}
+    assert dag.level == nx_reference_levels(dag)
+    assert sum(n.params for n in dag.nodes) == sum(p.numel() for p in DataDependent().parameters())
+    # the other path (h.sum() <= 0) is what a negative input takes
+    model = DataDependent()
+    with torch.no_grad():
+        model.a.bias.fill_(-100.0)
+    assert "b" not in trace(model, torch.ones(1, 4)).order()
+
+
+def test_shape_dependent_control_flow_falls_back_to_export():
+    dag = trace(ShapeDependent(), torch.ones(1, 4))
+    assert dag.meta["tracer"] == "export"
+    assert [dag.node(i).op for i in dag.order()] == ["input", "linear", "relu", "mul", "output"]
+    assert dag.in_arcs("mul")[0].label == "×2"
+    gm = dag.meta["graph_module"]
+    assert {n.id for n in dag.nodes} <= {n.name for n in gm.graph.nodes}
+
+
+def test_untraceable_model_raises_naming_the_module_with_partial_graph():
+    with pytest.raises(TraceError, match=r"module c \(Linear\)") as info:
+        trace(Broken(), torch.ones(1, 4))
+    assert "Broken" in str(info.value) and len(info.value.attempts) == 3
+    assert info.value.partial is not None and "a" in info.value.partial.order()
+
+
+# ---- torchvision: built on the meta device (no weights, no init cost) ---------------------
+
+TV = ["resnet50", "densenet121", "googlenet", "vit_b_16"]
+
+
+def tv_meta(name):
+    import torchvision
+
+    kw = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    with torch.device("meta"):
+        return torchvision.models.get_model(name, weights=None, **kw).eval()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TV)
+def test_torchvision_levels_match_independent_longest_path(name):
+    model = tv_meta(name)
+    dag = trace(model, torch.zeros(1, 3, 224, 224), name)
+    assert dag.meta["tracer"] == "fx"
+    assert dag.level == fx_reference_levels(dag)
+    assert sum(n.params for n in dag.nodes) + dag.meta["unused_params"] == sum(p.numel() for p in model.parameters())
+    assert dag.node("output").shape == (1000,)
+    assert len(dag.nodes) > 100
+
+
+@pytest.mark.slow
+def test_torchvision_shapes_match_real_forward_resnet18():
+    import torchvision
+
+    model = torchvision.models.resnet18(weights=None).eval()
+    x = torch.randn(1, 3, 64, 64)
+    dag = trace(model, x)
+    gm = fx.symbolic_trace(model)
+    ShapeProp(gm).propagate(x)
+    real = {n.name: tuple(n.meta["tensor_meta"].shape[1:]) for n in gm.graph.nodes if "tensor_meta" in n.meta
+            and hasattr(n.meta["tensor_meta"], "shape")}
+    assert all(dag.node(i).shape == s for i, s in real.items() if i in dag.level)
+    assert sum(n.params for n in dag.nodes) == sum(p.numel() for p in model.parameters())
