@@ -240,7 +240,7 @@ class _Tracer:
                 layout = "io" if isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d)) else "oi"
                 return e0.weight_op(M, conv_bias(m, out_shape), out_shape, f"{n.target}.weight", layout,
                                     f"{n.target}.bias" if m.bias is not None else None, n.target, type(m).__name__,
-                                    self.src_shapes())
+                                    self.src_shapes(), m.groups)
             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 scale, shift = batchnorm_affine(m, e0.shape)
                 return e0.batchnorm(scale, shift, f"{n.target}.weight" if m.affine else None,

@@ -119,8 +119,13 @@ class Expr:
         return dataclasses.replace(self, shape=shape, terms=terms, b=M @ self.b, biases=biases, weighted=False)
 
     def weight_op(self, M: sp.spmatrix, b: np.ndarray, shape: tuple[int, ...], param: str, layout: str,
-                  bias_param: str | None, module: str, op: str, src_shapes: dict[str, tuple[int, ...]]) -> Expr:
-        """A Linear/Conv/ConvTranspose: `M` (out x in) applied, its own weight named on each new term."""
+                  bias_param: str | None, module: str, op: str, src_shapes: dict[str, tuple[int, ...]],
+                  groups: int = 1) -> Expr:
+        """A Linear/Conv/ConvTranspose: `M` (out x in) applied, its own weight named on each new term.
+
+        With `groups`, the weight's grouped dimension holds local indices (conv: in, transposed: out)."""
+        in_mod = self.channels // groups if layout == "oi" else self.channels
+        rows_idx = np.arange(shape[0]) % (shape[0] // groups if layout == "io" else shape[0])
         terms = {}
         c_in_blk = self.block
         for s, t in self.terms.items():
@@ -132,10 +137,10 @@ class Expr:
                 pairs = np.unique(np.stack([coo.col // blk_src, coo.row // c_in_blk]), axis=1)
                 cols: dict[int, list[int]] = {}
                 for u, k in pairs.T:
-                    cols.setdefault(int(u), []).append(int(k))
-                terms[s] = Term(W, param, layout, np.arange(shape[0]), cols, (param,), t.ops, False)
+                    cols.setdefault(int(u), []).append(int(k) % in_mod)
+                terms[s] = Term(W, param, layout, rows_idx, cols, (param,), t.ops, False)
             else:
-                terms[s] = Term(W, param, layout, np.arange(shape[0]), None, t.params + (param,), t.ops, True)
+                terms[s] = Term(W, param, layout, rows_idx, None, t.params + (param,), t.ops, True)
         biases = [(bias_param, np.arange(shape[0]))] if bias_param else []
         return Expr(shape, terms, M @ self.b + b, module, op, biases, weighted=True)
 

@@ -308,6 +308,9 @@ def maxpool_of_module(m: nn.Module) -> MaxPool | None:
 
 def maxpool_of_function(target: object, args: tuple, kwargs: dict) -> MaxPool | None:
     name = getattr(target, "__name__", "")
+    if name in ("adaptive_max_pool1d", "adaptive_max_pool2d") and not kwargs.get("return_indices"):
+        size = args[1] if len(args) > 1 else kwargs["output_size"]
+        return MaxPool(1 if name.endswith("1d") else 2, (("output_size", size),), True, f"adaptive maxpool {size}")
     if name not in ("max_pool1d", "max_pool2d") or kwargs.get("return_indices"):
         return None
     keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")

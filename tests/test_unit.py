@@ -133,3 +133,13 @@ def test_node_counts_macs_and_params():
     out = dag.node("out[1]")
     assert out.params == 16 + 1 and out.macs == 16
     assert sum(n.params for n in dag.nodes) == sum(p.numel() for p in lm.model.parameters())
+
+
+def test_grouped_conv_arcs_use_local_in_channel_indices():
+    conv = nn.Sequential(nn.Conv1d(4, 6, 3, groups=2), nn.ReLU())
+    dag = unit_dag(conv, torch.randn(1, 4, 7))
+    arcs = {(a.src, a.dst): a for a in dag.arcs if a.dst.startswith("0[")}
+    assert ("x[0]", "0[5]") not in arcs and ("x[3]", "0[1]") not in arcs  # groups do not mix
+    assert arcs[("x[3]", "0[5]")].meta == {"param": "0.weight", "index": [5, 1]}
+    assert arcs[("x[1]", "0[2]")].meta == {"param": "0.weight", "index": [2, 1]}
+    assert len(arcs) == 6 * 2
