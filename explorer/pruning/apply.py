@@ -105,6 +105,17 @@ def apply(model: nn.Module, dag: Dag, selection: Selection, x: torch.Tensor | No
                      "switch the granularity to 'op' to prune these ops")
 
 
+def from_mask(model: nn.Module, dag: Dag, mask: Mask, x: torch.Tensor | None = None,
+              selection: Selection | None = None) -> PrunedModel:
+    """A `PrunedModel` from a mask alone (a criterion's weight proposal): a masked copy of
+    `model`; `selection` (default empty) is recorded, not re-applied."""
+    mask.check(model)
+    pruned = copy.deepcopy(model)
+    mask.apply_(pruned)
+    sel = selection if selection is not None else Selection.empty(dag)
+    return PrunedModel(pruned, Mask(mask), sel, Verdict(True), dag, dag)
+
+
 # ---- unit level -------------------------------------------------------------------------
 
 
@@ -210,6 +221,26 @@ def _op_dag(pruned: nn.Module, x: torch.Tensor, dag: Dag, verdict: Verdict) -> D
         raise ApplyError(f"the rewritten graph does not have the surviving nodes: missing "
                          f"{sorted(want - got)[:5]}, extra {sorted(got - want)[:5]}")
     return pdag
+
+
+# ---- compacted form ---------------------------------------------------------------------
+
+
+def compacted(pruned: PrunedModel, x: torch.Tensor) -> nn.Module:
+    """The physically smaller network: at op level the ops the rewrite removed take their
+    submodules with them (`delete_all_unused_submodules`); then units/channels whose
+    weights are all masked are removed by `compact.compact` (torch-pruning)."""
+    import torch.fx as fx
+
+    from explorer.pruning.compact import compact
+
+    model = copy.deepcopy(pruned.model).eval()
+    mask = pruned.mask
+    if isinstance(model, fx.GraphModule):
+        model.delete_all_unused_submodules()
+        names = {n for n, _ in model.named_parameters()}
+        mask = Mask({k: v for k, v in mask.items() if k in names})
+    return compact(model, mask, x)
 
 
 # ---- rewinding --------------------------------------------------------------------------

@@ -1,0 +1,185 @@
+"""The pruned-model directory: safetensors + JSON + ONNX, never a pickle.
+
+    DIR/spec.json           format "explorer-pruned/1": model spec, granularity, seed,
+                            selection, op-level rewrites, sparsity, counts, ONNX check
+    DIR/selection.json      the selection alone (re-applicable to the same model)
+    DIR/mask.safetensors    `Mask.save`
+    DIR/weights.safetensors the pruned model's state dict
+    DIR/model.onnx          the compacted model (`compact.compact`), checked with onnxruntime
+
+`load_pruned(DIR)` rebuilds the model from the spec (`zoo.load` + the selection's
+rewrites + the mask) and loads the saved weights; `load_pruned(DIR, seed=s)` leaves the
+model at seed `s`'s initialisation instead (a lottery ticket uses the dense init, a
+re-init control another seed). `zip_dir(DIR)` gives the bytes for a download button.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from explorer.mask import Mask, MaskError
+from explorer.pruning.apply import PrunedModel, apply, compacted, from_mask
+from explorer.pruning.cost import cost
+from explorer.pruning.selection import Selection
+
+FORMAT = "explorer-pruned/1"
+FILES = ("spec.json", "selection.json", "mask.safetensors", "weights.safetensors")
+
+
+class ExportError(ValueError):
+    """A directory that is not a pruned model, or a model that cannot be exported; says which file and why."""
+
+
+def export(
+    pruned: PrunedModel,
+    out: str | Path,
+    *,
+    spec: str,
+    seed: int,
+    x: torch.Tensor,
+    dense: nn.Module | None = None,
+    onnx: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write `pruned` to directory `out` (created); returns its path. `spec`/`seed` name the
+    dense model as `explorer.zoo.load` takes them; `dense` (for the counts) defaults to
+    `zoo.load(spec, seed).model`."""
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if dense is None:
+        from explorer import zoo
+
+        dense = zoo.load(spec, seed).model
+    pruned.mask.save(out / "mask.safetensors")
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in pruned.model.state_dict().items()}
+    save_file(state, str(out / "weights.safetensors"), metadata={"format": FORMAT, "model": spec})
+    sel = pruned.selection
+    (out / "selection.json").write_text(sel.dumps())
+    c_dense, c_pruned = cost(dense, x), cost(pruned.model, x)
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "model": spec,
+        "granularity": pruned.granularity,
+        "seed": int(seed),
+        "selection": sel.to_json(),
+        "rewrites": list(pruned.rewrites),
+        "removed": {"nodes": list(pruned.verdict.removed_nodes), "arcs": list(pruned.verdict.removed_arcs)},
+        "sparsity": {"mask": pruned.mask.sparsity, "weights": pruned.weight_sparsity()},
+        "counts": {"dense": c_dense.as_dict(), "pruned": c_pruned.as_dict()},
+        "input_shape": list(x.shape[1:]),
+        **(extra or {}),
+    }
+    if onnx:
+        doc["onnx"] = export_onnx(pruned, out / "model.onnx", x)
+    (out / "spec.json").write_text(json.dumps(doc, indent=1, default=float))
+    return out
+
+
+def export_onnx(pruned: PrunedModel, path: Path, x: torch.Tensor) -> dict[str, Any]:
+    """Compact, export to ONNX and run it in onnxruntime; returns what happened (never raises:
+    a model the exporter cannot handle is recorded as such in spec.json)."""
+    try:
+        model = compacted(pruned, x)
+        form = "compacted"
+    except Exception as e:  # noqa: BLE001 - fall back to the masked form, and say so
+        model, form = pruned.model, f"masked (compaction failed: {type(e).__name__}: {str(e)[:200]})"
+    model = model.eval()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (x,), str(path), dynamo=False, input_names=["x"], output_names=["y"],
+                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    except Exception as e:  # noqa: BLE001
+        return {"ok": False, "form": form, "error": f"{type(e).__name__}: {str(e)[:300]}"}
+    try:
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        y = sess.run(None, {"x": x.detach().numpy()})[0]
+        with torch.no_grad():
+            ref = pruned.model.eval()(x).detach().numpy()
+        diff = float(abs(y - ref).max())
+    except Exception as e:  # noqa: BLE001
+        return {"ok": False, "form": form, "error": f"onnxruntime: {type(e).__name__}: {str(e)[:300]}"}
+    return {"ok": diff < 1e-4, "form": form, "max_abs_diff_vs_masked": diff,
+            "params": int(sum(p.numel() for p in model.parameters()))}
+
+
+def read_spec(path: str | Path) -> dict[str, Any]:
+    """spec.json of a pruned-model directory, checked for its format."""
+    d = Path(path)
+    f = d / "spec.json"
+    if not f.is_file():
+        raise ExportError(f"{d} is not a pruned-model directory: it has no spec.json (export one with "
+                          "`python -m explorer prune ... --out DIR` or the Prune page)")
+    try:
+        doc = json.loads(f.read_text())
+    except json.JSONDecodeError as e:
+        raise ExportError(f"{f} is not valid JSON: {e}") from e
+    if doc.get("format") != FORMAT:
+        raise ExportError(f"{f} has format {doc.get('format')!r}, expected {FORMAT!r}")
+    return doc
+
+
+def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
+    """Rebuild the pruned model of directory `path`: the dense model from its spec, the
+    selection re-applied, the saved mask applied; then the saved weights (seed None) or the
+    init of `seed`. Only safetensors and JSON are read."""
+    from safetensors.torch import load_file
+
+    from explorer import zoo
+    from explorer.graph import build_dag
+
+    d = Path(path)
+    doc = read_spec(d)
+    for name in ("mask.safetensors", "selection.json") + (("weights.safetensors",) if seed is None else ()):
+        if not (d / name).is_file():
+            raise ExportError(f"{d} lacks {name}; export the pruned model again")
+    lm = zoo.load(doc["model"], int(doc["seed"] if seed is None else seed))
+    dag = build_dag(lm, granularity=doc["granularity"])
+    sel = Selection.from_json((d / "selection.json").read_text())
+    sel.check_against(dag, model=sel.model or dag.name)
+    try:
+        mask = Mask.load(d / "mask.safetensors")
+    except MaskError as e:
+        raise ExportError(str(e)) from e
+    if sel.is_empty() or doc.get("mask_only"):
+        pruned = from_mask(lm.model, dag, mask, lm.example_input, selection=sel)
+    else:
+        pruned = apply(lm.model, dag, sel, lm.example_input)
+        mask.check(pruned.model)
+        pruned.mask = pruned.mask & mask
+        pruned.reapply_mask()
+    if seed is None:
+        try:
+            state = load_file(str(d / "weights.safetensors"))
+        except Exception as e:  # noqa: BLE001 - safetensors raises its own types on a bad header
+            raise ExportError(f"{d / 'weights.safetensors'} is not a readable safetensors file: {e}") from e
+        own = pruned.model.state_dict()
+        missing = [k for k in own if k not in state]
+        if missing:
+            raise ExportError(f"weights.safetensors lacks {missing[0]!r}: it was saved from another model")
+        pruned.model.load_state_dict({k: state[k] for k in own})
+        pruned.reapply_mask()
+    return pruned
+
+
+def zip_dir(path: str | Path) -> bytes:
+    """The directory's files in a zip (for `st.download_button`)."""
+    d = Path(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(d.iterdir()):
+            if f.is_file():
+                z.write(f, arcname=f"{d.name}/{f.name}")
+    return buf.getvalue()

@@ -1,0 +1,122 @@
+"""Export/import round trip: the directory holds only JSON, safetensors and ONNX; loading it
+rebuilds the same pruned model (saved weights) or the seed's init with the same mask."""
+
+import json
+import zipfile
+import io
+
+import pytest
+import torch
+
+from explorer import zoo
+from explorer.graph import build_dag
+from explorer.pruning import operations as ops
+from explorer.pruning.apply import apply, compacted
+from explorer.pruning.export import ExportError, export, load_pruned, zip_dir
+from explorer.pruning.selection import Selection
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    lm = zoo.load("resnet_tiny", 0)
+    dag = build_dag("resnet_tiny", "op", seed=0)
+    head = ops.merge_heads(dag)[0]
+    sel = max(ops.branches_of(dag, head), key=lambda b: len(b.nodes))
+    p = apply(lm.model, dag, sel, lm.example_input)
+    with torch.no_grad():  # pretend it trained: the saved weights differ from the init
+        for prm in p.model.parameters():
+            prm.add_(0.01)
+    p.reapply_mask()
+    d = export(p, tmp_path_factory.mktemp("exp") / "resnet_branch", spec="resnet_tiny", seed=0, x=lm.example_input)
+    return lm, p, d
+
+
+def test_directory_layout_and_spec(exported):
+    lm, p, d = exported
+    names = sorted(f.name for f in d.iterdir())
+    assert names == ["mask.safetensors", "model.onnx", "selection.json", "spec.json", "weights.safetensors"]
+    spec = json.loads((d / "spec.json").read_text())
+    assert spec["format"] == "explorer-pruned/1" and spec["model"] == "resnet_tiny"
+    assert spec["granularity"] == "op" and spec["seed"] == 0
+    assert spec["selection"]["nodes"] == list(p.selection.nodes)
+    assert spec["rewrites"] and all("->" in r for r in spec["rewrites"])
+    assert spec["counts"]["pruned"]["nonzero"] < spec["counts"]["dense"]["nonzero"]
+    assert spec["onnx"]["ok"] and spec["onnx"]["form"] == "compacted"
+    assert spec["onnx"]["params"] < spec["counts"]["dense"]["params"]
+
+
+def test_onnx_runs_and_matches_masked(exported):
+    import onnxruntime as ort
+
+    lm, p, d = exported
+    sess = ort.InferenceSession(str(d / "model.onnx"), providers=["CPUExecutionProvider"])
+    x = torch.randn(4, *lm.example_input.shape[1:])
+    (y,) = sess.run(None, {"x": x.numpy()})
+    with torch.no_grad():
+        ref = p.model.eval()(x)
+    assert abs(torch.as_tensor(y) - ref).max() < 1e-4
+
+
+def test_round_trip_saved_weights(exported):
+    lm, p, d = exported
+    q = load_pruned(d)
+    assert q.mask == p.mask and q.selection == p.selection
+    for k, v in p.model.state_dict().items():
+        assert torch.equal(q.model.state_dict()[k], v)
+    x = torch.randn(3, *lm.example_input.shape[1:])
+    with torch.no_grad():
+        assert torch.equal(q.model.eval()(x), p.model.eval()(x))
+
+
+def test_round_trip_at_a_seed_is_that_seeds_init_with_the_mask(exported):
+    lm, p, d = exported
+    for seed in (0, 1):
+        q = load_pruned(d, seed=seed)
+        init = zoo.load("resnet_tiny", seed).model.state_dict()
+        for k, v in q.model.state_dict().items():
+            m = q.mask.get(k)
+            assert torch.equal(v, init[k] * m if m is not None else init[k]), k
+        assert q.mask == p.mask
+
+
+def test_zip_holds_the_files(exported):
+    _, _, d = exported
+    z = zipfile.ZipFile(io.BytesIO(zip_dir(d)))
+    assert sorted(n.split("/")[-1] for n in z.namelist()) == sorted(f.name for f in d.iterdir())
+
+
+def test_refuses_non_pruned_dirs_and_pickles(tmp_path, exported):
+    with pytest.raises(ExportError, match="no spec.json"):
+        load_pruned(tmp_path)
+    (tmp_path / "spec.json").write_text(json.dumps({"format": "pickle"}))
+    with pytest.raises(ExportError, match="format"):
+        load_pruned(tmp_path)
+    _, _, d = exported
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in d.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    (bad / "weights.safetensors").write_bytes(b"\x80\x04not a safetensors file")
+    with pytest.raises(ExportError, match="safetensors"):
+        load_pruned(bad)
+
+
+def test_saved_selection_reapplies_only_to_its_model(exported):
+    _, p, d = exported
+    sel = Selection.from_json((d / "selection.json").read_text())
+    assert sel == p.selection
+    other = build_dag("densenet_tiny", "op")
+    with pytest.raises(ValueError, match="made on model 'resnet_tiny'"):
+        sel.check_against(other)
+
+
+def test_unit_level_compacted_equals_masked():
+    lm = zoo.load("mlp", 0)
+    dag = build_dag("mlp", "unit", seed=0)
+    sel = ops.units_of(dag, "hidden.0").without([f"hidden.0[{i}]" for i in range(60)])
+    p = apply(lm.model, dag, sel, lm.example_input)
+    c = compacted(p, lm.example_input)
+    assert sum(q.numel() for q in c.parameters()) < sum(q.numel() for q in p.model.parameters())
+    x = torch.randn(5, 40)
+    with torch.no_grad():
+        assert (c(x) - p.model(x)).abs().max() < 1e-5
