@@ -174,8 +174,10 @@ class _Tracer:
                 shape = tuple(self.x.shape[1:])
                 if len(shape) == 0:
                     raise UnitLevelError("the input must have a feature dimension after the batch dimension")
-                self.groups[n.name] = Group(n.name, "input", "", shape, PHIS["identity"], role="input")
-                expr[n.name] = Expr.group(n.name, shape)
+                self.input_name = "x" if "x" not in self.modules else n.name  # ids read x[3]
+                self.groups[self.input_name] = Group(self.input_name, "input", "", shape, PHIS["identity"],
+                                                     role="input")
+                expr[n.name] = Expr.group(self.input_name, shape)
                 continue
             if n.op == "output":
                 res = n.args[0]
@@ -208,7 +210,7 @@ class _Tracer:
             expr[n.name] = self.step(n, args, kwargs, v, expr, val)
         assert out_expr is not None
         self.materialise_output(out_expr)
-        return UnitNet(self.groups, inputs[0].name, "out", tuple(self.x.shape[1:]), out_expr.shape, self.x)
+        return UnitNet(self.groups, self.input_name, "out", tuple(self.x.shape[1:]), out_expr.shape, self.x)
 
     def materialise_output(self, e: Expr) -> None:
         name = self._fresh("out", "output")
