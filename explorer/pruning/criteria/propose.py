@@ -95,6 +95,7 @@ class Proposal:
     pruned: dict[str, list[int]]
     selection: Any = None  # explorer.pruning.selection.Selection | None
     notes: tuple[str, ...] = ()
+    sizes: dict[str, int] = field(default_factory=dict)  # groups per layer
 
     @property
     def weight_sparsity(self) -> float:
@@ -104,7 +105,7 @@ class Proposal:
         c = self.config
         return {"criterion": c.criterion, "target": c.target, "scope": c.scope, "requested": c.sparsity,
                 "achieved": self.achieved, "groups": self.total, "weight_sparsity": self.weight_sparsity,
-                "kept": self.kept, "notes": list(self.notes),
+                "kept": self.kept, "sizes": self.sizes, "notes": list(self.notes),
                 "selection": None if self.selection is None else {"nodes": len(self.selection.nodes),
                                                                    "arcs": len(self.selection.arcs)}}
 
@@ -211,8 +212,9 @@ def propose(
     n_gone = sum(int(v.sum()) for v in pruned.values())
     kept = {_key_name(k, layers): 1.0 - float(v.float().mean()) for k, v in pruned.items()}
     idx = {_key_name(k, layers): torch.nonzero(v).flatten().tolist() for k, v in pruned.items()}
+    sizes = {_key_name(k, layers): int(v.numel()) for k, v in pruned.items()}
     selection = _selection(dag, cfg, target, mask, groups, pruned, layers) if dag is not None else None
-    return Proposal(cfg, mask, n_gone / total if total else 0.0, total, kept, idx, selection, tuple(notes))
+    return Proposal(cfg, mask, n_gone / total if total else 0.0, total, kept, idx, selection, tuple(notes), sizes)
 
 
 def _key_name(key: str, layers: list[T.Layer]) -> str:
@@ -330,5 +332,6 @@ def _propose_op_arcs(cfg: ProposeConfig, dag: Dag) -> Proposal:
     return Proposal(cfg, Mask(), len(gone) / total, total,
                     {h: 1.0 - float(v.float().mean()) for h, v in pruned.items()},
                     {h: torch.nonzero(v).flatten().tolist() for h, v in pruned.items()}, sel,
-                    (f"{total} candidate arcs: the inputs of {len(heads)} add/cat nodes; each keeps one",))
+                    (f"{total} candidate arcs: the inputs of {len(heads)} add/cat nodes; each keeps one",),
+                    {h: len(v) for h, v in heads.items()})
 
