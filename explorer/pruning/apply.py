@@ -113,7 +113,11 @@ def from_mask(model: nn.Module, dag: Dag, mask: Mask, x: torch.Tensor | None = N
     pruned = copy.deepcopy(model)
     mask.apply_(pruned)
     sel = selection if selection is not None else Selection.empty(dag)
-    return PrunedModel(pruned, Mask(mask), sel, Verdict(True), dag, dag)
+    verdict = Verdict(True)
+    if not sel.is_empty() and sel.granularity == dag.granularity:
+        v = check(dag, sel)  # for the counts of what the mask removes, where the ids describe it
+        verdict = Verdict(True, (), v.removed_nodes, v.removed_arcs, v.disconnected) if v.ok else verdict
+    return PrunedModel(pruned, Mask(mask), sel, verdict, dag, dag)
 
 
 # ---- unit level -------------------------------------------------------------------------

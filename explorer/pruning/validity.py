@@ -28,7 +28,7 @@ selection found (the refused items dropped, or a joint head taken whole).
     ('a',)
     >>> v = check(dag, Selection("op", arcs=("add->y",)))
     >>> v.ok, v.reasons[0]
-    (False, 'cannot remove arc add->y: node y would have no input; output y would no longer depend on the input; keep at least one of its inputs')
+    (False, 'cannot remove arc add->y: node y would have no input; keep at least one of its inputs')
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ def _check(dag: Dag, sel: Selection) -> tuple[Verdict, dict[str, set[str]]]:
     dead: set[str] = set(sel_nodes)
     gone: set[str] = set(sel_arcs)
     disconnected: list[str] = []
+    root: dict[str, tuple[str, str, set[str]]] = {}  # dead node -> (first node that died, cause, culprits)
     for node in dag.nodes:
         v = node.id
         ins = dag.in_arcs(v)
@@ -151,11 +152,15 @@ def _check(dag: Dag, sel: Selection) -> tuple[Verdict, dict[str, set[str]]]:
         if data_ins and len(lost_data) == len(data_ins):
             dead.add(v)
             disconnected.append(v)
+            inherited = [root[a.src] for a in lost_data if a.src in root]
+            root[v] = inherited[0] if inherited and len(inherited) == len(lost_data) else \
+                (v, _cause(lost_data, sel_arcs, sel_nodes), _culprits(lost_data, sel_arcs, sel_nodes))
             if v in ends_out:
-                why = _cause(lost_data, sel_arcs, sel_nodes)
-                reasons.append(f"cannot remove {why}: node {v} would have no input; output {v} would no "
-                               "longer depend on the input; keep at least one of its inputs")
-                bad["drop"].update(_culprits(lost_data, sel_arcs, sel_nodes))
+                first, why, culprits = root[v]
+                via = "" if first == v else f", so output {v} would no longer depend on the input"
+                reasons.append(f"cannot remove {why}: node {first} would have no input{via}; "
+                               "keep at least one of its inputs")
+                bad["drop"].update(culprits or _culprits(lost_data, sel_arcs, sel_nodes))
         elif lost_data and is_joint(dag, v):
             why = _cause(lost_data, sel_arcs, sel_nodes)
             keep = ", ".join(a.src for a in data_ins if a not in lost_data)
