@@ -114,6 +114,9 @@ class _Prop(fx.Interpreter):
             if type(mod) is nn.Linear and x.shape[-1] == mod.in_features:
                 return x.new_empty((*x.shape[:-1], mod.out_features))
             if type(mod) in (nn.Conv1d, nn.Conv2d, nn.Conv3d):
+                out = _conv_shape(mod, tuple(x.shape))
+                if out is not None:
+                    return x.new_empty(out)
                 w = mod.weight if mod.weight.device.type == "meta" else torch.empty_like(mod.weight, device="meta")
                 return mod._conv_forward(x, w, None)
         state = {k: v for k, v in _named_tensors(mod) if v.device.type != "meta"}
@@ -121,6 +124,22 @@ class _Prop(fx.Interpreter):
             return mod(*args, **kwargs)
         meta_state = {k: torch.empty_like(v, device="meta") for k, v in state.items()}
         return torch.func.functional_call(mod, meta_state, args, kwargs, strict=False)
+
+
+def _conv_shape(m: nn.modules.conv._ConvNd, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Output shape of a (batched) convolution by the formula in torch.nn.Conv2d's docs; None if unsure."""
+    nd = len(m.kernel_size)
+    if len(shape) != nd + 2 or shape[1] != m.in_channels:
+        return None  # unbatched input or a channel mismatch: let the kernel raise its own error
+    if isinstance(m.padding, str):
+        if m.padding == "same":
+            return (shape[0], m.out_channels, *shape[2:])
+        pad = (0,) * nd
+    else:
+        pad = m.padding
+    spatial = [(n + 2 * p - d * (k - 1) - 1) // s + 1
+               for n, p, d, k, s in zip(shape[2:], pad, m.dilation, m.kernel_size, m.stride)]
+    return None if min(spatial) < 1 else (shape[0], m.out_channels, *spatial)
 
 
 def _named_tensors(mod: nn.Module) -> Iterable[tuple[str, torch.Tensor]]:

@@ -252,3 +252,14 @@ def test_torchvision_shapes_match_real_forward_resnet18():
             and hasattr(n.meta["tensor_meta"], "shape")}
     assert all(dag.node(i).shape == s for i, s in real.items() if i in dag.level)
     assert sum(n.params for n in dag.nodes) == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("cfg", [dict(k=3, s=2, p=1, d=1), dict(k=5, s=1, p="same", d=2), dict(k=4, s=3, p=0, d=1),
+                                 dict(k=3, s=1, p="valid", d=1), dict(k=1, s=2, p=0, d=1, g=2)])
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_conv_shape_formula_matches_the_kernel(cfg, dims):
+    conv_cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims]
+    conv = conv_cls(4, 6, cfg["k"], stride=cfg["s"], padding=cfg["p"], dilation=cfg["d"], groups=cfg.get("g", 1))
+    x = torch.zeros(2, 4, *[11] * dims)
+    dag = trace(nn.Sequential(conv), x)
+    assert dag.node("_0").shape == tuple(conv(x).shape[1:])
