@@ -158,3 +158,32 @@ def test_errors_name_the_fix(pruned_dir):
     if "cuda" not in available():
         with pytest.raises(DeviceError, match="device='auto'"):
             execute(cfg(device="cuda"))
+
+
+def test_ticket_from_a_real_prune_export(tmp_path, monkeypatch):
+    """PRUNE's export (`python -m explorer prune ... --out`) read through load_pruned: the ticket is
+    the dense init of the run's seed times the exported mask; the random control keeps per-layer counts."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "export"
+    env = {**os.environ, "EXPLORER_DATA_DIR": str(tmp_path), "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-m", "explorer", "prune", "moons_mlp", "--criterion", "magnitude",
+                    "--sparsity", "0.5", "--out", str(out)], check=True, env=env, cwd=root, timeout=300,
+                   capture_output=True)
+    assert json.loads((out / "spec.json").read_text())["format"] == "explorer-pruned/1"
+    mask = Mask.load(out / "mask.safetensors")
+    for seed in (0, 4):
+        t = inits.build(cfg(seed=seed, init="ticket", pruned_dir=str(out)))
+        ref = zoo.load("moons_mlp", seed).model.state_dict()
+        for k, v in t.model.state_dict().items():
+            assert torch.equal(v, ref[k] * (mask[k] if k in mask else 1)), (seed, k)
+    r = inits.build(cfg(seed=0, init="random", pruned_dir=str(out)))
+    assert all(r.mask[k].sum() == mask[k].sum() for k in mask)
+    res = execute(cfg(init="ticket", pruned_dir=str(out), steps=20))
+    assert res.status == "done" and math.isclose(res.sparsity, mask.sparsity)
+    with pytest.raises(inits.InitError, match="pruned from model 'moons_mlp'"):
+        inits.build(cfg(model="mlp", dataset="mnist1d", init="ticket", pruned_dir=str(out)))

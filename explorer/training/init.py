@@ -85,14 +85,20 @@ def _mask_source(pruned_dir: str) -> tuple[Path, str | None]:
     return mask_file, spec
 
 
-def _load_pruned(pruned_dir: str, seed: int) -> tuple[nn.Module, Mask] | None:
-    """PRUNE's loader when present: the (possibly rewritten) model at `seed`'s init and its mask."""
-    try:
-        from explorer.pruning.export import load_pruned  # type: ignore[import-not-found]
-    except ImportError:
+def _load_pruned(pruned_dir: str, seed: int, spec: str) -> tuple[nn.Module, Mask] | None:
+    """PRUNE's loader for its full exports ("format": "explorer-pruned/1"): the (possibly
+    rewritten) model at `seed`'s init with its mask. None for a bare mask + {"model"} dir."""
+    p = Path(pruned_dir)
+    if not (p / "spec.json").is_file():
         return None
-    if not Path(pruned_dir).is_dir():
-        return None
+    doc = json.loads((p / "spec.json").read_text())
+    if doc.get("format") != "explorer-pruned/1" or not (p / "selection.json").is_file():
+        return None  # a bare mask + {"model"} directory
+    if doc.get("model") != spec:
+        raise InitError(f"the export in {pruned_dir} was pruned from model {doc.get('model')!r}, not {spec!r}; "
+                        f"train model {doc.get('model')!r} or export a mask for {spec!r}")
+    from explorer.pruning.export import load_pruned
+
     pm = load_pruned(pruned_dir, seed=seed)
     return pm.model, pm.mask
 
@@ -116,11 +122,14 @@ def random_mask_like(mask: Mask, seed: int) -> Mask:
     return Mask(out)
 
 
-def _model(spec: str, seed: int, pruned_dir: str | None) -> tuple[nn.Module, Mask | None, zoo.ZooInfo]:
+def _model(spec: str, seed: int, pruned_dir: str | None, structural: bool = True
+           ) -> tuple[nn.Module, Mask | None, zoo.ZooInfo]:
+    """The model at `seed`'s init and the mask; `structural=False` keeps the dense
+    architecture (no op-level rewrites) and takes only the mask, as the random control needs."""
     lm = zoo.load(spec, seed)
     if not pruned_dir:
         return lm.model, None, lm.info
-    pruned = _load_pruned(pruned_dir, seed)
+    pruned = _load_pruned(pruned_dir, seed, spec) if structural else None
     if pruned is not None:
         return pruned[0], pruned[1], lm.info
     return lm.model, load_mask(pruned_dir, spec), lm.info
@@ -137,7 +146,7 @@ def build(config: RunConfig, checkpoint_root: str | Path | None = None) -> Initi
         model, mask, info = _model(c.model, s, c.pruned_dir)
         src = f"fresh init seed {s} + mask {c.pruned_dir}"
     elif c.init == "random":
-        model, mask, info = _model(c.model, c.seed, c.pruned_dir)
+        model, mask, info = _model(c.model, c.seed, c.pruned_dir, structural=False)
         assert mask is not None
         mask, s = random_mask_like(mask, c.seed), c.seed
         src = f"dense init seed {s} + random mask of equal per-layer sparsity"
