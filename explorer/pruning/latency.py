@@ -35,6 +35,7 @@ class Latency:
     iqr_ms: float
     repeats: int
     threads: int
+    min_ms: float = 0.0  # the fastest repeat: the least load-sensitive estimate on a shared machine
 
     def __repr__(self) -> str:
         return f"Latency({self.median_ms:.3f} ms ± {self.iqr_ms / 2:.3f} (IQR/2), n={self.repeats}, {self.threads} thr)"
@@ -72,7 +73,7 @@ def measure(model: nn.Module, x: torch.Tensor, *, warmup: int = 5, repeats: int 
         torch.set_num_threads(before)
         model.train(was)
     q = statistics.quantiles(samples, n=4) if len(samples) >= 2 else [samples[0]] * 3
-    return Latency(statistics.median(samples), q[2] - q[0], repeats, n_thr)
+    return Latency(statistics.median(samples), q[2] - q[0], repeats, n_thr, min(samples))
 
 
 def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.Tensor, *,
