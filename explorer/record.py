@@ -170,8 +170,8 @@ def record_dag(model: nn.Module, args: tuple, name: str = "") -> Dag:
                             {"target": path[m], "fx_op": "call_module"})
 
     for m in model.modules():
-        if m is model and not _leaf(m):
-            continue
+        if m is model:
+            continue  # the root's forward is what we record, op by op (even when it has no children)
         handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
         handles.append(m.register_forward_hook(post, with_kwargs=True))
     try:

@@ -263,3 +263,23 @@ def test_conv_shape_formula_matches_the_kernel(cfg, dims):
     x = torch.zeros(2, 4, *[11] * dims)
     dag = trace(nn.Sequential(conv), x)
     assert dag.node("_0").shape == tuple(conv(x).shape[1:])
+
+
+class FunctionalGate(nn.Module):
+    """No submodules at all, parameters used functionally, a branch on a value."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(3, 3))
+
+    def forward(self, x):
+        h = torch.relu(x @ self.w)
+        return h * 2 if h.mean() > -1 else h
+
+
+def test_recording_fallback_on_a_model_without_submodules():
+    dag = trace(FunctionalGate(), torch.ones(1, 3))
+    assert dag.meta["tracer"] == "hooks"
+    assert [dag.node(i).op for i in dag.order()] == ["input", "matmul", "relu", "mul", "output"]
+    mm = dag.node("matmul")
+    assert mm.params == 9 and mm.meta["constants"] == ["w"] and dag.in_arcs("matmul")[0].kind == "linear"
