@@ -285,3 +285,30 @@ def test_default_batch_falls_back_to_random_when_no_dataset_fits():
     assert x.shape == (8, 3, 16, 16) and src.startswith("random") and int(y.max()) < 1000
     x, y, src = default_batch("digits", (1, 8, 8), 10, n=8)
     assert src == "digits" and float(x.max()) <= 1.0
+
+
+# ---- with the real unit-level graph (explorer.unit) -------------------------------------
+def test_span_on_the_unit_dag_of_mlp_skip_prunes_the_long_concat_arcs_first():
+    from explorer.unit import unit_dag
+
+    lm = zoo.load("mlp_skip")
+    dag = unit_dag(lm.model, lm.example_input, "mlp_skip")
+    w = lm.model.out.weight  # (10, 64): columns 32.. read h1 (3 levels below), columns ..32 read h3
+    total = sum(lm.model.get_parameter(f"{n}.weight").numel() for n in ("fc1", "fc2", "fc3", "out"))
+    p = propose(lm, "level", (w.shape[0] * 32) / total, scope="global", dag=dag, level_mode="span")
+    assert p.mask["out.weight"][:, 32:].sum() == 0 and p.mask["out.weight"][:, :32].all()
+    spans = {dag.level[a.dst] - dag.level[a.src] for a in dag.arcs if a.id in set(p.selection.arcs)}
+    assert spans == {3} and len(p.selection.arcs) == 320
+
+
+def test_units_selection_on_the_unit_dag_names_every_coupled_producer():
+    from explorer.unit import unit_dag
+
+    lm = zoo.load("resnet_tiny")
+    dag = unit_dag(lm.model, lm.example_input, "resnet_tiny")
+    p = propose(lm, "magnitude", 0.5, target="units", dag=dag)
+    ids = {n.id for n in dag.nodes}
+    assert set(p.selection.nodes) <= ids and len(p.selection.nodes) >= sum(len(v) for v in p.pruned.values())
+    for nid in p.selection.nodes:  # each selected node's incoming row is zero in the mask
+        meta = dag.node(nid).meta
+        assert p.mask[meta["weight"]][meta["row"]].sum() == 0
