@@ -227,6 +227,28 @@ def _op_dag(pruned: nn.Module, x: torch.Tensor, dag: Dag, verdict: Verdict) -> D
     return pdag
 
 
+def removal_counts(model: nn.Module, dag: Dag, verdict: Verdict, x: torch.Tensor | None = None) -> dict[str, int]:
+    """What a (valid) verdict removes, before applying it: nodes, arcs, parameters zeroed and
+    MACs saved. Unit level: counted on the masked copy (`cost`); op level: the removed ops'
+    own parameters and MACs (as traced)."""
+    out = {"nodes": len(verdict.removed_nodes), "arcs": len(verdict.removed_arcs), "params": 0, "macs": 0}
+    if dag.granularity == "unit" and x is not None:
+        from explorer.pruning.cost import cost
+
+        mask = unit_mask(model, dag, verdict)
+        masked = copy.deepcopy(model)
+        mask.apply_(masked)
+        before, after = cost(model, x), cost(masked, x)
+        out["params"] = before.nonzero - after.nonzero
+        out["macs"] = before.effective_macs - after.effective_macs
+    else:
+        for v in verdict.removed_nodes:
+            n = dag.node(v)
+            out["params"] += int(n.params)
+            out["macs"] += int(n.macs)
+    return out
+
+
 # ---- compacted form ---------------------------------------------------------------------
 
 

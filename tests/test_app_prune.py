@@ -1,0 +1,73 @@
+"""AppTest of the Prune page: pick a model, select by id and by shortcut, see the verdict and
+counts, get refused with a suggestion, prune and see the dense/masked/compacted table."""
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pathlib import Path
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "3_Prune.py")
+
+
+def fresh(tmp_path, spec="resnet_tiny", granularity="op"):
+    os.environ["EXPLORER_DATA_DIR"] = str(tmp_path)
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["explorer.spec"] = spec
+    at.session_state["explorer.source"] = "zoo"
+    at.session_state["prune.model_id"] = f"zoo:{spec}"
+    at.session_state["prune.granularity"] = granularity
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_select_branch_prune_and_table(tmp_path):
+    at = fresh(tmp_path)
+    assert not at.error
+    assert metric(at, "nodes removed") == "0"
+    at.button(key="prune.btn_branch").click().run()
+    assert not at.exception, at.exception
+    sel = at.session_state["selection"]
+    assert sel.nodes, "the branch shortcut selected nodes"
+    assert not at.error
+    assert int(metric(at, "nodes removed")) == len(sel.nodes)
+    assert metric(at, "params removed") != "0"
+    at.button(key="prune.btn_prune").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert list(table["form"]) == ["dense", "masked", "compacted"]
+    assert table["nonzero_params"][1] < table["params"][0]
+    res = at.session_state["prune.result"]
+    assert (tmp_path / "pruned").exists() and res["dir"].startswith(str(tmp_path))
+    assert any("do not speed anything up" in c.value for c in at.caption)
+
+
+def test_invalid_selection_is_refused_with_suggestion(tmp_path):
+    at = fresh(tmp_path)
+    at.multiselect(key="prune.ids").set_value(["block1_bn2->add", "stem_2->add"]).run()
+    assert not at.exception, at.exception
+    assert at.error and "Refused" in at.error[0].value and "node add would have no input" in at.error[0].value
+    assert at.button(key="prune.btn_prune").disabled
+    at.button(key="prune.btn_suggest").click().run()
+    assert not at.error
+    assert at.session_state["selection"].ids == ("block1_bn2->add",)
+
+
+def test_unit_level_ids_and_retrain_request(tmp_path):
+    at = fresh(tmp_path, "moons_mlp", "unit")
+    at.multiselect(key="prune.ids").set_value(["fc1[0]", "fc1[1]"]).run()
+    assert not at.exception and not at.error
+    assert metric(at, "nodes removed") == "2"
+    at.button(key="prune.btn_prune").click().run()
+    assert not at.exception, at.exception
+    at.button(key="prune.btn_retrain").click().run()
+    req = at.session_state["retrain_request"]
+    assert req["model"] == "moons_mlp" and req["granularity"] == "unit"
+    assert os.path.isfile(os.path.join(req["pruned_dir"], "spec.json"))
