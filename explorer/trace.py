@@ -447,7 +447,7 @@ def _values(gm: fx.GraphModule, args: tuple) -> dict[fx.Node, Any]:
 def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ...], name: str = "") -> Dag:
     """The op-level DAG-DNN of `model` (in eval mode) at `example_input` (with batch dim).
 
-    `dag.meta["graph_module"]` is the traced GraphModule (node names = node ids; None
+    `dag.meta["example_input"]` is `example_input`; `dag.meta["graph_module"]` is the traced GraphModule (node names = node ids; None
     for the recording fallback; it shares submodules with `model`, so copy before
     rewriting), `dag.meta["tracer"]` says which tracer succeeded. The model's
     training flags are restored afterwards. Raises `TraceError` when nothing works.
@@ -463,7 +463,7 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
                 if tracer == "fx":
                     gm.eval()
                 dag = dag_from_graph(gm, _values(gm, args), name, tracer)
-                dag.meta["module_types"] = types
+                dag.meta.update(module_types=types, example_input=example_input)
                 return dag
             except _Failed as e:
                 attempts.append(str(e))
@@ -472,7 +472,7 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
         from explorer.record import record_dag  # noqa: PLC0415 - the last resort
         try:
             dag = record_dag(model, args, name)
-            dag.meta["module_types"] = types
+            dag.meta.update(module_types=types, example_input=example_input)
             return dag
         except TraceError as e:
             attempts.append(f"hooks: {e}")
