@@ -71,7 +71,13 @@ def matrix_figure(
         A = np.where((A == 0) & (L != "") & (L != None), 1.0, A)  # noqa: E711 (elementwise)
     Z = np.where(A == 0, np.nan, A)  # zeros blank
     n, m = A.shape
-    finite = Z[np.isfinite(Z)]
+    # colour range from the off-diagonal entries: the unit diagonal would otherwise wash out small weights
+    off = Z.copy()
+    if n == m:
+        np.fill_diagonal(off, np.nan)
+    finite = off[np.isfinite(off)]
+    if not finite.size:
+        finite = Z[np.isfinite(Z)]
     symbolic = L is not None
     if symbolic or (finite.size and finite.min() >= 0):
         colorscale, zmid = "Blues", None
@@ -79,7 +85,8 @@ def matrix_figure(
         zmax = float(finite.max()) if finite.size else 1.0
     else:
         colorscale, zmid = "RdBu", 0.0
-        zmin = zmax = None
+        r = float(np.abs(finite).max()) if finite.size else 1.0
+        zmin, zmax = -r, r
 
     hover_ok = n * m <= HOVER_THRESHOLD**2
     custom = None
@@ -93,7 +100,7 @@ def matrix_figure(
         customdata=custom, xgap=1 if n <= 60 else 0, ygap=1 if n <= 60 else 0,
         hovertemplate=("row %{y}<br>col %{x}<br>value %{z:.4g}" + ("<br>%{customdata}" if symbolic else "")
                        + "<extra></extra>") if hover_ok else "row %{y}<br>col %{x}<br>%{z:.3g}<extra></extra>",
-        colorbar=dict(title=dict(text=colorbar_title), thickness=12),
+        colorbar=dict(title=dict(text=colorbar_title), thickness=12, len=0.6),
     )
     if max(n, m) <= TEXT_THRESHOLD:
         if symbolic:
@@ -123,7 +130,7 @@ def matrix_figure(
             shapes.append(dict(type="rect", x0=-0.5, x1=m - 0.5, y0=ks[0] - 0.5, y1=ks[-1] + 0.5,
                                line=dict(color="#ff7f0e", width=2.5), fillcolor="rgba(255,127,14,0.06)"))
     show_ticks = max(n, m) <= TICK_THRESHOLD
-    side = int(min(900, max(360, 120 + 16 * n)))
+    side = int(min(720, max(360, 120 + 16 * n)))
     fig.update_layout(
         shapes=shapes, height=height or side, margin=dict(l=10, r=10, t=40 if title else 20, b=10),
         title=dict(text=title, font=dict(size=13)) if title else None, plot_bgcolor="white",
@@ -133,7 +140,7 @@ def matrix_figure(
     fig.update_xaxes(type="category", showticklabels=show_ticks, tickangle=-60, side="bottom",
                      tickfont=dict(size=9), showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", showticklabels=show_ticks,
-                     tickfont=dict(size=9), showgrid=False, scaleanchor="x" if n == m else None)
+                     tickfont=dict(size=9), showgrid=False, scaleanchor="x" if n == m and n <= 40 else None)
     return fig
 
 

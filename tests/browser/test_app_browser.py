@@ -45,14 +45,16 @@ def test_page_opens_without_error(page, app_url, path, file, name):
 
 def test_architecture_search_highlights(page, app_url):
     open_page(page, app_url, "Architecture")
-    box = page.get_by_label("Search nodes (id, op or module)")
+    box = page.locator('input[aria-label="Search nodes (id, op or module)"]')
     box.fill("relu")
     box.press("Enter")
     wait_idle(page)
     assert_no_errors(page)
     assert page.get_by_text("match(es)").count() >= 1
+    # _fullData holds the decoded arrays (data may keep numpy's base64 form)
     assert page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
-        p => (p.data || []).some(t => t.name === 'highlighted arcs' && (t.x || []).length > 0))""")
+        p => (p._fullData || []).some(t => t.name === 'highlighted arcs' && t.visible !== false
+                                      && t.x && t.x.length > 0))""")
     screenshot(page, "architecture_search")
 
 
@@ -63,7 +65,7 @@ def test_decomposition_slider_moves(page, app_url):
     page.wait_for_selector(".js-plotly-plot", timeout=120_000)
     before = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
         .map(p => (p.layout && p.layout.title && p.layout.title.text) || '').join('|')""")
-    slider = page.locator('[data-testid="stSlider"] [role="slider"]').first
+    slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
     slider.focus()
     slider.press("ArrowRight")
     wait_idle(page)
