@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import operator
 import os
 import traceback
 from collections.abc import Iterator
