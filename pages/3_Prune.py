@@ -166,7 +166,11 @@ def matrix_view(key, dag, verdict):
     L = cache.lifting(key)
     levels = [l for l in range(1, dag.depth + 1)]
     hit = sorted({dag.level[a.split("->")[1]] for a in verdict.removed_arcs}) or levels
-    l = st.select_slider("Level l of T_l", levels, value=hit[0], key="prune.level")
+    sig = "|".join(verdict.removed_arcs)
+    if st.session_state.get("prune.level_for") != sig or st.session_state.get("prune.level") not in levels:
+        st.session_state["prune.level_for"] = sig  # a new selection: show the first level it touches
+        st.session_state["prune.level"] = hit[0]
+    l = st.select_slider("Level l of T_l", levels, key="prune.level")
     ids, M, labels = node_matrix(L, l)
     zeroed = [(a.split("->")[1], a.split("->")[0]) for a in verdict.removed_arcs
               if dag.level[a.split("->")[1]] == l]

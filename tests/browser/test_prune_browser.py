@@ -1,0 +1,116 @@
+"""Real browser: on the Prune page, switch the plotly modebar to box select, drag a box
+around nodes of the DAG, see the selection, counts and zeroed matrix entries change,
+prune, and see the dense/masked/compacted table. Screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_harness import assert_no_errors, open_page, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+TARGETS = ("fc2", "relu_1")  # mlp_skip: the branch fc2 -> relu_1 -> fc3 -> add keeps the skip h1 -> add
+
+
+def _metric(page, label: str) -> str:
+    m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def _matrix_title(page) -> str:
+    return page.evaluate("""() => {
+        for (const p of document.querySelectorAll('.js-plotly-plot')) {
+            if ((p.data || []).some(t => t.type === 'heatmap'))
+                return (p.layout.title && (p.layout.title.text || p.layout.title)) || '';
+        }
+        return '';
+    }""")
+
+
+def _node_box(page, ids) -> dict:
+    """Page-pixel box around the markers of `ids` on the DAG plot."""
+    return page.evaluate("""(ids) => {
+        for (const p of document.querySelectorAll('.js-plotly-plot')) {
+            const k = (p._fullData || []).findIndex(t => t.name === 'nodes');
+            if (k < 0) continue;
+            const t = p._fullData[k], fl = p._fullLayout, r = p.getBoundingClientRect();
+            const xs = [], ys = [];
+            t.customdata.forEach((c, i) => {
+                const id = Array.isArray(c) ? c[0] : c;
+                if (ids.includes(id)) {
+                    xs.push(r.left + fl.xaxis._offset + fl.xaxis.l2p(Number(t.x[i])));
+                    ys.push(r.top + fl.yaxis._offset + fl.yaxis.l2p(Number(t.y[i])));
+                }
+            });
+            return {x0: Math.min(...xs) - 12, x1: Math.max(...xs) + 12,
+                    y0: Math.min(...ys) - 12, y1: Math.max(...ys) + 12, n: xs.length};
+        }
+        return null;
+    }""", list(ids))
+
+
+def test_box_select_on_the_dag_then_prune(page, app_url):
+    open_page(page, app_url, "Prune")
+    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    assert _metric(page, "nodes removed") == "0"
+    title_before = _matrix_title(page)
+
+    dag_plot = page.locator(".js-plotly-plot").first
+    dag_plot.scroll_into_view_if_needed()
+    dag_plot.hover()
+    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
+    box = _node_box(page, TARGETS)
+    assert box and box["n"] == len(TARGETS), box
+    page.mouse.move(box["x0"], box["y0"])
+    page.mouse.down()
+    page.mouse.move((box["x0"] + box["x1"]) / 2, (box["y0"] + box["y1"]) / 2, steps=5)
+    page.mouse.move(box["x1"], box["y1"], steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    wait_idle(page)
+    assert_no_errors(page)
+    screenshot(page, "prune_box_selected")
+
+    # the box picked the two nodes: counts and the zeroed entries of T_l change
+    assert page.get_by_text(re.compile(r"Selection: 2 nodes")).count() >= 1
+    removed = int(_metric(page, "nodes removed"))
+    assert removed >= 2  # fc3 goes with them (its only input is gone)
+    assert _metric(page, "params removed") != "0"
+    title_after = _matrix_title(page)
+    assert title_after != title_before and re.search(r"[1-9]\d* entries zeroed", title_after), title_after
+
+    page.get_by_role("button", name="Prune", exact=True).click()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=180_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    assert page.get_by_text("do not speed anything up").count() >= 1
+    assert page.get_by_role("button", name="Export (zip)").count() == 1
+    screenshot(page, "prune_pruned")
+
+
+def test_lasso_on_an_invalid_region_is_refused_with_a_suggestion(page, app_url):
+    open_page(page, app_url, "Prune")
+    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    wait_idle(page)
+    dag_plot = page.locator(".js-plotly-plot").first
+    dag_plot.scroll_into_view_if_needed()
+    dag_plot.hover()
+    page.locator('.modebar-btn[data-title="Lasso Select"]').first.click()
+    box = _node_box(page, ("out",))  # the only way to the output
+    cx, cy = (box["x0"] + box["x1"]) / 2, (box["y0"] + box["y1"]) / 2
+    page.mouse.move(cx - 14, cy - 14)
+    page.mouse.down()
+    for dx, dy in ((14, -14), (14, 14), (-14, 14), (-14, -14)):
+        page.mouse.move(cx + dx, cy + dy, steps=4)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    wait_idle(page)
+    alerts = page.locator('[data-testid="stAlertContentError"]')
+    assert alerts.count() >= 1 and "Refused" in alerts.first.inner_text()
+    screenshot(page, "prune_refused")
+    page.get_by_role("button", name="Use suggested selection").click() if page.get_by_role(
+        "button", name="Use suggested selection").count() else None
