@@ -44,8 +44,9 @@ def _default_dataset(spec: str) -> str:
     return (ZOO[spec].info.dataset if spec in ZOO else None) or "mnist1d"
 
 
-def config_form(prefix: str, spec_default: str | None = None):
-    """The run settings as widgets; returns a base RunConfig (dense, seed 0) or None."""
+def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool = False):
+    """The run settings as widgets; returns a base RunConfig (dense, seed 0) or None.
+    `fixed_model`: the model is given (a pruned export's) and shown, not chosen."""
     from explorer.data import BUILTIN
     from explorer.training.config import RunConfig
     from explorer.training.device import available
@@ -54,8 +55,13 @@ def config_form(prefix: str, spec_default: str | None = None):
     names = zoo_names()
     spec0 = spec_default or state.get(state.SPEC) or "mlp"
     c1, c2, c3 = st.columns(3)
-    choice = c1.selectbox("Model", [*names, "other…"], index=names.index(spec0) if spec0 in names else len(names),
-                          key=f"{prefix}.model", help=_help("model"))
+    if fixed_model:
+        c1.text_input("Model", value=spec0, disabled=True, key=f"{prefix}.model_fixed",
+                      help="the model the mask was pruned from")
+        choice = spec0
+    else:
+        choice = c1.selectbox("Model", [*names, "other…"], index=names.index(spec0) if spec0 in names else len(names),
+                              key=f"{prefix}.model", help=_help("model"))
     spec = c1.text_input("Model spec", value=spec0 if spec0 not in names else "", key=f"{prefix}.spec",
                          help="torchvision name or path/to/file.py:ClassName") if choice == "other…" else choice
     ds_default = _default_dataset(spec)
@@ -103,7 +109,7 @@ def retrain_panel() -> None:
                     "the **ticket** (dense init + mask), a **reinit** control (fresh init + same mask) and a "
                     "**random-mask** control (dense init + random mask of equal per-layer sparsity), all with the "
                     "same data order.")
-        base = config_form("retrain", req["model"])
+        base = config_form("retrain", req["model"], fixed_model=True)
         n = st.number_input("Seeds", 1, 10, 3, key="retrain.seeds", help="independent inits; mean ± std over them")
         if base is not None and st.button("Retrain: ticket vs dense vs controls", type="primary", key="retrain.go"):
             with guard("submitting the comparison"):
