@@ -71,3 +71,17 @@ def test_unit_level_ids_and_retrain_request(tmp_path):
     req = at.session_state["retrain_request"]
     assert req["model"] == "moons_mlp" and req["granularity"] == "unit"
     assert os.path.isfile(os.path.join(req["pruned_dir"], "spec.json"))
+
+
+def test_opens_with_defaults_and_criteria_propose(tmp_path):
+    os.environ["EXPLORER_DATA_DIR"] = str(tmp_path)
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    assert not at.exception and not at.error
+    assert at.session_state["selection"].is_empty()
+    # a criterion proposal becomes the (editable) selection or a mask to apply
+    at.selectbox(key="prune.crit").set_value("magnitude").run()
+    at.button(key="prune.btn_propose").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert (not at.session_state["selection"].is_empty()) or at.session_state["prune.proposal"] is not None
+    assert not at.button(key="prune.btn_prune").disabled
