@@ -157,3 +157,8 @@ def test_cli_on_a_user_file(cls, capsys):
     assert main(["verify", f"{HERE}:{cls}", "--json", "--seed", "3"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] and doc["forward_error"] < 1e-10 and doc["jacobian_error"] < 1e-10
+
+
+def test_cli_refuses_onnx_with_a_reason(capsys):
+    assert main(["verify", "model.onnx"]) == 2
+    assert "structure only" in capsys.readouterr().err

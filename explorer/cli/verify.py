@@ -22,23 +22,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build(spec: str, granularity: str, seed: int):
-    """(model, dag, info) for a spec, through explorer.graph when it exists."""
+    """(model, dag, info): the model as `zoo.load` builds it, and its DAG through `explorer.graph.build_dag`
+    (given the loaded model, so the DAG is made from the very weights that are verified)."""
     from explorer import zoo
+    from explorer.graph import build_dag
 
-    if spec.endswith(".onnx"):
+    if spec.lower().endswith(".onnx"):
         from explorer.cli import CliError
 
         raise CliError(f"{spec}: an ONNX file has structure only (levels), nothing to verify; give a Python model")
     lm = zoo.load(spec, seed)
-    if granularity == "unit":
-        from explorer.unit import unit_dag
-
-        dag = unit_dag(lm.model, lm.example_input, lm.info.name)
-    else:
-        from explorer.trace import trace
-
-        dag = trace(lm.model, lm.example_input, lm.info.name)
-    return lm.model, dag, lm.info
+    return lm.model, build_dag(lm, granularity, None, seed), lm.info
 
 
 def run(args: argparse.Namespace) -> int:
