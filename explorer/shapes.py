@@ -91,6 +91,10 @@ class _Prop(fx.Interpreter):
         if not self.real:
             if target in _SAME_SHAPE_FUNCS and args and isinstance(args[0], torch.Tensor):
                 return torch.empty_like(args[0])
+            if target in (torch.cat, torch.concat) and args and isinstance(args[0], (list, tuple)):
+                out = _cat_shape(args[0], args[1] if len(args) > 1 else kwargs.get("dim", 0))
+                if out is not None:
+                    return args[0][0].new_empty(out)
             if target in (operator.add, operator.sub, operator.mul) and len(args) == 2:
                 a, b = args
                 if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape \
@@ -124,6 +128,20 @@ class _Prop(fx.Interpreter):
             return mod(*args, **kwargs)
         meta_state = {k: torch.empty_like(v, device="meta") for k, v in state.items()}
         return torch.func.functional_call(mod, meta_state, args, kwargs, strict=False)
+
+
+def _cat_shape(ts: Any, dim: Any) -> tuple[int, ...] | None:
+    """Shape of torch.cat(ts, dim) when every input is a same-rank, same-dtype tensor; else None."""
+    if not ts or not all(isinstance(t, torch.Tensor) for t in ts) or not isinstance(dim, int):
+        return None
+    nd, dt = ts[0].dim(), ts[0].dtype
+    if nd == 0 or any(t.dim() != nd or t.dtype != dt for t in ts):
+        return None
+    d = dim % nd
+    rest = [tuple(t.shape[:d]) + tuple(t.shape[d + 1:]) for t in ts]
+    if any(r != rest[0] for r in rest):
+        return None  # let the kernel raise its own error
+    return (*ts[0].shape[:d], sum(int(t.shape[d]) for t in ts), *ts[0].shape[d + 1:])
 
 
 def _conv_shape(m: nn.modules.conv._ConvNd, shape: tuple[int, ...]) -> tuple[int, ...] | None:
