@@ -312,3 +312,35 @@ def test_units_selection_on_the_unit_dag_names_every_coupled_producer():
     for nid in p.selection.nodes:  # each selected node's incoming row is zero in the mask
         meta = dag.node(nid).meta
         assert p.mask[meta["weight"]][meta["row"]].sum() == 0
+
+
+# ---- properties over random layer sizes ---------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=6), s=st.floats(0, 1),
+       scope=st.sampled_from(["layer", "global"]), out_scale=st.sampled_from([1.0, 0.5, 0.0]),
+       min_keep=st.sampled_from([0, 1]), seed=st.integers(0, 2**16))
+def test_allocate_is_exact_and_respects_caps(sizes, s, scope, out_scale, min_keep, seed):
+    g = torch.Generator().manual_seed(seed)
+    scores = {f"l{i}": torch.randn(n, generator=g) for i, n in enumerate(sizes)}
+    total = sum(sizes)
+    k = n_pruned(s, total)
+    if k > total - min_keep * len(sizes):
+        with pytest.raises(ValueError, match="at most"):
+            allocate(scores, s, scope=scope, output=f"l{len(sizes) - 1}", output_scale=out_scale, min_keep=min_keep)
+        return
+    out = allocate(scores, s, scope=scope, output=f"l{len(sizes) - 1}", output_scale=out_scale, min_keep=min_keep)
+    assert sum(int(v.sum()) for v in out.values()) == k
+    for key, v in out.items():
+        assert int((~v).sum()) >= min_keep
+        if v.any() and (~v).any():  # within a layer, the pruned are the lowest scored
+            assert scores[key][v].max() <= scores[key][~v].min()
+
+
+def test_global_proposals_at_rising_sparsity_are_nested(models):
+    lm = models["cnn1d"]
+    masks = [propose(lm, "magnitude", s, scope="global").mask for s in (0.2, 0.5, 0.8)]
+    assert masks[2].is_subset_of(masks[1]) and masks[1].is_subset_of(masks[0])
