@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
@@ -185,11 +184,9 @@ def test_refusals_name_the_problem():
 
 @pytest.fixture
 def pruned_dir(tmp_path):
-    d = tmp_path / "pruned"
-    d.mkdir()
-    random_mask(zoo.load("moons_mlp", 123).model, 0.4, 9).save(d / "mask.safetensors")
-    (d / "spec.json").write_text(json.dumps({"format": "explorer-pruned/1", "model": "moons_mlp"}))
-    return str(d)
+    f = tmp_path / "mask.safetensors"  # a bare mask file is a valid pruned_dir (init._mask_source)
+    random_mask(zoo.load("moons_mlp", 123).model, 0.4, 9).save(f)
+    return str(f)
 
 
 def cfg(**kw) -> RunConfig:

@@ -115,12 +115,21 @@ def batch_order(n: int, batch_size: int, steps: int, seed: int) -> torch.Tensor:
 
 def make_optimizer(name: str, params: list[torch.Tensor], lr: float, momentum: float = 0.0,
                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """The optimiser both batched and sequential runs use: 'adam' or 'sgd' (as runner's)."""
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise BatchedError(f"unknown optimizer {name!r}; use 'adam' or 'sgd'")
+    """The runner's optimiser ('adam' or 'sgd', same hyper-parameters) over the stacked
+    tensors, in torch's fused implementation where this build has one for the device: the
+    same update as the default per-tensor loop (to rounding), in one pass instead of ~10,
+    which matters once the stack is K times larger."""
+    if name not in ("adam", "sgd"):
+        raise BatchedError(f"unknown optimizer {name!r}; use 'adam' or 'sgd'")
+    for fused in (True, None):
+        try:
+            if name == "adam":
+                return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
+            return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, fused=fused)
+        except (RuntimeError, TypeError, ValueError):
+            if fused is None:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _template(model: str | nn.Module) -> tuple[nn.Module, str]:
@@ -292,8 +301,8 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
             sched.step()
         step += 1
         with torch.no_grad():
-            for n, m in stacked_masks.items():
-                params[n].mul_(m)
+            if stacked_masks:
+                torch._foreach_mul_([params[n] for n in stacked_masks], list(stacked_masks.values()))
             loss_sum += losses.detach()
             hits += (logits.argmax(-1) == y).sum(1)
         n_steps, n_seen = n_steps + 1, n_seen + y.shape[1]
