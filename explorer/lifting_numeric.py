@@ -302,12 +302,12 @@ class NumericLifting(Lifting):
         pool_keep = []
         for l in range(self.L + 1):
             keep = np.ones(len(self.rows[l]), dtype=bool)
-            for k, s in enumerate(self.rows[l]):
-                v = self.order[self.node_of_slot[s - 1]] if s else None
-                if v is None or not any(a.kind == "nonlinear" for a in self.dag.in_arcs(v)):
-                    continue
-                (a,) = self.dag.in_arcs(v)
-                keep[k] = not (v in nodes or a.src in nodes or (a.src, v) in arcs)
+            for g, flat, local in self._pools[l]:  # a max-pool unit has one in-arc, from the same channel
+                src = self.net.groups[g.pool_src]
+                for f, k in zip(flat, local):
+                    c = int(f) // g.block
+                    u, v = src.node_id(c), g.node_id(c)
+                    keep[k] = not (v in nodes or u in nodes or (u, v) in arcs)
             pool_keep.append(keep)
         out = []
         lvl = self.dag.level[node_id]

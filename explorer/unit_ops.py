@@ -162,6 +162,9 @@ def _pads(m: nn.Module, ksize: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(m.padding)
 
 
+MAX_CONV_ENTRIES = 5_000_000
+
+
 def conv_matrix(m: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> sp.csr_matrix:
     """The (C_out*prod(out_sp), C_in*prod(in_sp)) matrix of a 1-d/2-d (transposed) convolution, no bias.
 
@@ -176,6 +179,11 @@ def conv_matrix(m: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, .
     if len(in_shape) != nd + 1 or len(out_shape) != nd + 1:
         raise UnitLevelError(f"{type(m).__name__} expects per-sample shape (C, {nd} spatial dims), got {in_shape}")
     pads = _pads(m, ksize)
+    entries = out_shape[0] * (in_shape[0] // m.groups) * prod(ksize) * prod((in_shape if transposed else out_shape)[1:])
+    if entries > MAX_CONV_ENTRIES:
+        raise UnitLevelError(f"{type(m).__name__} {tuple(in_shape)} -> {tuple(out_shape)} has ~{entries:,} unit-level "
+                             f"matrix entries (limit {MAX_CONV_ENTRIES:,}); the unit level is for small networks — "
+                             "use granularity 'op' or 'block'")
     W = _t(m.weight)  # conv: (Co, Ci/G, *k); transposed: (Ci, Co/G, *k)
     G = m.groups
     ci, co = in_shape[0], out_shape[0]

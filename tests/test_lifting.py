@@ -274,3 +274,13 @@ def test_op_function_at_zeroes_add_inputs_and_refuses_others():
     src = dag.predecessors(conv)[0]
     with pytest.raises(LiftingError, match=f"{conv}.*without its input"):
         L.function_at(add, x, removed_arcs=[f"{src}->{conv}"])
+
+
+def test_function_at_removing_a_maxpool_arc_zeroes_that_pool_channel():
+    lm, dag, L = unit("inception_tiny")
+    pool = next(a for a in dag.arcs if a.kind == "nonlinear")
+    x = rand(lm, 2, seed=8)
+    assert L.function_at(pool.dst, x).abs().max() > 0
+    assert L.function_at(pool.dst, x, removed_arcs=[pool.id]).abs().max() == 0
+    other = next(a for a in dag.arcs if a.kind == "nonlinear" and a.dst != pool.dst and dag.level[a.dst] == dag.level[pool.dst])
+    torch.testing.assert_close(L.function_at(other.dst, x, removed_arcs=[pool.id]), L.function_at(other.dst, x))

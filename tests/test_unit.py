@@ -143,3 +143,9 @@ def test_grouped_conv_arcs_use_local_in_channel_indices():
     assert arcs[("x[3]", "0[5]")].meta == {"param": "0.weight", "index": [5, 1]}
     assert arcs[("x[1]", "0[2]")].meta == {"param": "0.weight", "index": [2, 1]}
     assert len(arcs) == 6 * 2
+
+
+def test_large_models_are_refused_quickly_with_the_fix():
+    lm = zoo.load("resnet18")
+    with pytest.raises(UnitLevelError, match="granularity 'op'"):
+        unit_dag(lm.model, lm.example_input)
