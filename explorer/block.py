@@ -22,6 +22,7 @@ cycle are split one module level deeper, down to single ops if need be.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter
 from typing import Any
 
@@ -39,15 +40,22 @@ def _prefix(module: str, depth: int) -> str:
 
 
 def _groups(op_dag: Dag, depth: int) -> dict[str, str]:
-    """op id -> group key, split deeper wherever a collapse would close a cycle."""
+    """op id -> group key, split wherever a collapse would close a cycle.
+
+    A group on a cycle is first split into its internally connected parts (a module
+    called twice, with other ops in between, becomes two blocks); if that is not
+    enough, one module level deeper, down to single ops.
+    """
     fixed = set(op_dag.inputs) | set(op_dag.outputs)
     want = {n.id: depth for n in op_dag.nodes}  # per-op depth; 0 means "keep the op alone"
+    part = {n.id: 0 for n in op_dag.nodes}  # which connected part of its group (after a split)
+    fresh = itertools.count(1)
 
     def key(n: Node) -> str:
         d = want[n.id]
         if n.id in fixed or not n.module or d == 0:
             return "\0" + n.id  # a singleton
-        return _prefix(n.module, d)
+        return _prefix(n.module, d) + (f"#{part[n.id]}" if part[n.id] else "")
 
     nodes = {n.id: n for n in op_dag.nodes}
     while True:
@@ -58,12 +66,23 @@ def _groups(op_dag: Dag, depth: int) -> dict[str, str]:
         cyclic = [c for c in nx.strongly_connected_components(q) if len(c) > 1]
         if not cyclic:
             return group
-        bad = set().union(*cyclic)
-        for i, n in nodes.items():
-            if group[i] in bad and not group[i].startswith("\0"):
+        bad = {g for c in cyclic for g in c if not g.startswith("\0")}
+        for g in bad:
+            members = [i for i in nodes if group[i] == g]
+            inner = nx.Graph()
+            inner.add_nodes_from(members)
+            inner.add_edges_from((a.src, a.dst) for a in op_dag.arcs if group[a.src] == g and group[a.dst] == g)
+            comps = sorted(nx.connected_components(inner), key=lambda c: min(op_dag.order().index(i) for i in c))
+            if len(comps) > 1:
+                for comp in comps[1:]:  # the first part keeps the group's key
+                    tag = next(fresh)
+                    for i in comp:
+                        part[i] = tag
+                continue
+            for i in members:
                 deeper = want[i] + 1
                 # deeper than the module path itself: the op stands alone
-                want[i] = deeper if deeper <= len(n.module.split(".")) else 0
+                want[i] = deeper if deeper <= len(nodes[i].module.split(".")) else 0
 
 
 def _module_class(op_dag: Dag, path: str) -> str | None:
@@ -112,7 +131,7 @@ def block_dag(op_dag: Dag, depth: int) -> Dag:
         g = group[n.id]
         if g in ids:
             continue
-        base = g[1:] if g.startswith("\0") else g
+        base = g[1:] if g.startswith("\0") else g.split("#")[0]
         bid, k = base, 1
         while bid in taken:
             bid, k = f"{base}~{k}", k + 1
@@ -144,7 +163,7 @@ def block_dag(op_dag: Dag, depth: int) -> Dag:
             nodes.append(Node(b, n.op, n.module, n.shape, n.params, n.macs,
                               {**n.meta, "members": [n.id], "signature": sigs[b], "repeat": 1}))
             continue
-        path = group[ms[0].id]
+        path = group[ms[0].id].split("#")[0]
         cls = _module_class(op_dag, path)
         op = cls if cls is not None and len(ms) > 1 else (ms[0].op if len(ms) == 1 else "block")
         out_ids = exits.get(b) or [ms[-1].id]

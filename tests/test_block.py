@@ -85,6 +85,10 @@ def test_collapse_that_would_close_a_cycle_is_split():
         assert "tanh" in b.order()
         assert b.meta["group_of"]["blk_0"] != b.meta["group_of"]["blk_2"]  # the two calls stay apart
         assert b.depth >= 4  # blk (first call) -> tanh -> blk (second call) -> head: not merged
+        assert b.meta["group_of"]["blk_0"] != b.meta["group_of"]["blk_2"]  # the two calls stay apart
+    b = block_dag(op, 1)
+    assert b.order() == ["x", "blk", "tanh", "blk~1", "head", "output"]  # split by call, not down to ops
+    assert b.node("blk").meta["members"] == ["blk_0", "blk_1"] and b.node("blk~1").op == "Sequential"
 
 
 def test_block_needs_an_op_graph_and_a_positive_depth():
