@@ -90,3 +90,19 @@ def test_bad_requests_exit_2_with_one_line(capsys, argv, message):
 def test_default_granularity_threshold():
     assert default_granularity(50) == "op" and default_granularity(1000) == "block"
     assert default_granularity(build_dag("resnet_tiny")) == "op"
+
+
+def test_build_dag_facade_caches_and_takes_loaded_models():
+    from explorer import zoo
+    from explorer.graph import GraphError
+
+    a = build_dag("mlp")
+    assert build_dag("mlp") is a and build_dag("mlp", seed=1) is not a
+    lm = zoo.load("resnet_tiny")
+    b = build_dag(lm, "block", depth=1)
+    assert b.granularity == "block" and "block1" in b.order()
+    assert build_dag(lm).meta["tracer"] == "fx"
+    with pytest.raises(GraphError, match="granularity 'pixel' is not one of"):
+        build_dag("mlp", "pixel")
+    with pytest.raises(GraphError, match=">= 1"):
+        build_dag("mlp", "block", depth=0)
