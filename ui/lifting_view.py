@@ -90,6 +90,7 @@ def product(L, dag, l: int, x=None):
         sizes = np.concatenate([[1], [L.size[i] for i in L.order]])
         block = (sizes[:, None] > 1) | (sizes[None, :] > 1)
         P = np.where(block, np.sqrt(sq), P)
+        np.fill_diagonal(P, 1.0)  # a product of unit lower-triangular steps has identity diagonal blocks
         ids = ["1"] + list(L.order)
         kind = "M_l ⋯ M_1 at x (activation masks D_k(x) applied)" if x is not None else \
             "the linear part T_l ⋯ T_1 (activations left out)"

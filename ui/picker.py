@@ -18,7 +18,7 @@ from ui.cache import DagKey, digest
 
 SOURCES = {"zoo": "Zoo (small models)", "torchvision": "torchvision (random init)",
            "onnx": "ONNX upload", "file": "Python file"}
-DEFAULT_ZOO = "mlp_skip"
+DEFAULT_ZOO = "resnet_tiny"
 DEFAULT_TV = "resnet18"
 GRANULARITY_HELP = ("unit: neurons/channels, arcs are weights or kernels (small Linear/Conv models); "
                     "op: one node per traced tensor op; block: ops collapsed by module depth (big models)")

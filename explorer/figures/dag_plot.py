@@ -244,7 +244,9 @@ def dag_figure(
     traces.append(Scatter(
         x=np.array([pos[i][0] for i in ids]), y=np.array([pos[i][1] for i in ids]),
         mode="markers+text" if show_labels else "markers",
-        text=ids if show_labels else None, textposition="top center", textfont=dict(size=10),
+        text=ids if show_labels else None, textfont=dict(size=10),
+        # alternate above/below by level so the labels of a chain do not run into each other
+        textposition=["top center" if dag.level[i] % 2 == 0 else "bottom center" for i in ids] if show_labels else None,
         name=TRACE_NODES, customdata=np.asarray(ids, dtype=object),
         hovertext=np.asarray([_node_hover(dag, i) for i in ids], dtype=object), hoverinfo="text",
         marker=dict(

@@ -74,3 +74,22 @@ def test_decomposition_slider_moves(page, app_url):
         .map(p => (p.layout && p.layout.title && p.layout.title.text) || '').join('|')""")
     assert after != before, "moving the level slider did not change the matrices"
     screenshot(page, "decomposition_level2")
+
+
+def test_architecture_big_torchvision_model_in_block_view(page, app_url):
+    """densenet121 (433 op nodes) opens in the block view, drawn coloured by level."""
+    open_page(page, app_url, "Architecture")
+    page.get_by_text("torchvision (random init)").click()
+    wait_idle(page)
+    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("torchvision model", exact=True))
+    box.first.click()
+    page.keyboard.type("densenet121")
+    page.get_by_role("option", name="densenet121", exact=True).click()
+    wait_idle(page)
+    page.wait_for_selector(".js-plotly-plot")
+    assert_no_errors(page)
+    checked = page.locator('[data-testid="stSidebar"] input[type="radio"]:checked')
+    values = [checked.nth(i).evaluate("e => e.closest('label').innerText") for i in range(checked.count())]
+    assert any("block" in v for v in values), f"expected the block view by default, radios: {values}"
+    assert len(dag_level_colors(page)) >= 5
+    screenshot(page, "architecture_densenet121_block")
