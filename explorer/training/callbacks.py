@@ -45,42 +45,38 @@ class MaskCallback(Callback):
 
 class TrainMetrics(Callback):
     """Mean train loss and accuracy over each window of `every` steps; one "train" row per window.
-    Sums stay on the device between windows, so there is one host sync per window."""
+    Per step it only keeps references to the detached loss, logits and labels; the window is
+    reduced in one batched pass at its end (one host sync per window, no per-step tensor ops)."""
 
     def __init__(self, every: int):
         self.every = every
-        self.loss_sum: torch.Tensor | None = None
-        self.correct: torch.Tensor | None = None
-        self.n = 0  # examples in the window
-        self._k = 0  # steps in the window
+        self.losses: list[torch.Tensor] = []
+        self.logits: list[torch.Tensor] = []
+        self.ys: list[torch.Tensor] = []
         self.last: dict[str, Any] | None = None
         self.best_acc = float("nan")
 
-    @torch.no_grad()
     def on_step(self, s: LoopState) -> None:
         assert s.loss is not None and s.logits is not None and s.y is not None
-        hit = (s.logits.argmax(-1) == s.y).sum()
-        if self.loss_sum is None:
-            self.loss_sum, self.correct = s.loss.clone(), hit
-        else:
-            self.loss_sum += s.loss
-            self.correct += hit
-        self.n += len(s.y)
-        self._k += 1
+        self.losses.append(s.loss)
+        self.logits.append(s.logits)
+        self.ys.append(s.y)
         if s.step % self.every == 0 or s.step == s.steps:
             self.flush(s)
 
+    @torch.no_grad()
     def flush(self, s: LoopState) -> None:
-        if self.loss_sum is None:
+        if not self.losses:
             return
-        loss = self.loss_sum.item() / self._k
-        acc = self.correct.item() / self.n  # type: ignore[union-attr]
+        loss = torch.stack(self.losses).mean().item()
+        y = torch.cat(self.ys)
+        acc = (torch.cat(self.logits).argmax(-1) == y).sum().item() / len(y)
         self.last = {"step": s.step, "split": "train", "loss": loss, "acc": acc, "wall_time": s.wall_time}
         s.rows.append(self.last)
         if not acc <= self.best_acc:  # also replaces the initial NaN
             self.best_acc = acc
         s.extra["train_loss"] = loss
-        self.loss_sum, self.correct, self.n, self._k = None, None, 0, 0
+        self.losses, self.logits, self.ys = [], [], []
 
     def on_end(self, s: LoopState) -> None:
         if s.stop is not None:  # stopped mid-window: write what was seen
