@@ -145,14 +145,6 @@ def linear_matrix(m: nn.Linear) -> tuple[sp.csr_matrix, np.ndarray]:
     return W, b
 
 
-def _shift_1d(n_out: int, n_in: int, k: int, stride: int, pad: int, dil: int) -> sp.csr_matrix:
-    """(n_out, n_in) 0/1 matrix: output position o reads input o*stride - pad + k*dil (zero outside)."""
-    o = np.arange(n_out)
-    i = o * stride - pad + k * dil
-    ok = (i >= 0) & (i < n_in)
-    return sp.csr_matrix((np.ones(ok.sum()), (o[ok], i[ok])), shape=(n_out, n_in))
-
-
 def _pads(m: nn.Module, ksize: tuple[int, ...]) -> tuple[int, ...]:
     if isinstance(m.padding, str):
         if m.padding == "valid":
@@ -187,25 +179,32 @@ def conv_matrix(m: nn.Module, in_shape: tuple[int, ...], out_shape: tuple[int, .
     W = _t(m.weight)  # conv: (Co, Ci/G, *k); transposed: (Ci, Co/G, *k)
     G = m.groups
     ci, co = in_shape[0], out_shape[0]
-    total: sp.csr_matrix | None = None
+    n_in, n_out = prod(in_shape[1:]), prod(out_shape[1:])
+    # the conv reads position b = a*stride - pad + k*dil of its input for output position a; a transposed
+    # conv is the adjoint of the conv from its output space to its input space (a: its input position)
+    short, long = (in_shape[1:], out_shape[1:]) if transposed else (out_shape[1:], in_shape[1:])
+    Wk = np.zeros((co, ci) + ksize)  # (Co, Ci, *k) full channel matrix, block-diagonal over groups
+    for g in range(G):
+        o0, o1 = g * co // G, (g + 1) * co // G
+        i0, i1 = g * ci // G, (g + 1) * ci // G
+        Wk[o0:o1, i0:i1] = np.swapaxes(W[i0:i1], 0, 1) if transposed else W[o0:o1]
+    rows, cols, vals = [], [], []
     for tap in np.ndindex(*ksize):
-        S = sp.csr_matrix(np.ones((1, 1)))
-        for d in range(nd):
-            if transposed:  # adjoint of the conv from output positions to input positions
-                s1 = _shift_1d(in_shape[1 + d], out_shape[1 + d], tap[d], m.stride[d], pads[d], m.dilation[d]).T
-            else:
-                s1 = _shift_1d(out_shape[1 + d], in_shape[1 + d], tap[d], m.stride[d], pads[d], m.dilation[d])
-            S = sp.kron(S, s1, format="csr")
-        Wk = np.zeros((co, ci))  # (Co, Ci) channel matrix of this tap, block-diagonal over groups
-        for g in range(G):
-            o0, o1 = g * co // G, (g + 1) * co // G
-            i0, i1 = g * ci // G, (g + 1) * ci // G
-            Wk[o0:o1, i0:i1] = W[(slice(i0, i1), slice(None)) + tap].T if transposed else W[
-                (slice(o0, o1), slice(None)) + tap]
-        term = sp.kron(sp.csr_matrix(Wk), S, format="csr")
-        total = term if total is None else total + term
-    assert total is not None
-    return total.tocsr()
+        a_flat, b_flat = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        for d in range(nd):  # valid (a, b) position pairs, dimension by dimension (row-major flattening)
+            a = np.arange(short[d])
+            b = a * m.stride[d] - pads[d] + tap[d] * m.dilation[d]
+            ok = (b >= 0) & (b < long[d])
+            a_flat = (a_flat[:, None] * short[d] + a[ok][None, :]).ravel()
+            b_flat = (b_flat[:, None] * long[d] + b[ok][None, :]).ravel()
+        q, p = (b_flat, a_flat) if transposed else (a_flat, b_flat)  # output, input positions
+        w = Wk[(slice(None), slice(None)) + tap]
+        o_idx, i_idx = np.nonzero(w)
+        rows.append((o_idx[:, None] * n_out + q[None, :]).ravel())
+        cols.append((i_idx[:, None] * n_in + p[None, :]).ravel())
+        vals.append(np.repeat(w[o_idx, i_idx], len(q)))
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(co * n_out, ci * n_in))
 
 
 def conv_bias(m: nn.Module, out_shape: tuple[int, ...]) -> np.ndarray:
