@@ -70,6 +70,13 @@ class NumericLifting(Lifting):
                 vals.append(g.b[nz])
         A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(self.N, self.N))
         A.eliminate_zeros()
+        coo = A.tocoo()
+        up = coo.col >= coo.row
+        if up.any():  # validate at construction: every entry must read a slot earlier in the node order
+            k = int(np.nonzero(up)[0][0])
+            raise LiftingError(f"the unit network writes slot {self.slot_name(coo.row[k])} from "
+                               f"{self.slot_name(coo.col[k])}, which is not earlier in the (level, index) order; "
+                               "its DAG is missing that arc — rebuild it with explorer.unit.unit_dag")
         return A
 
     def _phi_segments(self, l: int) -> list[tuple[np.ndarray, Any]]:
