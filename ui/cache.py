@@ -140,12 +140,27 @@ def verification(key: DagKey, input_seed: int = 0, sample: int | None = None) ->
     import torch
 
     m = model(key.spec, key.seed)
-    x = input_tensor(key, input_seed, sample)  # the sample on show, plus 3 seeded random ones
+    x = input_tensor(key, input_seed, sample)  # the sample on show, plus 3 seeded random ones (small models)
+    extra = 3 if sum(p.numel() for p in m.model.parameters()) < 1_000_000 else 0
     g = torch.Generator().manual_seed(1_000 + int(input_seed))
-    x = torch.cat([x, torch.randn(3, *x.shape[1:], generator=g)])
+    x = torch.cat([x, torch.randn(extra, *x.shape[1:], generator=g)])
     v = verify(m.model, dag(key), x)
     out = {}
     for k in ("forward_error", "jacobian_error", "tol", "ok"):
         val = getattr(v, k, None)
         out[k] = val if val is None or isinstance(val, bool) else float(val)
     return out
+
+
+@st.cache_data(show_spinner="evaluating the sub-architecture…", max_entries=64)
+def function_value(key: DagKey, input_seed: int, sample: int | None, node: str,
+                   removed_nodes: tuple[str, ...] = (), removed_arcs: tuple[str, ...] = ()):
+    """`lifting(...).function_at(node, x, removed_nodes, removed_arcs)` as a flat float64 numpy array (cached)."""
+    import numpy as np
+
+    L = lifting(key, input_seed, sample)
+    v = L.function_at(node, input_tensor(key, input_seed, sample), removed_nodes=tuple(removed_nodes),
+                      removed_arcs=tuple(removed_arcs))
+    if hasattr(v, "detach"):
+        v = v.detach().cpu().numpy()
+    return np.asarray(v, dtype=float).ravel()

@@ -136,12 +136,6 @@ def draw(dag, ids, M, labels, view: str, lo: int, l: int, *, title: str, band_le
     return matrix_figure(ids, M, labels=labels, band=band, title=title)
 
 
-def _summary(v) -> np.ndarray:
-    if hasattr(v, "detach"):
-        v = v.detach().cpu().numpy()
-    return np.asarray(v, dtype=float).ravel()
-
-
 def sub_architecture(key, dag, L) -> None:
     from ui import cache
 
@@ -154,9 +148,9 @@ def sub_architecture(key, dag, L) -> None:
                                    key="dec.rm_nodes", help="nodes upstream of the chosen node")
     arc_ids = [a.id for a in dag.arcs if a.dst in upstream or a.dst == node]
     removed_arcs = c3.multiselect("remove arcs", arc_ids, key="dec.rm_arcs", help="arcs upstream of the chosen node")
-    x = cache.input_tensor(key, *input_choice())
-    intact = _summary(L.function_at(node, x))
-    sub = _summary(L.function_at(node, x, removed_nodes=tuple(removed_nodes), removed_arcs=tuple(removed_arcs)))
+    seed, sample = input_choice()
+    intact = cache.function_value(key, seed, sample, node)
+    sub = cache.function_value(key, seed, sample, node, tuple(sorted(removed_nodes)), tuple(sorted(removed_arcs)))
     m1, m2, m3 = st.columns(3)
     m1.metric("‖value‖ intact", f"{np.linalg.norm(intact):.4g}")
     m2.metric("‖value‖ sub-architecture", f"{np.linalg.norm(sub):.4g}")

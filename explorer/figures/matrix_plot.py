@@ -157,14 +157,12 @@ def level_blocks(ids: Sequence[str], M, level: dict[str, int]) -> tuple[list[str
     (['L0', 'L1'], [[1.0, 0.0], [5.0, 1.414]])
     """
     A = _as_array(M)
-    lv = np.array([level[i] for i in ids])
+    lv = np.array([level[i] for i in ids], dtype=int)
     n_levels = int(lv.max()) + 1 if lv.size else 0
-    B = np.zeros((n_levels, n_levels))
-    for a in range(n_levels):
-        ra = lv == a
-        for b in range(a + 1):
-            B[a, b] = np.linalg.norm(A[np.ix_(ra, lv == b)])
-    return [f"L{k}" for k in range(n_levels)], B
+    S = np.zeros((len(ids), n_levels))  # (n_nodes, n_levels) one-hot level membership
+    S[np.arange(len(ids)), lv] = 1.0
+    B = np.sqrt(np.maximum(S.T @ (A * A) @ S, 0.0))  # (n_levels, n_levels) block Frobenius norms
+    return [f"L{k}" for k in range(n_levels)], np.tril(B)
 
 
 def level_histogram_figure(dag) -> go.Figure:
