@@ -111,6 +111,10 @@ class _Prop(fx.Interpreter):
         mod = self.modules[target]
         if self.real:
             return mod(*args, **kwargs)
+        if type(mod) is nn.MultiheadAttention:
+            out = _mha_out(mod, args, kwargs)
+            if out is not None:
+                return out
         x = args[0] if args and isinstance(args[0], torch.Tensor) and not kwargs and len(args) == 1 else None
         if x is not None:
             if isinstance(mod, SAME_SHAPE_MODULES):
@@ -128,6 +132,26 @@ class _Prop(fx.Interpreter):
             return mod(*args, **kwargs)
         meta_state = {k: torch.empty_like(v, device="meta") for k, v in state.items()}
         return torch.func.functional_call(mod, meta_state, args, kwargs, strict=False)
+
+
+def _mha_out(m: nn.MultiheadAttention, args: tuple, kwargs: dict) -> Any:
+    """(output, weights or None) of nn.MultiheadAttention on meta tensors, by its documented shapes."""
+    names = ("query", "key", "value", "key_padding_mask", "need_weights", "attn_mask", "average_attn_weights")
+    a = dict(zip(names, args)) | kwargs
+    q, k = a.get("query"), a.get("key")
+    if not (isinstance(q, torch.Tensor) and isinstance(k, torch.Tensor)) or q.dim() not in (2, 3) \
+            or q.dim() != k.dim() or q.shape[-1] != m.embed_dim:
+        return None
+    out = q.new_empty((*q.shape[:-1], m.embed_dim))
+    if not a.get("need_weights", True):
+        return out, None
+    if q.dim() == 3:
+        n, l, s = (q.shape[0], q.shape[1], k.shape[1]) if m.batch_first else (q.shape[1], q.shape[0], k.shape[0])
+        lead: tuple[int, ...] = (n,)
+    else:
+        l, s, lead = q.shape[0], k.shape[0], ()
+    heads = () if a.get("average_attn_weights", True) else (m.num_heads,)
+    return out, q.new_empty((*lead, *heads, l, s))
 
 
 def _cat_shape(ts: Any, dim: Any) -> tuple[int, ...] | None:

@@ -283,3 +283,27 @@ def test_recording_fallback_on_a_model_without_submodules():
     assert [dag.node(i).op for i in dag.order()] == ["input", "matmul", "relu", "mul", "output"]
     mm = dag.node("matmul")
     assert mm.params == 9 and mm.meta["constants"] == ["w"] and dag.in_arcs("matmul")[0].kind == "linear"
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("kw", [dict(need_weights=False), dict(), dict(average_attn_weights=False)])
+def test_attention_shapes_match_the_module(batch_first, kw):
+    class Att(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.att = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+
+        def forward(self, x, mem):
+            y, w = self.att(x, mem, mem, **kw)
+            return y if w is None else (y, w)
+
+    x = torch.randn(2, 5, 8)  # (N, L, E) batch first, else (L, N, E)
+    mem = torch.randn(2, 7, 8) if batch_first else torch.randn(7, 5, 8)
+    model = Att().eval()
+    dag = trace(model, (x, mem))
+    with torch.no_grad():
+        real = model(x, mem)
+    real = real if isinstance(real, tuple) else (real,)
+    node = dag.node("att")
+    assert node.meta["shapes"] == [list(t.shape[1:]) for t in real]
+    assert {a.kind for a in dag.in_arcs("att")} == {"joint"}  # query and memory: two distinct inputs
