@@ -49,6 +49,9 @@ _SAME_SHAPE_FUNCS = {
     torch.nn.functional.dropout, torch.softmax, torch.nn.functional.softmax,
     torch.nn.functional.layer_norm,
 }
+# torchvision functions kept whole by `torch.fx.wrap` whose output has the input's shape
+# (documented: "Tensor[N, H, W, C]: the output tensor after shifted window attention")
+_SAME_SHAPE_WRAPPED = {"shifted_window_attention"}
 _SAME_SHAPE_METHODS = {"relu", "sigmoid", "tanh", "contiguous", "clone", "softmax", "relu_", "sigmoid_"}
 
 
@@ -90,6 +93,9 @@ class _Prop(fx.Interpreter):
     def call_function(self, target: Any, args: Any, kwargs: Any) -> Any:
         if not self.real:
             if target in _SAME_SHAPE_FUNCS and args and isinstance(args[0], torch.Tensor):
+                return torch.empty_like(args[0])
+            if getattr(target, "__name__", "") in _SAME_SHAPE_WRAPPED and args and isinstance(args[0], torch.Tensor) \
+                    and str(getattr(target, "__module__", "")).startswith("torchvision"):
                 return torch.empty_like(args[0])
             if target in (torch.cat, torch.concat) and args and isinstance(args[0], (list, tuple)):
                 out = _cat_shape(args[0], args[1] if len(args) > 1 else kwargs.get("dim", 0))

@@ -307,3 +307,18 @@ def test_attention_shapes_match_the_module(batch_first, kw):
     node = dag.node("att")
     assert node.meta["shapes"] == [list(t.shape[1:]) for t in real]
     assert {a.kind for a in dag.in_arcs("att")} == {"joint"}  # query and memory: two distinct inputs
+
+
+@pytest.mark.slow
+def test_swin_window_attention_shape_rule_matches_real_forward():
+    import torchvision
+
+    model = torchvision.models.swin_v2_t(weights=None).eval()
+    x = torch.randn(1, 3, 64, 64)
+    dag = trace(model, x)
+    gm = fx.symbolic_trace(model)
+    ShapeProp(gm).propagate(x)
+    wsa = [n for n in gm.graph.nodes if n.op == "call_function" and "shifted_window" in str(n.target)]
+    assert wsa
+    assert all(dag.node(n.name).shape == tuple(n.meta["tensor_meta"].shape[1:]) for n in wsa)
+    assert dag.node("output").shape == (1000,)
