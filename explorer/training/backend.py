@@ -55,13 +55,13 @@ def ensure_worker(data_dir: str | Path, idle_exit_s: float = 60.0) -> subprocess
     data_dir = Path(data_dir)
     if worker_alive(data_dir):
         return None
-    log = open(data_dir / "worker.log", "ab")
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
            "OMP_NUM_THREADS": "1", "EXPLORER_DATA_DIR": str(data_dir)}
-    return subprocess.Popen([sys.executable, "-m", "explorer.training.worker", "--data-dir", str(data_dir),
-                             "--idle-exit", str(idle_exit_s)],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True)
+    with open(data_dir / "worker.log", "ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen([sys.executable, "-m", "explorer.training.worker", "--data-dir", str(data_dir),
+                                 "--idle-exit", str(idle_exit_s)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True)
 
 
 class LocalBackend:
