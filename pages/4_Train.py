@@ -17,19 +17,34 @@ LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queue
 GROUP_KEY = "train.group"
 
 
-@st.cache_resource(show_spinner=False)
-def _backend(data_dir: str):
-    """One backend per data dir and server: it keeps the worker's Popen so exits are collected."""
-    from explorer.training.backend import LocalBackend
+BACKENDS = {"local": "local worker process", "ray": "Ray (RAY_ADDRESS, else a local instance)"}
+
+
+@st.cache_resource(show_spinner="starting the backend…")
+def _backend(data_dir: str, name: str):
+    """One backend per data dir, kind and server: it keeps the worker's Popen (or Ray's
+    driver-side pump) alive across reruns."""
+    from explorer.training.backend import get_backend
     from explorer.training.store import RunStore
 
-    return LocalBackend(RunStore(data_dir))
+    return get_backend(name, RunStore(data_dir))
+
+
+def backend_name() -> str:
+    import os
+
+    default = "ray" if os.environ.get("RAY_ADDRESS") else "local"
+    return st.sidebar.radio("Training backend", list(BACKENDS), index=list(BACKENDS).index(default),
+                            format_func=BACKENDS.get, key="train.backend",
+                            help="Where runs execute. Both write to the same run store; the page only "
+                                 "submits, polls and draws. Ray starts a local instance (no dashboard) "
+                                 "unless RAY_ADDRESS names a cluster.")
 
 
 def backend():
     from explorer.training.store import data_dir
 
-    return _backend(str(data_dir().resolve()))
+    return _backend(str(data_dir().resolve()), st.session_state.get("train.backend", "local"))
 
 
 def _help(name: str) -> str:
@@ -89,8 +104,9 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
                      schedule=schedule, data_seed=int(data_seed), device=device)
 
 
-def submit(configs) -> None:
-    ids = backend().submit(configs)
+def submit(configs, batched: bool = False) -> None:
+    be = backend()
+    ids = be.submit_sweep(configs) if batched else be.submit(configs)
     st.session_state[GROUP_KEY] = configs[0].group
     st.toast(f"queued {len(ids)} run(s)")
 
@@ -111,10 +127,25 @@ def retrain_panel() -> None:
                     "same data order.")
         base = config_form("retrain", req["model"], fixed_model=True)
         n = st.number_input("Seeds", 1, 10, 3, key="retrain.seeds", help="independent inits; mean ± std over them")
-        if base is not None and st.button("Retrain: ticket vs dense vs controls", type="primary", key="retrain.go"):
+        configs = ticket_group(base, req["pruned_dir"], range(int(n))) if base is not None else []
+        batched = batched_toggle(configs, "retrain")
+        if configs and st.button("Retrain: ticket vs dense vs controls", type="primary", key="retrain.go"):
             with guard("submitting the comparison"):
-                submit(ticket_group(base, req["pruned_dir"], range(int(n))))
+                submit(configs, batched)
                 st.session_state.pop("retrain_request", None)
+
+
+def batched_toggle(configs, prefix: str) -> bool:
+    """Offer one batched job (all variants at once, torch.vmap) where the runs can share it."""
+    from explorer.training.sweep import batched_blocker
+
+    reason = batched_blocker(configs) if configs else "no runs"
+    on = st.toggle("Train as one batched job", value=reason is None, disabled=reason is not None,
+                   key=f"{prefix}.batched",
+                   help="All variants train at once in one process (torch.vmap over stacked weights), "
+                        "with the same results as one by one, several times faster. "
+                        + (f"Not possible here: {reason}." if reason else ""))
+    return bool(on and reason is None)
 
 
 def new_runs_panel() -> None:
@@ -194,6 +225,7 @@ def compare_block(runs, metrics) -> None:
 
 
 def main() -> None:
+    backend_name()
     st.title("Train & Compare")
     st.caption("Runs execute in a background worker (niced, one thread); this page submits, polls and draws. "
                "Runs and metrics live in the run store and survive reloads and restarts.")

@@ -67,6 +67,7 @@ def test_prune_handoff_and_comparison_table(data):
     ok(at)
     at.number_input(key="retrain.seeds").set_value(1).run()
     at.number_input(key="retrain.steps").set_value(30).run()
+    at.toggle(key="retrain.batched").set_value(False).run()  # one by one: this test plays the worker
     # do not start a worker from the test: run the queued configs in-process, as the worker would
     from explorer.training import backend as backend_mod
 
@@ -92,6 +93,50 @@ def test_prune_handoff_and_comparison_table(data):
     assert list(table["role"]) == ["dense", "ticket (dense init + mask)", "reinit control", "random-mask control"]
     assert "iterations to target" in table.columns
     assert len(at.get("plotly_chart")) == 1
+
+
+def _handoff(data, model: str, dataset: str) -> AppTest:
+    d = data / "pruned"
+    d.mkdir()
+    m = zoo.load(model).model
+    Mask({n: (p.abs() > p.abs().median()).float() for n, p in m.named_parameters() if p.dim() > 1}).save(
+        d / "mask.safetensors")
+    (d / "spec.json").write_text(json.dumps({"model": model}))
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["retrain_request"] = {"model": model, "pruned_dir": str(d), "granularity": "unit"}
+    at.run()
+    ok(at)
+    return at
+
+
+def test_prune_handoff_as_one_batched_job(data):
+    at = _handoff(data, "moons_mlp", "moons")
+    at.number_input(key="retrain.seeds").set_value(2).run()
+    at.number_input(key="retrain.steps").set_value(40).run()
+    assert at.toggle(key="retrain.batched").value is True  # offered by default where it applies
+    at.button(key="retrain.go").click().run()
+    ok(at)
+    s = RunStore(data)
+    t = time.monotonic() + 180
+    while not (s.list_runs() and all(r.done for r in s.list_runs())) and time.monotonic() < t:
+        time.sleep(0.5)
+    runs = s.list_runs()
+    assert len(runs) == 8 and {r.status for r in runs} == {"done"}
+    assert all("batched job of 8 runs" in json.dumps(r.summary) for r in runs)
+    assert all(len(s.metrics(r.id)) > 0 for r in runs)
+
+
+def test_batched_option_is_refused_with_the_reason_for_batchnorm(data):
+    at = _handoff(data, "resnet_tiny", "digits")
+    t = at.toggle(key="retrain.batched")
+    assert t.value is False and t.disabled and "buffers" in t.help
+
+
+def test_backend_choice_is_offered(data):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    ok(at)
+    assert at.sidebar.radio(key="train.backend").options == ["local worker process",
+                                                             "Ray (RAY_ADDRESS, else a local instance)"]
 
 
 def test_bad_dataset_shows_error_not_traceback(data):

@@ -79,6 +79,14 @@ class LocalBackend:
         self._kick()
         return ids
 
+    def submit_sweep(self, configs: Sequence[RunConfig]) -> list[str]:
+        """Train `configs` as ONE batched job (K variants at once, `explorer.training.sweep`)
+        in its own process; each still lands in the store as its own run. Raises
+        `BatchedError` with the reason when they cannot share a job."""
+        from explorer.training.sweep import submit_sweep
+
+        return submit_sweep(configs, self.store)
+
     def cancel(self, run_id: str) -> str:
         return self.store.request_cancel(run_id)
 

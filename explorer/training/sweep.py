@@ -59,6 +59,37 @@ def why_not_batched(configs: Sequence[Any]) -> str | None:
     return None
 
 
+def batched_blocker(configs: Sequence[Any]) -> str | None:
+    """`why_not_batched` plus what only building the models would reveal, checked up front
+    so a page can offer (or grey out) the batched option: buffers (BatchNorm) and op-level
+    graph rewrites (the pruned network is then a different architecture from the dense one).
+
+    >>> from explorer.training.config import RunConfig
+    >>> batched_blocker([RunConfig(model="mlp", seed=0), RunConfig(model="mlp", seed=1)]) is None
+    True
+    >>> batched_blocker([RunConfig(model="resnet_tiny", dataset="digits", seed=s) for s in (0, 1)])
+    'resnet_tiny has buffers (BatchNorm running statistics); train its runs one by one'
+    """
+    import json
+
+    reason = why_not_batched(configs)
+    if reason is not None:
+        return reason
+    from explorer.zoo import load
+
+    try:
+        model = load(configs[0].model).model
+    except ValueError as e:
+        return str(e)
+    if any(True for _ in model.named_buffers()):
+        return f"{configs[0].model} has buffers (BatchNorm running statistics); train its runs one by one"
+    for c in configs:
+        spec = Path(c.pruned_dir) / "spec.json" if c.pruned_dir else None
+        if spec is not None and spec.is_file() and json.loads(spec.read_text()).get("rewrites"):
+            return "the pruned network removes ops (an op-level rewrite), so it is not the dense architecture"
+    return None
+
+
 def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, Any]]], None] = lambda rid, rows: None,
                   should_stop: Callable[[str], bool] = lambda rid: False, *, checkpoint_root: Any = None,
                   on_start: Callable[[str, str, str], None] | None = None) -> list[Any]:
