@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from ui import cache
+from ui import cache, state
 from ui.errors import guard
 from ui.picker import graph_picker
 
@@ -55,7 +55,13 @@ def main() -> None:
             st.warning(f"No node id, op or module contains {q.strip()!r}.")
 
     fig = dag_figure(dag, search=q, layout=layout)
-    st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False})
+    selectable = dag.granularity in ("unit", "op") and key.spec != state.ONNX_SPEC
+    if selectable:
+        st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
+                        on_select="rerun", selection_mode=("points", "box", "lasso"))
+        selection_panel(dag)
+    else:
+        st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False})
 
     if hits:
         st.dataframe([{"id": i, "op": dag.node(i).op, "module": dag.node(i).module, "level": dag.level[i],
@@ -89,6 +95,32 @@ def main() -> None:
         st.dataframe([{"id": n.id, "level": dag.level[n.id], "op": n.op, "module": n.module,
                        "shape": str(n.shape), "params": n.params, "MACs": n.macs} for n in dag.nodes],
                      hide_index=True, key="arch.nodes")
+
+
+def selection_panel(dag) -> None:
+    """Box, lasso or click on the graph selects nodes and arcs; one button takes them to Prune."""
+    from explorer.pruning.apply import removal_counts
+    from explorer.pruning.selection import Selection
+    from explorer.pruning.validity import check
+
+    ev = st.session_state.get("arch.dag")
+    sel = Selection.from_plotly(dag, ev) if ev else None
+    if sel is None or sel.is_empty():
+        st.caption("Select with the modebar's box or lasso tool (or click a node or an arc's diamond) to send "
+                   "part of the graph to the Prune page.")
+        return
+    verdict = check(dag, sel)
+    counts = removal_counts(None, dag, verdict)  # no model or input: counts from the traced nodes
+    with st.container(border=True):
+        c1, c2 = st.columns([3, 1])
+        c1.markdown(f"**Selected:** {len(sel.nodes)} node(s), {len(sel.arcs)} arc(s) — pruning them would remove "
+                    f"{counts['nodes']} node(s), {counts['arcs']} arc(s), {_fmt(counts['params'])} parameters. "
+                    + ("Valid." if verdict.ok else "Not valid as it stands: the Prune page shows why and a "
+                                                 "suggestion."))
+        if c2.button("Prune this selection →", type="primary", key="arch.to_prune"):
+            st.session_state["selection"] = sel
+            state.put(state.SELECTION, sel)
+            st.switch_page("pages/3_Prune.py")
 
 
 @st.cache_data(show_spinner="drawing the free-form view…", max_entries=8)

@@ -131,3 +131,31 @@ def test_lasso_on_an_invalid_region_is_refused_with_a_suggestion(page, app_url):
     assert "node output would have no input" in alerts.first.inner_text()
     assert page.get_by_role("button", name="Prune", exact=True).is_disabled()
     screenshot(page, "prune_refused")
+
+
+def test_box_select_on_architecture_hands_the_selection_to_prune(page, app_url):
+    open_page(page, app_url, "Architecture")
+    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    dag_plot = page.locator(".js-plotly-plot").first
+    dag_plot.scroll_into_view_if_needed()
+    dag_plot.hover()
+    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
+    name = _model(page)
+    box = _node_box(page, TARGETS[name][0])
+    assert box and box["n"] == 2, box
+    page.mouse.move(box["x0"], box["y0"])
+    page.mouse.down()
+    page.mouse.move((box["x0"] + box["x1"]) / 2, (box["y0"] + box["y1"]) / 2, steps=5)
+    page.mouse.move(box["x1"], box["y1"], steps=5)
+    page.mouse.up()
+    page.get_by_text("Selected:").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    screenshot(page, "architecture_selected")
+    page.get_by_role("button", name="Prune this selection").click()
+    page.get_by_text("nodes removed").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    assert int(_metric(page, "nodes removed")) >= 2
+    screenshot(page, "prune_from_architecture")
