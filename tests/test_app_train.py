@@ -54,17 +54,23 @@ def test_empty_store_and_submit_queues_runs(data):
     assert any("all finished" in c.value for c in at.caption)
 
 
-def test_prune_handoff_and_comparison_table(data):
+def _handoff(data, model: str) -> AppTest:
+    """The Train page as the Prune page leaves it: a retrain request for a half-pruned `model`."""
     d = data / "pruned"
     d.mkdir()
-    m = zoo.load("moons_mlp").model
+    m = zoo.load(model).model
     Mask({n: (p.abs() > p.abs().median()).float() for n, p in m.named_parameters() if p.dim() > 1}).save(
         d / "mask.safetensors")
-    (d / "spec.json").write_text(json.dumps({"model": "moons_mlp"}))
+    (d / "spec.json").write_text(json.dumps({"model": model}))
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["retrain_request"] = {"model": "moons_mlp", "pruned_dir": str(d), "granularity": "unit"}
+    at.session_state["retrain_request"] = {"model": model, "pruned_dir": str(d), "granularity": "unit"}
     at.run()
     ok(at)
+    return at
+
+
+def test_prune_handoff_and_comparison_table(data):
+    at = _handoff(data, "moons_mlp")
     at.number_input(key="retrain.seeds").set_value(1).run()
     at.number_input(key="retrain.steps").set_value(30).run()
     at.toggle(key="retrain.batched").set_value(False).run()  # one by one: this test plays the worker
@@ -95,22 +101,8 @@ def test_prune_handoff_and_comparison_table(data):
     assert len(at.get("plotly_chart")) == 1
 
 
-def _handoff(data, model: str, dataset: str) -> AppTest:
-    d = data / "pruned"
-    d.mkdir()
-    m = zoo.load(model).model
-    Mask({n: (p.abs() > p.abs().median()).float() for n, p in m.named_parameters() if p.dim() > 1}).save(
-        d / "mask.safetensors")
-    (d / "spec.json").write_text(json.dumps({"model": model}))
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["retrain_request"] = {"model": model, "pruned_dir": str(d), "granularity": "unit"}
-    at.run()
-    ok(at)
-    return at
-
-
 def test_prune_handoff_as_one_batched_job(data):
-    at = _handoff(data, "moons_mlp", "moons")
+    at = _handoff(data, "moons_mlp")
     at.number_input(key="retrain.seeds").set_value(2).run()
     at.number_input(key="retrain.steps").set_value(40).run()
     assert at.toggle(key="retrain.batched").value is True  # offered by default where it applies
@@ -127,7 +119,7 @@ def test_prune_handoff_as_one_batched_job(data):
 
 
 def test_batched_option_is_refused_with_the_reason_for_batchnorm(data):
-    at = _handoff(data, "resnet_tiny", "digits")
+    at = _handoff(data, "resnet_tiny")
     t = at.toggle(key="retrain.batched")
     assert t.value is False and t.disabled and "buffers" in t.help
 
