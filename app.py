@@ -8,6 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.nav import mark_navigation, pending_page
+
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="DAG-DNN Explorer", page_icon=":material/hub:", layout="wide")
@@ -29,5 +31,11 @@ PAGES = [  # (file, title, icon)
 ]
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]
-pages += [st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exists()]
-st.navigation(pages).run()
+by_file = {f: st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exists()}
+pages += list(by_file.values())
+mark_navigation()
+nav = st.navigation(pages)
+goto = pending_page()  # a deep link that arrived before navigation existed (ui.nav)
+if goto in by_file:
+    st.switch_page(by_file[goto])
+nav.run()

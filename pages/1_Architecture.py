@@ -1,5 +1,9 @@
 """Architecture: any network as a DAG-DNN laid out by level (SCIENCE.md §1)."""
 
+from ui.nav import through_navigation
+
+through_navigation(__file__)
+
 import time
 
 import streamlit as st

@@ -1,6 +1,10 @@
 """Decomposition: the lifting matrices T_l of a network, their products, sub-architectures,
 and the check that composing them reproduces PyTorch's forward pass (SCIENCE.md §2)."""
 
+from ui.nav import through_navigation
+
+through_navigation(__file__)
+
 import numpy as np
 import streamlit as st
 

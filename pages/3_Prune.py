@@ -1,5 +1,9 @@
 """Prune: select part of the DAG, see what it removes, prune, compare, export (SCIENCE.md §3)."""
 
+from ui.nav import through_navigation
+
+through_navigation(__file__)
+
 import hashlib
 import json
 import os

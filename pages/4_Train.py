@@ -6,6 +6,10 @@ The page only submits, polls and draws; training happens in the worker process
 
 from __future__ import annotations
 
+from ui.nav import through_navigation
+
+through_navigation(__file__)
+
 import time
 
 import streamlit as st

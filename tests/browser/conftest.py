@@ -48,10 +48,20 @@ def _tail(path: Path, n: int = 3000) -> str:
 
 @pytest.fixture(scope="session")
 def app_url(browser, tmp_path_factory):
+    yield from _serve(browser, tmp_path_factory.mktemp("explorer-data"), "streamlit-server.log", warm_up=True)
+
+
+@pytest.fixture(scope="module")
+def cold_app_url(browser, tmp_path_factory):
+    """A server no session has visited yet: what a shared deep link meets after a restart."""
+    yield from _serve(browser, tmp_path_factory.mktemp("explorer-data-cold"), "streamlit-server-cold.log",
+                      warm_up=False)
+
+
+def _serve(browser, data_dir: Path, log_name: str, warm_up: bool):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    data_dir = tmp_path_factory.mktemp("explorer-data")
-    log_path = ARTIFACTS / "streamlit-server.log"
+    log_path = ARTIFACTS / log_name
     env = {**os.environ, "EXPLORER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     env.setdefault("OMP_NUM_THREADS", "2")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -75,7 +85,8 @@ def app_url(browser, tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"streamlit not healthy after {SERVER_START_TIMEOUT}s:\n{_tail(log_path)}")
             time.sleep(0.5)
-        _warm_up(browser, url)
+        if warm_up:
+            _warm_up(browser, url)
         yield url
     finally:
         _stop(proc)
