@@ -18,12 +18,7 @@ ZOO_UNITS = ["mlp", "mlp_skip", "cnn1d", "resnet_tiny", "densenet_tiny", "incept
              "transformer_tiny", "moons_mlp"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _randomise_norms(model: nn.Module, seed: int = 0) -> nn.Module:
