@@ -43,7 +43,7 @@ import torch.fx as fx
 from torch import nn
 
 from explorer.dag import Arc, Dag, Node
-from explorer.unit_expr import Expr, Term, add, cat
+from explorer.unit_expr import Blocked, Expr, Term, add, cat
 from explorer.unit_ops import (PHIS, MaxPool, Phi, UnitLevelError, batchnorm_affine, channel_matrix, conv_bias,
                                conv_matrix, index_matrix, kernel_label, linear_matrix, maxpool_of_function,
                                maxpool_of_module, phi_of_function, phi_of_module, prod)
@@ -54,7 +54,7 @@ MAX_ENTRIES = 20_000_000  # sparse entries of all blocks together; beyond it the
 
 
 @dataclass
-class Group:
+class Group(Blocked):
     """A layer of unit nodes made at one traced value: `z = phi(sum_src W_src z_src + b)` or a max-pool.
 
     `shape` is `(units, *block)`: unit k is the k-th channel (or neuron) and its block the
@@ -76,14 +76,6 @@ class Group:
     @property
     def units(self) -> int:
         return self.shape[0]
-
-    @property
-    def block(self) -> int:
-        return prod(self.shape[1:])
-
-    @property
-    def n(self) -> int:
-        return prod(self.shape)
 
     def node_id(self, k: int) -> str:
         return f"{self.name}[{k}]"

@@ -47,8 +47,22 @@ class Term:
         return dataclasses.replace(self, W=(M @ self.W).tocsr())
 
 
+class Blocked:
+    """Sizes derived from `shape` = (units or channels, *block shape)."""
+
+    shape: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        return prod(self.shape)
+
+    @property
+    def block(self) -> int:
+        return prod(self.shape[1:])
+
+
 @dataclass
-class Expr:
+class Expr(Blocked):
     """`sum_src terms[src].W @ z_src + b`, a per-sample value of shape `shape` (channels first)."""
 
     shape: tuple[int, ...]
@@ -60,16 +74,8 @@ class Expr:
     weighted: bool = False  # last op was a Linear/Conv (so a following BatchNorm fuses into it)
 
     @property
-    def n(self) -> int:
-        return prod(self.shape)
-
-    @property
     def channels(self) -> int:
         return self.shape[0]
-
-    @property
-    def block(self) -> int:
-        return prod(self.shape[1:])
 
     @classmethod
     def group(cls, name: str, shape: tuple[int, ...], hint: str | None = None) -> Expr:
