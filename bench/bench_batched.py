@@ -1,4 +1,4 @@
-"""K=16 batched tickets vs 16 sequential runs on the MNIST-1D MLP (issue 4 §8; goal >= 8x).
+"""K=16 batched tickets vs 16 sequential runs on the MNIST-1D MLP (goal >= 8x).
 
     python3 bench/bench_batched.py [--steps 500] [--batch-size 100] [--threads 1] [--k 16]
 
@@ -23,13 +23,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explorer import zoo  # noqa: E402
+from explorer import models  # noqa: E402
 from explorer.data import Batches, load_dataset  # noqa: E402
-from explorer.mask import Mask  # noqa: E402
+from explorer.pruning.mask import Mask  # noqa: E402
 from explorer.training.batched import train_batched  # noqa: E402
 from explorer.training.config import RunConfig  # noqa: E402
 from explorer.training.runner import execute  # noqa: E402
-from explorer.training.sweep import execute_sweep  # noqa: E402
+from explorer.training.jobs.sweep import execute_sweep  # noqa: E402
 
 SPARSITIES = (0.2, 0.5, 0.8, 0.9)
 
@@ -46,7 +46,7 @@ def magnitude_mask(model: torch.nn.Module, sparsity: float) -> Mask:
 
 
 def bare_loop(mask: Mask, seed: int, data, steps: int, batch_size: int, lr: float) -> dict[str, torch.Tensor]:
-    model = zoo.load("mlp", seed=seed).model.train()
+    model = models.load("mlp", seed=seed).model.train()
     mask.apply_(model)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     batches = iter(Batches(data.x_train, data.y_train, batch_size, 0))
@@ -75,7 +75,7 @@ def main() -> int:
     masks, configs = [], []
     for sp in SPARSITIES:
         f = tmp / f"mask_{sp}.safetensors"  # a bare mask file is a valid pruned_dir
-        m = magnitude_mask(zoo.load("mlp", seed=0).model, sp)
+        m = magnitude_mask(models.load("mlp", seed=0).model, sp)
         m.save(f)
         for s in seeds:
             masks.append((m, s))

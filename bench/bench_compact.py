@@ -1,4 +1,4 @@
-"""Compaction benchmark (issue 3 §7): measured CPU speed-up against MAC reduction at 50% of
+"""Compaction benchmark: measured CPU speed-up against MAC reduction at 50% of
 channels, for our compaction (magnitude/L1 unit criterion -> mask -> `compact`) and, in the
 same run on the same input, Torch-Pruning's own `MagnitudePruner` with L1 importance at the
 same ratio.
@@ -26,10 +26,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explorer import zoo  # noqa: E402
+from explorer import models  # noqa: E402
 from explorer.pruning.compact import compact_with_report, count, masked_copy, probes  # noqa: E402
 from explorer.pruning.criteria import propose  # noqa: E402
-from explorer.pruning.criteria.targets import find_layers  # noqa: E402
+from explorer.pruning.coupling import find_layers  # noqa: E402
 from explorer.pruning.latency import NOTE, measure  # noqa: E402
 
 RATIO = 0.5
@@ -77,7 +77,7 @@ def same_architecture(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 
 def bench(spec: str, x: torch.Tensor, args: argparse.Namespace) -> list[dict]:
-    lm = zoo.load(spec)
+    lm = models.load(spec)
     dense = lm.model.eval()
     t0 = time.perf_counter()
     p = propose(dense, "magnitude", RATIO, target="units", scope="layer", example_input=x[:1])

@@ -6,11 +6,11 @@
 
 For each model (construction excluded) it times, best of `--repeat` runs:
   fx      plain `torch.fx.symbolic_trace(model)`: the baseline, in the same process;
-  trace   `explorer.trace.trace`: fx trace + meta-tensor shapes + params/MACs + Dag with levels + lint;
-  block   `explorer.block.block_dag(dag, 2)`;
-  lift    `explorer.lifting.lifting(dag)` + every T_l + the lower-triangular check (when the module exists);
+  trace   `explorer.graph.trace.trace`: fx trace + meta-tensor shapes + params/MACs + Dag with levels + lint;
+  block   `explorer.graph.block.block_dag(dag, 2)`;
+  lift    `explorer.lifting.base.lifting(dag)` + every T_l + the lower-triangular check (when the module exists);
 and prints the table with `total = trace + block + lift` and the ratios to the fx baseline.
-Goal (issue 2): total under 1 s per model.
+Goal: total under 1 s per model.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torchvision  # noqa: E402
 
-from explorer.block import block_dag  # noqa: E402
-from explorer.trace import trace  # noqa: E402
+from explorer.graph.block import block_dag  # noqa: E402
+from explorer.graph.trace import trace  # noqa: E402
 
 # the largest by parameters (vit_h_14, regnet_y_128gf, convnext_large) and by op count
 # (maxvit_t, efficientnet_v2_l, efficientnet_b7, densenet201, resnet152, swin_v2_b)
@@ -73,7 +73,7 @@ def main() -> int:
     ap.add_argument("--meta", action="store_true", help="build models on the meta device (no weights)")
     args = ap.parse_args()
     try:
-        import explorer.lifting  # noqa: F401
+        import explorer.lifting.base  # noqa: F401
         has_lift = True
     except ImportError:
         has_lift = False
@@ -100,7 +100,7 @@ def main() -> int:
         del model, dag, blk
         gc.collect()
     print(f"slowest total {worst:.3f} s; goal < 1 s: {'met' if worst < 1 else 'NOT met'}"
-          f"{'' if has_lift else ' (explorer.lifting missing: lift not timed)'}")
+          f"{'' if has_lift else ' (explorer.lifting.base missing: lift not timed)'}")
     return 0
 
 

@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from explorer import zoo  # noqa: E402
+from explorer import models  # noqa: E402
 from explorer.lifting import lifting  # noqa: E402
-from explorer.trace import trace  # noqa: E402
-from explorer.unit import unit_dag  # noqa: E402
-from explorer.verify import verify  # noqa: E402
+from explorer.graph.trace import trace  # noqa: E402
+from explorer.graph.unit import unit_dag  # noqa: E402
+from explorer.lifting.verify import verify  # noqa: E402
 
 UNIT = ["mlp", "mlp_skip", "cnn1d", "resnet_tiny", "densenet_tiny", "inception_tiny", "unet_tiny", "moons_mlp"]
 OP = ["resnet50", "densenet121", "googlenet", "vit_b_16", "convnext_base", "efficientnet_b7", "regnet_y_128gf"]
@@ -46,7 +46,7 @@ def forward_time(lm, repeat: int) -> float:
 
 
 def unit_row(name: str, repeat: int) -> tuple:
-    lm = zoo.load(name)
+    lm = models.load(name)
     x = torch.randn(4, *lm.info.input_shape, generator=torch.Generator().manual_seed(0))
     t_dag = best(lambda: unit_dag(lm.model, lm.example_input, name), repeat)
     dag = unit_dag(lm.model, lm.example_input, name)
@@ -67,7 +67,7 @@ def unit_row(name: str, repeat: int) -> tuple:
 
 
 def op_row(name: str, repeat: int) -> tuple:
-    lm = zoo.load(name)
+    lm = models.load(name)
     t_dag = best(lambda: trace(lm.model, lm.example_input, name), repeat)
     dag = trace(lm.model, lm.example_input, name)
 

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from explorer import zoo  # noqa: E402
+from explorer import models  # noqa: E402
 from explorer.data import Batches, load_dataset  # noqa: E402
-from explorer.mask import Mask  # noqa: E402
+from explorer.pruning.mask import Mask  # noqa: E402
 from explorer.training.config import RunConfig  # noqa: E402
 from explorer.training.device import resolve  # noqa: E402
 from explorer.training.loop import Callback  # noqa: E402
@@ -48,8 +48,8 @@ class CpuTimer(Callback):
 def bare_loop(cfg: RunConfig) -> tuple[float, float]:
     """Steps/s of the plainest loop: same model/init, data on the device, same batch order, Adam."""
     dev = resolve(cfg.device)
-    model = zoo.load(cfg.model, cfg.seed).model.to(dev).train()
-    d = load_dataset(cfg.dataset).reshaped(zoo.load(cfg.model).info.input_shape).to(dev)
+    model = models.load(cfg.model, cfg.seed).model.to(dev).train()
+    d = load_dataset(cfg.dataset).reshaped(models.load(cfg.model).info.input_shape).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     it = iter(Batches(d.x_train, d.y_train, cfg.batch_size, cfg.data_seed))
     if dev.type == "cuda":
@@ -86,11 +86,11 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     os.environ.setdefault("EXPLORER_DATA_DIR", tempfile.mkdtemp())
     ck = tempfile.mkdtemp()
-    ds = zoo.load(a.model).info.dataset or "mnist1d"
+    ds = models.load(a.model).info.dataset or "mnist1d"
     dense = RunConfig(model=a.model, dataset=ds, steps=a.steps, batch_size=a.batch_size, eval_every=10**9,
                       device=a.device)
     # a magnitude mask at the requested sparsity, as the Prune page would export
-    m = zoo.load(a.model, 0).model
+    m = models.load(a.model, 0).model
     mask = {}
     for n, p in m.named_parameters():
         if p.dim() >= 2:

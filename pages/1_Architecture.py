@@ -1,4 +1,4 @@
-"""Architecture: any network as a DAG-DNN laid out by level (SCIENCE.md §1)."""
+"""Architecture: any network as a DAG-DNN laid out by level (docs/science.md §1)."""
 
 from ui.nav import through_navigation
 
@@ -104,11 +104,11 @@ def main() -> None:
 def selection_panel(dag) -> None:
     """Box, lasso or click on the graph selects nodes and arcs; one button takes them to Prune."""
     from explorer.pruning.apply import removal_counts
-    from explorer.pruning.selection import Selection
+    from explorer.figures.events import selection_from_event
     from explorer.pruning.validity import check
 
     ev = st.session_state.get("arch.dag")
-    sel = Selection.from_plotly(dag, ev) if ev else None
+    sel = selection_from_event(dag, ev) if ev else None
     if sel is None or sel.is_empty():
         st.caption("Select with the modebar's box or lasso tool (or click a node or an arc's diamond) to send "
                    "part of the graph to the Prune page.")
@@ -122,14 +122,13 @@ def selection_panel(dag) -> None:
                     + ("Valid." if verdict.ok else "Not valid as it stands: the Prune page shows why and a "
                                                  "suggestion."))
         if c2.button("Prune this selection →", type="primary", key="arch.to_prune"):
-            st.session_state["selection"] = sel
-            state.put(state.SELECTION, sel)
+            state.SELECTION.put(sel)
             st.switch_page("pages/3_Prune.py")
 
 
 @st.cache_data(show_spinner="drawing the free-form view…", max_entries=8)
 def _pyvis(key) -> str:
-    from explorer.pyvis_view import pyvis_html
+    from explorer.figures.pyvis_view import pyvis_html
 
     return pyvis_html(cache.dag(key))
 

@@ -1,5 +1,5 @@
 """Decomposition: the lifting matrices T_l of a network, their products, sub-architectures,
-and the check that composing them reproduces PyTorch's forward pass (SCIENCE.md §2)."""
+and the check that composing them reproduces PyTorch's forward pass (docs/science.md §2)."""
 
 from ui.nav import through_navigation
 
@@ -8,6 +8,7 @@ through_navigation(__file__)
 import numpy as np
 import streamlit as st
 
+from explorer.lifting import views
 from ui import cache, lifting_view as lv
 from ui.errors import guard
 from ui.picker import graph_picker
@@ -58,16 +59,16 @@ def main() -> None:
 
     c1, c2 = st.columns(2)
     with c1:
-        ids, M, labels = lv.node_matrix(L, l)
+        ids, M, labels = views.node_matrix(L, l)
         st.plotly_chart(lv.draw(dag, ids, M, labels, view, lo, l, title=f"T_{l}", band_level=l),
                         key=f"dec.T.{view}")
-        st.caption(lv.entry_caption(dag))
+        st.caption(views.entry_caption(dag))
     with c2:
         masked = dag.granularity == "unit" and st.toggle("apply the activation masks D_k(x)", key="dec.masked",
                                                          help="M_l ⋯ M_1 with M_k = D_k(x) T_k: the local affine map")
         x = cache.input_tensor(key, *lv.input_choice()) if masked else None
-        ids, P, plabels, how = lv.product(L, dag, l, x)
-        st.plotly_chart(lv.draw(dag, ids, P, plabels, view, lo, l, title=f"T_{l} ⋯ T_1", band_level=None),
+        ids, P, how = views.product_view(L, l, x)
+        st.plotly_chart(lv.draw(dag, ids, P, None, view, lo, l, title=f"T_{l} ⋯ T_1", band_level=None),
                         key=f"dec.P.{view}")
         st.caption(how)
 

@@ -1,7 +1,7 @@
-"""Train & Compare: submit runs to the worker and watch dense vs ticket vs controls live (SCIENCE.md §4).
+"""Train & Compare: submit runs to the worker and watch dense vs ticket vs controls live (docs/science.md §4).
 
 The page only submits, polls and draws; training happens in the worker process
-(`explorer.training.worker`), which the page starts when runs are queued.
+(`explorer.training.jobs.worker`), which the page starts when runs are queued.
 """
 
 from __future__ import annotations
@@ -10,173 +10,12 @@ from ui.nav import through_navigation
 
 through_navigation(__file__)
 
-import time
-
 import streamlit as st
 
-from ui import state
 from ui.errors import guard, show_error
+from ui.train_forms import GROUP_KEY, backend, backend_name, new_runs_panel, retrain_panel
 
 LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
-GROUP_KEY = "train.group"
-
-
-BACKENDS = {"local": "local worker process", "ray": "Ray (RAY_ADDRESS, else a local instance)"}
-
-
-@st.cache_resource(show_spinner="starting the backend…")
-def _backend(data_dir: str, name: str):
-    """One backend per data dir, kind and server: it keeps the worker's Popen (or Ray's
-    driver-side pump) alive across reruns."""
-    from explorer.training.backend import get_backend
-    from explorer.training.store import RunStore
-
-    return get_backend(name, RunStore(data_dir))
-
-
-def backend_name() -> str:
-    import os
-
-    default = "ray" if os.environ.get("RAY_ADDRESS") else "local"
-    return st.sidebar.radio("Training backend", list(BACKENDS), index=list(BACKENDS).index(default),
-                            format_func=BACKENDS.get, key="train.backend",
-                            help="Where runs execute. Both write to the same run store; the page only "
-                                 "submits, polls and draws. Ray starts a local instance (no dashboard) "
-                                 "unless RAY_ADDRESS names a cluster.")
-
-
-def backend():
-    from explorer.training.store import data_dir
-
-    return _backend(str(data_dir().resolve()), st.session_state.get("train.backend", "local"))
-
-
-def _help(name: str) -> str:
-    from explorer.training.config import field_help
-
-    return field_help(name)
-
-
-def _default_dataset(spec: str) -> str:
-    from explorer.zoo import ZOO
-
-    return (ZOO[spec].info.dataset if spec in ZOO else None) or "mnist1d"
-
-
-def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool = False):
-    """The run settings as widgets; returns a base RunConfig (dense, seed 0) or None.
-    `fixed_model`: the model is given (a pruned export's) and shown, not chosen."""
-    from explorer.data import BUILTIN
-    from explorer.training.config import RunConfig
-    from explorer.training.device import available
-    from explorer.zoo import zoo_names
-
-    names = zoo_names()
-    spec0 = spec_default or state.get(state.SPEC) or "mlp"
-    c1, c2, c3 = st.columns(3)
-    if fixed_model:
-        c1.text_input("Model", value=spec0, disabled=True, key=f"{prefix}.model_fixed",
-                      help="the model the mask was pruned from")
-        choice = spec0
-    else:
-        choice = c1.selectbox("Model", [*names, "other…"], index=names.index(spec0) if spec0 in names else len(names),
-                              key=f"{prefix}.model", help=_help("model"))
-    spec = c1.text_input("Model spec", value=spec0 if spec0 not in names else "", key=f"{prefix}.spec",
-                         help="torchvision name or path/to/file.py:ClassName") if choice == "other…" else choice
-    ds_default = _default_dataset(spec)
-    ds_opts = [*BUILTIN, "file…"]
-    ds = c2.selectbox("Dataset", ds_opts, index=ds_opts.index(ds_default), key=f"{prefix}.dataset.{spec}",
-                      help=_help("dataset"))
-    if ds == "file…":
-        ds = c2.text_input("Path to .csv / .npz", key=f"{prefix}.dataset_path", help=_help("dataset"))
-    optimizer = c3.selectbox("Optimiser", ["adam", "sgd"], key=f"{prefix}.opt", help=_help("optimizer"))
-    c4, c5, c6, c7 = st.columns(4)
-    lr = c4.number_input("Learning rate", value=1e-3 if optimizer == "adam" else 0.05, min_value=1e-6,
-                         format="%.4g", key=f"{prefix}.lr.{optimizer}", help=_help("lr"))
-    steps = c5.number_input("Steps", 10, 200_000, 1000, step=100, key=f"{prefix}.steps", help=_help("steps"))
-    batch = c6.number_input("Batch size", 1, 4096, 100, key=f"{prefix}.batch", help=_help("batch_size"))
-    eval_every = c7.number_input("Evaluate every", 1, 100_000, 100, key=f"{prefix}.eval", help=_help("eval_every"))
-    c8, c9, c10 = st.columns(3)
-    schedule = c8.selectbox("Schedule", ["constant", "cosine"], key=f"{prefix}.sched", help=_help("schedule"))
-    data_seed = c9.number_input("Data-order seed", 0, 2**31 - 1, 0, key=f"{prefix}.dseed", help=_help("data_seed"))
-    device = c10.selectbox("Device", ["auto", *available()], key=f"{prefix}.device",
-                           help=_help("device") + f" — here: {', '.join(available())}")
-    if not spec or not ds:
-        return None
-    return RunConfig(model=spec, dataset=ds, optimizer=optimizer, lr=float(lr), steps=int(steps),
-                     batch_size=int(batch), eval_every=int(eval_every), log_every=max(1, min(10, int(steps) // 100)),
-                     schedule=schedule, data_seed=int(data_seed), device=device)
-
-
-def submit(configs, batched: bool = False) -> None:
-    be = backend()
-    ids = be.submit_sweep(configs) if batched else be.submit(configs)
-    st.session_state[GROUP_KEY] = configs[0].group
-    st.toast(f"queued {len(ids)} run(s)")
-
-
-def retrain_panel() -> None:
-    """The Prune page's hand-off: one click for dense vs ticket vs controls over N seeds."""
-    from explorer.training.compare import ticket_group
-
-    req = st.session_state.get("retrain_request")
-    if not req:
-        return
-    with st.container(border=True):
-        st.subheader("Retrain the pruned network")
-        st.markdown(f"From the Prune page: **{req['model']}** ({req.get('granularity', '?')} level), "
-                    f"exported to `{req['pruned_dir']}`. The comparison trains, per seed, the **dense** network, "
-                    "the **ticket** (dense init + mask), a **reinit** control (fresh init + same mask) and a "
-                    "**random-mask** control (dense init + random mask of equal per-layer sparsity), all with the "
-                    "same data order.")
-        base = config_form("retrain", req["model"], fixed_model=True)
-        n = st.number_input("Seeds", 1, 10, 3, key="retrain.seeds", help="independent inits; mean ± std over them")
-        configs = ticket_group(base, req["pruned_dir"], range(int(n))) if base is not None else []
-        batched = batched_toggle(configs, "retrain")
-        if configs and st.button("Retrain: ticket vs dense vs controls", type="primary", key="retrain.go"):
-            with guard("submitting the comparison"):
-                submit(configs, batched)
-                st.session_state.pop("retrain_request", None)
-
-
-def batched_toggle(configs, prefix: str) -> bool:
-    """Offer one batched job (all variants at once, torch.vmap) where the runs can share it."""
-    from explorer.training.sweep import batched_blocker
-
-    reason = batched_blocker(configs) if configs else "no runs"
-    on = st.toggle("Train as one batched job", value=reason is None, disabled=reason is not None,
-                   key=f"{prefix}.batched",
-                   help="All variants train at once in one process (torch.vmap over stacked weights), "
-                        "with the same results as one by one, several times faster. "
-                        + (f"Not possible here: {reason}." if reason else ""))
-    return bool(on and reason is None)
-
-
-def new_runs_panel() -> None:
-    from explorer.training.compare import ticket_group
-
-    with st.expander("New run(s)", expanded=not st.session_state.get("retrain_request") and not backend().store.list_runs()):
-        base = config_form("new")
-        c1, c2, c3 = st.columns(3)
-        seeds = c1.text_input("Seeds", "0", key="new.seeds", help="comma-separated init seeds, e.g. 0,1,2")
-        pruned = c2.text_input("Pruned export dir (optional)", key="new.pruned", help=_help("pruned_dir"))
-        init = c3.selectbox("Init", ["dense", "ticket", "reinit", "random", "rewind"], key="new.init",
-                            help=_help("init"))
-        group = st.text_input("Group", value=f"g{time.strftime('%H%M%S')}", key="new.group", help=_help("group"))
-        b1, b2 = st.columns(2)
-        go = b1.button("Submit", type="primary", key="new.go", disabled=base is None)
-        cmp = b2.button("Ticket vs dense vs controls", key="new.cmp", disabled=base is None or not pruned,
-                        help="needs a pruned export dir")
-        if go or cmp:
-            with guard("submitting runs"):
-                ss = [int(s) for s in seeds.replace(" ", "").split(",") if s]
-                if not ss:
-                    raise ValueError("give at least one seed, e.g. 0 or 0,1,2")
-                if cmp:
-                    submit(ticket_group(base.replace(group=group), pruned, ss, group=group))
-                else:
-                    submit([base.replace(seed=s, group=group, init=init, pruned_dir=pruned if init != "dense" else "",
-                                         label=f"{init} s{s}") for s in ss])
 
 
 def _fmt_eta(s: float | None) -> str:
@@ -200,8 +39,9 @@ def runs_block(runs) -> None:
 def compare_block(runs, metrics) -> None:
     import pandas as pd
 
-    from explorer.training.compare import compare, facts
-    from explorer.training.report import configs_json, curves_figure, metrics_csv, metrics_json
+    from explorer.lottery.verdict import compare, facts
+    from explorer.figures.curves import curves_figure
+    from explorer.training.exports import configs_json, metrics_csv, metrics_json
 
     c1, c2 = st.columns([1, 3])
     frac = c1.slider("Target (fraction of dense best train acc)", 0.5, 1.0, 0.99, 0.01, key="train.target",
@@ -244,7 +84,7 @@ def main() -> None:
     be.poll()
     groups = be.store.groups()
     if not groups:
-        from explorer.training.report import curves_figure
+        from explorer.figures.curves import curves_figure
 
         st.info("No runs yet: configure one above, or come from the Prune page with a pruned network.")
         st.plotly_chart(curves_figure([], {}), key="train.curves.empty", config={"displaylogo": False})
@@ -273,4 +113,5 @@ def main() -> None:
     live_view()
 
 
-main()
+with guard():
+    main()

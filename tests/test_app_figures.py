@@ -8,11 +8,11 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explorer.dag import Arc, Dag, Node
+from explorer.graph.dag import Arc, Dag, Node
 from explorer.figures.dag_plot import GL_THRESHOLD, TRACE_ORDER, dag_figure, figure_html, search_nodes
 from explorer.figures.layout import crossings, level_layout
 from explorer.figures.matrix_plot import level_blocks, matrix_figure
-from explorer.pyvis_view import PyvisViewError, external_resources, pyvis_html
+from explorer.figures.pyvis_view import PyvisViewError, external_resources, pyvis_html
 
 
 def random_dag(n: int, seed: int, fan_in: int = 3, window: int = 8) -> Dag:

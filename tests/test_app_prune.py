@@ -33,7 +33,7 @@ def test_select_branch_prune_and_table(tmp_path):
     assert metric(at, "nodes removed") == "0"
     at.button(key="prune.btn_branch").click().run()
     assert not at.exception, at.exception
-    sel = at.session_state["selection"]
+    sel = at.session_state["explorer.selection"]
     assert sel.nodes, "the branch shortcut selected nodes"
     assert not at.error
     assert int(metric(at, "nodes removed")) == len(sel.nodes)
@@ -45,7 +45,7 @@ def test_select_branch_prune_and_table(tmp_path):
     assert list(table["form"]) == ["dense", "masked", "compacted"]
     assert table["nonzero_params"][1] < table["params"][0]
     res = at.session_state["prune.result"]
-    assert (tmp_path / "pruned").exists() and res["dir"].startswith(str(tmp_path))
+    assert (tmp_path / "exports").exists() and str(res.out).startswith(str(tmp_path))
     assert any("do not speed anything up" in c.value for c in at.caption)
 
 
@@ -57,7 +57,7 @@ def test_invalid_selection_is_refused_with_suggestion(tmp_path):
     assert at.button(key="prune.btn_prune").disabled
     at.button(key="prune.btn_suggest").click().run()
     assert not at.error
-    assert at.session_state["selection"].ids == ("block1_bn2->add",)
+    assert at.session_state["explorer.selection"].ids == ("block1_bn2->add",)
 
 
 def test_unit_level_ids_and_retrain_request(tmp_path):
@@ -68,20 +68,20 @@ def test_unit_level_ids_and_retrain_request(tmp_path):
     at.button(key="prune.btn_prune").click().run()
     assert not at.exception, at.exception
     at.button(key="prune.btn_retrain").click().run()
-    req = at.session_state["retrain_request"]
-    assert req["model"] == "moons_mlp" and req["granularity"] == "unit"
-    assert os.path.isfile(os.path.join(req["pruned_dir"], "spec.json"))
+    req = at.session_state["explorer.retrain"]
+    assert req.model == "moons_mlp" and req.granularity == "unit"
+    assert os.path.isfile(os.path.join(req.pruned_dir, "spec.json"))
 
 
 def test_opens_with_defaults_and_criteria_propose(tmp_path):
     os.environ["EXPLORER_DATA_DIR"] = str(tmp_path)
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert not at.exception and not at.error
-    assert at.session_state["selection"].is_empty()
+    assert at.session_state["explorer.selection"].is_empty()
     # a criterion proposal becomes the (editable) selection or a mask to apply
     at.selectbox(key="prune.crit").set_value("magnitude").run()
     at.button(key="prune.btn_propose").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert (not at.session_state["selection"].is_empty()) or at.session_state["prune.proposal"] is not None
+    assert (not at.session_state["explorer.selection"].is_empty()) or at.session_state["prune.proposal"] is not None
     assert not at.button(key="prune.btn_prune").disabled

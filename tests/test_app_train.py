@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import zoo
-from explorer.mask import Mask
+from explorer import models
+from explorer.pruning.mask import Mask
 from explorer.training.config import RunConfig
 from explorer.training.runner import execute
 from explorer.training.store import RunStore
+from ui.state import RetrainRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "4_Train.py")
@@ -58,12 +59,12 @@ def _handoff(data, model: str) -> AppTest:
     """The Train page as the Prune page leaves it: a retrain request for a half-pruned `model`."""
     d = data / "pruned"
     d.mkdir()
-    m = zoo.load(model).model
+    m = models.load(model).model
     Mask({n: (p.abs() > p.abs().median()).float() for n, p in m.named_parameters() if p.dim() > 1}).save(
         d / "mask.safetensors")
     (d / "spec.json").write_text(json.dumps({"model": model}))
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["retrain_request"] = {"model": model, "pruned_dir": str(d), "granularity": "unit"}
+    at.session_state["explorer.retrain"] = RetrainRequest(model, str(d), "unit")
     at.run()
     ok(at)
     return at
@@ -75,7 +76,7 @@ def test_prune_handoff_and_comparison_table(data):
     at.number_input(key="retrain.steps").set_value(30).run()
     at.toggle(key="retrain.batched").set_value(False).run()  # one by one: this test plays the worker
     # do not start a worker from the test: run the queued configs in-process, as the worker would
-    from explorer.training import backend as backend_mod
+    from explorer.training.jobs import backend as backend_mod
 
     orig = backend_mod.ensure_worker
     backend_mod.ensure_worker = lambda *a, **k: None
@@ -85,7 +86,7 @@ def test_prune_handoff_and_comparison_table(data):
         s = RunStore(data)
         runs = s.list_runs()
         assert sorted(r.config.init for r in runs) == ["dense", "random", "reinit", "ticket"]
-        assert len({r.group for r in runs}) == 1 and "retrain_request" not in at.session_state
+        assert len({r.group for r in runs}) == 1 and "explorer.retrain" not in at.session_state
         for r in runs:
             s.claim("test", run_id=r.id)
             res = execute(r.config, lambda rows, rid=r.id: s.log_metrics(rid, rows), checkpoint_root=data / "ck")

@@ -7,14 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from explorer import zoo
-from explorer.block import BlockError, block_dag
-from explorer.trace import trace
+from explorer import models
+from explorer.graph.block import BlockError, block_dag
+from explorer.graph.trace import trace
 
 
 @lru_cache(maxsize=None)
 def op_dag(name):
-    lm = zoo.load(name)
+    lm = models.load(name)
     return trace(lm.model, lm.example_input, name)
 
 
@@ -32,7 +32,7 @@ def check_block(op, b):
     assert {(of[a.src], of[a.dst]) for a in op.arcs if of[a.src] != of[a.dst]} == {(a.src, a.dst) for a in b.arcs}
 
 
-@pytest.mark.parametrize("name", zoo.zoo_names())
+@pytest.mark.parametrize("name", models.zoo_names())
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_block_partitions_and_stays_acyclic(name, depth):
     op = op_dag(name)

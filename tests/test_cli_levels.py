@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from explorer.cli import main
-from explorer.graph import build_dag, default_granularity
+from explorer.graph.build import build_dag, default_granularity
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = "tests/user_models.py"
@@ -69,7 +69,6 @@ def test_table_lists_every_node_and_the_summary(capsys):
 
 
 def test_unit_granularity_when_available(capsys):
-    pytest.importorskip("explorer.unit")  # the unit level is another engineer's module
     code, out, _ = run_cli(capsys, "moons_mlp", "--granularity", "unit", "--json")
     assert code == 0
     doc = json.loads(out)
@@ -93,12 +92,12 @@ def test_default_granularity_threshold():
 
 
 def test_build_dag_facade_caches_and_takes_loaded_models():
-    from explorer import zoo
-    from explorer.graph import GraphError
+    from explorer import models
+    from explorer.graph.build import GraphError
 
     a = build_dag("mlp")
     assert build_dag("mlp") is a and build_dag("mlp", seed=1) is not a
-    lm = zoo.load("resnet_tiny")
+    lm = models.load("resnet_tiny")
     b = build_dag(lm, "block", depth=1)
     assert b.granularity == "block" and "block1" in b.order()
     assert build_dag(lm).meta["tracer"] == "fx"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer import zoo
+from explorer import models
 from explorer.cli import main
 from explorer.training.config import RunConfig
 from explorer.training.store import RunStore
@@ -53,8 +53,8 @@ def test_train_in_process_json_and_runs(data, capsys):
     # ticket against the dense reference: iterations-to-target are reported for both
     d = data / "pruned"
     d.mkdir()
-    model = zoo.load("moons_mlp").model
-    from explorer.mask import Mask
+    model = models.load("moons_mlp").model
+    from explorer.pruning.mask import Mask
 
     Mask({n: (p.abs() > p.abs().median()).float() for n, p in model.named_parameters() if p.dim() > 1}).save(
         d / "mask.safetensors")

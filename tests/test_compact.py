@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from explorer import zoo
-from explorer.mask import Mask
+from explorer import models
+from explorer.pruning.mask import Mask
 from explorer.pruning.compact import compact, compact_summary, compact_with_report, masked_copy, probes
 from explorer.pruning.criteria import propose
 
@@ -41,7 +41,7 @@ def _n_params(m: nn.Module) -> int:
 @pytest.mark.parametrize("name", ZOO_UNITS)
 @pytest.mark.parametrize("sparsity,scope", [(0.25, "layer"), (0.5, "global"), (0.7, "layer")])
 def test_compacted_equals_masked_on_every_zoo_model(name, sparsity, scope):
-    lm = zoo.load(name)
+    lm = models.load(name)
     _randomise_norms(lm.model)
     before = copy.deepcopy(lm.model.state_dict())
     p = propose(lm, "magnitude", sparsity, target="units", scope=scope)
@@ -59,7 +59,7 @@ def test_compacted_equals_masked_on_every_zoo_model(name, sparsity, scope):
 
 
 def test_transformer_mlp_hidden_units_are_removed():
-    lm = zoo.load("transformer_tiny")
+    lm = models.load("transformer_tiny")
     p = propose(lm, "magnitude", 0.5, target="units", scope="layer")
     small = compact(lm.model, p.mask, lm.example_input)
     gone = len(p.pruned["mlp.0"])
@@ -67,7 +67,7 @@ def test_transformer_mlp_hidden_units_are_removed():
 
 
 def test_weight_masks_keep_shapes_and_zeros():
-    lm = zoo.load("cnn1d")
+    lm = models.load("cnn1d")
     p = propose(lm, "magnitude", 0.5)  # unstructured: no unit is emptied at 50%
     small = compact(lm.model, p.mask, lm.example_input)
     masked = masked_copy(lm.model, p.mask)
@@ -106,7 +106,7 @@ def test_a_unit_a_sigmoid_maps_to_one_half_stays_masked():
 
 @pytest.mark.slow
 def test_torchvision_resnet18():
-    lm = zoo.load("resnet18")
+    lm = models.load("resnet18")
     _randomise_norms(lm.model)
     x = torch.randn(1, 3, 64, 64)
     p = propose(lm.model, "magnitude", 0.5, target="units", example_input=x)
@@ -121,7 +121,7 @@ def test_torchvision_resnet18():
 
 
 def test_compact_summary_counts():
-    lm = zoo.load("cnn1d")
+    lm = models.load("cnn1d")
     p = propose(lm, "magnitude", 0.5, target="units")
     masked = masked_copy(lm.model, p.mask)
     small = compact(lm.model, p.mask, lm.example_input)

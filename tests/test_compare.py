@@ -8,7 +8,8 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from explorer.training.compare import RunFacts, compare, iterations_to_target, ticket_group
+from explorer.lottery.group import ticket_group
+from explorer.lottery.verdict import RunFacts, compare, iterations_to_target
 from explorer.training.config import RunConfig
 
 

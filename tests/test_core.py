@@ -6,10 +6,10 @@ import networkx as nx
 import pytest
 import torch
 
-from explorer import zoo
-from explorer.dag import Arc, Dag, DagError, Node
-from explorer.levels import CycleError, longest_path_levels
-from explorer.mask import Mask, MaskError
+from explorer import models
+from explorer.graph.dag import Arc, Dag, DagError, Node
+from explorer.graph.levels import CycleError, longest_path_levels
+from explorer.pruning.mask import Mask, MaskError
 
 
 def reference_levels(nodes, arcs):
@@ -78,13 +78,13 @@ def test_mask_roundtrip(tmp_path):
     assert Mask.load(tmp_path / "m.safetensors") == m
 
 
-@pytest.mark.parametrize("name", zoo.zoo_names())
+@pytest.mark.parametrize("name", models.zoo_names())
 def test_zoo_models_run(name):
-    loaded = zoo.load(name)
+    loaded = models.load(name)
     y = loaded.model(loaded.example_input)
     assert y.shape == (1, loaded.info.num_classes)
 
 
 def test_unknown_model_names_the_accepted_forms():
-    with pytest.raises(zoo.ModelSpecError, match="zoo name"):
-        zoo.load("not_a_model")
+    with pytest.raises(models.ModelSpecError, match="zoo name"):
+        models.load("not_a_model")

@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from explorer import zoo
-from explorer.dag import Arc, Dag, Node
+from explorer.models import load as load_model
+from explorer.graph.dag import Arc, Dag, Node
 from explorer.pruning.criteria import CRITERIA, CriterionError, allocate, propose
 from explorer.pruning.criteria.allocate import n_pruned
-from explorer.pruning.criteria.data import default_batch
+from explorer.data.sample import default_batch
 from explorer.pruning.criteria.spline import removal_order
 
 FAST = {"iterations": 3, "batch_size": 64}
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def models():
-    return {n: zoo.load(n) for n in ("mlp", "cnn1d", "resnet_tiny", "mlp_skip")}
+    return {n: load_model(n) for n in ("mlp", "cnn1d", "resnet_tiny", "mlp_skip")}
 
 
 # ---- exact sparsity ----------------------------------------------------------------------
@@ -163,7 +163,7 @@ def test_synflow_single_round_matches_closed_form():
 
 
 def test_synflow_iterative_keeps_every_layer_alive_at_high_global_sparsity():
-    lm = zoo.load("mlp")
+    lm = load_model("mlp")
     p = propose(lm, "synflow", 0.99, scope="global", iterations=10)
     assert all(k > 0 for k in p.kept.values())
 
@@ -281,11 +281,11 @@ def test_default_batch_falls_back_to_random_when_no_dataset_fits():
     assert src == "digits" and float(x.max()) <= 1.0
 
 
-# ---- with the real unit-level graph (explorer.unit) -------------------------------------
+# ---- with the real unit-level graph (explorer.graph.unit) -------------------------------------
 def test_span_on_the_unit_dag_of_mlp_skip_prunes_the_long_concat_arcs_first():
-    from explorer.unit import unit_dag
+    from explorer.graph.unit import unit_dag
 
-    lm = zoo.load("mlp_skip")
+    lm = load_model("mlp_skip")
     dag = unit_dag(lm.model, lm.example_input, "mlp_skip")
     w = lm.model.out.weight  # (10, 64): columns 32.. read h1 (3 levels below), columns ..32 read h3
     total = sum(lm.model.get_parameter(f"{n}.weight").numel() for n in ("fc1", "fc2", "fc3", "out"))
@@ -296,9 +296,9 @@ def test_span_on_the_unit_dag_of_mlp_skip_prunes_the_long_concat_arcs_first():
 
 
 def test_units_selection_on_the_unit_dag_names_every_coupled_producer():
-    from explorer.unit import unit_dag
+    from explorer.graph.unit import unit_dag
 
-    lm = zoo.load("resnet_tiny")
+    lm = load_model("resnet_tiny")
     dag = unit_dag(lm.model, lm.example_input, "resnet_tiny")
     p = propose(lm, "magnitude", 0.5, target="units", dag=dag)
     ids = {n.id for n in dag.nodes}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer import zoo
+from explorer import models
 from explorer.pruning.compact import compact, masked_copy
 from explorer.pruning.criteria import propose
 from explorer.pruning.latency import NOTE, Latency, LatencyError, compare, measure
@@ -31,7 +31,7 @@ def test_measure_refuses_bad_parameters():
 
 
 def test_compare_rows_and_note():
-    lm = zoo.load("cnn1d")
+    lm = models.load("cnn1d")
     x = torch.randn(32, 40)
     p = propose(lm, "magnitude", 0.5, target="units")
     rows = compare(lm.model, masked_copy(lm.model, p.mask), compact(lm.model, p.mask, lm.example_input), x,

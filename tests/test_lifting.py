@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer import zoo
+from explorer import models
 from explorer.lifting import LiftingError, lifting
-from explorer.trace import trace
-from explorer.unit import unit_dag
+from explorer.graph.trace import trace
+from explorer.graph.unit import unit_dag
 
 UNIT_ZOO = ["mlp", "mlp_skip", "cnn1d", "resnet_tiny", "densenet_tiny", "inception_tiny", "unet_tiny", "moons_mlp"]
 OP_ZOO = UNIT_ZOO + ["transformer_tiny"]
@@ -25,7 +25,7 @@ TORCHVISION = ["resnet18", "densenet121", "mobilenet_v3_small", "vit_b_16"]
 
 @lru_cache(maxsize=None)
 def unit(name: str):
-    lm = zoo.load(name)
+    lm = models.load(name)
     dag = unit_dag(lm.model, lm.example_input, name)
     return lm, dag, lifting(dag)
 
@@ -207,7 +207,7 @@ def test_level_and_range_errors_say_what_is_valid():
 
 @lru_cache(maxsize=None)
 def op(name: str):
-    lm = zoo.load(name)
+    lm = models.load(name)
     dag = trace(lm.model, lm.example_input, name)
     return lm, dag, lifting(dag)
 
@@ -229,7 +229,7 @@ def test_op_lifting_lower_triangular_and_compose_equals_forward(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TORCHVISION)
 def test_op_lifting_on_torchvision(name):
-    lm = zoo.load(name)
+    lm = models.load(name)
     # the CNNs pool adaptively, so a 64x64 image keeps the run short; ViT needs its 224x224
     shape = lm.info.input_shape if name.startswith("vit") else (3, 64, 64)
     x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))

@@ -9,9 +9,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from explorer import zoo
-from explorer.mask import Mask
-from explorer.training import init as inits
+from explorer import models
+from explorer.pruning.mask import Mask
+from explorer import paths
+from explorer.lottery import roles
+from explorer.lottery.rewind import RewindError
 from explorer.training.config import ConfigError, RunConfig
 from explorer.training.loop import Callback
 from explorer.training.runner import execute
@@ -31,7 +33,7 @@ def magnitude_mask(model: torch.nn.Module, keep: float = 0.4) -> Mask:
 def pruned_dir(tmp_path):
     d = tmp_path / "pruned"
     d.mkdir()
-    magnitude_mask(zoo.load("moons_mlp", 123).model).save(d / "mask.safetensors")
+    magnitude_mask(models.load("moons_mlp", 123).model).save(d / "mask.safetensors")
     (d / "spec.json").write_text(json.dumps({"format": "explorer-pruned/1", "model": "moons_mlp"}))
     return str(d)
 
@@ -65,8 +67,8 @@ def test_ticket_starts_from_the_dense_init(tmp_path, pruned_dir):
     execute(cfg(seed=3, init="ticket", pruned_dir=pruned_dir), extra_callbacks=[ticket], checkpoint_root=tmp_path)
     mask = Mask.load(f"{pruned_dir}/mask.safetensors")
     # independent reference: the dense run's own step-0 checkpoint on disk
-    ck = load_file(str(inits.checkpoint_path(tmp_path / "ck", cfg(seed=3).run_id, 0)))
-    ref = zoo.load("moons_mlp", 3).model.state_dict()
+    ck = load_file(str(paths.checkpoint(tmp_path / "ck", cfg(seed=3).run_id, 0)))
+    ref = models.load("moons_mlp", 3).model.state_dict()
     for k, v in ticket.start.items():
         m = mask[k] if k in mask else torch.ones_like(v)
         assert torch.equal(v, ck[k] * m), k
@@ -76,9 +78,9 @@ def test_ticket_starts_from_the_dense_init(tmp_path, pruned_dir):
 
 def test_reinit_and_random_controls(pruned_dir):
     mask = Mask.load(f"{pruned_dir}/mask.safetensors")
-    ticket = inits.build(cfg(seed=0, init="ticket", pruned_dir=pruned_dir))
-    reinit = inits.build(cfg(seed=0, init="reinit", pruned_dir=pruned_dir))
-    rand = inits.build(cfg(seed=0, init="random", pruned_dir=pruned_dir))
+    ticket = roles.build(cfg(seed=0, init="ticket", pruned_dir=pruned_dir))
+    reinit = roles.build(cfg(seed=0, init="reinit", pruned_dir=pruned_dir))
+    rand = roles.build(cfg(seed=0, init="random", pruned_dir=pruned_dir))
     assert reinit.mask == mask and ticket.mask == mask
     w_t, w_r = ticket.model.fc1.weight, reinit.model.fc1.weight
     assert not torch.equal(w_t, w_r)  # a fresh init ...
@@ -86,7 +88,7 @@ def test_reinit_and_random_controls(pruned_dir):
     assert rand.mask != mask
     for k in mask:  # equal per-layer sparsity
         assert rand.mask[k].sum() == mask[k].sum() and rand.mask[k].shape == mask[k].shape
-    dense = zoo.load("moons_mlp", 0).model
+    dense = models.load("moons_mlp", 0).model
     assert torch.equal(rand.model.fc1.weight, dense.fc1.weight * rand.mask["fc1.weight"])
 
 
@@ -113,14 +115,14 @@ def test_same_data_order_across_a_group(pruned_dir):
 def test_rewind_uses_the_dense_checkpoint(tmp_path, pruned_dir):
     dense = cfg(rewind_step=10)
     execute(dense, checkpoint_root=tmp_path)
-    ck = load_file(str(inits.checkpoint_path(tmp_path, dense.run_id, 10)))
+    ck = load_file(str(paths.checkpoint(tmp_path, dense.run_id, 10)))
     rw = cfg(rewind_step=10, init="rewind", pruned_dir=pruned_dir)
     assert rw.dense_twin().run_id == dense.run_id
-    start = inits.build(rw, checkpoint_root=tmp_path)
+    start = roles.build(rw, checkpoint_root=tmp_path)
     m = start.mask["fc1.weight"]
     assert torch.equal(start.model.fc1.weight.detach(), ck["fc1.weight"] * m)
-    with pytest.raises(inits.InitError, match="dense twin"):
-        inits.build(cfg(rewind_step=20, init="rewind", pruned_dir=pruned_dir), checkpoint_root=tmp_path)
+    with pytest.raises(RewindError, match="dense twin"):
+        roles.build(cfg(rewind_step=20, init="rewind", pruned_dir=pruned_dir), checkpoint_root=tmp_path)
 
 
 def test_deterministic_and_metrics_shape():
@@ -151,8 +153,8 @@ def test_errors_name_the_fix(pruned_dir):
         cfg(init="ticket")
     with pytest.raises(ValueError, match="model expects"):
         execute(cfg(model="mlp", dataset="moons"))  # 2-D points into a 40-input MLP
-    with pytest.raises(inits.InitError, match="pruned from model 'moons_mlp'"):
-        inits.build(cfg(model="mlp", dataset="mnist1d", init="ticket", pruned_dir=pruned_dir))
+    with pytest.raises(roles.InitError, match="pruned from model 'moons_mlp'"):
+        roles.build(cfg(model="mlp", dataset="mnist1d", init="ticket", pruned_dir=pruned_dir))
     from explorer.training.device import DeviceError, available
 
     if "cuda" not in available():
@@ -161,7 +163,7 @@ def test_errors_name_the_fix(pruned_dir):
 
 
 def test_ticket_from_a_real_prune_export(tmp_path, monkeypatch):
-    """PRUNE's export (`python -m explorer prune ... --out`) read through load_pruned: the ticket is
+    """The Prune export (`python -m explorer prune ... --out`) read through load_pruned: the ticket is
     the dense init of the run's seed times the exported mask; the random control keeps per-layer counts."""
     import os
     import subprocess
@@ -177,13 +179,13 @@ def test_ticket_from_a_real_prune_export(tmp_path, monkeypatch):
     assert json.loads((out / "spec.json").read_text())["format"] == "explorer-pruned/1"
     mask = Mask.load(out / "mask.safetensors")
     for seed in (0, 4):
-        t = inits.build(cfg(seed=seed, init="ticket", pruned_dir=str(out)))
-        ref = zoo.load("moons_mlp", seed).model.state_dict()
+        t = roles.build(cfg(seed=seed, init="ticket", pruned_dir=str(out)))
+        ref = models.load("moons_mlp", seed).model.state_dict()
         for k, v in t.model.state_dict().items():
             assert torch.equal(v, ref[k] * (mask[k] if k in mask else 1)), (seed, k)
-    r = inits.build(cfg(seed=0, init="random", pruned_dir=str(out)))
+    r = roles.build(cfg(seed=0, init="random", pruned_dir=str(out)))
     assert all(r.mask[k].sum() == mask[k].sum() for k in mask)
     res = execute(cfg(init="ticket", pruned_dir=str(out), steps=20))
     assert res.status == "done" and math.isclose(res.sparsity, mask.sparsity)
-    with pytest.raises(inits.InitError, match="pruned from model 'moons_mlp'"):
-        inits.build(cfg(model="mlp", dataset="mnist1d", init="ticket", pruned_dir=str(out)))
+    with pytest.raises(roles.InitError, match="pruned from model 'moons_mlp'"):
+        roles.build(cfg(model="mlp", dataset="mnist1d", init="ticket", pruned_dir=str(out)))

@@ -9,14 +9,14 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from explorer import zoo
-from explorer.graph import GraphError, build_dag
-from explorer.onnx_graph import OnnxError, onnx_dag
-from explorer.trace import trace
+from explorer import models
+from explorer.graph.build import GraphError, build_dag
+from explorer.graph.onnx_file import OnnxError, onnx_dag
+from explorer.graph.trace import trace
 
 
 def export(name, path=None):
-    lm = zoo.load(name)
+    lm = models.load(name)
     f = io.BytesIO()
     torch.onnx.export(lm.model, lm.example_input, f, dynamo=False)
     data = f.getvalue()

@@ -10,29 +10,30 @@ import random
 import pytest
 import torch
 
-from explorer import zoo
+from explorer import models
 from explorer.lifting import LiftingError, lifting
-from explorer.mask import Mask
+from explorer.pruning.mask import Mask
 from explorer.pruning import operations as ops
-from explorer.pruning.apply import apply, rewind
+from explorer.lottery.rewind import rewind
+from explorer.pruning.apply import apply
 from explorer.pruning.selection import Selection
 from explorer.pruning.validity import InvalidSelection, check
-from explorer.trace import trace
-from explorer.unit import unit_dag
+from explorer.graph.trace import trace
+from explorer.graph.unit import unit_dag
 
-UNIT_MODELS = [n for n in zoo.zoo_names() if n != "transformer_tiny"]  # its tokens are not flat features
+UNIT_MODELS = [n for n in models.zoo_names() if n != "transformer_tiny"]  # its tokens are not flat features
 
 
 @functools.lru_cache(maxsize=None)
 def built(name: str, granularity: str):
-    lm = zoo.load(name)
+    lm = models.load(name)
     dag = unit_dag(lm.model, lm.example_input, name) if granularity == "unit" else trace(lm.model, lm.example_input,
                                                                                          name)
     return lm, dag, lifting(dag, lm.example_input)
 
 
 def reference_output(L, dag, verdict, x, shape):
-    """The dense decomposition with the removed rows/columns/entries zeroed (SCIENCE.md §2, sub-architectures)."""
+    """The dense decomposition with the removed rows/columns/entries zeroed (docs/science.md §2, sub-architectures)."""
     gone = set(verdict.removed_nodes)
     arcs = [a for a in verdict.removed_arcs if a.split("->")[1] not in gone]
     if dag.granularity == "unit":
@@ -49,7 +50,7 @@ def random_selection(dag, rng):
 
 
 @pytest.mark.parametrize("granularity,name", [("unit", n) for n in UNIT_MODELS]
-                         + [("op", n) for n in zoo.zoo_names()])
+                         + [("op", n) for n in models.zoo_names()])
 def test_random_selections_apply_validly_or_are_refused(granularity, name):
     lm, dag, L = built(name, granularity)
     x = lm.example_input
@@ -177,7 +178,7 @@ def test_masked_entries_stay_zero_through_sgd_with_reapplication_and_rewind():
     for k, m in p.mask.items():
         assert (params[k][m == 0] == 0).all()
         assert (params[k][m == 1] != init[k][m == 1]).any()  # it trained
-    rewind(p, init)
+    rewind(p.model, p.mask, init)
     for k, v in model.state_dict().items():
         m = p.mask.get(k)
         expect = init[k] * m if m is not None else init[k]
@@ -185,7 +186,7 @@ def test_masked_entries_stay_zero_through_sgd_with_reapplication_and_rewind():
 
 
 def test_block_level_is_refused_with_advice():
-    from explorer.dag import Arc, Dag, Node
+    from explorer.graph.dag import Arc, Dag, Node
     from explorer.pruning.apply import ApplyError
 
     dag = Dag.build([Node("x", "input"), Node("b", "block"), Node("c", "block"), Node("y", "linear")],

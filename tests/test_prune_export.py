@@ -8,8 +8,8 @@ import io
 import pytest
 import torch
 
-from explorer import zoo
-from explorer.graph import build_dag
+from explorer import models
+from explorer.graph.build import build_dag
 from explorer.pruning import operations as ops
 from explorer.pruning.apply import apply, compacted
 from explorer.pruning.export import ExportError, export, load_pruned, zip_dir
@@ -18,7 +18,7 @@ from explorer.pruning.selection import Selection
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    lm = zoo.load("resnet_tiny", 0)
+    lm = models.load("resnet_tiny", 0)
     dag = build_dag("resnet_tiny", "op", seed=0)
     head = ops.merge_heads(dag)[0]
     sel = max(ops.branches_of(dag, head), key=lambda b: len(b.nodes))
@@ -72,7 +72,7 @@ def test_round_trip_at_a_seed_is_that_seeds_init_with_the_mask(exported):
     lm, p, d = exported
     for seed in (0, 1):
         q = load_pruned(d, seed=seed)
-        init = zoo.load("resnet_tiny", seed).model.state_dict()
+        init = models.load("resnet_tiny", seed).model.state_dict()
         for k, v in q.model.state_dict().items():
             m = q.mask.get(k)
             assert torch.equal(v, init[k] * m if m is not None else init[k]), k
@@ -111,7 +111,7 @@ def test_saved_selection_reapplies_only_to_its_model(exported):
 
 
 def test_unit_level_compacted_equals_masked():
-    lm = zoo.load("mlp", 0)
+    lm = models.load("mlp", 0)
     dag = build_dag("mlp", "unit", seed=0)
     sel = ops.units_of(dag, "hidden.0").without([f"hidden.0[{i}]" for i in range(60)])
     p = apply(lm.model, dag, sel, lm.example_input)

@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from explorer.dag import Arc, Dag, Node
+from explorer.figures.events import selection_from_event
+from explorer.graph.dag import Arc, Dag, Node
 from explorer.pruning.selection import Selection, SelectionError, fingerprint, split_arc
 
 
@@ -62,12 +63,12 @@ def test_from_plotly_reads_nodes_and_arc_midpoints():
         {"curve_number": 2, "point_index": 0, "customdata": "level 2"},  # a label, ignored
         {"curve_number": 2, "point_index": 0},  # no customdata
     ], "box": [], "lasso": []}}
-    s = Selection.from_plotly(dag, event)
+    s = selection_from_event(dag, event)
     assert s == Selection("op", ("a",), ("x->add",), "toy")
-    assert Selection.from_plotly(dag, event["selection"]) == s
-    assert Selection.from_plotly(dag, event["selection"]["points"]) == s
-    assert Selection.from_plotly(dag, None).is_empty()
-    assert Selection.from_plotly(dag, {"selection": {"points": []}}).is_empty()
+    assert selection_from_event(dag, event["selection"]) == s
+    assert selection_from_event(dag, event["selection"]["points"]) == s
+    assert selection_from_event(dag, None).is_empty()
+    assert selection_from_event(dag, {"selection": {"points": []}}).is_empty()
 
 
 def test_filters_by_module_regex_op_and_levels():

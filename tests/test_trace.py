@@ -10,8 +10,8 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from explorer import zoo
-from explorer.trace import TraceError, trace
+from explorer import models
+from explorer.graph.trace import TraceError, trace
 
 USER = Path(__file__).parent / "user_models.py"
 USER_MODELS = ["LongSkipMLP", "ConcatPoolCNN", "BranchyNet", "DeepNarrowConvNet"]
@@ -42,15 +42,15 @@ def nx_reference_levels(dag):
 
 @lru_cache(maxsize=None)
 def zoo_dag(name):
-    lm = zoo.load(name)
+    lm = models.load(name)
     return lm, trace(lm.model, lm.example_input, name)
 
 
 def load_user(cls):
-    return zoo.load(f"{USER}:{cls}")
+    return models.load(f"{USER}:{cls}")
 
 
-ALL = zoo.zoo_names()
+ALL = models.zoo_names()
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -139,7 +139,7 @@ def test_conv_label_macs_and_sub_negation():
 
 
 def test_trace_leaves_the_model_alone():
-    lm = zoo.load("resnet_tiny")
+    lm = models.load("resnet_tiny")
     model = lm.model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     trace(model, lm.example_input)

@@ -10,15 +10,15 @@ import pytest
 import torch
 from torch import nn
 
-from explorer import zoo
-from explorer.unit import UnitLevelError, unit_dag
+from explorer import models
+from explorer.graph.unit import UnitLevelError, unit_dag
 
 UNIT_ZOO = ["mlp", "mlp_skip", "cnn1d", "resnet_tiny", "densenet_tiny", "inception_tiny", "unet_tiny", "moons_mlp"]
 
 
 @lru_cache(maxsize=None)
 def built(name: str):
-    lm = zoo.load(name)
+    lm = models.load(name)
     return lm, unit_dag(lm.model, lm.example_input, name)
 
 
@@ -113,7 +113,7 @@ def test_two_weighted_layers_in_a_row_make_composite_arcs():
 
 
 def test_unsupported_op_is_named_and_op_granularity_suggested():
-    lm = zoo.load("transformer_tiny")
+    lm = models.load("transformer_tiny")
     with pytest.raises(UnitLevelError, match="op"):
         unit_dag(lm.model, lm.example_input)
 
@@ -146,6 +146,6 @@ def test_grouped_conv_arcs_use_local_in_channel_indices():
 
 
 def test_large_models_are_refused_quickly_with_the_fix():
-    lm = zoo.load("resnet18")
+    lm = models.load("resnet18")
     with pytest.raises(UnitLevelError, match="granularity 'op'"):
         unit_dag(lm.model, lm.example_input)

@@ -6,7 +6,7 @@ import random
 import networkx as nx
 import pytest
 
-from explorer.dag import Arc, Dag, Node
+from explorer.graph.dag import Arc, Dag, Node
 from explorer.pruning import operations as ops
 from explorer.pruning.selection import Selection
 from explorer.pruning.validity import check

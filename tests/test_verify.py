@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer import zoo
+from explorer import models
 from explorer.cli import main
-from explorer.trace import trace
-from explorer.unit import unit_dag
-from explorer.verify import Verification, verify
+from explorer.graph.trace import trace
+from explorer.graph.unit import unit_dag
+from explorer.lifting.verify import Verification, verify
 
 HERE = Path(__file__).resolve()
 UNIT_ZOO = ["mlp", "mlp_skip", "cnn1d", "resnet_tiny", "densenet_tiny", "inception_tiny", "unet_tiny", "moons_mlp"]
@@ -118,7 +118,7 @@ def test_verify_unseen_models_at_unit_and_op_level(cls):
 
 @pytest.mark.parametrize("name", UNIT_ZOO)
 def test_verify_zoo_unit(name):
-    lm = zoo.load(name)
+    lm = models.load(name)
     x = torch.randn(3, *lm.info.input_shape, generator=torch.Generator().manual_seed(1))
     v = verify(lm.model, unit_dag(lm.model, lm.example_input, name), x)
     assert v.ok and v.forward_error < 1e-10 and v.jacobian_error < 1e-10, str(v)

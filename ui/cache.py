@@ -1,5 +1,7 @@
-"""Cached builders: the heavy work (tracing, layout, lifting, verification) runs once per
-(spec, granularity, depth, seed) and is shared by every page and rerun.
+"""Cached builders for the pages. Models and graphs come from the library's own caches
+(`explorer.models.load_cached`, `explorer.graph.build_dag`): one model per (spec, seed) in
+the process, shared by every page, rerun and library call. What only the pages need
+(layouts, lifting matrices at an input, verification badges) is cached here on top.
 
 A `DagKey` names one graph; ONNX uploads are keyed by the SHA-256 of their bytes, which
 live in session state (`ui.state.ONNX_BYTES`).
@@ -28,7 +30,7 @@ class DagKey:
         return self.spec == state.ONNX_SPEC
 
     def label(self) -> str:
-        name = state.get(state.ONNX_NAME, "upload.onnx") if self.is_onnx else self.spec
+        name = state.ONNX_NAME.get("upload.onnx") if self.is_onnx else self.spec
         d = f", depth {self.depth}" if self.granularity == "block" and self.depth else ""
         return f"{name} ({self.granularity}{d})"
 
@@ -39,30 +41,30 @@ def digest(data: bytes) -> str:
 
 @st.cache_resource(show_spinner="building the model…", max_entries=16)
 def model(spec: str, seed: int = 0):
-    """`explorer.zoo.load(spec, seed)`: the model in eval mode and its example input."""
-    from explorer import zoo
+    """`explorer.models.models.load(spec, seed)`: the model in eval mode and its example input."""
+    from explorer import models
 
-    return zoo.load(spec, seed)
+    return models.load(spec, seed)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _onnx_dag(onnx_digest: str, _data: bytes):
-    from explorer.onnx_graph import onnx_dag
+    from explorer.graph.onnx_file import onnx_dag
 
     return onnx_dag(_data)
 
 
-@st.cache_resource(show_spinner="tracing the graph…", max_entries=32)
 def _dag(spec: str, granularity: str, depth: int | None, seed: int):
     from explorer.graph import build_dag
 
-    return build_dag(spec, granularity=granularity, depth=depth, seed=seed)
+    with st.spinner("tracing the graph…"):
+        return build_dag(spec, granularity=granularity, depth=depth, seed=seed)
 
 
 def dag(key: DagKey):
     """The `Dag` named by `key` (cached)."""
     if key.is_onnx:
-        data = state.get(state.ONNX_BYTES)
+        data = state.ONNX_BYTES.get()
         if data is None or digest(data) != key.onnx_digest:
             raise ValueError("the uploaded ONNX file is no longer in this session; upload it again "
                              "on the Architecture page")
@@ -84,7 +86,7 @@ def layout(key: DagKey):
 
 @st.cache_resource(show_spinner="computing the lifting matrices…", max_entries=16)
 def lifting(key: DagKey, input_seed: int = 0, sample: int | None = None):
-    """`explorer.lifting.lifting(dag, x)` at a seeded random input (or dataset sample `sample`)."""
+    """`explorer.lifting.base.lifting(dag, x)` at a seeded random input (or dataset sample `sample`)."""
     from explorer.lifting import lifting as _lifting
 
     return _lifting(dag(key), x=input_tensor(key, input_seed, sample))
@@ -134,8 +136,8 @@ def dataset_sample(name: str, index: int, shape: tuple[int, ...]):
 
 @st.cache_data(show_spinner="verifying against the forward pass…", max_entries=32)
 def verification(key: DagKey, input_seed: int = 0, sample: int | None = None) -> dict:
-    """`explorer.verify.verify(model, dag, x)` as a plain dict (forward_error, jacobian_error, tol, ok)."""
-    from explorer.verify import verify
+    """`explorer.lifting.verify.verify(model, dag, x)` as a plain dict (forward_error, jacobian_error, tol, ok)."""
+    from explorer.lifting.verify import verify
 
     import torch
 

@@ -2,7 +2,7 @@
 
 The example is a 3-neuron-per-level ReLU network with small integer weights and two skip
 arcs, so every number in its matrices can be checked by hand. Its lifting matrices are
-built here from the arc weights exactly as SCIENCE.md §2 defines them (identity, plus the
+built here from the arc weights exactly as docs/science.md §2 defines them (identity, plus the
 level-l rows holding the weights of the arcs into level l), and the page shows that
 composing them reproduces the network's direct evaluation.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.dag import Arc, Dag, Node
+from explorer.graph.dag import Arc, Dag, Node
 
 # (src, dst, weight). Levels: x* = 0, h* = 1, g* = 2, y = 3. Skip arcs: x2->g2, h1->y.
 TOY_ARCS = [

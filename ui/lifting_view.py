@@ -1,5 +1,5 @@
 """Decomposition-page helpers: input choice, the T_l / product matrices as node-by-node
-arrays (adapting `explorer.lifting` results for `matrix_figure`), big-matrix views, and the
+arrays (adapting `explorer.lifting.base` results for `matrix_figure`), big-matrix views, and the
 sub-architecture panel."""
 
 from __future__ import annotations
@@ -36,86 +36,6 @@ def input_choice() -> tuple[int, int | None]:
     if str(st.session_state.get(INPUT_KIND, "seeded random")).endswith("sample"):
         return 0, int(st.session_state.get("dec.sample", 0))
     return int(st.session_state.get("dec.input_seed", 0)), None
-
-
-def _dense(M) -> np.ndarray:
-    if hasattr(M, "toarray"):
-        return np.asarray(M.toarray(), dtype=float)
-    if hasattr(M, "to_dense"):
-        M = M.to_dense()
-    if hasattr(M, "detach"):
-        M = M.detach().cpu().numpy()
-    return np.asarray(M, dtype=float)
-
-
-def _labels_from(ids, M, labels):
-    if labels is None:
-        return None
-    if isinstance(labels, dict):  # {(row, col): label}
-        pos = {i: k for k, i in enumerate(ids)}
-        out = np.full(M.shape, "", dtype=object)
-        for (r, c), s in labels.items():
-            if r in pos and c in pos:
-                out[pos[r], pos[c]] = str(s)
-        return out
-    return np.asarray(labels, dtype=object)
-
-
-def node_matrix(L, l: int):
-    """`(ids, M, labels)` of T_l, node by node (labels: operator names at op level, else None)."""
-    res = L.node_matrix(l)
-    ids, M = list(res[0]), _dense(res[1])
-    labels = res[2] if len(res) > 2 else (L.labels(l) if hasattr(L, "labels") else None)
-    return ids, M, _labels_from(ids, M, labels)
-
-
-def product(L, dag, l: int, x=None):
-    """`(ids, P, labels, caption)`: the partial product T_l ⋯ T_1 node by node.
-
-    Unit level: the slot product from `L.product(1, l[, x])` (with x: the masked product
-    M_l ⋯ M_1, M_k = D_k(x) T_k), aggregated per node (sum for scalars, Frobenius norm of
-    blocks), with the bias slot "1" as the first row/column. Op level: the product of the 0/1
-    node matrices, i.e. path counts.
-    """
-    if hasattr(L, "node_of_slot") and hasattr(L, "N"):
-        S = L.product(1, l, x) if x is not None else L.product(1, l)
-        B = S.tocoo() if hasattr(S, "tocoo") else None
-        n = len(L.order)
-        node = np.concatenate([[0], np.asarray(L.node_of_slot) + 1])  # slot -> 0 (bias) or 1 + node index
-        r, c, v = node[B.row], node[B.col], B.data
-        P = np.zeros((n + 1, n + 1))
-        sq = np.zeros((n + 1, n + 1))
-        np.add.at(P, (r, c), v)
-        np.add.at(sq, (r, c), v ** 2)
-        sizes = np.concatenate([[1], [L.size[i] for i in L.order]])
-        block = (sizes[:, None] > 1) | (sizes[None, :] > 1)
-        P = np.where(block, np.sqrt(sq), P)
-        np.fill_diagonal(P, 1.0)  # a product of unit lower-triangular steps has identity diagonal blocks
-        ids = ["1"] + list(L.order)
-        kind = "M_l ⋯ M_1 at x (activation masks D_k(x) applied)" if x is not None else \
-            "the linear part T_l ⋯ T_1 (activations left out)"
-        how = (f"Unit level: {kind}. Column \"1\" is the bias slot. "
-               + ("Each entry is a sum over paths of products of weights." if _scalar(dag) and x is None else
-                  "Kernel blocks are shown as their Frobenius norm."))
-        return ids, P, None, how
-    ids = dag.order()
-    P = _dense(L.product(1, l))
-    how = ("Op level: with 1 for every operator entry, the product counts the paths from each column node to "
-           "each row node through levels 1..l.")
-    return ids, P, None, how
-
-
-def _scalar(dag) -> bool:
-    return all(a.weight is not None for a in dag.arcs)
-
-
-def entry_caption(dag) -> str:
-    if dag.granularity == "op":
-        return ("Op level: an entry is an operator (hover or read it in the cell); 1 marks that it exists. "
-                "Joint entries (mul/matmul) span all their input columns.")
-    if _scalar(dag):
-        return "Unit level: the real weights; the bias lives in the constant-1 slot (not drawn)."
-    return "Unit level: scalar weights as numbers, k×k kernels as their Frobenius norm."
 
 
 def draw(dag, ids, M, labels, view: str, lo: int, l: int, *, title: str, band_level: int | None):

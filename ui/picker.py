@@ -26,14 +26,14 @@ GRANULARITY_HELP = ("unit: neurons/channels, arcs are weights or kernels (small 
 
 @st.cache_data(show_spinner=False)
 def _zoo() -> list[tuple[str, str, tuple[int, ...]]]:
-    from explorer.zoo import ZOO
+    from explorer.models.zoo import ZOO
 
     return [(name, e.info.description, e.info.input_shape) for name, e in ZOO.items()]
 
 
 @st.cache_data(show_spinner=False)
 def _torchvision() -> list[str]:
-    from explorer.zoo import torchvision_names
+    from explorer.models import torchvision_names
 
     return torchvision_names()
 
@@ -43,24 +43,12 @@ def upload_cap_mb() -> int:
 
 
 def default_granularity(spec: str, source: str, seed: int = 0, prefer_unit: bool = False) -> str:
-    """unit where preferred and defined; else the library's choice by op-graph size
-    (`explorer.graph.default_granularity(n_op_nodes)`: block for big graphs)."""
-    from ui import cache
+    """The library's choice (`explorer.graph.default_granularity`); an ONNX upload is op level."""
+    from explorer.graph import default_granularity as lib_default
 
     if source == "onnx":
         return "op"
-    if prefer_unit and source in ("zoo", "file"):
-        try:
-            cache.dag(DagKey(spec, "unit", None, seed))
-            return "unit"
-        except Exception:  # noqa: BLE001 — no unit view for this model: fall through to op
-            pass
-    try:
-        from explorer.graph import default_granularity as lib_default
-
-        return str(lib_default(len(cache.dag(DagKey(spec, "op", None, seed)).nodes)))
-    except Exception:  # noqa: BLE001 — tracing failed: the page shows the error for the chosen view
-        return "block" if source == "torchvision" else "op"
+    return lib_default(spec, seed=seed, prefer_unit=prefer_unit and source in ("zoo", "file"))
 
 
 def _index(options: Sequence[str], value, fallback: int = 0) -> int:
@@ -79,20 +67,20 @@ def model_picker(page: str, *, allow_onnx: bool = True, allow_file: bool = True,
     sb = st.sidebar
     srcs = list(sources or [s for s in SOURCES if (s != "onnx" or allow_onnx) and (s != "file" or allow_file)])
     src = sb.radio("Model source", srcs, format_func=SOURCES.get, key=f"{page}.source",
-                   index=_index(srcs, state.get(state.SOURCE, "zoo")))
+                   index=_index(srcs, state.SOURCE.get("zoo")))
     spec: str | None = None
     if src == "zoo":
         zoo = _zoo()
         names = [z[0] for z in zoo]
         desc = {z[0]: z[1] for z in zoo}
         shape = {z[0]: z[2] for z in zoo}
-        prev = state.get(state.SPEC) if state.get(state.SOURCE) == "zoo" else DEFAULT_ZOO
+        prev = state.SPEC.get() if state.SOURCE.get() == "zoo" else DEFAULT_ZOO
         spec = sb.selectbox("Zoo model", names, index=_index(names, prev, _index(names, DEFAULT_ZOO)),
                             key=f"{page}.zoo", help="small networks that exercise the DAG structure")
         sb.caption(f"{desc[spec]}  \ninput shape {tuple(shape[spec])}")
     elif src == "torchvision":
         names = _torchvision()
-        prev = state.get(state.SPEC) if state.get(state.SOURCE) == "torchvision" else DEFAULT_TV
+        prev = state.SPEC.get() if state.SOURCE.get() == "torchvision" else DEFAULT_TV
         spec = sb.selectbox("torchvision model", names, index=_index(names, prev, _index(names, DEFAULT_TV)),
                             key=f"{page}.tv", help="built with weights=None: random init, no download")
     elif src == "onnx":
@@ -104,23 +92,23 @@ def model_picker(page: str, *, allow_onnx: bool = True, allow_file: bool = True,
             if len(data) > cap * 1024 * 1024:
                 raise ValueError(f"{up.name} is {len(data) / 2**20:.1f} MB, over the {cap} MB upload cap "
                                  "(server.maxUploadSize in .streamlit/config.toml)")
-            state.put(state.ONNX_BYTES, data)
-            state.put(state.ONNX_NAME, up.name)
-        if state.get(state.ONNX_BYTES) is None:
+            state.ONNX_BYTES.put(data)
+            state.ONNX_NAME.put(up.name)
+        if state.ONNX_BYTES.get() is None:
             sb.info("Upload an .onnx file to see its graph.")
             return None
-        sb.caption(f"using {state.get(state.ONNX_NAME)}")
+        sb.caption(f"using {state.ONNX_NAME.get()}")
         spec = state.ONNX_SPEC
     else:
-        prev = state.get(state.SPEC) if state.get(state.SOURCE) == "file" else ""
+        prev = state.SPEC.get() if state.SOURCE.get() == "file" else ""
         spec = sb.text_input("path/to/file.py:ClassName", value=prev or "", key=f"{page}.file",
                              help="a class constructible with no arguments, with `input_shape` or `example_input()`")
         spec = (spec or "").strip()
         if not spec:
             sb.info("Give a Python file and class, e.g. `my_models.py:Net`.")
             return None
-    state.put(state.SOURCE, src)
-    state.put(state.SPEC, spec)
+    state.SOURCE.put(src)
+    state.SPEC.put(spec)
     return spec, src
 
 
@@ -137,7 +125,7 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     spec, src = picked
     sb = st.sidebar
     grans = ["op"] if src == "onnx" else list(granularities)
-    seed = int(state.get(state.SEED, 0) or 0)
+    seed = int(state.SEED.get(0) or 0)
     # a new model resets granularity to its default; the same model keeps the user's choice
     model_id = f"{src}:{spec}"
     if st.session_state.get(f"{page}.model_id") != model_id or st.session_state.get(f"{page}.granularity") not in grans:
@@ -149,11 +137,11 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     gran = sb.radio("Granularity", grans, key=f"{page}.granularity", horizontal=True, help=GRANULARITY_HELP)
     depth = None
     if gran == "block" and show_depth:
-        depth = int(sb.slider("Block depth (module nesting)", 1, 6, int(state.get(state.DEPTH, 2) or 2),
+        depth = int(sb.slider("Block depth (module nesting)", 1, 6, int(state.DEPTH.get(2) or 2),
                               key=f"{page}.depth", help="collapse ops into modules this many levels deep"))
-        state.put(state.DEPTH, depth)
-    seed = int(sb.number_input("Seed (init)", 0, 10_000, int(state.get(state.SEED, 0)), key=f"{page}.seed"))
-    state.put(state.GRANULARITY, gran)
-    state.put(state.SEED, seed)
-    onnx_digest = digest(state.get(state.ONNX_BYTES)) if spec == state.ONNX_SPEC else None
+        state.DEPTH.put(depth)
+    seed = int(sb.number_input("Seed (init)", 0, 10_000, int(state.SEED.get(0)), key=f"{page}.seed"))
+    state.GRANULARITY.put(gran)
+    state.SEED.put(seed)
+    onnx_digest = digest(state.ONNX_BYTES.get()) if spec == state.ONNX_SPEC else None
     return DagKey(spec=spec, granularity=gran, depth=depth, seed=seed, onnx_digest=onnx_digest)

@@ -1,29 +1,67 @@
-"""Session-state keys shared across pages.
+"""Every session-state key that crosses pages, typed: the one place a page learns what another
+left for it.
 
-Widget keys are per page (Streamlit drops a widget's state when its page is left), so
-pickers copy the user's choice into these plain keys, which persist for the session.
-Other pages may read them to start where the user left off.
+Widget keys are per page (Streamlit drops a widget's state when its page is left), so the
+pickers copy the user's choice into these keys, which persist for the session. A `Key`
+checks the type of what is put under it, so a hand-off cannot silently carry the wrong thing.
+
+    SELECTION.put(sel)            # Architecture -> Prune
+    req = RETRAIN.pop()           # Prune -> Train: a RetrainRequest or None
 """
 
-SPEC = "explorer.spec"  # str: zoo name, torchvision name, "file.py:Class", or ONNX_SPEC
-SOURCE = "explorer.source"  # "zoo" | "torchvision" | "onnx" | "file"
-ONNX_BYTES = "explorer.onnx_bytes"  # bytes of the uploaded .onnx file
-ONNX_NAME = "explorer.onnx_name"  # its file name
-GRANULARITY = "explorer.granularity"  # "unit" | "op" | "block"
-DEPTH = "explorer.depth"  # int: module depth for the block view
-SEED = "explorer.seed"  # int: model init / input seed
-SELECTION = "explorer.selection"  # the PRUNE page's current selection (owned by PRUNE)
+from __future__ import annotations
 
-ONNX_SPEC = "onnx-upload"
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from explorer.pruning.selection import Selection
+
+T = TypeVar("T")
 
 
-def get(key: str, default=None):
-    import streamlit as st
+@dataclass(frozen=True)
+class Key(Generic[T]):
+    """A session-state key and the type of its value."""
 
-    return st.session_state.get(key, default)
+    name: str
+    type: Any  # a class, or a tuple of classes, for isinstance
+
+    def get(self, default: T | None = None) -> T | None:
+        import streamlit as st
+
+        return st.session_state.get(self.name, default)
+
+    def put(self, value: T) -> None:
+        import streamlit as st
+
+        if not isinstance(value, self.type):
+            raise TypeError(f"session key {self.name} holds {self.type}, not {type(value).__name__}")
+        st.session_state[self.name] = value
+
+    def pop(self) -> T | None:
+        import streamlit as st
+
+        return st.session_state.pop(self.name, None)
 
 
-def put(key: str, value) -> None:
-    import streamlit as st
+@dataclass(frozen=True)
+class RetrainRequest:
+    """Prune -> Train: retrain this pruned export against the dense network and controls."""
 
-    st.session_state[key] = value
+    model: str  # the dense model's spec
+    pruned_dir: str  # the export directory (`explorer.pruning.export`)
+    granularity: str  # where the selection was made (unit | op)
+    seed: int = 0  # the dense model's init seed the ticket keeps
+
+
+ONNX_SPEC = "onnx-upload"  # the spec string of an uploaded ONNX file
+
+SPEC: Key[str] = Key("explorer.spec", str)  # zoo name, torchvision name, "file.py:Class", or ONNX_SPEC
+SOURCE: Key[str] = Key("explorer.source", str)  # "zoo" | "torchvision" | "onnx" | "file"
+ONNX_BYTES: Key[bytes] = Key("explorer.onnx_bytes", bytes)
+ONNX_NAME: Key[str] = Key("explorer.onnx_name", str)
+GRANULARITY: Key[str] = Key("explorer.granularity", str)  # "unit" | "op" | "block"
+DEPTH: Key[int] = Key("explorer.depth", int)  # module depth of the block view
+SEED: Key[int] = Key("explorer.seed", int)  # model init / input seed
+SELECTION: Key[Selection] = Key("explorer.selection", Selection)  # Architecture -> Prune, and Prune's own
+RETRAIN: Key[RetrainRequest] = Key("explorer.retrain", RetrainRequest)

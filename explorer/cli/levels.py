@@ -38,7 +38,7 @@ def table(dag) -> str:  # noqa: ANN001 - a Dag
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.graph import build_dag
+    from explorer.graph.build import build_dag
 
     dag = build_dag(args.model, args.granularity, args.depth, args.seed)
     print(dag.dumps() if args.json else table(dag))

@@ -40,96 +40,53 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from explorer import zoo
+    from explorer import models
     from explorer.graph import build_dag
-    from explorer.pruning.apply import apply, compacted, from_mask
-    from explorer.pruning.export import export
-    from explorer.pruning.latency import compare
+    from explorer.pruning.pipeline import run as prune
     from explorer.pruning.selection import Selection
     from explorer.pruning.validity import InvalidSelection, check
 
     gran = args.granularity or ("unit" if args.criterion else "op")
-    lm = zoo.load(args.model, args.seed)
+    lm = models.load_cached(args.model, args.seed)
     dag = build_dag(lm, granularity=gran)
-    x = lm.example_input
-    extra: dict = {}
+    selection, proposal = None, None
     if args.criterion:
         from explorer.pruning.criteria import propose
 
         if args.sparsity is None:
             print("error: --criterion needs --sparsity S (a fraction in [0, 1])", file=sys.stderr)
             return 2
-        prop = propose(lm, args.criterion, args.sparsity, target=args.target, scope=args.scope, dag=dag,
-                       seed=args.seed)
-        extra["proposal"] = prop.summary()
-        sel = prop.selection
-        if gran == "op" and sel is not None and not sel.is_empty():
-            selection = sel
-        else:
-            pruned = from_mask(lm.model, dag, prop.mask, x, selection=sel if sel is not None and
-                               sel.granularity == gran else None)
-            extra["mask_only"] = True
-            selection = None
+        proposal = propose(lm, args.criterion, args.sparsity, target=args.target, scope=args.scope, dag=dag,
+                           seed=args.seed)
+    elif args.select:
+        selection = Selection.from_ids(dag, args.select, note="cli --select")
     else:
-        if args.select:
-            selection = Selection.from_ids(dag, args.select, note="cli --select")
+        with open(args.selection) as f:
+            selection = Selection.from_json(f.read())
+        selection.check_against(dag)
+    try:
+        result = prune(lm, dag, selection=selection, proposal=proposal, out=args.out, spec=args.model,
+                       seed=args.seed, repeats=args.repeats, onnx=not args.no_onnx)
+    except InvalidSelection as e:
+        v = check(dag, selection) if selection is not None else e.verdict
+        doc = {"ok": False, "reasons": list(e.verdict.reasons),
+               "suggestion": None if v.suggestion is None else list(v.suggestion.ids)}
+        if args.json:
+            print(json.dumps(doc, indent=1))
         else:
-            with open(args.selection) as f:
-                selection = Selection.from_json(f.read())
-            selection.check_against(dag)
-    if selection is not None:
-        verdict = check(dag, selection)
-        try:
-            pruned = apply(lm.model, dag, selection, x)
-        except InvalidSelection as e:
-            v = e.verdict
-            doc = {"ok": False, "reasons": list(v.reasons),
-                   "suggestion": None if verdict.suggestion is None else list(verdict.suggestion.ids)}
-            if args.json:
-                print(json.dumps(doc, indent=1))
-            else:
-                print("refused:", *v.reasons, sep="\n  ")
-                if doc["suggestion"]:
-                    print("suggested selection:", " ".join(doc["suggestion"]))
-            return 1
-
-    dense = lm.model.eval()
-    comp = compacted(pruned, x)
-    with torch.no_grad():
-        xs = torch.cat([x, torch.randn(3, *x.shape[1:], generator=torch.Generator().manual_seed(1))])
-        diff = float((comp.eval()(xs) - pruned.model.eval()(xs)).abs().max())
-    rows = compare(dense, pruned.model, comp, x, repeats=args.repeats)
-    out = export(pruned, args.out, spec=args.model, seed=args.seed, x=x, dense=dense, onnx=not args.no_onnx,
-                 extra=extra)
-    by = {r["form"]: r for r in rows}
-    summary = {
-        "ok": True,
-        "model": args.model,
-        "granularity": gran,
-        "out": str(out),
-        "removed": {"nodes": len(pruned.verdict.removed_nodes), "arcs": len(pruned.verdict.removed_arcs)},
-        "params": {"dense": by["dense"]["params"], "pruned_nonzero": by["masked"]["nonzero_params"],
-                   "compacted": by["compacted"]["params"]},
-        "macs": {"dense": by["dense"]["macs"], "masked": by["masked"]["macs"], "compacted": by["compacted"]["macs"]},
-        "sparsity": {"weights": pruned.weight_sparsity(), "mask": pruned.mask.sparsity,
-                     "requested": args.sparsity,
-                     **({"achieved": extra["proposal"]["achieved"]} if "proposal" in extra else {})},
-        "compacted_vs_masked_max_abs_diff": diff,
-        "latency_ms": {f: by[f]["latency_ms"] for f in ("dense", "masked", "compacted")},
-        "table": rows,
-        "note": "a mask alone does not make a dense kernel faster; only the compacted form removes work",
-        **({"proposal": extra["proposal"]} if "proposal" in extra else {}),
-    }
+            print("refused:", *e.verdict.reasons, sep="\n  ")
+            if doc["suggestion"]:
+                print("suggested selection:", " ".join(doc["suggestion"]))
+        return 1
+    s = result.summary
     if args.json:
-        print(json.dumps(summary, indent=1, default=float))
+        print(json.dumps(s, indent=1, default=float))
     else:
-        print(f"{args.model} ({gran}): weight sparsity {100 * summary['sparsity']['weights']:.1f}%, "
-              f"params {summary['params']['dense']:,} -> {summary['params']['pruned_nonzero']:,} non-zero, "
-              f"compacted {summary['params']['compacted']:,}; MACs {summary['macs']['dense']:,} -> "
-              f"{summary['macs']['compacted']:,} compacted")
-        for r in rows:
+        print(f"{args.model} ({gran}): weight sparsity {100 * s['sparsity']['weights']:.1f}%, "
+              f"params {s['params']['dense']:,} -> {s['params']['pruned_nonzero']:,} non-zero, "
+              f"compacted {s['params']['compacted']:,}; MACs {s['macs']['dense']:,} -> "
+              f"{s['macs']['compacted']:,} compacted")
+        for r in result.table:
             print(f"  {r['form']:10s} {r['latency_ms']:.3f} ms  (x{r['speedup']:.2f})")
-        print(f"  compacted vs masked max abs diff {diff:.2e}; exported to {out}")
+        print(f"  compacted vs masked max abs diff {result.diff:.2e}; exported to {result.out}")
     return 0

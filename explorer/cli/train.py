@@ -43,12 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _config(a: argparse.Namespace):
-    from explorer import zoo
+    from explorer import models
     from explorer.training.config import RunConfig
 
     dataset = a.dataset
     if dataset is None:
-        dataset = zoo.load(a.model).info.dataset or ""
+        dataset = models.load(a.model).info.dataset or ""
         if not dataset:
             raise ValueError(f"model {a.model!r} has no default dataset; pass --dataset NAME or a .csv/.npz path")
     init = a.init or ("ticket" if a.mask else "dense")
@@ -60,7 +60,7 @@ def _config(a: argparse.Namespace):
 
 
 def run(a: argparse.Namespace) -> int:
-    from explorer.training.compare import iterations_to_target
+    from explorer.lottery.verdict import iterations_to_target
     from explorer.training.store import RunStore
 
     cfg = _config(a)
@@ -68,7 +68,7 @@ def run(a: argparse.Namespace) -> int:
     out: dict = {"run_id": cfg.run_id, "config": cfg.to_dict()}
 
     if a.submit:
-        from explorer.training.backend import get_backend
+        from explorer.training.jobs.backend import get_backend
 
         backend = get_backend(a.backend, store)
         rid = backend.submit([cfg])[0]

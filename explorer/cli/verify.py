@@ -22,23 +22,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build(spec: str, granularity: str, seed: int):
-    """(model, dag, info): the model as `zoo.load` builds it, and its DAG through `explorer.graph.build_dag`
+    """(model, dag, info): the model as `models.load` builds it, and its DAG through `explorer.graph.build.build_dag`
     (given the loaded model, so the DAG is made from the very weights that are verified)."""
-    from explorer import zoo
-    from explorer.graph import build_dag
+    from explorer import models
+    from explorer.graph.build import build_dag
 
     if spec.lower().endswith(".onnx"):
         from explorer.cli import CliError
 
         raise CliError(f"{spec}: an ONNX file has structure only (levels), nothing to verify; give a Python model")
-    lm = zoo.load(spec, seed)
+    lm = models.load(spec, seed)
     return lm.model, build_dag(lm, granularity, None, seed), lm.info
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from explorer.verify import verify
+    from explorer.lifting.verify import verify
 
     model, dag, info = build(args.model, args.granularity, args.seed)
     g = torch.Generator().manual_seed(args.seed)

@@ -1,36 +1,13 @@
-"""Plotly figures of the explorer: the DAG laid out by level, the lifting matrices.
+"""Figures of the explorer: the DAG laid out by level, the lifting matrices, learning curves,
+the free-form pyvis view, and plotly selection events read back into the graph.
 
-Import-free on purpose (`import explorer.figures` loads nothing heavy); the public
-functions are fetched lazily from their modules on first use:
+- `layout`     — `level_layout(dag)`: x = level, barycentre-ordered ranks;
+- `dag_plot`   — `dag_figure(dag, ...)`, selectable traces in a fixed order;
+- `matrix_plot`— `matrix_figure(ids, M, ...)`, level blocks, the level histogram;
+- `curves`     — learning curves per role;
+- `pyvis_view` — the offline force-directed view;
+- `events`     — `selection_from_event(dag, event)`.
 
-- `dag_figure(dag, ...)`     -> `explorer.figures.dag_plot`
-- `matrix_figure(ids, M, ...)` -> `explorer.figures.matrix_plot`
-- `level_layout(dag)`        -> `explorer.figures.layout`
+Import the modules directly (`from explorer.figures.dag_plot import dag_figure`): this
+package imports nothing, so `import explorer.figures` stays light.
 """
-
-_LAZY = {
-    "dag_figure": "explorer.figures.dag_plot",
-    "search_nodes": "explorer.figures.dag_plot",
-    "figure_html": "explorer.figures.dag_plot",
-    "level_colors": "explorer.figures.dag_plot",
-    "TRACE_ARCS": "explorer.figures.dag_plot",
-    "TRACE_SKIP_ARCS": "explorer.figures.dag_plot",
-    "TRACE_ARC_MIDPOINTS": "explorer.figures.dag_plot",
-    "TRACE_NODES": "explorer.figures.dag_plot",
-    "TRACE_SELECTED_ARCS": "explorer.figures.dag_plot",
-    "matrix_figure": "explorer.figures.matrix_plot",
-    "level_histogram_figure": "explorer.figures.matrix_plot",
-    "level_layout": "explorer.figures.layout",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'explorer.figures' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))

@@ -19,7 +19,7 @@ Graphs with more than `GL_THRESHOLD` nodes use `go.Scattergl` (WebGL) for speed;
 arcs of one kind are always ONE trace, segments separated by NaN (the numeric form of plotly's
 `None` separator: the pen lifts there).
 
-    >>> from explorer.dag import Dag, Node, Arc
+    >>> from explorer.graph.dag import Dag, Node, Arc
     >>> dag = Dag.build([Node("x", "input"), Node("h", "linear"), Node("y", "linear")],
     ...                 [Arc("x", "h"), Arc("h", "y"), Arc("x", "y")], "op")
     >>> fig = dag_figure(dag)
@@ -37,7 +37,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 
-from explorer.dag import Dag
+from explorer.graph.dag import Dag
 from explorer.figures.layout import level_layout
 
 TRACE_ARCS = "arcs"
@@ -80,7 +80,7 @@ def _stepped_colorscale(colors: list[str]) -> list[list]:
 def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
     """Nodes whose id, op or module contains `query` (case-insensitive), and their neighbours.
 
-    >>> from explorer.dag import Dag, Node, Arc
+    >>> from explorer.graph.dag import Dag, Node, Arc
     >>> dag = Dag.build([Node("x", "input"), Node("fc", "linear", "layer.fc"), Node("y", "relu")],
     ...                 [Arc("x", "fc"), Arc("fc", "y")], "op")
     >>> hits, nbrs = search_nodes(dag, "LAYER")

@@ -4,7 +4,7 @@ Ranks come from a few sweeps of barycentre ordering (Sugiyama's heuristic): each
 moves to the mean position of its neighbours in the adjacent sweep direction, which
 removes most arc crossings in O(sweeps * (V + E)) — fast enough for 10,000-node graphs.
 
-    >>> from explorer.dag import Dag, Node, Arc
+    >>> from explorer.graph.dag import Dag, Node, Arc
     >>> dag = Dag.build([Node("x", "input"), Node("a", "linear"), Node("b", "linear"), Node("y", "add")],
     ...                 [Arc("x", "a"), Arc("x", "b"), Arc("a", "y"), Arc("b", "y")], "op")
     >>> level_layout(dag)
@@ -13,7 +13,7 @@ removes most arc crossings in O(sweeps * (V + E)) — fast enough for 10,000-nod
 
 from __future__ import annotations
 
-from explorer.dag import Dag
+from explorer.graph.dag import Dag
 
 
 def level_layout(dag: Dag, sweeps: int = 4) -> dict[str, tuple[float, float]]:

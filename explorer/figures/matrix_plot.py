@@ -1,4 +1,4 @@
-"""Heatmaps of the lifting matrices T_l (SCIENCE.md §2) and of their products.
+"""Heatmaps of the lifting matrices T_l (docs/science.md §2) and of their products.
 
 `matrix_figure(ids, M)` draws a node-by-node matrix with rows and columns labelled by
 node id, zeros blank (NaN, so the lower-triangular shape is plain to see), the strictly

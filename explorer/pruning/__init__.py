@@ -1,4 +1,4 @@
-"""Pruning through the lifting structure (SCIENCE.md §3).
+"""Pruning through the lifting structure (docs/science.md §3).
 
 Modules, one concept each (import them directly; this package imports nothing):
 

@@ -17,12 +17,12 @@ result is a copy). Then:
   zero.
 
 The `PrunedModel` carries the pruned model, its mask, the selection, the verdict and
-the pruned network's DAG. `rewind(pruned, state_dict)` loads surviving weights from a
-saved state (the dense init for a lottery ticket) and re-applies the mask.
+the pruned network's DAG (`explorer.lottery.rewind` loads surviving weights into it from a
+saved state, e.g. the dense init of a lottery ticket).
 
-    >>> from explorer import zoo
-    >>> from explorer.unit import unit_dag
-    >>> lm = zoo.load("moons_mlp")
+    >>> from explorer import models
+    >>> from explorer.graph.unit import unit_dag
+    >>> lm = models.load("moons_mlp")
     >>> dag = unit_dag(lm.model, lm.example_input, "moons_mlp")
     >>> p = apply(lm.model, dag, Selection.from_ids(dag, ["fc1[0]", "fc2[3]->out[1]"]), lm.example_input)
     >>> p
@@ -34,19 +34,19 @@ saved state (the dense init for a lottery ticket) and re-applies the mask.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from explorer.dag import Dag
-from explorer.mask import Mask, prunable_names
+from explorer.graph.dag import Dag
+from explorer.models.state import load_state
+from explorer.pruning.mask import Mask, prunable_names
 from explorer.pruning.selection import Selection
 from explorer.pruning.unit_plan import unit_plan
+from explorer.pruning.validity import InvalidSelection, Verdict, check
 
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-from explorer.pruning.validity import InvalidSelection, Verdict, check
 
 
 class ApplyError(ValueError):
@@ -153,7 +153,7 @@ def unit_mask(model: nn.Module, dag: Dag, verdict: Verdict) -> Mask:
 
 def _apply_unit(model: nn.Module, dag: Dag, selection: Selection, verdict: Verdict,
                 x: torch.Tensor | None) -> PrunedModel:
-    from explorer.unit import unit_dag
+    from explorer.graph.unit import unit_dag
 
     mask = unit_mask(model, dag, verdict)
     pruned = copy.deepcopy(model)
@@ -198,20 +198,15 @@ def _apply_op(model: nn.Module, dag: Dag, selection: Selection, verdict: Verdict
 
 def _load_weights(gm: nn.Module, model: nn.Module) -> None:
     """Copy `model`'s current parameters and buffers into the traced copy (same names)."""
-    src = model.state_dict()
-    dst = gm.state_dict()
-    missing = [k for k in dst if k not in src]
-    if missing:
-        raise ApplyError(f"the traced graph holds {missing[0]!r}, which {type(model).__name__} does not; "
-                         "rebuild the DAG from this model")
-    gm.load_state_dict({k: src[k] for k in dst})
+    load_state(gm, model.state_dict(), f"{type(model).__name__} (the model the graph should be traced from)",
+               error=ApplyError)
 
 
 def _op_dag(pruned: nn.Module, x: torch.Tensor, dag: Dag, verdict: Verdict) -> Dag:
     """The pruned network's op-level DAG, traced from the rewritten graph itself (so it is
     exactly what runs); its nodes must be the surviving ones."""
-    from explorer.shapes import propagate
-    from explorer.trace import dag_from_graph
+    from explorer.graph.shapes import propagate
+    from explorer.graph.fx_dag import dag_from_graph
 
     was = pruned.training
     pruned.eval()
@@ -267,24 +262,3 @@ def compacted(pruned: PrunedModel, x: torch.Tensor) -> nn.Module:
         names = {n for n, _ in model.named_parameters()}
         mask = Mask({k: v for k, v in mask.items() if k in names})
     return compact(model, mask, x)
-
-
-# ---- rewinding --------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def rewind(pruned: PrunedModel, state_dict: Mapping[str, torch.Tensor]) -> PrunedModel:
-    """Load the surviving weights from `state_dict` (the dense init for a ticket, or a saved
-    step; names as in the dense model) into `pruned.model` and re-apply the mask. Returns `pruned`."""
-    own = pruned.model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    if missing:
-        raise ApplyError(f"the state to rewind to lacks {missing[0]!r} (and {len(missing) - 1} more); "
-                         "rewind to a state dict of the same model")
-    for k, v in own.items():
-        if tuple(state_dict[k].shape) != tuple(v.shape):
-            raise ApplyError(f"cannot rewind {k}: saved shape {tuple(state_dict[k].shape)} != {tuple(v.shape)}")
-    pruned.model.load_state_dict({k: state_dict[k] for k in own})
-    pruned.reapply_mask()
-    return pruned
-

@@ -1,4 +1,4 @@
-"""Compaction: physically remove the units/channels a mask has emptied (SCIENCE.md §3).
+"""Compaction: physically remove the units/channels a mask has emptied (docs/science.md §3).
 
 A masked network still runs dense kernels that multiply zeros. `compact` finds every
 unit whose value is identically zero — all incoming weights zero in every layer that
@@ -13,9 +13,9 @@ probe inputs (the example input plus seeded random ones); a group whose removal 
 change the output (e.g. a channel that a sigmoid maps to 0.5, or a split torch-pruning
 mis-traces) is left masked instead, and the report says so.
 
-    >>> from explorer import zoo
+    >>> from explorer import models
     >>> from explorer.pruning.criteria import propose
-    >>> lm = zoo.load("mlp")
+    >>> lm = models.load("mlp")
     >>> p = propose(lm, "magnitude", 0.5, target="units")
     >>> small = compact(lm.model, p.mask, lm.example_input)
     >>> [m.out_features for m in small.hidden], small.out.in_features
@@ -32,8 +32,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.mask import Mask
-from explorer.pruning.criteria.targets import CONV_T, NORMS, PRUNABLE, _rows, find_layers
+from explorer.pruning.mask import Mask
+from explorer.pruning.coupling import UnitGroup, dependency_graph, find_layers, iter_groups, rows_of
 
 
 class CompactError(ValueError):
@@ -121,45 +121,37 @@ def _prune(masked: nn.Module, x: torch.Tensor, accept: list[tuple[str, list[int]
     """Remove the empty units of a copy of `masked`. With `accept` given, remove only those
     (root layer, unit indices) pairs; else every empty unit found. Returns the model, a
     report and the plan [(root layer, indices)] that was carried out."""
-    import torch_pruning as tp
-
     work = copy.deepcopy(masked).eval()
-    names = {m: n for n, m in work.named_modules()}
-    by_name = dict(work.named_modules())
-    outputs = [by_name[l.name] for l in find_layers(work, x) if l.is_output]
     report = CompactReport()
     plan: list[tuple[str, list[int]]] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dg = tp.DependencyGraph().build_dependency(work, example_inputs=x)
-            wanted = dict(accept) if accept is not None else None
-            for group in dg.get_all_groups(ignored_layers=outputs, root_module_types=PRUNABLE):
-                root = group[0].dep.target.module
-                name = names.get(root, type(root).__name__)
-                size = len(group[0].idxs)
-                report.sizes[name] = size
-                if wanted is not None:
-                    if name not in wanted:
-                        continue
-                    dead = wanted[name]
-                else:
-                    dead, why = _empty_units(group, dg, names)
-                    if why:
-                        report.refused[name] = why
-                    if not dead:
-                        continue
-                    if len(dead) == size:  # keep one (zero) channel: a layer needs an output
-                        dead = dead[:-1]
-                if not dead:
+        dg = dependency_graph(work, x)
+        wanted = dict(accept) if accept is not None else None
+        for name, g, why in iter_groups(work, find_layers(work, x), dg):  # lazily: each after the last prune
+            if g is None:
+                report.refused[name] = why
+                continue
+            report.sizes[g.name] = g.size
+            if wanted is not None:
+                if g.name not in wanted:
                     continue
-                g = dg.get_pruning_group(root, group[0].dep.handler, dead)
-                if not dg.check_pruning_group(g):
-                    report.refused[name] = f"torch-pruning refuses to remove {len(dead)} of {size} units"
+                dead = wanted[g.name]
+            else:
+                dead = _empty_units(work, g)
+                if len(dead) == g.size:  # keep one (zero) channel: a layer needs an output
+                    dead = dead[:-1]
+            if not dead:
+                continue
+            root, handler = g.handle
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pg = dg.get_pruning_group(root, handler, dead)
+                if not dg.check_pruning_group(pg):
+                    report.refused[g.name] = f"torch-pruning refuses to remove {len(dead)} of {g.size} units"
                     continue
-                g.prune()
-                report.removed[name] = len(dead)
-                plan.append((name, list(dead)))
+                pg.prune()
+            report.removed[g.name] = len(dead)
+            plan.append((g.name, list(dead)))
     except Exception as e:
         raise CompactError(f"torch-pruning could not trace or prune {type(masked).__name__}: "
                            f"{type(e).__name__}: {e}; use the masked model instead") from e
@@ -167,38 +159,19 @@ def _prune(masked: nn.Module, x: torch.Tensor, accept: list[tuple[str, list[int]
 
 
 @torch.no_grad()
-def _empty_units(group: Any, dg: Any, names: dict[nn.Module, str]) -> tuple[list[int], str]:
-    """Units of a torch-pruning group whose value is identically zero, or ([], reason)."""
-    size = len(group[0].idxs)
-    alive = torch.zeros(size, dtype=torch.bool)
-    producers = 0
-    for item in group.items:
-        mod, fn = item.dep.target.module, item.dep.handler
-        idx = torch.as_tensor(list(item.idxs), dtype=torch.long)
-        root = torch.as_tensor(list(item.root_idxs), dtype=torch.long)
-        if isinstance(mod, nn.Parameter):
-            return [], "a free parameter (e.g. a positional embedding) is added to these channels"
-        if not isinstance(mod, nn.Module) or not any(True for _ in mod.parameters(recurse=False)):
+def _empty_units(model: nn.Module, g: UnitGroup) -> list[int]:
+    """Units of a coupled group whose value is identically zero: every producer's row and bias
+    entry is zero, and every BatchNorm on the channel maps 0 to 0."""
+    params = dict(model.named_parameters())
+    modules = dict(model.named_modules())
+    alive = torch.zeros(g.size, dtype=torch.bool)
+    for s in g.slices:
+        if s.role != "out" or s.param.rpartition(".")[0] not in g.producers:
             continue
-        mname = names.get(mod, type(mod).__name__)
-        if isinstance(mod, PRUNABLE):
-            if getattr(mod, "groups", 1) != 1:
-                return [], f"{mname} is a grouped convolution"
-            if dg.is_out_channel_pruning_fn(fn):
-                producers += 1
-                dim = 1 if isinstance(mod, CONV_T) else 0
-                nz = _rows(mod.weight, dim, idx).abs().sum(1) != 0
-                if mod.bias is not None:
-                    nz |= mod.bias[idx] != 0
-                alive[root[nz]] = True
-        elif isinstance(mod, NORMS):
-            shift = _norm_shift(mod)
-            alive[root[shift[idx] != 0]] = True
-        else:
-            return [], f"{mname} ({type(mod).__name__}) acts across these channels"
-    if producers == 0:
-        return [], ""
-    return torch.nonzero(~alive).flatten().tolist(), ""
+        alive[s.root[rows_of(params[s.param], s.dim, s.idx).abs().sum(1) != 0]] = True
+    for name, idx, root in g.norms:
+        alive[root[_norm_shift(modules[name])[idx] != 0]] = True
+    return torch.nonzero(~alive).flatten().tolist()
 
 
 def _norm_shift(bn: nn.Module) -> torch.Tensor:

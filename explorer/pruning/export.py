@@ -7,7 +7,7 @@
     DIR/weights.safetensors the pruned model's state dict
     DIR/model.onnx          the compacted model (`compact.compact`), checked with onnxruntime
 
-`load_pruned(DIR)` rebuilds the model from the spec (`zoo.load` + the selection's
+`load_pruned(DIR)` rebuilds the model from the spec (`models.load` + the selection's
 rewrites + the mask) and loads the saved weights; `load_pruned(DIR, seed=s)` leaves the
 model at seed `s`'s initialisation instead (a lottery ticket uses the dense init, a
 re-init control another seed). `zip_dir(DIR)` gives the bytes for a download button.
@@ -19,13 +19,15 @@ import io
 import json
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from explorer.mask import Mask, MaskError
+from explorer.models.state import load_state
+from explorer.pruning.mask import Mask, MaskError
 from explorer.pruning.apply import PrunedModel, apply, compacted, from_mask
 from explorer.pruning.cost import cost
 from explorer.pruning.selection import Selection
@@ -50,16 +52,16 @@ def export(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write `pruned` to directory `out` (created); returns its path. `spec`/`seed` name the
-    dense model as `explorer.zoo.load` takes them; `dense` (for the counts) defaults to
-    `zoo.load(spec, seed).model`."""
+    dense model as `explorer.models.models.load` takes them; `dense` (for the counts) defaults to
+    `models.load(spec, seed).model`."""
     from safetensors.torch import save_file
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if dense is None:
-        from explorer import zoo
+        from explorer import models
 
-        dense = zoo.load(spec, seed).model
+        dense = models.load(spec, seed).model
     pruned.mask.save(out / "mask.safetensors")
     state = {k: v.detach().cpu().contiguous().clone() for k, v in pruned.model.state_dict().items()}
     save_file(state, str(out / "weights.safetensors"), metadata={"format": FORMAT, "model": spec})
@@ -131,13 +133,50 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     return doc
 
 
+@dataclass(frozen=True)
+class ExportRef:
+    """What a mask source is, without building anything: a full export (`full`), a directory with
+    a bare mask (and maybe a spec naming the model), or a bare mask file."""
+
+    path: Path
+    mask_file: Path
+    model: str | None  # the model spec recorded beside the mask, if any
+    full: bool  # a complete "explorer-pruned/1" export (selection and rewrites re-applicable)
+    rewrites: tuple[str, ...] = ()  # op-level arcs whose source the rewrite replaced by zeros
+
+
+def describe(path: str | Path) -> ExportRef:
+    """Read what `path` holds as a mask source: a pruned-model directory (this module's format), a
+    directory with `mask.safetensors` (+ optional spec.json naming the model), or a mask file."""
+    p = Path(path)
+    if p.is_file():
+        return ExportRef(p, p, None, False)
+    if not p.is_dir():
+        raise ExportError(f"{p} does not exist; export a pruned network from the Prune page "
+                          "(or `python -m explorer prune ... --out DIR`) or give a mask.safetensors file")
+    if not (p / "mask.safetensors").is_file():
+        raise ExportError(f"{p} has no mask.safetensors; it must be a directory exported by the Prune page")
+    if not (p / "spec.json").is_file():
+        return ExportRef(p, p / "mask.safetensors", None, False)
+    try:
+        doc = json.loads((p / "spec.json").read_text())
+    except json.JSONDecodeError as e:
+        raise ExportError(f"{p / 'spec.json'} is not valid JSON ({e.msg} at line {e.lineno}); export again") from e
+    if not isinstance(doc, dict):
+        raise ExportError(f"{p / 'spec.json'} must hold a JSON object; export again")
+    full = doc.get("format") == FORMAT and (p / "selection.json").is_file()
+    model = doc.get("model")
+    return ExportRef(p, p / "mask.safetensors", str(model) if model else None, full,
+                     tuple(doc.get("rewrites") or ()) if full else ())
+
+
 def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
     """Rebuild the pruned model of directory `path`: the dense model from its spec, the
     selection re-applied, the saved mask applied; then the saved weights (seed None) or the
     init of `seed`. Only safetensors and JSON are read."""
     from safetensors.torch import load_file
 
-    from explorer import zoo
+    from explorer import models
     from explorer.graph import build_dag
 
     d = Path(path)
@@ -145,7 +184,7 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
     for name in ("mask.safetensors", "selection.json") + (("weights.safetensors",) if seed is None else ()):
         if not (d / name).is_file():
             raise ExportError(f"{d} lacks {name}; export the pruned model again")
-    lm = zoo.load(doc["model"], int(doc["seed"] if seed is None else seed))
+    lm = models.load(doc["model"], int(doc["seed"] if seed is None else seed))
     dag = build_dag(lm, granularity=doc["granularity"])
     sel = Selection.from_json((d / "selection.json").read_text())
     sel.check_against(dag, model=sel.model or dag.name)
@@ -165,11 +204,7 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
             state = load_file(str(d / "weights.safetensors"))
         except Exception as e:  # noqa: BLE001 - safetensors raises its own types on a bad header
             raise ExportError(f"{d / 'weights.safetensors'} is not a readable safetensors file: {e}") from e
-        own = pruned.model.state_dict()
-        missing = [k for k in own if k not in state]
-        if missing:
-            raise ExportError(f"weights.safetensors lacks {missing[0]!r}: it was saved from another model")
-        pruned.model.load_state_dict({k: state[k] for k in own})
+        load_state(pruned.model, state, f"{d / 'weights.safetensors'}", error=ExportError)
         pruned.reapply_mask()
     return pruned
 

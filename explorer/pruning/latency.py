@@ -1,4 +1,4 @@
-"""Measured CPU latency of the dense, masked and compacted forms (issue 3 §4).
+"""Measured CPU latency of the dense, masked and compacted forms.
 
 `measure` times `model(x)` under `torch.inference_mode` with a fixed number of threads,
 after warm-up, and reports the median and inter-quartile range of the repeats. `compare`

@@ -1,10 +1,10 @@
-"""Structural operations, proposed from the graph (SCIENCE.md §3): the residual branches
+"""Structural operations, proposed from the graph (docs/science.md §3): the residual branches
 of an additive head, the skip arcs, a range of levels, the units of a layer.
 
 Each helper returns a `Selection` (or a list of them) for the page's shortcut buttons
 and the CLI; nothing here decides validity (`validity.check`) or changes a model.
 
-    >>> from explorer.dag import Arc, Dag, Node
+    >>> from explorer.graph.dag import Arc, Dag, Node
     >>> dag = Dag.build([Node("x", "input"), Node("c1", "conv"), Node("c2", "conv"),
     ...                  Node("add", "add"), Node("y", "linear")],
     ...                 [Arc("x", "c1"), Arc("c1", "c2"), Arc("c2", "add"),
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from explorer.dag import Arc, Dag
+from explorer.graph.dag import Arc, Dag
 from explorer.pruning.selection import Selection, SelectionError, fingerprint
 
 

@@ -1,7 +1,7 @@
 """Op-level graph rewrites: a removed arc `u -> v` becomes zeros of `u`'s shape in `v`'s inputs.
 
 The rewrite works on a `torch.fx.GraphModule` whose node names are the op-level DAG's
-node ids (`explorer.trace`). It copies the module, swaps each removed input of a
+node ids (`explorer.graph.trace`). It copies the module, swaps each removed input of a
 surviving node for a `torch.zeros` of the same shape, dtype and device (the batch
 dimension follows the input's), and drops the nodes nothing uses any more. Submodules
 and parameters are all kept under their original names, so state dicts and masks

@@ -1,4 +1,4 @@
-"""Selection: the nodes and arcs of a DAG-DNN that are to be removed (SCIENCE.md §3).
+"""Selection: the nodes and arcs of a DAG-DNN that are to be removed (docs/science.md §3).
 
 A `Selection` is a plain value: a granularity, a sorted set of node ids and a sorted
 set of arc ids (`"src->dst"`, as `levels --json` prints them), plus the model spec it
@@ -6,7 +6,7 @@ was made on. It says nothing about whether removing them is allowed — that is
 `explorer.pruning.validity.check` — and changes nothing — that is
 `explorer.pruning.apply`.
 
-    >>> from explorer.dag import Arc, Dag, Node
+    >>> from explorer.graph.dag import Arc, Dag, Node
     >>> dag = Dag.build([Node("x", "input"), Node("h", "linear", module="fc1"),
     ...                  Node("y", "add")],
     ...                 [Arc("x", "h"), Arc("h", "y"), Arc("x", "y", kind="identity")],
@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from explorer.dag import GRANULARITIES, Dag
+from explorer.graph.dag import GRANULARITIES, Dag
 
 FORMAT = "explorer-selection/1"
 
@@ -110,31 +110,6 @@ class Selection:
         sel = cls(dag.granularity, tuple(nodes), tuple(arcs), dag.name, fingerprint(dag), note)
         sel.check_ids(dag)
         return sel
-
-    @classmethod
-    def from_plotly(cls, dag: Dag, event: Any, note: str = "plotly selection") -> Selection:
-        """From a Streamlit plotly selection event (`st.plotly_chart(..., on_select="rerun")`).
-
-        Accepts the event, its `"selection"` part, or its list of points. Each point's
-        `customdata` is a node id (node trace) or `"src->dst"` (arc midpoint trace); a
-        list customdata uses its first item. Points naming nothing in `dag` (legend,
-        level labels) are ignored.
-        """
-        points = _points(event)
-        known_nodes = {n.id for n in dag.nodes}
-        known_arcs = {a.id for a in dag.arcs}
-        nodes, arcs = [], []
-        for p in points:
-            cd = p.get("customdata") if isinstance(p, Mapping) else None
-            if isinstance(cd, (list, tuple)):
-                cd = cd[0] if cd else None
-            if not isinstance(cd, str):
-                continue
-            if cd in known_arcs:
-                arcs.append(cd)
-            elif cd in known_nodes:
-                nodes.append(cd)
-        return cls(dag.granularity, tuple(nodes), tuple(arcs), dag.name, fingerprint(dag), note)
 
     @classmethod
     def from_filter(
@@ -296,21 +271,6 @@ class Selection:
             raise SelectionError("saved selection ids must all be strings")
         return cls(str(doc["granularity"]), tuple(doc["nodes"]), tuple(doc["arcs"]),
                    str(doc.get("model", "")), str(doc.get("fingerprint", "")), str(doc.get("note", "")))
-
-
-def _points(event: Any) -> list[Any]:
-    if event is None:
-        return []
-    if isinstance(event, Mapping) or hasattr(event, "get"):
-        sel = event.get("selection", event)
-        if sel is None:
-            return []
-        pts = sel.get("points", []) if (isinstance(sel, Mapping) or hasattr(sel, "get")) else sel
-        return list(pts or [])
-    if isinstance(event, Sequence):
-        return list(event)
-    sel = getattr(event, "selection", None)
-    return list(getattr(sel, "points", []) or [])
 
 
 def _close(word: str, choices: Sequence[str]) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.dag import Dag, Node
+from explorer.graph.dag import Dag, Node
 
 # activations with phi(0) = 0
 ZERO_AT_ZERO = frozenset({"identity", "relu", "relu6", "gelu", "tanh", "silu", "elu"})

@@ -1,4 +1,4 @@
-"""Validity of a selection, decided on the graph alone, before anything changes (SCIENCE.md §3).
+"""Validity of a selection, decided on the graph alone, before anything changes (docs/science.md §3).
 
 Removing a node replaces its value by zeros of its shape; removing an arc replaces
 that input of its head by zeros. What follows from that, node by node in level order:
@@ -20,7 +20,7 @@ that input of its head by zeros. What follows from that, node by node in level o
 `check` returns a `Verdict`; when it refuses, `suggestion` is the nearest valid
 selection found (the refused items dropped, or a joint head taken whole).
 
-    >>> from explorer.dag import Arc, Dag, Node
+    >>> from explorer.graph.dag import Arc, Dag, Node
     >>> dag = Dag.build([Node("x", "input"), Node("a", "conv"), Node("add", "add"), Node("y", "linear")],
     ...                 [Arc("x", "a"), Arc("a", "add"), Arc("x", "add", kind="identity"), Arc("add", "y")],
     ...                 "op", name="toy")
@@ -36,12 +36,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from explorer.dag import Dag, Node
+from explorer.graph.dag import Dag, Node
+from explorer.graph.ops import JOINT_OPS, SIZE_OPS
 from explorer.pruning.selection import Selection
-
-# Ops that combine their inputs non-additively even if the tracer labels the arcs otherwise.
-JOINT_OPS = frozenset({"mul", "matmul", "bmm", "baddbmm", "div", "truediv", "einsum",
-                       "scaled_dot_product_attention", "pow", "where", "masked_fill"})
 
 # Above this many selected items the greedy search for a suggestion would cost too much.
 _GREEDY_LIMIT = 300
@@ -76,10 +73,6 @@ class InvalidSelection(ValueError):
     def __init__(self, verdict: Verdict):
         self.verdict = verdict
         super().__init__("; ".join(verdict.reasons))
-
-
-# Op-level nodes that compute Python values (sizes, dims), not tensors.
-SIZE_OPS = frozenset({"size", "dim", "numel", "shape", "getattr_shape"})
 
 
 def is_tensor(dag: Dag, node: Node) -> bool:

@@ -1,6 +1,6 @@
-"""Batched tickets: train K masked variants of one small model at once (issue 4 §6).
+"""Batched tickets: train K masked variants of one small model at once.
 
-A sweep (many masks, seeds or sparsities of one model, SCIENCE.md §4 and §7) is K
+A sweep (many masks, seeds or sparsities of one model, docs/science.md §4 and §7) is K
 independent training runs that differ only in their mask and initial weights. Here the
 K parameter sets are stacked along a new leading axis, the model's forward is
 vectorised over that axis with `torch.func.functional_call` + `torch.vmap`, and one
@@ -15,10 +15,10 @@ own order when `data_seeds` is given, and write the metric rows `runner.execute`
 ({step, split, loss, acc, wall_time}: train rows averaged over `log_every` steps, test
 rows at step 0, every `eval_every` steps and at the end), so a batched sweep equals K
 one-by-one runs to float tolerance (`tests/test_batched.py` checks losses and weights)
-and lands in the run store as K ordinary runs (`explorer.training.sweep`).
+and lands in the run store as K ordinary runs (`explorer.training.jobs.sweep`).
 
     >>> import torch
-    >>> from explorer.mask import Mask
+    >>> from explorer.pruning.mask import Mask
     >>> g = torch.Generator().manual_seed(0)
     >>> data = Data(torch.randn(64, 2, generator=g), torch.randint(0, 2, (64,), generator=g),
     ...             torch.randn(32, 2, generator=g), torch.randint(0, 2, (32,), generator=g))
@@ -39,7 +39,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.mask import Mask
+from explorer.pruning.mask import Mask
+from explorer.training.optim import make_optimizer, make_schedule
 
 # sink(k, rows): variant k's new metric rows; should_stop(k): has variant k been cancelled?
 Sink = Callable[[int, list[dict[str, Any]]], None]
@@ -113,40 +114,21 @@ def batch_order(n: int, batch_size: int, steps: int, seed: int) -> torch.Tensor:
     return torch.cat(perms)[:steps]
 
 
-def make_optimizer(name: str, params: list[torch.Tensor], lr: float, momentum: float = 0.0,
-                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """The runner's optimiser ('adam' or 'sgd', same hyper-parameters) over the stacked
-    tensors, in torch's fused implementation where this build has one for the device: the
-    same update as the default per-tensor loop (to rounding), in one pass instead of ~10,
-    which matters once the stack is K times larger."""
-    if name not in ("adam", "sgd"):
-        raise BatchedError(f"unknown optimizer {name!r}; use 'adam' or 'sgd'")
-    for fused in (True, None):
-        try:
-            if name == "adam":
-                return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused)
-            return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, fused=fused)
-        except (RuntimeError, TypeError, ValueError):
-            if fused is None:
-                raise
-    raise AssertionError("unreachable")
-
-
 def _template(model: str | nn.Module) -> tuple[nn.Module, str]:
     if isinstance(model, nn.Module):
         return model, type(model).__name__
-    from explorer import zoo
+    from explorer import models
 
-    return zoo.load(model, seed=0).model, model
+    return models.load(model, seed=0).model, model
 
 
 def _init_state(model: str | nn.Module, init: int | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     if isinstance(init, int):
         if not isinstance(model, str):
             raise BatchedError("a seed as init needs a model spec (a zoo name), not a module; give state_dicts")
-        from explorer import zoo
+        from explorer import models
 
-        return dict(zoo.load(model, seed=init).model.state_dict())
+        return dict(models.load(model, seed=init).model.state_dict())
     return {k: torch.as_tensor(v) for k, v in init.items()}
 
 
@@ -207,8 +189,6 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
         raise BatchedError(f"give one data seed per variant: {K} variants, {len(data_seeds)} data_seeds")
     if min(steps, eval_every, log_every) < 1:
         raise BatchedError(f"steps ({steps}), eval_every ({eval_every}) and log_every ({log_every}) must be >= 1")
-    if schedule not in ("constant", "cosine"):
-        raise BatchedError(f"unknown schedule {schedule!r}; use 'constant' or 'cosine'")
     dev = torch.device(device)
     template, name = _template(model)
     states = [_init_state(model, i) for i in inits]
@@ -216,8 +196,9 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
     d = Data.of(data)
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (d.x_train, d.y_train, d.x_test, d.y_test))
     params, stacked_masks = _stack(template, name, masks, states, dev)
-    opt = make_optimizer(optimizer, list(params.values()), lr, momentum, weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if schedule == "cosine" else None
+    opt = make_optimizer(optimizer, list(params.values()), lr, momentum=momentum, weight_decay=weight_decay,
+                         fused=True)
+    sched = make_schedule(opt, schedule, steps)
     seeds = list(data_seeds) if data_seeds is not None else [data_seed]
     order = torch.stack([batch_order(len(x_tr), batch_size, steps, s) for s in seeds], 1).to(dev)  # (steps, 1|K, b)
 

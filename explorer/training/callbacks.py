@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.mask import Mask
-from explorer.training.init import save_checkpoint
+from explorer.pruning.mask import Mask
+from explorer.training.checkpoints import save_checkpoint
 from explorer.training.loop import Callback, LoopState
 
 

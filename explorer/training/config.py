@@ -22,16 +22,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from explorer.lottery.roles import ROLE_NAMES as INITS
+from explorer.training.optim import OPTIMIZERS, SCHEDULES
+
 
 class ConfigError(ValueError):
     """A run configuration that cannot run; the message names the field and the fix."""
 
 
-INITS = ("dense", "ticket", "reinit", "random", "rewind")
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-BUILTIN_DATASETS = ("mnist1d", "digits", "moons", "circles", "spirals", "xor")
 
 # Fields that describe a run for people but do not change what it computes; they are
 # left out of the hash so that relabelling a run does not make it a different run.
@@ -46,7 +45,7 @@ def _f(default: Any, help: str, **meta: Any) -> Any:
 class RunConfig:
     """Everything that determines one training run. `run_id` is a short hash of it."""
 
-    model: str = _f("mlp", "model spec as in `explorer.zoo.load`: zoo name, torchvision name or file.py:ClassName")
+    model: str = _f("mlp", "model spec as in `explorer.models.models.load`: zoo name, torchvision name or file.py:ClassName")
     pruned_dir: str = _f("", "directory exported by the Prune page (mask.safetensors + spec.json), or a mask file; empty = no mask")
     init: str = _f("dense", "initialisation: dense | ticket (dense init + mask) | reinit (fresh init + mask) | random (random mask of equal per-layer sparsity) | rewind", choices=INITS)
     rewind_step: int = _f(0, "rewind: the dense run's step whose weights the survivors start from (a dense run saves a checkpoint at its rewind_step); keep equal across a group")

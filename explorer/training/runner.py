@@ -23,12 +23,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from explorer import paths
 from explorer.data import Batches, DataError, load_dataset
+from explorer.lottery import roles
 from explorer.training import device as devices
-from explorer.training import init as inits
 from explorer.training.callbacks import CancelCheck, Divergence, Evaluate, MaskCallback, MetricWriter, RewindCheckpoints, TrainMetrics
 from explorer.training.config import RunConfig
 from explorer.training.loop import Callback, train
+from explorer.training.optim import make_optimizer, make_schedule
 
 Sink = Callable[[Sequence[dict[str, Any]]], None]
 
@@ -57,17 +59,7 @@ class RunResult:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
 
 
-def make_optimizer(config: RunConfig, model: nn.Module) -> tuple[torch.optim.Optimizer, Any]:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if config.optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    else:
-        opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps) if config.schedule == "cosine" else None
-    return opt, sched
-
-
-def _check_outputs(model: nn.Module, x: torch.Tensor, n_classes: int, config: RunConfig) -> None:
+def check_outputs(model: nn.Module, x: torch.Tensor, n_classes: int, config: RunConfig) -> None:
     with torch.no_grad():
         out = model.eval()(x[:2])
     if out.dim() != 2 or out.shape[1] < n_classes:
@@ -85,26 +77,26 @@ def execute(config: RunConfig, sink: Sink = lambda rows: None, should_stop: Call
     sink: receives lists of metric rows {step, split: train|test, loss, acc, wall_time}.
     checkpoint_root: where rewind checkpoints live (default: <data dir>/checkpoints).
     on_start(device, torch_version): called once the device is chosen, before training.
-    Raises ValueError subclasses (ConfigError, DataError, InitError, MaskError, DeviceError,
+    Raises ValueError subclasses (ConfigError, DataError, InitError, RewindError, MaskError, DeviceError,
     ModelSpecError) naming what is wrong and the fix.
     """
-    from explorer.training.store import data_dir
-
     c = config
-    root = Path(checkpoint_root) if checkpoint_root is not None else data_dir() / "checkpoints"
+    root = Path(checkpoint_root) if checkpoint_root is not None else paths.checkpoints()
     dev = devices.resolve(c.device)
     dev_name = devices.describe(dev)
     if on_start is not None:
         on_start(dev_name, torch.__version__)
 
-    start = inits.build(c, checkpoint_root=root)
+    start = roles.build(c, checkpoint_root=root)
     data = load_dataset(c.dataset).reshaped(start.info.input_shape)
     model = start.model.to(dev)
     data = data.to(dev)
-    _check_outputs(model, data.x_train, data.n_classes, c)
+    check_outputs(model, data.x_train, data.n_classes, c)
 
     torch.manual_seed(c.seed)  # dropout and any other randomness inside the model
-    opt, sched = make_optimizer(c, model)
+    opt = make_optimizer(c.optimizer, [p for p in model.parameters() if p.requires_grad], c.lr,
+                         momentum=c.momentum, weight_decay=c.weight_decay)
+    sched = make_schedule(opt, c.schedule, c.steps)
     batches = Batches(data.x_train, data.y_train, c.batch_size, c.data_seed)
     train_metrics = TrainMetrics(c.log_every)
     evaluate = Evaluate(data.x_test, data.y_test, c.eval_every)
@@ -114,7 +106,7 @@ def execute(config: RunConfig, sink: Sink = lambda rows: None, should_stop: Call
     cbs += [train_metrics, Divergence(), evaluate]
     if c.init == "dense":
         keep = {0} | ({c.rewind_step} if 0 < c.rewind_step <= c.steps else set())
-        cbs.append(RewindCheckpoints(keep, lambda k: inits.checkpoint_path(root, c.run_id, k)))
+        cbs.append(RewindCheckpoints(keep, lambda k: paths.checkpoint(root, c.run_id, k)))
     cbs += [*extra_callbacks, CancelCheck(should_stop), MetricWriter(sink)]
 
     t0 = time.perf_counter()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explorer import paths
 from explorer.training.config import RunConfig
 
 STATUSES = ("queued", "running", "done", "failed", "diverged", "cancelled")
@@ -42,11 +43,6 @@ STALE_HEARTBEAT_S = 30.0  # a running run whose worker has not spoken for this l
 
 class StoreError(ValueError):
     """A store call that cannot be honoured: unknown run, bad status or split."""
-
-
-def data_dir() -> Path:
-    """Where runs, checkpoints and cached datasets live: $EXPLORER_DATA_DIR or ./data."""
-    return Path(os.environ.get("EXPLORER_DATA_DIR", "./data"))
 
 
 _SCHEMA = """
@@ -158,9 +154,8 @@ class RunStore:
     """SQLite run store at `<data_dir>/runs.sqlite3`; see the module docstring."""
 
     def __init__(self, data_dir_: str | Path | None = None, *, stale_after_s: float = STALE_HEARTBEAT_S):
-        self.dir = Path(data_dir_) if data_dir_ is not None else data_dir()
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.dir / "runs.sqlite3"
+        self.dir = paths.ensure_dir(data_dir_ if data_dir_ is not None else paths.data_dir())
+        self.path = paths.runs_db(self.dir)
         self.stale_after_s = stale_after_s
         self._local = threading.local()
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
@@ -333,7 +328,39 @@ class RunStore:
             c.execute("DELETE FROM runs WHERE id=?", (run_id,))
 
     def checkpoint_dir(self, run_id: str) -> Path:
-        return self.dir / "checkpoints" / run_id
+        return paths.checkpoints(self.dir) / run_id
+
+    # ---- batched jobs ----------------------------------------------------------------------
+    def claim_batch(self, configs: Iterable[RunConfig], worker_id: str, pid: int) -> list[str]:
+        """In ONE transaction, put each config in the store as a running run of `worker_id`/`pid`
+        (new, or queued/failed/cancelled ones requeued with old metrics dropped, as `submit` does);
+        runs already running or finished are left alone. Returns the ids claimed. One
+        transaction, so the local worker never claims one of them in between."""
+        now, host, claimed = time.time(), socket.gethostname(), []  # created += i µs keeps submission order
+        with self._tx() as c:
+            for i, cfg in enumerate(configs):
+                rid = cfg.run_id
+                row = c.execute("SELECT status FROM runs WHERE id=?", (rid,)).fetchone()
+                if row is None:
+                    c.execute("INSERT INTO runs (id, config, grp, label, status, seed, created) VALUES (?,?,?,?,?,?,?)",
+                              (rid, cfg.to_json(), cfg.group, cfg.label, "queued", cfg.seed, now + i * 1e-6))
+                elif row["status"] in ("queued", "failed", "cancelled"):
+                    c.execute("DELETE FROM metrics WHERE run_id=?", (rid,))
+                    c.execute("UPDATE runs SET created=? WHERE id=?", (now + i * 1e-6, rid))
+                else:
+                    continue
+                c.execute("UPDATE runs SET status='running', worker_id=?, worker_pid=?, worker_host=?, heartbeat=?, "
+                          "started=?, finished=NULL, error=NULL, progress=0, step=0, cancel_requested=0, "
+                          "summary=NULL, config=?, label=? WHERE id=?",
+                          (worker_id, pid, host, now, now, cfg.to_json(), cfg.label, rid))
+                claimed.append(rid)
+        return claimed
+
+    def set_worker_pid(self, run_ids: Iterable[str], pid: int) -> None:
+        """The process now running these (claimed) runs: `reap` watches it."""
+        with self._tx() as c:
+            c.executemany("UPDATE runs SET worker_pid=?, heartbeat=? WHERE id=? AND status='running'",
+                          [(pid, time.time(), rid) for rid in run_ids])
 
 
 def _num(v: Any) -> float | None:

@@ -30,35 +30,38 @@ def _fill(page, label: str, value: str) -> None:
     wait_idle(page)
 
 
-def test_start_a_run_and_watch_it_finish(page, app_url):
+def test_start_a_run_watch_it_grow_and_cancel_it(page, app_url):
+    """The run is long (100k steps) so that the page sees it grow whatever the machine's load;
+    the test then cancels it and waits for the page to say so. Nothing here depends on speed:
+    every wait is for a state, with a generous limit."""
     open_page(page, app_url, "Train")
     assert_no_errors(page)
     if page.get_by_label("Steps", exact=True).count() == 0:  # expander closed when runs exist already
         page.get_by_text("New run(s)").click()
     _pick(page, "Model", "moons_mlp")
-    _fill(page, "Steps", "4000")
+    _fill(page, "Steps", "100000")
     _fill(page, "Group", "browser-run")
     page.get_by_role("button", name="Submit").click()
     wait_idle(page, settle_ms=300)
 
-    seen, t0, shot_mid = [], time.monotonic(), False
-    while time.monotonic() - t0 < 240:
+    seen, t0 = [], time.monotonic()
+    while time.monotonic() - t0 < 300:
         n = page.evaluate(CURVE_POINTS)
         if not seen or n != seen[-1]:
             seen.append(n)
-        if n > 0 and not shot_mid:
-            screenshot(page, "train_running")
-            shot_mid = True
-        if page.get_by_text("all finished").count() > 0 and n > 0:
+        if sum(b > a for a, b in zip(seen, seen[1:])) >= 2:
             break
         page.wait_for_timeout(300)
-    assert page.get_by_text("all finished").count() > 0, f"run did not finish; curve sizes seen {seen}"
-    # Long curves are downsampled to a fixed number of points, so once the cap is reached the
-    # count may wobble; what matters is that the page drew the curve growing in several steps.
     grew = sum(b > a for a, b in zip(seen, seen[1:]))
-    assert grew >= 2 and seen[-1] > seen[0], f"the curve should grow live in several steps, saw {seen}"
+    assert grew >= 2, f"the curve should grow live in several steps, saw {seen}"
+    screenshot(page, "train_running")
+    page.get_by_role("button", name="Cancel").first.click()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120 and page.get_by_text("all finished").count() == 0:
+        page.wait_for_timeout(300)
+    assert page.get_by_text("all finished").count() > 0, "the cancelled run never showed as finished"
     wait_idle(page)
-    assert page.get_by_text("done · step 4000/4000").count() >= 1
+    assert page.get_by_text("cancelled · step", exact=False).count() >= 1
     assert page.get_by_text("Verdict.").count() >= 1
     assert_no_errors(page)
     screenshot(page, "train_done")

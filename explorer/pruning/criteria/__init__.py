@@ -1,14 +1,14 @@
-"""Pruning criteria (issue 3 §3): scores that propose which weights, arcs or units to remove.
+"""Pruning criteria: scores that propose which weights, arcs or units to remove.
 
 One module per family (`magnitude`: random and |w|; `snip`: connection sensitivity,
 supervised and unsupervised; `synflow`; `spline`: hyperplane redundancy; `level`: by level
 or arc span), a registry `CRITERIA`, and `propose(...) -> Proposal`:
 
-    >>> from explorer import zoo
+    >>> from explorer import models
     >>> from explorer.pruning.criteria import CRITERIA, propose
     >>> sorted(CRITERIA)
     ['level', 'magnitude', 'random', 'snip', 'snip_unsupervised', 'spline', 'synflow']
-    >>> p = propose(zoo.load("cnn1d"), "snip", 0.8, scope="global")
+    >>> p = propose(models.load("cnn1d"), "snip", 0.8, scope="global")
     >>> round(p.achieved, 3), round(p.weight_sparsity, 3)
     (0.8, 0.8)
 """

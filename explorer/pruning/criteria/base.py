@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.dag import Dag
-from explorer.mask import Mask
-from explorer.pruning.criteria.targets import Layer, UnitGroup
+from explorer.graph.dag import Dag
+from explorer.pruning.mask import Mask
+from explorer.pruning.coupling import Layer, UnitGroup
 
 TARGETS = ("weights", "units", "arcs")
 

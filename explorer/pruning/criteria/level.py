@@ -1,11 +1,11 @@
-"""Level-based pruning through the DAG-DNN structure (SCIENCE.md §1, §3).
+"""Level-based pruning through the DAG-DNN structure (docs/science.md §1, §3).
 
 Two modes (`level_mode` option):
 - "deepest": prune the weights/arcs/units of the highest levels first;
 - "span": prune the arcs spanning the most levels first (long skip arcs first).
 Within a level (or span) the smaller |w| goes first.
 
-Levels come from a unit-level `Dag` (`explorer.unit.unit_dag`: unit nodes carry
+Levels come from a unit-level `Dag` (`explorer.graph.unit.unit_dag`: unit nodes carry
 `meta={"weight", "row"}`, arcs `meta={"param", "index": [out, in]}`). Without one, the
 "deepest" mode uses each layer's position in the forward pass as its level — exact for
 chains, a proxy where branches run side by side; "span" needs the graph.
@@ -49,7 +49,7 @@ def level_scores(ctx: Context) -> dict[str, torch.Tensor]:
     p = ctx.params()
     unit_dag = ctx.dag is not None and ctx.dag.granularity == "unit"
     if mode == "span" and not unit_dag:
-        raise CriterionError("level_mode='span' needs the unit-level graph (pass dag=explorer.unit.unit_dag(...)); "
+        raise CriterionError("level_mode='span' needs the unit-level graph (pass dag=explorer.graph.unit.unit_dag(...)); "
                              "without it use level_mode='deepest'")
     head, span = _levels_from_dag(ctx) if unit_dag else ({}, {})
     out = {}

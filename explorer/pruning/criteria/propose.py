@@ -14,12 +14,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from explorer.dag import Dag
-from explorer.mask import Mask
+from explorer.graph.dag import Dag
+from explorer.pruning.mask import Mask
+from explorer.pruning import coupling as C
 from explorer.pruning.criteria import targets as T
 from explorer.pruning.criteria.allocate import SCOPES, AllocationError, allocate
 from explorer.pruning.criteria.base import TARGETS, Context, Criterion, CriterionError
-from explorer.pruning.criteria.data import default_batch
+from explorer.data.sample import default_batch
 from explorer.pruning.criteria.level import LEVEL, MODES
 from explorer.pruning.criteria.magnitude import MAGNITUDE, RANDOM
 from explorer.pruning.criteria.snip import SNIP, SNIP_UNSUPERVISED
@@ -135,13 +136,13 @@ def propose(
 ) -> Proposal:
     """Score `model` with `criterion` and prune exactly `round(sparsity * n)` of its n groups.
 
-    `model` is an `nn.Module` (then give `example_input`, or `data`) or a `zoo.LoadedModel`
+    `model` is an `nn.Module` (then give `example_input`, or `data`) or a `models.LoadedModel`
     (its example input, dataset and class count are used). `target="arcs"` with an op-level
     `dag` proposes op-level arcs (inputs of add/cat nodes: skips and branches). `data=(x, y)`
     overrides the default batch of data-driven criteria.
 
-        >>> from explorer import zoo
-        >>> p = propose(zoo.load("mlp"), "magnitude", 0.5, target="units")
+        >>> from explorer import models
+        >>> p = propose(models.load("mlp"), "magnitude", 0.5, target="units")
         >>> p
         Proposal(magnitude units layer: 50.0% of 200 pruned, weight sparsity 66.4%)
         >>> p.kept
@@ -150,14 +151,14 @@ def propose(
     cfg = ProposeConfig(criterion, float(sparsity), target, scope, float(output_scale), int(iterations),
                         level_mode, int(batch_size), int(seed))
     crit = CRITERIA[criterion]
-    if hasattr(model, "model") and hasattr(model, "example_input"):  # zoo.LoadedModel
+    if hasattr(model, "model") and hasattr(model, "example_input"):  # models.LoadedModel
         info = getattr(model, "info", None)
         example_input = model.example_input if example_input is None else example_input
         dataset = dataset or getattr(info, "dataset", None)
         num_classes = num_classes or getattr(info, "num_classes", None)
         model = model.model
     if not isinstance(model, nn.Module):
-        raise CriterionError(f"propose needs an nn.Module or a zoo.LoadedModel, not {type(model).__name__}")
+        raise CriterionError(f"propose needs an nn.Module or a models.LoadedModel, not {type(model).__name__}")
     if example_input is None:
         if data is None:
             raise CriterionError("pass example_input= (a batch the model accepts) or data=(x, y)")
@@ -169,9 +170,9 @@ def propose(
         return _propose_op_arcs(cfg, dag)
 
     work = copy.deepcopy(model).eval()
-    layers = T.find_layers(work, x)
+    layers = C.find_layers(work, x)
     output = next(l for l in layers if l.is_output)
-    groups: list[T.UnitGroup] = []
+    groups: list[C.UnitGroup] = []
     if target == "units":
         groups, skipped = T.unit_groups(work, x, layers)
         for g, why in skipped.items():
@@ -217,7 +218,7 @@ def propose(
     return Proposal(cfg, mask, n_gone / total if total else 0.0, total, kept, idx, selection, tuple(notes), sizes)
 
 
-def _key_name(key: str, layers: list[T.Layer]) -> str:
+def _key_name(key: str, layers: list[C.Layer]) -> str:
     """Weight names -> layer (module) names for display; unit-group names pass through."""
     for l in layers:
         if l.weight == key:
@@ -246,17 +247,17 @@ def _group_scores(crit: Criterion, ctx: Context, target: str, mask: Mask | None)
     return T.unit_scores(ctx.groups, w, crit.reduce)
 
 
-def _dead_units(g: T.UnitGroup, mask: Mask, scores: torch.Tensor) -> torch.Tensor:
+def _dead_units(g: C.UnitGroup, mask: Mask, scores: torch.Tensor) -> torch.Tensor:
     out = scores.clone()
     for s in g.slices:
         if s.role == "out" and s.param in mask and mask[s.param].dim() >= 2:
-            rows = T._rows(mask[s.param], s.dim, s.idx)
+            rows = C.rows_of(mask[s.param], s.dim, s.idx)
             dead = rows.sum(1) == 0
             out[s.root[dead]] = float("-inf")
     return out
 
 
-def _to_mask(model: nn.Module, target: str, layers: list[T.Layer], groups: list[T.UnitGroup],
+def _to_mask(model: nn.Module, target: str, layers: list[C.Layer], groups: list[C.UnitGroup],
              pruned: dict[str, torch.Tensor]) -> Mask:
     if target == "weights":
         return T.weights_mask(model, layers, pruned)
@@ -265,9 +266,9 @@ def _to_mask(model: nn.Module, target: str, layers: list[T.Layer], groups: list[
     return T.units_mask(model, groups, pruned, [l.weight for l in layers])
 
 
-def _selection(dag: Dag, cfg: ProposeConfig, target: str, mask: Mask, groups: list[T.UnitGroup],
-               pruned: dict[str, torch.Tensor], layers: list[T.Layer]) -> Any:
-    """The unit-level node/arc ids the proposal removes (ids of `explorer.unit.unit_dag`)."""
+def _selection(dag: Dag, cfg: ProposeConfig, target: str, mask: Mask, groups: list[C.UnitGroup],
+               pruned: dict[str, torch.Tensor], layers: list[C.Layer]) -> Any:
+    """The unit-level node/arc ids the proposal removes (ids of `explorer.graph.unit.unit_dag`)."""
     from explorer.pruning.selection import Selection, fingerprint
 
     note = f"{cfg.criterion} {cfg.target} {cfg.scope} {cfg.sparsity:g}"

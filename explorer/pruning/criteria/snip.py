@@ -1,4 +1,4 @@
-"""SNIP connection sensitivity (Lee et al. 2019; SCIENCE.md §5): put a mask c = 1 on every
+"""SNIP connection sensitivity (Lee et al. 2019; docs/science.md §5): put a mask c = 1 on every
 weight, g = dL/dc = w * dL/dw on a batch, score |g| / sum |g|. Supervised with labels, or
 unsupervised with a uniform target distribution (Lee, Ajanthan, Gould, Torr, ICLR 2020)."""
 

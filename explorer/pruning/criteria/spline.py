@@ -1,4 +1,4 @@
-"""Spline redundancy (You, Balestriero et al., TMLR 2022; SCIENCE.md §6).
+"""Spline redundancy (You, Balestriero et al., TMLR 2022; docs/science.md §6).
 
 Each ReLU unit's zero set is a hyperplane {x : w·x + b = 0} in its layer's input space.
 Two units whose normalised (w, b) nearly coincide (|cosine| close to 1; (w, b) and
@@ -16,7 +16,7 @@ import heapq
 import torch
 
 from explorer.pruning.criteria.base import Context, Criterion
-from explorer.pruning.criteria.targets import _rows
+from explorer.pruning.coupling import rows_of
 
 
 def hyperplanes(ctx: Context) -> dict[str, torch.Tensor]:
@@ -35,7 +35,7 @@ def hyperplanes(ctx: Context) -> dict[str, torch.Tensor]:
             t = p[s.param].detach().double()
             if s.param in mask:
                 t = t * mask[s.param].double()
-            r = _rows(t, s.dim, s.idx)  # (m, fan_in) or (m, 1) for a bias
+            r = rows_of(t, s.dim, s.idx)  # (m, fan_in) or (m, 1) for a bias
             full = torch.zeros(g.size, r.shape[1], dtype=torch.float64)
             full.index_add_(0, s.root, r)
             parts.append(full)

@@ -1,0 +1,21 @@
+"""The graph of a network: the DAG-DNN (docs/science.md §1) and everything that builds one.
+
+- `dag`         — `Dag`, `Node`, `Arc`: the core types, self-linting; `levels` computes levels.
+- `ops`         — the op vocabulary: which heads add, slot, combine jointly; arc labels.
+- `trace`       — op level: torch.fx, then torch.export, then `record` (one real forward);
+  `fx_dag` turns a traced GraphModule into a `Dag`, `shapes` gives shapes and MACs
+  without a forward, `diagnostics` says where the user's code broke.
+- `unit/`       — unit level: neurons and channels, arcs as weights or kernels.
+- `block`       — block level: ops collapsed by module hierarchy.
+- `onnx_file`   — an ONNX file read as structure only.
+- `build`       — `build_dag(spec, granularity, depth, seed)`: the one door the pages and CLI use.
+
+    >>> from explorer.graph import build_dag
+    >>> build_dag("mlp_skip").depth
+    10
+"""
+
+from explorer.graph.build import GraphError, build_dag, default_granularity
+from explorer.graph.dag import GRANULARITIES, Arc, Dag, DagError, Node
+
+__all__ = ["GRANULARITIES", "Arc", "Dag", "DagError", "GraphError", "Node", "build_dag", "default_granularity"]

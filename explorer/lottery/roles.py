@@ -1,0 +1,162 @@
+"""The roles a run plays in a lottery-ticket experiment, as a registry (docs/science.md §4, §7).
+
+Each role says where a run's initial weights and mask come from:
+
+- `dense`:  the model at its seed's init, no mask;
+- `ticket`: the dense network's own init (same seed) with the pruned mask;
+- `rewind`: the ticket, its survivors taken from the dense run's checkpoint at `rewind_step`;
+- `reinit`: a fresh init (a derived seed) with the same mask — a control;
+- `random`: the dense init with a random mask of equal per-layer sparsity — a control.
+
+A mask comes from a pruned export (`explorer.pruning.export`: the directory the Prune page
+and `python -m explorer prune --out` write) or a bare `mask.safetensors` file.
+
+    >>> [r.name for r in ROLES.values()]
+    ['dense', 'ticket', 'rewind', 'reinit', 'random']
+    >>> ROLES["reinit"].title, ROLES["reinit"].control
+    ('reinit control', True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from explorer import paths
+
+if TYPE_CHECKING:  # torch and the models load where they are used: RunConfig imports this registry
+    from torch import nn
+
+    from explorer.models import ZooInfo
+    from explorer.pruning.mask import Mask
+
+REINIT_SEED_OFFSET = 1_000_003  # reinit control: a seed no dense run of a small sweep uses
+
+
+class InitError(ValueError):
+    """An initialisation that cannot be built: missing mask, checkpoint or mismatched model."""
+
+
+@dataclass
+class Start:
+    """What a run starts from: the model (masked, at its initial weights), its mask, and one line saying so."""
+
+    model: nn.Module
+    mask: Mask | None
+    info: ZooInfo
+    init_seed: int  # the seed the weights were drawn with
+    source: str  # one line for people: where the weights and mask came from
+
+
+@dataclass(frozen=True)
+class Role:
+    """One role: its name (a `RunConfig.init` value), a title for tables and legends, a colour,
+    whether it is a control, and how its start is built."""
+
+    name: str
+    title: str
+    color: str
+    control: bool
+    build: Callable[[Any, Path], Start]  # (a training RunConfig, checkpoint root)
+
+    def __repr__(self) -> str:
+        return f"Role({self.name}: {self.title})"
+
+
+def reinit_seed(seed: int) -> int:
+    return seed + REINIT_SEED_OFFSET
+
+
+def random_mask_like(mask: Mask, seed: int) -> Mask:
+    """A mask with each layer's kept count equal to `mask`'s, kept entries drawn uniformly."""
+    import torch
+
+    from explorer.pruning.mask import Mask
+
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for k, v in mask.items():
+        flat = v.flatten()
+        perm = torch.randperm(flat.numel(), generator=g)
+        out[k] = flat[perm].reshape(v.shape)  # a permutation keeps the count exactly
+    return Mask(out)
+
+
+def _masked(spec: str, seed: int, pruned_dir: str, structural: bool = True) -> tuple[nn.Module, Mask, ZooInfo]:
+    """The model at `seed`'s init with the mask of `pruned_dir`. A full export is rebuilt with its
+    op-level rewrites (`load_pruned`); `structural=False` keeps the dense architecture and takes
+    only the mask, as the random control needs."""
+    from explorer import models
+    from explorer.pruning.export import describe, load_pruned
+    from explorer.pruning.mask import Mask
+
+    ref = describe(pruned_dir)
+    if ref.model is not None and ref.model != spec:
+        raise InitError(f"the export in {pruned_dir} was pruned from model {ref.model!r}, not {spec!r}; "
+                        f"train model {ref.model!r} or export a mask for {spec!r}")
+    lm = models.load(spec, seed)
+    if structural and ref.full:
+        pm = load_pruned(pruned_dir, seed=seed)
+        return pm.model, pm.mask, lm.info
+    return lm.model, Mask.load(ref.mask_file), lm.info
+
+
+def _dense(c: Any, root: Path) -> Start:
+    from explorer import models
+
+    lm = models.load(c.model, c.seed)
+    return Start(lm.model, None, lm.info, c.seed, f"{c.model} init seed {c.seed}")
+
+
+def _ticket(c: Any, root: Path) -> Start:
+    model, mask, info = _masked(c.model, c.seed, c.pruned_dir)
+    return Start(model, mask, info, c.seed, f"dense init seed {c.seed} + mask {c.pruned_dir}")
+
+
+def _rewind(c: Any, root: Path) -> Start:
+    from explorer.lottery.rewind import rewind_to_checkpoint
+
+    start = _ticket(c, root)
+    dense_id = c.rewind_from or c.dense_twin().run_id
+    rewind_to_checkpoint(start.model, start.mask, paths.checkpoint(root, dense_id, c.rewind_step))
+    start.source = f"dense run {dense_id} at step {c.rewind_step} + mask {c.pruned_dir}"
+    return start
+
+
+def _reinit(c: Any, root: Path) -> Start:
+    s = reinit_seed(c.seed)
+    model, mask, info = _masked(c.model, s, c.pruned_dir)
+    return Start(model, mask, info, s, f"fresh init seed {s} + mask {c.pruned_dir}")
+
+
+def _random(c: Any, root: Path) -> Start:
+    model, mask, info = _masked(c.model, c.seed, c.pruned_dir, structural=False)
+    return Start(model, random_mask_like(mask, c.seed), info, c.seed,
+                 f"dense init seed {c.seed} + random mask of equal per-layer sparsity")
+
+
+ROLES: dict[str, Role] = {r.name: r for r in (
+    Role("dense", "dense", "#1f77b4", False, _dense),
+    Role("ticket", "ticket (dense init + mask)", "#d62728", False, _ticket),
+    Role("rewind", "ticket rewound", "#9467bd", False, _rewind),
+    Role("reinit", "reinit control", "#7f7f7f", True, _reinit),
+    Role("random", "random-mask control", "#ff7f0e", True, _random),
+)}
+ROLE_NAMES: tuple[str, ...] = tuple(ROLES)
+
+
+def title(role: str) -> str:
+    """The display title of a role ('ticket (dense init + mask)'); unknown roles print as given."""
+    return ROLES[role].title if role in ROLES else role
+
+
+def build(config: Any, checkpoint_root: str | Path | None = None) -> Start:
+    """The model (masked, at its initial weights) and mask that `config` (a `RunConfig`) starts from."""
+    if config.init not in ROLES:
+        raise InitError(f"init {config.init!r} is not one of {', '.join(ROLES)}")
+    start = ROLES[config.init].build(config, Path(checkpoint_root) if checkpoint_root else paths.checkpoints())
+    if start.mask is not None:
+        start.mask.apply_(start.model)
+    return start

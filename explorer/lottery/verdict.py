@@ -1,0 +1,179 @@
+"""Comparing runs of a group: iterations to a target, summaries over seeds, and the weak
+lottery-ticket verdict in plain words (docs/science.md §4).
+
+A role is the run's init: dense, ticket, reinit (control), random (control), rewind.
+The target is a fraction (default 0.99) of the dense run's best train accuracy, taken per
+seed where the dense run of that seed exists, else the mean over dense seeds.
+
+    >>> iterations_to_target([(10, 0.5), (20, 0.8), (30, 0.95)], 0.8)
+    20
+    >>> iterations_to_target([(10, 0.5)], 0.9) is None
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from explorer.lottery.roles import ROLE_NAMES, title
+
+
+
+def iterations_to_target(curve: Iterable[tuple[int, float]], target: float) -> int | None:
+    """First step whose train accuracy reaches `target`; None if never."""
+    for step, acc in curve:
+        if acc is not None and acc >= target:
+            return int(step)
+    return None
+
+
+def _mean_std(xs: Sequence[float]) -> tuple[float, float]:
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    if not xs:
+        return float("nan"), float("nan")
+    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+@dataclass
+class RunFacts:
+    """One run reduced to what the comparison table needs."""
+
+    run_id: str
+    role: str
+    seed: int
+    status: str
+    train_curve: list[tuple[int, float]]  # (step, train acc)
+    test_curve: list[tuple[int, float]]
+    params: int | None = None
+    kept_params: int | None = None
+    sparsity: float | None = None
+
+    @property
+    def best_train(self) -> float:
+        return max((a for _, a in self.train_curve if a is not None), default=float("nan"))
+
+    @property
+    def best_test(self) -> float:
+        return max((a for _, a in self.test_curve if a is not None), default=float("nan"))
+
+    @property
+    def final_train(self) -> float:
+        return self.train_curve[-1][1] if self.train_curve else float("nan")
+
+    @property
+    def final_test(self) -> float:
+        return self.test_curve[-1][1] if self.test_curve else float("nan")
+
+
+def facts(run: Any, metrics: Sequence[Mapping[str, Any]]) -> RunFacts:
+    """RunFacts from a store `Run` and its metric rows."""
+    summ = run.summary or {}
+    return RunFacts(run.id, run.config.init, run.config.seed, run.status,
+                    [(m["step"], m["acc"]) for m in metrics if m["split"] == "train"],
+                    [(m["step"], m["acc"]) for m in metrics if m["split"] == "test"],
+                    summ.get("params"), summ.get("kept_params"), summ.get("sparsity"))
+
+
+@dataclass
+class RoleRow:
+    role: str
+    n: int
+    reached: int  # runs that reached the target
+    iters: tuple[float, float]  # mean, std over runs that reached it
+    best_train: tuple[float, float]
+    final_train: tuple[float, float]
+    best_test: tuple[float, float]
+    final_test: tuple[float, float]
+    params: int | None
+    kept_params: int | None
+    sparsity: float | None
+    per_run: list[tuple[str, int, int | None]] = field(default_factory=list)  # (run id, seed, iters)
+
+    def as_record(self) -> dict[str, Any]:
+        def ms(v: tuple[float, float], pct: bool = True) -> str:
+            if not math.isfinite(v[0]):
+                return "–"
+            k = 100 if pct else 1
+            return f"{k * v[0]:.1f} ± {k * v[1]:.1f}" if pct else f"{v[0]:.0f} ± {v[1]:.0f}"
+
+        return {"role": title(self.role), "runs": self.n,
+                "reached target": f"{self.reached}/{self.n}", "iterations to target": ms(self.iters, pct=False),
+                "best train %": ms(self.best_train), "final train %": ms(self.final_train),
+                "best test %": ms(self.best_test), "final test %": ms(self.final_test),
+                "params (kept/total)": f"{self.kept_params}/{self.params}" if self.params else "–",
+                "sparsity %": f"{100 * self.sparsity:.1f}" if self.sparsity is not None else "–"}
+
+
+@dataclass
+class Comparison:
+    target_frac: float
+    targets: dict[int, float]  # seed -> target train accuracy
+    rows: list[RoleRow]
+    verdict: str
+
+    def row(self, role: str) -> RoleRow | None:
+        return next((r for r in self.rows if r.role == role), None)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [r.as_record() for r in self.rows]
+
+
+def compare(runs: Sequence[RunFacts], target_frac: float = 0.99) -> Comparison:
+    """The group table and verdict. Runs still going count with what they have so far."""
+    dense = [r for r in runs if r.role == "dense" and math.isfinite(r.best_train)]
+    mean_dense = statistics.fmean([r.best_train for r in dense]) if dense else float("nan")
+    targets = {r.seed: target_frac * r.best_train for r in dense}
+
+    def target(seed: int) -> float:
+        return targets.get(seed, target_frac * mean_dense)
+
+    rows = []
+    for role in [*ROLE_NAMES, *sorted({r.role for r in runs} - set(ROLE_NAMES))]:
+        rs = [r for r in runs if r.role == role]
+        if not rs:
+            continue
+        its = [(r.run_id, r.seed, iterations_to_target(r.train_curve, target(r.seed))) for r in rs]
+        reached = [i for _, _, i in its if i is not None]
+        rows.append(RoleRow(role, len(rs), len(reached), _mean_std(reached), _mean_std([r.best_train for r in rs]),
+                            _mean_std([r.final_train for r in rs]), _mean_std([r.best_test for r in rs]),
+                            _mean_std([r.final_test for r in rs]), rs[0].params, rs[0].kept_params,
+                            rs[0].sparsity, its))
+    cmp = Comparison(target_frac, {s: targets[s] for s in sorted(targets)}, rows, "")
+    cmp.verdict = verdict(cmp, all(r.status in ("done", "diverged", "failed", "cancelled") for r in runs))
+    return cmp
+
+
+def verdict(c: Comparison, finished: bool = True) -> str:
+    """The weak-LTH claim, checked on this group, in plain words."""
+    d, t = c.row("dense"), c.row("ticket") or c.row("rewind")
+    pct = f"{100 * c.target_frac:.0f}%"
+    if d is None or t is None:
+        return "Needs a dense run and a ticket run in the group to judge the weak lottery-ticket claim."
+    if d.reached == 0:
+        return "The dense run has no training accuracy yet, so there is no target to reach."
+    prefix = "" if finished else "So far (runs still going): "
+    name = title(t.role)
+    sp = f" at {100 * t.sparsity:.0f}% sparsity" if t.sparsity else ""
+    if t.reached < t.n:
+        return (f"{prefix}Weak LTH not shown: {t.n - t.reached} of {t.n} {name} run(s){sp} never reached {pct} of the "
+                f"dense run's best training accuracy (dense: {d.iters[0]:.0f} iterations).")
+    holds = t.iters[0] <= d.iters[0]
+    ctrl = []
+    for role in ("reinit", "random"):
+        r = c.row(role)
+        if r is not None:
+            ctrl.append(f"{title(role)} {r.iters[0]:.0f}" if r.reached == r.n else
+                        f"{title(role)} did not reach it in {r.n - r.reached}/{r.n} runs")
+    ctrl_s = f"; controls: {', '.join(ctrl)}" if ctrl else ""
+    seeds = f" (mean over {t.n} seed{'s' if t.n > 1 else ''})"
+    if holds:
+        return (f"{prefix}Weak LTH holds here: the {name}{sp} reached {pct} of the dense run's best training accuracy "
+                f"in {t.iters[0]:.0f} ± {t.iters[1]:.0f} iterations vs {d.iters[0]:.0f} ± {d.iters[1]:.0f} for the "
+                f"dense network{seeds}{ctrl_s}.")
+    return (f"{prefix}Weak LTH not shown: the {name}{sp} needed {t.iters[0]:.0f} ± {t.iters[1]:.0f} iterations to reach "
+            f"{pct} of the dense best training accuracy, more than the dense network's {d.iters[0]:.0f} ± "
+            f"{d.iters[1]:.0f}{seeds}{ctrl_s}.")

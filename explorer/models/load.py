@@ -1,0 +1,64 @@
+"""`load(spec, seed)`: the one way to build a model — a zoo name, a torchvision name
+(optionally `torchvision:NAME`) or `path/to/file.py:ClassName` — in eval mode, seeded,
+with an example input. `load_cached(spec, seed)` is the one in-process cache of built
+models, shared by `build_dag` and the pages: treat what it returns as read-only.
+
+    >>> m = load("mlp")
+    >>> m.example_input.shape, m.info.dataset
+    (torch.Size([1, 40]), 'mnist1d')
+    >>> load_cached("mlp") is load_cached("mlp")
+    True
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from explorer.models.spec import LoadedModel, ModelSpecError
+from explorer.models.torchvision_zoo import load_torchvision, torchvision_names
+from explorer.models.user_file import load_file
+from explorer.models.zoo import ZOO
+
+
+def load(spec: str, seed: int = 0) -> LoadedModel:
+    """Build the model named by `spec` in eval mode, with seeded random init and an example input.
+
+    Raises `ModelSpecError` with the accepted forms when `spec` names nothing.
+    """
+    torch.manual_seed(seed)
+    if spec in ZOO:
+        e = ZOO[spec]
+        model = e.build().eval()
+        g = torch.Generator().manual_seed(seed)
+        return LoadedModel(model, torch.randn(1, *e.info.input_shape, generator=g), e.info)
+    if ".py:" in spec:
+        return load_file(spec)
+    name = spec.removeprefix("torchvision:")
+    if name in torchvision_names():
+        return load_torchvision(name)
+    raise ModelSpecError(f"unknown model {spec!r}: give a zoo name ({', '.join(ZOO)}), a torchvision "
+                         "model name (e.g. resnet18), or path/to/file.py:ClassName")
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(spec: str, seed: int, digest: str) -> LoadedModel:
+    return load(spec, seed)
+
+
+def load_cached(spec: str, seed: int = 0) -> LoadedModel:
+    """`load(spec, seed)`, built once per process and key (a user file: per content of the file,
+    so an edited file is loaded afresh). Shared: never modify the returned model in place."""
+    return _cached(spec, int(seed), file_digest(spec))
+
+
+def file_digest(spec: str) -> str:
+    """SHA-256 of the file a `file.py:Class` spec names ("" for other specs or a missing file)."""
+    import hashlib
+    from pathlib import Path
+
+    if ".py:" not in spec:
+        return ""
+    path = Path(spec.rpartition(":")[0])
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""

@@ -1,0 +1,41 @@
+"""What a loaded model is: the module, an example input, and facts about it for the pickers.
+
+    >>> info = ZooInfo("mlp", (40,), "an MLP", dataset="mnist1d", num_classes=10)
+    >>> info.source, info.input_shape
+    ('zoo', (40,))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+class ModelSpecError(ValueError):
+    """A model name or file that cannot be loaded; the message says why and what is accepted."""
+
+
+@dataclass(frozen=True)
+class ZooInfo:
+    """What the pickers show about a model: where it comes from and what it eats."""
+
+    name: str
+    input_shape: tuple[int, ...]  # without the batch dimension
+    description: str
+    source: str = "zoo"  # "zoo" | "torchvision" | "file"
+    dataset: str | None = None  # default training dataset, where one fits
+    num_classes: int | None = None
+
+
+@dataclass
+class LoadedModel:
+    model: nn.Module
+    example_input: torch.Tensor  # (1, *input_shape)
+    info: ZooInfo
+
+
+# ---------------------------------------------------------------------------------------
+# Zoo models. Each is small enough for the unit-level view and trains in seconds on CPU.
+# ---------------------------------------------------------------------------------------

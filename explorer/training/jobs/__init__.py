@@ -1,0 +1,8 @@
+"""Jobs: where runs execute. The store is the shared truth; these keep work moving.
+
+- `backend`     — the `Backend` interface, `LocalBackend` (store + on-demand worker), `get_backend`;
+- `worker`      — the worker process: the queue loop, or one batched job (`--runs`);
+- `sweep`       — K configs trained as one batched job (`training.batched`), each its own run;
+- `ray_backend` — the same interface on Ray (a local instance, or `RAY_ADDRESS`);
+- `lifecycle`   — what every job process shares: its start, heartbeat and end messages.
+"""
