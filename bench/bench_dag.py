@@ -8,7 +8,7 @@ For each model (construction excluded) it times, best of `--repeat` runs:
   fx      plain `torch.fx.symbolic_trace(model)`: the baseline, in the same process;
   trace   `explorer.graph.trace.trace`: fx trace + meta-tensor shapes + params/MACs + Dag with levels + lint;
   block   `explorer.graph.block.block_dag(dag, 2)`;
-  lift    `explorer.lifting.base.lifting(dag)` + every T_l + the lower-triangular check (when the module exists);
+  lift    `explorer.lifting.lifting(dag)` + every T_l + the lower-triangular check;
 and prints the table with `total = trace + block + lift` and the ratios to the fx baseline.
 Goal: total under 1 s per model.
 """
@@ -72,11 +72,6 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs per stage")
     ap.add_argument("--meta", action="store_true", help="build models on the meta device (no weights)")
     args = ap.parse_args()
-    try:
-        import explorer.lifting.base  # noqa: F401
-        has_lift = True
-    except ImportError:
-        has_lift = False
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, threads {torch.get_num_threads()}, "
           f"cpus {os.cpu_count()}, weights {'meta' if args.meta else 'real (random init)'}, best of {args.repeat}")
     head = (f"{'model':18s} {'params':>8s} {'nodes':>6s} {'levels':>6s} {'blocks':>6s} {'fx s':>7s} {'trace s':>7s} "
@@ -92,15 +87,14 @@ def main() -> int:
         t_fx, _ = best(lambda: torch.fx.symbolic_trace(model), args.repeat)
         t_tr, dag = best(lambda: trace(model, x, name), args.repeat)
         t_bl, blk = best(lambda: block_dag(dag, 2), args.repeat)
-        t_li = best(lambda: lift_all(dag), args.repeat)[0] if has_lift else 0.0
+        t_li = best(lambda: lift_all(dag), args.repeat)[0]
         total = t_tr + t_bl + t_li
         worst = max(worst, total)
         print(f"{name:18s} {n_params / 1e6:7.1f}M {len(dag.nodes):6d} {dag.depth + 1:6d} {len(blk.nodes):6d} "
               f"{t_fx:7.3f} {t_tr:7.3f} {t_bl:7.3f} {t_li:7.3f} {total:7.3f} {t_tr / t_fx:8.2f} {total / t_fx:8.2f}")
         del model, dag, blk
         gc.collect()
-    print(f"slowest total {worst:.3f} s; goal < 1 s: {'met' if worst < 1 else 'NOT met'}"
-          f"{'' if has_lift else ' (explorer.lifting.base missing: lift not timed)'}")
+    print(f"slowest total {worst:.3f} s; goal < 1 s: {'met' if worst < 1 else 'NOT met'}")
     return 0
 
 

@@ -6,6 +6,7 @@ is unset or empty. Nothing else in the library reads the variable or builds thes
     DATA/runs.sqlite3              the run store (SQLite, WAL)
     DATA/checkpoints/RUN/step_K.safetensors   rewind checkpoints of dense runs
     DATA/exports/ID/               pruned-model exports (spec.json, mask, weights, ONNX)
+    DATA/jobs/ID/                  work folders of background jobs (kept across attempts)
     DATA/datasets/                 cached generated datasets (MNIST-1D)
     DATA/models/                   user model files the app may import (the allow-list)
     DATA/links/                    long shared-link states, by content hash
@@ -66,6 +67,11 @@ def checkpoint(folder: str | Path, run_id: str, step: int) -> Path:
 
 def exports(root: str | Path | None = None) -> Path:
     return Path(root or data_dir()) / "exports"
+
+
+def jobs(root: str | Path | None = None) -> Path:
+    """Work folders of background jobs (one per job id, kept across attempts so a job can resume)."""
+    return Path(root or data_dir()) / "jobs"
 
 
 def datasets(root: str | Path | None = None) -> Path:

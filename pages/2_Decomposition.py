@@ -5,7 +5,6 @@ from ui.nav import through_navigation
 
 through_navigation(__file__)
 
-import numpy as np
 import streamlit as st
 
 from explorer.lifting import views

@@ -3,7 +3,6 @@ counts, get refused with a suggestion, prune and see the dense/masked/compacted 
 
 import os
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from pathlib import Path

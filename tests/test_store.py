@@ -154,3 +154,56 @@ def test_reap_dead_pid_and_stale_heartbeat(tmp_path):
     assert len(s.metrics(a)) == 1  # metrics kept
     assert s.get(c).status == "running"
     assert s.reap() == []
+
+
+# ---- attempts, an end decided once, damaged files ----------------------------------------------
+
+def test_a_reaped_worker_that_wakes_up_changes_nothing(tmp_path):
+    from explorer.training.config import RunConfig
+
+    s = RunStore(tmp_path, stale_after_s=0.0)
+    rid = s.submit(RunConfig(model="mlp", steps=10))
+    s.claim("w1")
+    row = {"step": 1, "split": "train", "loss": 2.0, "acc": 0.1, "wall_time": 0.0}
+    assert s.log_metrics(rid, [row], "w1")
+    assert rid in s.reap()  # silent for longer than stale_after_s: failed
+    assert s.get(rid).status == "failed"
+    assert not s.log_metrics(rid, [{**row, "step": 2}], "w1")  # the frozen worker woke up
+    assert not s.finish(rid, "done", worker_id="w1")
+    assert s.get(rid).status == "failed" and len(s.metrics(rid)) == 1
+
+
+def test_resubmitting_a_failed_run_keeps_the_earlier_attempt(tmp_path):
+    from explorer.training.config import RunConfig
+
+    s = RunStore(tmp_path)
+    cfg = RunConfig(model="mlp", steps=10)
+    rid = s.submit(cfg)
+    s.claim("w1")
+    s.log_metrics(rid, [{"step": 5, "split": "train", "loss": 2.0, "acc": 0.1, "wall_time": 0.0}], "w1")
+    s.finish(rid, "failed", "boom", worker_id="w1")
+    assert s.submit(cfg) == rid
+    run = s.get(rid)
+    assert run.status == "queued" and run.attempt == 2 and s.metrics(rid) == []
+    assert [m["step"] for m in s.metrics(rid, attempt=1)] == [5]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "zero", "half"])
+def test_a_damaged_store_is_reported_with_a_way_out_and_kept(tmp_path, damage):
+    from explorer.training.config import RunConfig
+    from explorer.training.database import StoreDamaged, move_aside
+
+    s = RunStore(tmp_path)
+    for k in range(30):
+        s.submit(RunConfig(model="mlp", steps=10 + k, label="x" * 200))
+    s.close()
+    db = tmp_path / "runs.sqlite3"
+    for side in ("runs.sqlite3-wal", "runs.sqlite3-shm"):
+        (tmp_path / side).unlink(missing_ok=True)
+    data = db.read_bytes()
+    db.write_bytes({"garbage": b"this is not sqlite" * 100, "zero": b"", "half": data[: len(data) // 2]}[damage])
+    with pytest.raises(StoreDamaged, match="move it aside") as e:
+        RunStore(tmp_path).list_runs()
+    kept = move_aside(e.value.path)
+    assert kept.exists() and kept.name.startswith("runs.sqlite3.damaged-")
+    assert RunStore(tmp_path).list_runs() == []  # a fresh store

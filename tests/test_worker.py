@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from explorer.training.jobs.backend import LocalBackend, ensure_worker, worker_alive
+from explorer.training.jobs.backend import LocalBackend
+from explorer.training.jobs.lifecycle import ensure_worker, worker_alive
 from explorer.training.config import RunConfig
 from explorer.training.store import RunStore
 

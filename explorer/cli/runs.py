@@ -1,4 +1,7 @@
-"""`python -m explorer runs list|export|cancel`: the run store from the command line."""
+"""`python -m explorer runs list|export|cancel|delete|repair`: the run store from the command line.
+
+`repair` moves a damaged store file aside (kept as `runs.sqlite3.damaged-<time>`, nothing is
+deleted) so that the next command starts a fresh store."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import io
 import json
 import sys
 
-HELP = "list runs, export a run's metrics (csv/json), cancel a run"
+HELP = "list runs, export a run's metrics (csv/json), cancel or delete a run, repair a damaged store"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ex.add_argument("--out", default="-", help="file to write (default stdout)")
     ca = sub.add_parser("cancel", help="cancel a queued or running run")
     ca.add_argument("run_id")
+    de = sub.add_parser("delete", help="delete a run and its metrics (e.g. a row that can no longer be read)")
+    de.add_argument("run_id")
+    sub.add_parser("repair", help="move a damaged store file aside and start a fresh store")
 
 
 def metrics_csv(rows: list[dict]) -> str:
@@ -34,8 +40,18 @@ def metrics_csv(rows: list[dict]) -> str:
 
 
 def run(a: argparse.Namespace) -> int:
+    from explorer import paths
+    from explorer.training.database import StoreDamaged, move_aside
     from explorer.training.store import RunStore
 
+    if a.action == "repair":
+        try:
+            RunStore().list_runs()
+            print(f"{paths.runs_db()} reads fine; nothing to repair")
+        except StoreDamaged as e:
+            kept = move_aside(e.path)
+            print(f"moved the damaged store aside to {kept}; the next command starts a fresh store")
+        return 0
     store = RunStore()
     store.reap()
     if a.action in (None, "list"):
@@ -61,6 +77,10 @@ def run(a: argparse.Namespace) -> int:
         else:
             with open(a.out, "w") as f:
                 f.write(text)
+        return 0
+    if a.action == "delete":
+        store.delete(a.run_id)
+        print(f"run {a.run_id}: deleted")
         return 0
     status = store.request_cancel(a.run_id)
     print(f"run {a.run_id}: {status}" + (" (cancel requested; the worker stops it shortly)" if status == "running" else ""))

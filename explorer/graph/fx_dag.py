@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch import fx, nn
+from torch import fx
 
 from explorer.graph.dag import Arc, Dag, Node
 from explorer.graph.ops import SCALING, arc_function, const_label, functional_label, module_label, op_name

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,16 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunResult:
+        """Back from `to_dict` (a run's stored summary); unknown keys are ignored, None floats are NaN."""
+        names = {f.name: f for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        for k in ("best_train_acc", "best_test_acc", "steps_per_s", "wall_time_s", "sparsity"):
+            if k in kw and kw[k] is None:
+                kw[k] = float("nan")
+        return cls(**kw)
 
 
 def check_outputs(model: nn.Module, x: torch.Tensor, n_classes: int, config: RunConfig) -> None:

@@ -1,10 +1,11 @@
-"""The run store: runs and their metrics in SQLite (WAL mode), shared by the app, the CLI,
-the worker process and the Ray driver.
+"""The run store: runs and their metrics in SQLite (WAL mode, `training.database`), shared by
+the app, the CLI, the worker process and the Ray driver; background jobs live in the same
+file (`training.job_store`).
 
-Every public method opens its own short transaction on a connection private to the
-calling thread and process, so one `RunStore` may be used from several threads, and any
-number of processes may open the same data directory. `claim` is atomic (BEGIN
-IMMEDIATE), so two workers never run the same run.
+`claim` is atomic (BEGIN IMMEDIATE), so two workers never run the same run. A run's end is
+decided once: `finish`, `log_metrics` and `heartbeat` from a worker that no longer holds the
+run (it was reaped as dead, then woke up) change nothing. Resubmitting a failed or cancelled
+config queues a new *attempt* of the same run id; the metrics of earlier attempts are kept.
 
     >>> import tempfile
     >>> from explorer.training.config import RunConfig
@@ -14,9 +15,12 @@ IMMEDIATE), so two workers never run the same run.
     'queued'
     >>> s.claim("w1").id == rid, s.get(rid).status
     (True, 'running')
-    >>> s.log_metrics(rid, [{"step": 1, "split": "train", "loss": 2.3, "acc": 0.1, "wall_time": 0.01}])
-    >>> s.finish(rid, "done"); s.get(rid).status, len(s.metrics(rid))
-    ('done', 1)
+    >>> s.log_metrics(rid, [{"step": 1, "split": "train", "loss": 2.3, "acc": 0.1, "wall_time": 0.01}], "w1")
+    True
+    >>> s.finish(rid, "done", worker_id="w2")  # not the worker that holds it: nothing changes
+    False
+    >>> s.finish(rid, "done", worker_id="w1"), s.get(rid).status, len(s.metrics(rid))
+    (True, 'done', 1)
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import json
 import os
 import socket
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +37,8 @@ from typing import Any
 
 from explorer import paths
 from explorer.training.config import RunConfig
+from explorer.training.database import Database
+from explorer.training.job_store import JOB_SCHEMA, JobRows
 
 STATUSES = ("queued", "running", "done", "failed", "diverged", "cancelled")
 TERMINAL = ("done", "failed", "diverged", "cancelled")
@@ -66,7 +71,8 @@ CREATE TABLE IF NOT EXISTS runs (
     progress REAL NOT NULL DEFAULT 0,
     step INTEGER NOT NULL DEFAULT 0,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    summary TEXT
+    summary TEXT,
+    attempt INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created);
 CREATE INDEX IF NOT EXISTS runs_group ON runs(grp, created);
@@ -76,10 +82,12 @@ CREATE TABLE IF NOT EXISTS metrics (
     split TEXT NOT NULL,
     loss REAL,
     acc REAL,
-    wall_time REAL
+    wall_time REAL,
+    attempt INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
 """
+_MIGRATIONS = (("runs", "attempt", "INTEGER NOT NULL DEFAULT 1"), ("metrics", "attempt", "INTEGER NOT NULL DEFAULT 1"))
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ class Run:
     step: int
     cancel_requested: bool
     summary: dict[str, Any] | None
+    attempt: int = 1
 
     @property
     def group(self) -> str:
@@ -126,13 +135,19 @@ class Run:
         return self.status in TERMINAL
 
     @classmethod
-    def _from_row(cls, r: sqlite3.Row) -> Run:
-        return cls(id=r["id"], config=RunConfig.from_json(r["config"]), status=r["status"], device=r["device"],
+    def from_row(cls, r: sqlite3.Row) -> Run:
+        try:
+            config = RunConfig.from_json(r["config"])
+            summary = json.loads(r["summary"]) if r["summary"] else None
+        except ValueError as e:  # JSONDecodeError and ConfigError are ValueErrors
+            raise StoreError(f"run {r['id']} in the store has a config or summary that cannot be read ({e}); "
+                             f"delete it with `python -m explorer runs delete {r['id']}`") from e
+        return cls(id=r["id"], config=config, status=r["status"], device=r["device"],
                    torch_version=r["torch_version"], seed=r["seed"], worker_id=r["worker_id"],
                    worker_pid=r["worker_pid"], worker_host=r["worker_host"], heartbeat=r["heartbeat"],
                    error=r["error"], created=r["created"], started=r["started"], finished=r["finished"],
                    progress=r["progress"], step=r["step"], cancel_requested=bool(r["cancel_requested"]),
-                   summary=json.loads(r["summary"]) if r["summary"] else None)
+                   summary=summary, attempt=r["attempt"])
 
 
 def pid_alive(pid: int) -> bool:
@@ -150,52 +165,30 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-class RunStore:
-    """SQLite run store at `<data_dir>/runs.sqlite3`; see the module docstring."""
+class RunStore(JobRows):
+    """The run store at `paths.runs_db(data_dir)`; see the module docstring. Raises
+    `StoreDamaged` (with the way out) when the file cannot be read."""
 
     def __init__(self, data_dir_: str | Path | None = None, *, stale_after_s: float = STALE_HEARTBEAT_S):
         self.dir = paths.ensure_dir(data_dir_ if data_dir_ is not None else paths.data_dir())
         self.path = paths.runs_db(self.dir)
         self.stale_after_s = stale_after_s
-        self._local = threading.local()
-        self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
+        self.db = Database(self.path, _SCHEMA + JOB_SCHEMA, _MIGRATIONS)
 
-    # ---- connections -------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
-        c = getattr(self._local, "conn", None)
-        if c is None or self._local.pid != os.getpid():  # never reuse a connection across fork
-            c = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=True)
-            c.row_factory = sqlite3.Row
-            c.execute("PRAGMA journal_mode=WAL")
-            c.execute("PRAGMA busy_timeout=30000")
-            c.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn, self._local.pid = c, os.getpid()
-        return c
+        return self.db.conn()
 
-    class _Tx:
-        def __init__(self, conn: sqlite3.Connection, immediate: bool):
-            self.c, self.immediate = conn, immediate
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.c.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
-            return self.c
-
-        def __exit__(self, exc_type: Any, *_: Any) -> None:
-            self.c.execute("ROLLBACK" if exc_type else "COMMIT")
-
-    def _tx(self, immediate: bool = True) -> RunStore._Tx:
-        return RunStore._Tx(self._conn(), immediate)
+    def _tx(self, immediate: bool = True) -> Any:
+        return self.db.transaction(immediate)
 
     def close(self) -> None:
-        c = getattr(self._local, "conn", None)
-        if c is not None:
-            c.close()
-            self._local.conn = None
+        self.db.close()
 
     # ---- submitting and reading ----------------------------------------------------------
     def submit(self, config: RunConfig) -> str:
         """Queue `config`; returns its run id. Submitting a config that already has a run
-        returns that run's id; a failed or cancelled one is queued again (old metrics dropped)."""
+        returns that run's id; a failed or cancelled one is queued again as its next attempt (the
+        metrics of earlier attempts stay in the store, `metrics(run_id, attempt=k)`)."""
         rid = config.run_id
         with self._tx() as c:
             row = c.execute("SELECT status FROM runs WHERE id=?", (rid,)).fetchone()
@@ -203,17 +196,17 @@ class RunStore:
                 c.execute("INSERT INTO runs (id, config, grp, label, status, seed, created) VALUES (?,?,?,?,?,?,?)",
                           (rid, config.to_json(), config.group, config.label, "queued", config.seed, time.time()))
             elif row["status"] in ("failed", "cancelled"):
-                c.execute("DELETE FROM metrics WHERE run_id=?", (rid,))
                 c.execute("UPDATE runs SET status='queued', error=NULL, started=NULL, finished=NULL, progress=0, "
                           "step=0, cancel_requested=0, worker_id=NULL, worker_pid=NULL, heartbeat=NULL, summary=NULL, "
-                          "config=?, label=?, created=? WHERE id=?", (config.to_json(), config.label, time.time(), rid))
+                          "attempt=attempt+1, config=?, label=?, created=? WHERE id=?",
+                          (config.to_json(), config.label, time.time(), rid))
         return rid
 
     def get(self, run_id: str) -> Run:
         row = self._conn().execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
             raise StoreError(f"no run {run_id!r} in {self.path}; list runs with `python -m explorer runs list`")
-        return Run._from_row(row)
+        return Run.from_row(row)
 
     def list_runs(self, group: str | None = None, status: str | None = None) -> list[Run]:
         """Runs in submission order, optionally only one group's or one status's."""
@@ -222,7 +215,7 @@ class RunStore:
             q, args = q + " AND grp=?", [*args, group]
         if status is not None:
             q, args = q + " AND status=?", [*args, status]
-        return [Run._from_row(r) for r in self._conn().execute(q + " ORDER BY created, id", args)]
+        return [Run.from_row(r) for r in self._conn().execute(q + " ORDER BY created, id", args)]
 
     def groups(self) -> list[str]:
         rows = self._conn().execute("SELECT grp, MIN(created) AS t FROM runs GROUP BY grp ORDER BY t")
@@ -250,14 +243,19 @@ class RunStore:
             c.execute("UPDATE runs SET device=?, torch_version=?, heartbeat=? WHERE id=?",
                       (device, torch_version, time.time(), run_id))
 
-    def heartbeat(self, run_id: str, step: int | None = None, progress: float | None = None) -> None:
+    def heartbeat(self, run_id: str, step: int | None = None, progress: float | None = None,
+                  worker_id: str | None = None) -> bool:
+        """Say the run is alive (and how far); False when the run is no longer running for `worker_id`."""
         with self._tx() as c:
-            c.execute("UPDATE runs SET heartbeat=?, step=COALESCE(?, step), progress=COALESCE(?, progress) WHERE id=?",
-                      (time.time(), step, progress, run_id))
+            cur = c.execute("UPDATE runs SET heartbeat=?, step=COALESCE(?, step), progress=COALESCE(?, progress) "
+                            "WHERE id=? AND status='running' AND (? IS NULL OR worker_id=?)",
+                            (time.time(), step, progress, run_id, worker_id, worker_id))
+            return cur.rowcount > 0
 
-    def log_metrics(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Insert metric rows ({step, split, loss, acc, wall_time}) in one transaction; also
-        advances the run's step and heartbeat."""
+    def log_metrics(self, run_id: str, rows: Iterable[Mapping[str, Any]], worker_id: str | None = None) -> bool:
+        """Insert metric rows ({step, split, loss, acc, wall_time}) of the run's current attempt in one
+        transaction, advancing its step and heartbeat. False (nothing written) when the run is not
+        running for `worker_id` (given): a reaped worker that wakes up cannot add to it."""
         vals = []
         for r in rows:
             if r["split"] not in SPLITS:
@@ -265,21 +263,31 @@ class RunStore:
             vals.append((run_id, int(r["step"]), r["split"], _num(r.get("loss")), _num(r.get("acc")),
                          _num(r.get("wall_time"))))
         if not vals:
-            return
+            return True
         with self._tx() as c:
-            c.executemany("INSERT INTO metrics (run_id, step, split, loss, acc, wall_time) VALUES (?,?,?,?,?,?)", vals)
+            row = c.execute("SELECT status, worker_id, attempt FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is None or (worker_id is not None and (row["status"] != "running" or row["worker_id"] != worker_id)):
+                return False
+            c.executemany("INSERT INTO metrics (run_id, step, split, loss, acc, wall_time, attempt) "
+                          "VALUES (?,?,?,?,?,?,?)", [(*v, row["attempt"]) for v in vals])
             c.execute("UPDATE runs SET heartbeat=?, step=MAX(step, ?) WHERE id=?",
                       (time.time(), max(v[1] for v in vals), run_id))
+        return True
 
     def finish(self, run_id: str, status: str, error: str | None = None,
-               summary: Mapping[str, Any] | None = None) -> None:
+               summary: Mapping[str, Any] | None = None, worker_id: str | None = None) -> bool:
+        """End a running run with `status` (done, failed, diverged, cancelled). A run's end is decided
+        once: False, and nothing changes, when it is not running (for `worker_id`, when given)."""
         if status not in TERMINAL:
             raise StoreError(f"finish status {status!r} must be one of {TERMINAL}")
         with self._tx() as c:
             progress = "1.0" if status == "done" else "progress"
-            c.execute(f"UPDATE runs SET status=?, error=?, finished=?, heartbeat=?, progress={progress}, "
-                      "summary=COALESCE(?, summary) WHERE id=?",
-                      (status, error, time.time(), time.time(), json.dumps(dict(summary)) if summary else None, run_id))
+            cur = c.execute(f"UPDATE runs SET status=?, error=?, finished=?, heartbeat=?, progress={progress}, "
+                            "summary=COALESCE(?, summary) WHERE id=? AND status IN ('running', 'queued') "
+                            "AND (? IS NULL OR worker_id=?)",
+                            (status, error, time.time(), time.time(), json.dumps(dict(summary)) if summary else None,
+                             run_id, worker_id, worker_id))
+            return cur.rowcount > 0
 
     # ---- cancelling and reaping ----------------------------------------------------------
     def request_cancel(self, run_id: str) -> str:
@@ -296,6 +304,13 @@ class RunStore:
         row = self._conn().execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
         return bool(row and row["cancel_requested"])
 
+    def should_stop(self, run_id: str, worker_id: str) -> bool:
+        """A worker's stop check: cancel requested, or the run is no longer its own (reaped meanwhile)."""
+        row = self._conn().execute("SELECT cancel_requested, status, worker_id FROM runs WHERE id=?",
+                                   (run_id,)).fetchone()
+        return row is None or bool(row["cancel_requested"]) or row["status"] != "running" \
+            or row["worker_id"] != worker_id
+
     def reap(self) -> list[str]:
         """Mark running runs whose worker is dead (pid gone on this host) or silent for
         `stale_after_s` as failed ("worker died"), keeping their metrics. Returns their ids."""
@@ -310,12 +325,16 @@ class RunStore:
                 c.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE id=? AND status='running'",
                           ("worker died (process gone or heartbeat stale); metrics up to then are kept",
                            now, rid))
-        return dead
+        return dead + self.reap_jobs(pid_alive, self.stale_after_s)
 
     # ---- metrics ---------------------------------------------------------------------------
-    def metrics(self, run_id: str, since_step: int | None = None, split: str | None = None) -> list[dict[str, Any]]:
-        """Metric rows of a run ordered by step (then split), optionally only those after `since_step`."""
-        q, args = "SELECT step, split, loss, acc, wall_time FROM metrics WHERE run_id=?", [run_id]
+    def metrics(self, run_id: str, since_step: int | None = None, split: str | None = None,
+                attempt: int | None = None) -> list[dict[str, Any]]:
+        """Metric rows of a run's current attempt (or of `attempt`) ordered by step (then split),
+        optionally only those after `since_step`."""
+        q = ("SELECT step, split, loss, acc, wall_time FROM metrics WHERE run_id=? AND attempt="
+             + ("?" if attempt is not None else "(SELECT attempt FROM runs WHERE id=metrics.run_id)"))
+        args: list[Any] = [run_id] + ([attempt] if attempt is not None else [])
         if since_step is not None:
             q, args = q + " AND step>?", [*args, since_step]
         if split is not None:
@@ -333,7 +352,7 @@ class RunStore:
     # ---- batched jobs ----------------------------------------------------------------------
     def claim_batch(self, configs: Iterable[RunConfig], worker_id: str, pid: int) -> list[str]:
         """In ONE transaction, put each config in the store as a running run of `worker_id`/`pid`
-        (new, or queued/failed/cancelled ones requeued with old metrics dropped, as `submit` does);
+        (new, or queued/failed/cancelled ones as their next attempt, as `submit` does);
         runs already running or finished are left alone. Returns the ids claimed. One
         transaction, so the local worker never claims one of them in between."""
         now, host, claimed = time.time(), socket.gethostname(), []  # created += i µs keeps submission order
@@ -344,8 +363,9 @@ class RunStore:
                 if row is None:
                     c.execute("INSERT INTO runs (id, config, grp, label, status, seed, created) VALUES (?,?,?,?,?,?,?)",
                               (rid, cfg.to_json(), cfg.group, cfg.label, "queued", cfg.seed, now + i * 1e-6))
-                elif row["status"] in ("queued", "failed", "cancelled"):
-                    c.execute("DELETE FROM metrics WHERE run_id=?", (rid,))
+                elif row["status"] in ("failed", "cancelled"):
+                    c.execute("UPDATE runs SET created=?, attempt=attempt+1 WHERE id=?", (now + i * 1e-6, rid))
+                elif row["status"] == "queued":
                     c.execute("UPDATE runs SET created=? WHERE id=?", (now + i * 1e-6, rid))
                 else:
                     continue

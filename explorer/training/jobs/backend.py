@@ -12,12 +12,10 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from explorer.training.config import RunConfig
-from explorer.training.jobs.lifecycle import spawn
-from explorer.training.jobs.worker import try_lock
+from explorer.training.jobs.lifecycle import ensure_worker
 from explorer.training.store import RunStore
 
 
@@ -38,21 +36,9 @@ class Backend(Protocol):
         """Called by pollers (page refresh, CLI wait): mark dead runs failed, restart work if needed."""
         ...
 
-
-def worker_alive(data_dir: str | Path) -> bool:
-    """True while some process holds the worker lock of `data_dir`."""
-    f = try_lock(Path(data_dir))
-    if f is None:
-        return True
-    f.close()  # we got it: nobody holds it; closing releases it
-    return False
-
-
-def ensure_worker(data_dir: str | Path, idle_exit_s: float = 60.0) -> subprocess.Popen[bytes] | None:
-    """Start a queue worker for `data_dir` unless one is alive; returns the new process or None."""
-    if worker_alive(data_dir):
-        return None
-    return spawn(data_dir, ["--idle-exit", str(idle_exit_s)])
+    def submit_job(self, kind: str, config: dict) -> str:
+        """Queue a background job (`jobs.registry` kind, JSON config); returns its id."""
+        ...
 
 
 class LocalBackend:
@@ -78,6 +64,15 @@ class LocalBackend:
 
         return submit_sweep(configs, self.store)
 
+    def submit_job(self, kind: str, config: dict) -> str:
+        """Queue a background job and make sure the worker runs it; returns the job id."""
+        from explorer.training.jobs.registry import resolve
+
+        resolve(kind)  # an unknown kind is refused here, not in the worker
+        jid = self.store.submit_job(kind, config)
+        self._kick()
+        return jid
+
     def cancel(self, run_id: str) -> str:
         return self.store.request_cancel(run_id)
 
@@ -85,7 +80,7 @@ class LocalBackend:
         if self.proc is not None:
             self.proc.poll()  # collect our exited worker so it does not linger as a zombie
         self.store.reap()
-        if self.store.list_runs(status="queued"):
+        if self.store.list_runs(status="queued") or self.store.list_jobs(status="queued"):
             self._kick()
 
     def _kick(self) -> None:

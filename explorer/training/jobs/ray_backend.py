@@ -33,7 +33,7 @@ from typing import Any
 from explorer.training.config import RunConfig
 from explorer.training.store import RunStore
 from explorer import paths
-from explorer.training.jobs.lifecycle import PACKAGE_PARENT, failure_message, stop_message
+from explorer.training.jobs.lifecycle import PACKAGE_PARENT, ensure_worker, failure_message, stop_message
 from explorer.training.jobs.sweep import why_not_batched
 
 HEARTBEAT_S = 2.0
@@ -191,6 +191,16 @@ class RayBackend:
                 [c.to_json() for c in todo], self.hub, self._ckpt())
             self._track(_Job(ref, ids, todo[0].steps))
         return [c.run_id for c in configs]
+
+    def submit_job(self, kind: str, config: dict) -> str:
+        """Background jobs run in the local worker process beside the driver (they train their own runs
+        in-process); returns the job id."""
+        from explorer.training.jobs.registry import resolve
+
+        resolve(kind)
+        jid = self.store.submit_job(kind, config)
+        ensure_worker(self.store.dir)
+        return jid
 
     def cancel(self, run_id: str) -> str:
         status = self.store.request_cancel(run_id)

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from explorer import paths
 from explorer.pruning.mask import Mask
 from explorer.training.batched import BatchedError, train_batched
 from explorer.training.jobs.lifecycle import Heartbeat, failure_message, spawn, stop_message
@@ -93,7 +94,6 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
     checkpoints (step 0 and rewind_step) as the runner does. Raises BatchedError when the
     configs cannot share a job (see `why_not_batched`), or the runner's ValueErrors."""
 
-    from explorer import paths
     from explorer.data import load_dataset
     from explorer.lottery import roles
     from explorer.training import device as devices
@@ -161,31 +161,39 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
 # ---------------------------------------------------------------------------------------
 
 
-def record_results(store: Any, results: Sequence[Any]) -> None:
+def record_results(store: Any, results: Sequence[Any], worker_id: str | None = None) -> None:
     """Finish each run in the store with its RunResult (status, error line, summary)."""
     for r in results:
-        store.finish(r.run_id, r.status, stop_message(r.status, r.steps_done), summary=r.to_dict())
+        store.finish(r.run_id, r.status, stop_message(r.status, r.steps_done), summary=r.to_dict(),
+                     worker_id=worker_id)
 
 
-def run_claimed(store: Any, run_ids: Sequence[str]) -> None:
-    """Train the claimed runs `run_ids` as one batched job, writing everything to `store`."""
+def run_claimed(store: Any, run_ids: Sequence[str], worker_id: str | None = None,
+                should_stop: Callable[[], bool] | None = None) -> None:
+    """Train the claimed runs `run_ids` as one batched job, writing everything to `store` as the
+    worker that claimed them (`worker_id`, by default the one recorded on the runs), so a job that
+    lost its runs (reaped while frozen) stops and changes nothing. `should_stop()` stops them all."""
     runs = [store.get(rid) for rid in run_ids]
+    me = worker_id or runs[0].worker_id
     steps = runs[0].config.steps
-    beat = Heartbeat(store, run_ids)
+    beat = Heartbeat(store, run_ids, me)
 
     def sink(rid: str, rows: list[dict[str, Any]]) -> None:
-        store.log_metrics(rid, rows)
+        store.log_metrics(rid, rows, me)
         step = max(r["step"] for r in rows)
-        store.heartbeat(rid, step=step, progress=min(1.0, step / steps))
+        store.heartbeat(rid, step=step, progress=min(1.0, step / steps), worker_id=me)
+
+    def stop(rid: str) -> bool:
+        return store.should_stop(rid, me) or bool(should_stop and should_stop())
 
     beat.start()
     try:
-        results = execute_sweep([r.config for r in runs], sink, store.is_cancel_requested,
-                                checkpoint_root=store.dir / "checkpoints", on_start=store.set_started)
-        record_results(store, results)
-    except Exception as e:  # the whole job failed: every run says why
+        results = execute_sweep([r.config for r in runs], sink, stop, checkpoint_root=paths.checkpoints(store.dir),
+                                on_start=store.set_started)
+        record_results(store, results, me)
+    except Exception as e:  # noqa: BLE001 - the whole job failed: every run says why
         for rid in run_ids:
-            store.finish(rid, "failed", failure_message(e))
+            store.finish(rid, "failed", failure_message(e), worker_id=me)
     finally:
         beat.stopped.set()
 

@@ -14,62 +14,42 @@ heartbeats to the store; a run whose process dies is marked failed by `reap()`.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import socket
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
 
 from explorer import paths
-from explorer.training.jobs.lifecycle import Heartbeat, failure_message, stop_message
+from explorer.training.jobs.lifecycle import Heartbeat, try_lock
+from explorer.training.jobs.runs import execute_claimed
 from explorer.training.store import RunStore
 
 
 
-def try_lock(data_dir: Path) -> IO[Any] | None:
-    """The worker lock, or None if another live process holds it (released when that dies)."""
-    paths.ensure_dir(data_dir)
-    f = open(paths.worker_lock(data_dir), "a+")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.close()
-        return None
-    f.seek(0)
-    f.truncate()
-    f.write(str(os.getpid()))
-    f.flush()
-    return f
-
-
 def run_one(store: RunStore, worker_id: str) -> str | None:
     """Claim and execute one queued run; returns its id, or None if nothing was queued."""
-    from explorer.training.runner import execute
-
     run = store.claim(worker_id, os.getpid())
     if run is None:
         return None
-    rid, cfg = run.id, run.config
-    beat = Heartbeat(store, [rid])
+    execute_claimed(store, run, worker_id)
+    return run.id
+
+
+def job_one(store: RunStore, worker_id: str) -> str | None:
+    """Claim and execute one queued background job; returns its id, or None if none was queued."""
+    from explorer.training.jobs.context import execute_job
+
+    job = store.claim_job(worker_id, os.getpid())
+    if job is None:
+        return None
+    beat = Heartbeat(store, [], worker_id, jobs=[job.id])
     beat.start()
-
-    def sink(rows: Any) -> None:
-        store.log_metrics(rid, rows)
-        step = max(r["step"] for r in rows)
-        store.heartbeat(rid, step=step, progress=min(1.0, step / cfg.steps))
-
     try:
-        result = execute(cfg, sink, lambda: store.is_cancel_requested(rid),
-                         checkpoint_root=paths.checkpoints(store.dir),
-                         on_start=lambda dev, tv: store.set_started(rid, dev, tv))
-        store.finish(rid, result.status, stop_message(result.status, result.steps_done), summary=result.to_dict())
-    except Exception as e:  # noqa: BLE001 - the run fails, the worker lives on
-        store.finish(rid, "failed", failure_message(e))
+        execute_job(store, job, worker_id)
     finally:
         beat.stopped.set()
-    return rid
+    return job.id
 
 
 def serve(store: RunStore, idle_exit_s: float, once: bool) -> int:
@@ -78,7 +58,7 @@ def serve(store: RunStore, idle_exit_s: float, once: bool) -> int:
     idle_since = time.monotonic()
     while True:
         store.reap()
-        rid = run_one(store, worker_id)
+        rid = run_one(store, worker_id) or job_one(store, worker_id)
         if rid is not None:
             idle_since = time.monotonic()
             continue

@@ -1,0 +1,30 @@
+"""The kinds of background job the worker runs, each a `module:function` imported on first use
+(so the worker's start pulls in nothing it does not run). One line per kind; the function
+takes a `JobContext` and returns the job's result document.
+
+    >>> sorted(JOB_KINDS)[:1]
+    ['demo.count']
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+JOB_KINDS: dict[str, str] = {
+    "demo.count": "explorer.training.jobs.context:count_job",  # counts to config["n"]; for tests and smoke checks
+    "demo.gated": "explorer.training.jobs.context:gated_job",  # steps that wait for files; for resume tests
+}
+
+
+class UnknownJobKind(ValueError):
+    """A job kind nobody registered."""
+
+
+def resolve(kind: str) -> Callable[[Any], dict[str, Any]]:
+    """The function that runs jobs of `kind`."""
+    if kind not in JOB_KINDS:
+        raise UnknownJobKind(f"unknown job kind {kind!r}; registered: {', '.join(sorted(JOB_KINDS))}")
+    module, _, name = JOB_KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
