@@ -35,6 +35,9 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 # Fields that describe a run for people but do not change what it computes; they are
 # left out of the hash so that relabelling a run does not make it a different run.
 _NOT_HASHED = ("label",)
+# Fields added after runs were first stored: hashed only when set to something other than
+# their default, so every run stored before a field existed keeps its id.
+HASHED_WHEN_SET: tuple[str, ...] = ()
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -106,7 +109,9 @@ class RunConfig:
     @property
     def run_id(self) -> str:
         """12 hex digits of the SHA-256 of the config (without the display label)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        d = {k: v for k, v in self.to_dict().items()
+             if k not in _NOT_HASHED and not (k in HASHED_WHEN_SET and v == defaults[k])}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     def replace(self, **changes: Any) -> RunConfig:
