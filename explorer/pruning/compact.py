@@ -190,16 +190,13 @@ def _norm_shift(bn: nn.Module) -> torch.Tensor:
 
 
 def count(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
-    """Parameters, non-zero parameters and MACs (torch-pruning's op counter: Linear/Conv/norm
-    modules; functional matmuls such as attention scores are not counted) at input `x`."""
-    import torch_pruning as tp
+    """Parameters, non-zero parameters and MACs per example (`explorer.graph.macs.count_macs`: the
+    same count as the graph pages and `levels`) at input `x`."""
+    from explorer.pruning.cost import count_macs
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        macs, params = tp.utils.count_ops_and_params(model, x)
     nonzero = sum(int(torch.count_nonzero(p)) for p in model.parameters())
     return {"params": int(sum(p.numel() for p in model.parameters())), "nonzero_params": nonzero,
-            "macs": int(macs)}
+            "macs": count_macs(model, x)}
 
 
 def compact_summary(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.Tensor) -> dict[str, Any]:
