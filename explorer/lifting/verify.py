@@ -183,9 +183,10 @@ def _verify_op(model: nn.Module, dag: Dag, x: Any, dtype: torch.dtype, tol: floa
         try:
             ref_model = copy.deepcopy(model).to(dtype).eval()
         except RuntimeError as e:  # e.g. tensors left on modules by a forward pass, which deepcopy refuses
+            own = str(_own_dtype(model)).removeprefix("torch.")
             return _verify_op(model, dag, x, _own_dtype(model), tol,
-                              [*notes, f"{str(_own_dtype(model)).removeprefix('torch.')}: the model cannot be copied to cast it to {dtype} "
-                                       f"({str(e).splitlines()[0][:120]})"])
+                              [*notes, f"{own}: the model cannot be copied to cast it to "
+                                       f"{str(dtype).removeprefix('torch.')} ({str(e).splitlines()[0][:120]})"])
         L = lifting(dag).with_dtype(dtype)
     xs = _cast(x, dtype)
     args = xs if isinstance(xs, tuple) else (xs,)

@@ -42,9 +42,14 @@ def _limits(memory_mb: int) -> Any:
     return apply
 
 
-def probe(spec: str, timeout_s: float = TIMEOUT_S, memory_mb: int = MEMORY_MB) -> dict[str, Any]:
+def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = None) -> dict[str, Any]:
     """Run the user model of `spec` in a child under limits; its report ({params, stage: "done"}),
-    or `ModelSpecError` saying what failed (or was still running at the limit) and where."""
+    or `ModelSpecError` saying what failed (or was still running at the limit) and where. The
+    limits default to `TIMEOUT_S` and `MEMORY_MB` ($EXPLORER_USER_CODE_TIMEOUT_S / _MEMORY_MB)."""
+    if timeout_s is None:
+        timeout_s = float(os.environ.get("EXPLORER_USER_CODE_TIMEOUT_S") or TIMEOUT_S)
+    if memory_mb is None:
+        memory_mb = int(os.environ.get("EXPLORER_USER_CODE_MEMORY_MB") or MEMORY_MB)
     from explorer.models.user_file import file_digest
 
     key = (spec, file_digest(spec))

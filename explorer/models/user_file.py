@@ -49,6 +49,8 @@ def parse_spec(spec: str) -> tuple[Path, str]:
 def where_in(path: Path, e: BaseException) -> str:
     """' at file.py:LINE: code' for the deepest frame of `e` inside the user's file `path` ('' if none)."""
     target = os.path.abspath(path)
+    if isinstance(e, SyntaxError) and e.filename and os.path.abspath(e.filename) == target:
+        return f" at {path.name}:{e.lineno}: {(e.text or '').strip()}"
     best = ""
     for fs in traceback.extract_tb(e.__traceback__):
         if os.path.abspath(fs.filename) == target:
@@ -57,7 +59,10 @@ def where_in(path: Path, e: BaseException) -> str:
 
 
 def _fail(what: str, path: Path, e: BaseException, fix: str) -> ModelSpecError:
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if isinstance(e, MemoryError) or "allocate" in str(e):
+        fix = ("it needs more memory than this machine gives a user model; make it smaller (fewer or narrower "
+               "layers, a smaller example input)")
+    msg = e.msg if isinstance(e, SyntaxError) and e.msg else (str(e).strip().splitlines()[0] if str(e).strip() else "")
     return ModelSpecError(f"{what} failed{where_in(path, e)}: {type(e).__name__}: {msg}; {fix}")
 
 

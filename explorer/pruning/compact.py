@@ -24,7 +24,9 @@ mis-traces) is left masked instead, and the report says so.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,8 +108,8 @@ def compact_with_report(model: nn.Module, mask: Mask | None, example_input: torc
 
 
 def _diff(model: nn.Module, xs: torch.Tensor, ref: torch.Tensor) -> float:
-    try:
-        with torch.no_grad():
+    try:  # a trial that breaks the shapes is expected here; fx would print its traceback: keep it quiet
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
             y = model(xs)
     except Exception:  # a mis-pruned shape: as wrong as it gets
         return float("inf")

@@ -174,7 +174,7 @@ def describe(path: str | Path) -> ExportRef:
     if not isinstance(doc, dict):
         raise ExportError(f"{p / 'spec.json'} must hold a JSON object; export again")
     full = doc.get("format") == FORMAT and (p / "selection.json").is_file()
-    model = doc.get("model")
+    model = model_spec(doc, p) if doc.get("model") else None
     return ExportRef(p, p / "mask.safetensors", str(model) if model else None, full,
                      tuple(doc.get("rewrites") or ()) if full else ())
 

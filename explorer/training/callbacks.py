@@ -95,6 +95,8 @@ class Divergence(Callback):
         self.start: float | None = None
 
     def on_step(self, s: LoopState) -> None:
+        if self.start is None and s.step == 1 and s.loss is not None:
+            self.start = float(s.loss)  # the loss before the first update: where training starts from
         loss = s.extra.pop("train_loss", None)
         if loss is None:
             return
