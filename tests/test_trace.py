@@ -106,7 +106,7 @@ def test_arc_kinds_and_labels_on_skip_mlp_and_transformer():
     assert [a.label for a in cat] == ["slot 0 of cat", "slot 1 of cat"] and {a.kind for a in cat} == {"linear"}
     assert dag.level["cat"] - dag.level["relu"] > 3  # the concatenated skip arc spans several levels
     fc1 = dag.in_arcs("fc1")[0]
-    assert (fc1.label, fc1.kind) == ("linear 40→32", "linear")
+    assert (fc1.label, fc1.kind) == ("linear 40→100", "linear")
     _, tdag = zoo_dag("transformer_tiny")
     assert {a.kind for a in tdag.in_arcs("matmul")} == {"joint"}
     # the positional parameter is folded into the add: one in-arc, noted as a constant

@@ -19,6 +19,17 @@ class ModelSpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a zoo model trains well on its dataset (measured): Adam at `lr` for `steps` (batch 100)
+    reaches about `test_acc`; a quick comparison trains `quick_steps`."""
+
+    lr: float
+    steps: int
+    quick_steps: int
+    test_acc: float
+
+
+@dataclass(frozen=True)
 class ZooInfo:
     """What the pickers show about a model: where it comes from and what it eats."""
 
@@ -29,6 +40,7 @@ class ZooInfo:
     dataset: str | None = None  # default training dataset, where one fits
     num_classes: int | None = None
     n_inputs: int = 1  # tensors the forward takes (the example input is a tuple of them when > 1)
+    recipe: Recipe | None = None  # zoo models: settings that train them well
 
 
 @dataclass

@@ -152,6 +152,8 @@ class ExportRef:
     model: str | None  # the model spec recorded beside the mask, if any
     full: bool  # a complete "explorer-pruned/1" export (selection and rewrites re-applicable)
     rewrites: tuple[str, ...] = ()  # op-level arcs whose source the rewrite replaced by zeros
+    structural: bool = False  # pruned by a selection of nodes/arcs (not a criterion's weight mask)
+    granularity: str = ""
 
 
 def describe(path: str | Path) -> ExportRef:
@@ -175,8 +177,10 @@ def describe(path: str | Path) -> ExportRef:
         raise ExportError(f"{p / 'spec.json'} must hold a JSON object; export again")
     full = doc.get("format") == FORMAT and (p / "selection.json").is_file()
     model = model_spec(doc, p) if doc.get("model") else None
+    sel = doc.get("selection") if isinstance(doc.get("selection"), dict) else {}
+    structural = full and not doc.get("mask_only") and bool(sel.get("nodes") or sel.get("arcs"))
     return ExportRef(p, p / "mask.safetensors", str(model) if model else None, full,
-                     tuple(doc.get("rewrites") or ()) if full else ())
+                     tuple(doc.get("rewrites") or ()) if full else (), structural, str(doc.get("granularity", "")))
 
 
 def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
@@ -244,6 +248,14 @@ def model_spec(doc: dict[str, Any], where: Path) -> str:
                               "from the code the export was made with; put that exact file there and load it "
                               "once on the Architecture page")
     return spec
+
+
+def read_selection(path: str | Path) -> Selection:
+    """The selection an export was pruned with."""
+    f = Path(path) / "selection.json"
+    if not f.is_file():
+        raise ExportError(f"{path} has no selection.json; export the pruned model again")
+    return Selection.from_json(f.read_text())
 
 
 def zip_dir(path: str | Path) -> bytes:

@@ -97,7 +97,8 @@ def run(lm: Any, dag: Dag, *, out: str | Path, spec: str, seed: int, selection: 
         diff = float((comp.eval()(xs) - pruned.model.eval()(xs)).abs().max())
     say("timing dense, masked and compacted", 0.4)
     dense = lm.model.eval()
-    table = compare(dense, pruned.model, comp, x, repeats=repeats)
+    table = compare(dense, pruned.model, comp, x, repeats=repeats, pruned_form="rewritten" if pruned.rewrites
+                    else "masked")
     say("exporting", 0.8)
     extra: dict[str, Any] = {}
     if proposal is not None:
@@ -121,12 +122,13 @@ def _summary(spec: str, dag: Dag, pruned: PrunedModel, table: list[dict[str, Any
         "granularity": dag.granularity,
         "out": str(out),
         "removed": {"nodes": len(pruned.verdict.removed_nodes), "arcs": len(pruned.verdict.removed_arcs)},
-        "params": {"dense": by["dense"]["params"], "pruned_nonzero": by["masked"]["nonzero_params"],
+        "params": {"dense": by["dense"]["params"], "pruned_nonzero": table[1]["nonzero_params"],
                    "compacted": by["compacted"]["params"]},
-        "macs": {"dense": by["dense"]["macs"], "masked": by["masked"]["macs"], "compacted": by["compacted"]["macs"]},
+        "macs": {"dense": by["dense"]["macs"], table[1]["form"]: table[1]["macs"], "compacted": by["compacted"]["macs"]},
         "sparsity": sparsity,
         "compacted_vs_masked_max_abs_diff": diff,
-        "latency_ms": {f: by[f]["latency_ms"] for f in ("dense", "masked", "compacted")},
+        "latency_ms": {r["form"]: r["latency_ms"] for r in table},
+        "noisy": [r["form"] for r in table if r["noisy"]],
         "table": table,
         "note": NOTE,
         **({"proposal": proposal.summary()} if proposal is not None else {}),

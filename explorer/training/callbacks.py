@@ -83,6 +83,19 @@ class TrainMetrics(Callback):
             self.flush(s)
 
 
+DIVERGE_FACTOR, DIVERGE_MARGIN = 10.0, 10.0
+
+
+def divergence(loss: float, start: float | None, factor: float = DIVERGE_FACTOR,
+               margin: float = DIVERGE_MARGIN) -> str:
+    """Why a train loss means the run diverged ('' when it does not): NaN/inf, or far above `start`."""
+    if not math.isfinite(loss):
+        return "loss became NaN/inf"
+    if start is not None and math.isfinite(start) and loss > max(factor * start, start + margin):
+        return f"loss rose to {loss:.4g}, far above its start {start:.4g}"
+    return ""
+
+
 class Divergence(Callback):
     """Stop with "diverged" once a train window's mean loss is NaN or infinite, or far above where it
     started (more than `factor` times the first window's loss and `margin` above it: a learning rate
@@ -90,7 +103,7 @@ class Divergence(Callback):
     synced (`s.extra["train_loss"]`), so it adds no host sync of its own; the reason goes to
     `s.extra["stop_reason"]`."""
 
-    def __init__(self, factor: float = 10.0, margin: float = 10.0):
+    def __init__(self, factor: float = DIVERGE_FACTOR, margin: float = DIVERGE_MARGIN):
         self.factor, self.margin = factor, margin
         self.start: float | None = None
 
@@ -100,13 +113,11 @@ class Divergence(Callback):
         loss = s.extra.pop("train_loss", None)
         if loss is None:
             return
-        if not math.isfinite(loss):
-            s.stop, s.extra["stop_reason"] = "diverged", "loss became NaN/inf"
-        elif self.start is None:
+        if self.start is None and math.isfinite(loss):
             self.start = loss
-        elif loss > max(self.factor * self.start, self.start + self.margin):
-            s.stop = "diverged"
-            s.extra["stop_reason"] = f"loss rose to {loss:.4g}, far above its start {self.start:.4g}"
+        why = divergence(loss, self.start, self.factor, self.margin)
+        if why:
+            s.stop, s.extra["stop_reason"] = "diverged", why
 
     on_end = on_step  # a window flushed at the end is checked too
 
