@@ -119,10 +119,10 @@ def test_prune_handoff_as_one_batched_job(data):
     assert all(len(s.metrics(r.id)) > 0 for r in runs)
 
 
-def test_batched_option_is_refused_with_the_reason_for_batchnorm(data):
+def test_batchnorm_models_train_batched_too(data):
     at = _handoff(data, "resnet_tiny")
     t = at.toggle(key="retrain.batched")
-    assert t.value is False and t.disabled and "buffers" in t.help
+    assert t.value is True and not t.disabled
 
 
 def test_backend_choice_is_offered(data):
