@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command not in ("runs",):  # the commands that compute: threads chosen, not torch's default
+        from explorer.training.device import use_threads
+
+        use_threads("cli")
     try:
         return int(args._run(args) or 0)
     except CliError as e:

@@ -81,20 +81,22 @@ NOISY_SPREAD = 0.25  # the IQR of a form's paired speed-ups over its median, abo
 
 
 def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.Tensor, *,
-            warmup: int = 5, repeats: int = 30, threads: int | None = 1, pruned_form: str = "masked"
+            warmup: int = 5, repeats: int = 30, threads: int | None = None, pruned_form: str = "masked"
             ) -> list[dict[str, Any]]:
     """Rows {form, params, nonzero_params, macs, latency_ms, iqr_ms, speedup, speedup_iqr, noisy, note}
     for the dense, pruned and compacted forms. Read `NOTE` beside it.
 
     The forms are timed interleaved in rounds (dense, pruned, compacted, dense, ...) after warm-up,
-    on `threads` torch threads (one by default: what a beside-the-UI measurement gets), and each
+    on `threads` torch threads (default `threads_for("latency")`, one: what a beside-the-UI measurement gets), and each
     round's speed-up is paired with that round's dense time, so a change in machine load cancels.
     A form whose speed-ups spread wider than `NOISY_SPREAD` of their median, or that is faster
     than its MAC reduction allows, is flagged `noisy` ("measure again") instead of trusted.
     `pruned_form` names the middle form: "masked" (unit level: the same kernels, zeros inside) or
     "rewritten" (op level: the removed ops are gone from the graph, so it can be faster)."""
     from explorer.pruning.compact import count
+    from explorer.training.device import threads_for
 
+    threads = threads_for("latency") if threads is None else threads
     forms = (("dense", dense), (pruned_form, masked), ("compacted", compacted))
     for _, m in forms:  # warm-up outside the timed rounds: first calls pay allocation and dispatch
         measure(m, x, warmup=warmup, repeats=1, threads=threads)

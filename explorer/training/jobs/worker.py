@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle-exit", type=float, default=60.0, help="exit after this many seconds with nothing queued")
     p.add_argument("--once", action="store_true", help="run what is queued now, then exit")
     p.add_argument("--runs", default="", help="comma-separated ids of runs claimed for ONE batched job")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (keep 1 beside the UI)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: explorer.training.device.threads_for('worker'), 1 beside the UI)")
     p.add_argument("--nice", type=int, default=10, help="niceness increment")
     a = p.parse_args(argv)
 
@@ -87,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(a.nice)
     import torch
 
-    torch.set_num_threads(max(1, a.threads))
+    from explorer.training.device import threads_for
+
+    torch.set_num_threads(max(1, a.threads or threads_for("worker")))
     store = RunStore(data_dir)
     if a.runs:
         from explorer.training.jobs.sweep import run_claimed
