@@ -91,7 +91,7 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
     runner does (`explorer.lottery.roles.build`), train them batched, and return one
     `runner.RunResult` per config. `sink(run_id, rows)`, `should_stop(run_id)` and
     `on_start(run_id, device, torch_version)` are per run. Dense runs save their rewind
-    checkpoints (step 0 and rewind_step) as the runner does. Raises BatchedError when the
+    checkpoints (step 0 and rewind_step) and `save_final` runs their last step, as the runner does. Raises BatchedError when the
     configs cannot share a job (see `why_not_batched`), or the runner's ValueErrors."""
 
     from explorer.data import load_dataset
@@ -137,6 +137,10 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
                         schedule=c0.schedule, device=dev, should_stop=lambda k: should_stop(ids[k]),
                         snapshot_steps=snap_steps if dense else (), on_snapshot=on_snapshot)
     wall = time.perf_counter() - t0
+    for k, (c, r) in enumerate(zip(configs, res)):
+        if c.save_final and r.status == "done":  # as the runner's checkpoint at the last step
+            starts[k].model.load_state_dict(r.state_dict)
+            save_checkpoint(starts[k].model, paths.checkpoint(root, ids[k], c.steps))
     n_params = sum(p.numel() for p in starts[0].model.parameters())
     out = []
     for c, st, m, r in zip(configs, starts, masks, res):
