@@ -59,8 +59,14 @@ def _role_lines(fig: go.Figure, doc: Mapping[str, Any], key: str, scale: float, 
                           "(mean ± std over %{customdata} seeds)<extra></extra>"))
 
 
-def _remaining_axis(fig: go.Figure) -> None:
-    fig.update_xaxes(type="log", autorange="reversed", title="weights remaining (%, log scale)")
+def _remaining_axis(fig: go.Figure, doc: Mapping[str, Any]) -> None:
+    """Log x from 100% down, ticked at the rounds' own remaining fractions (thinned to ~10)."""
+    xs = sorted({100.0} | {100 * float(e.get("remaining", 1 - e["sparsity"])) for e in doc.get("rounds", [])},
+                reverse=True)
+    step = max(1, len(xs) // 10)
+    ticks = xs[::step]
+    fig.update_xaxes(type="log", autorange="reversed", title="weights remaining (%, log scale)", tickvals=ticks,
+                     ticktext=[f"{x:.3g}" for x in ticks], minor={"showgrid": False})
 
 
 def accuracy_figure(doc: Mapping[str, Any], key: str = "test_acc") -> go.Figure:
@@ -71,7 +77,7 @@ def accuracy_figure(doc: Mapping[str, Any], key: str = "test_acc") -> go.Figure:
     _role_lines(fig, doc, key, 100, "%")
     if doc.get("dense"):
         _dense_band(fig, doc["dense"].get(key, []), 100, "dense")
-    _remaining_axis(fig)
+    _remaining_axis(fig, doc)
     fig.update_layout(yaxis_title={"test_acc": "final test accuracy (%)", "best_train_acc": "best train accuracy (%)",
                                    "best_test_acc": "best test accuracy (%)"}.get(key, key),
                       title="Accuracy vs sparsity", uirevision="accuracy", **LAYOUT)
@@ -86,7 +92,7 @@ def iterations_figure(doc: Mapping[str, Any]) -> go.Figure:
     _role_lines(fig, doc, "iters_to_target", 1, " iterations")
     if doc.get("dense"):
         _dense_band(fig, doc["dense"].get("iters_to_target", []), 1, "dense")
-    _remaining_axis(fig)
+    _remaining_axis(fig, doc)
     fig.update_layout(yaxis_title="iterations to target", title="Iterations to target (runs that reached it)",
                       uirevision="iterations", **LAYOUT)
     return fig
@@ -108,6 +114,7 @@ def flow_figure(f: Flow) -> go.Figure:
                              mode="lines+markers"), row=2, col=1)
     fig.update_xaxes(title="IMP round", dtick=1, row=2, col=1)
     fig.update_xaxes(dtick=1, row=1, col=1)
+    fig.update_yaxes(autorange="reversed", row=1, col=1)  # the first layer on top
     fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10}, uirevision="flow",
                       legend={"orientation": "h", "y": -0.25, "font": {"size": 11}})
     return fig
@@ -133,29 +140,35 @@ def stability_figure(doc: Mapping[str, Any]) -> go.Figure:
 
 
 def earlybird_figure(matrix: Sequence[Sequence[float | None]], steps: Sequence[int], draw_step: int | None,
-                     spline: Sequence[float | None] = (), spline_draw: int | None = None) -> go.Figure:
-    """The pairwise distances of the masks of every evaluation (heatmap, the draw boxed), and the
-    activation-code distance between successive evaluations (the spline variant)."""
+                     spline: Sequence[float | None] = (), spline_draw: int | None = None,
+                     window: int = 5) -> go.Figure:
+    """The pairwise distances of the masks of every evaluation (heatmap; at the draw, the `window` masks
+    that agreed are boxed), and the activation-code distance between successive evaluations (spline)."""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.12,
                         subplot_titles=("mask distance between evaluations", "activation-code distance (spline)"))
     if not matrix:
         return _empty(fig, "the mask-distance heatmap grows here as the dense network trains")
-    labels = [str(s) for s in steps[:len(matrix)]]
-    fig.add_trace(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues_r", zmin=0, zmax=max(
-        0.3, max((v for row in matrix for v in row if v is not None), default=0)), colorbar={"title": "distance", "x": 0.5},
-        hovertemplate="steps %{x} vs %{y}: %{z:.3f}<extra></extra>"), row=1, col=1)
-    if draw_step is not None and str(draw_step) in labels:
-        fig.add_shape(type="rect", x0=str(draw_step), x1=str(draw_step), y0=labels[0], y1=labels[-1],
-                      line={"color": "#d62728", "width": 3}, row=1, col=1)
-        fig.add_annotation(x=str(draw_step), y=labels[-1], text=f"drawn at step {draw_step}", showarrow=True,
-                           arrowhead=2, font={"color": "#d62728"}, row=1, col=1)
+    n = len(matrix)
+    idx, labels = list(range(n)), [int(v) for v in steps[:n]]
+    top = max(0.3, max((v for row in matrix for v in row if v is not None), default=0))
+    fig.add_trace(go.Heatmap(z=matrix, x=idx, y=idx, colorscale="Blues_r", zmin=0, zmax=top, customdata=[
+        [[labels[j], labels[i]] for j in idx] for i in idx], colorbar={"title": "distance", "x": 0.5},
+        hovertemplate="steps %{customdata[0]} vs %{customdata[1]}: %{z:.3f}<extra></extra>"), row=1, col=1)
+    if draw_step is not None and draw_step in labels:
+        k = labels.index(draw_step)
+        fig.add_shape(type="rect", x0=max(-0.5, k - window + 0.5), x1=k + 0.5, y0=k - 0.5, y1=k + 0.5, line={"color": "#d62728", "width": 3},
+                      row=1, col=1)
+        fig.add_annotation(x=k, y=k, text=f"drawn at step {draw_step}", showarrow=True, arrowhead=2, ax=40, ay=-30, bgcolor="white",
+                           font={"color": "#d62728"}, row=1, col=1)
+    every = max(1, n // 8)
+    ticks = {"tickvals": idx[::every], "ticktext": [str(v) for v in labels[::every]]}
     sx = [steps[i + 1] for i in range(len(spline)) if i + 1 < len(steps)]
     fig.add_trace(go.Scatter(x=sx, y=list(spline)[:len(sx)], mode="lines+markers", name="code distance",
                              showlegend=False), row=1, col=2)
     if spline_draw is not None:
         fig.add_vline(x=spline_draw, line={"color": "#d62728", "dash": "dash"}, row=1, col=2)
-    fig.update_xaxes(type="category", title="step", row=1, col=1)
-    fig.update_yaxes(type="category", autorange="reversed", row=1, col=1)
+    fig.update_xaxes(title="step", row=1, col=1, **ticks)
+    fig.update_yaxes(autorange="reversed", row=1, col=1, **ticks)
     fig.update_xaxes(title="step", row=1, col=2)
     fig.update_layout(height=440, margin={"l": 10, "r": 10, "t": 40, "b": 10}, uirevision="earlybird")
     return fig

@@ -155,8 +155,21 @@ def _stack(template: nn.Module, name: str, masks: Sequence[Mask], states: Sequen
         p = torch.stack([s[n].detach().float() for s in states]).to(device)  # (K, *shape)
         if n in stacked_masks:
             p = p * stacked_masks[n]
+        if len(shapes[n]) == 2:  # a Linear weight: kept as (K, in, out), see `stored`
+            p = p.transpose(1, 2).contiguous()
+            if n in stacked_masks:
+                stacked_masks[n] = stacked_masks[n].transpose(1, 2).contiguous()
         params[n] = p.requires_grad_(True)
     return params, stacked_masks
+
+
+def stored(params: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's view of the stacked leaves: 2-D weights are stored transposed, (K, in, out), and
+    handed over as `.mT` views of shape (K, out, in). Under vmap a Linear's weight gradient then comes
+    out in the leaf's own layout (x^T @ grad), instead of being computed transposed and copied back —
+    the copy and the strided batched matmul it needs cost more than the layer's forward pass on a
+    CPU. Elementwise optimisers and masks do not care about the layout."""
+    return {n: (p.mT if p.dim() == 3 else p) for n, p in params.items()}
 
 
 def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence[int | Mapping[str, torch.Tensor]],
@@ -213,7 +226,7 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
         loss, hits = torch.zeros(K, device=dev), torch.zeros(K, device=dev)
         for i in range(0, len(y_te), 2048):
             xb, yb = x_te[i:i + 2048], y_te[i:i + 2048]
-            logits = shared(params, xb)  # (K, n, C)
+            logits = shared(stored(params), xb)  # (K, n, C)
             loss += _ce_sum(logits, yb)
             hits += (logits.argmax(-1) == yb).sum(1)
         n = max(1, len(y_te))
@@ -259,7 +272,7 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
 
     def snapshot(step: int) -> None:
         if on_snapshot is not None and step in snapshot_steps:
-            on_snapshot(step, [{n: p[k].detach().cpu().clone() for n, p in params.items()} for k in range(K)])
+            on_snapshot(step, [{n: p[k].detach().cpu().contiguous().clone() for n, p in stored(params).items()} for k in range(K)])
 
     snapshot(0)
     test_rows(0, list(range(K)))
@@ -270,10 +283,10 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
         idx = order[step]  # (1|K, b)
         if data_seeds is None:
             x, y = x_tr[idx[0]], y_tr[idx[0]].expand(K, -1)  # (b, ...), (K, b)
-            logits = shared(params, x)  # (K, b, C)
+            logits = shared(stored(params), x)  # (K, b, C)
         else:
             x, y = x_tr[idx], y_tr[idx]  # (K, b, ...), (K, b)
-            logits = own(params, x)
+            logits = own(stored(params), x)
         losses = _ce_mean(logits, y)  # (K,)
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()  # variant k's parameters reach only losses[k]: gradients stay per variant
@@ -313,7 +326,7 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
     test_rows(step, [k for k in range(K) if live[k]])  # the end of training
     flush()
     for k in range(K):
-        res[k].state_dict = {n: p[k].detach().cpu().clone() for n, p in params.items()}
+        res[k].state_dict = {n: p[k].detach().cpu().contiguous().clone() for n, p in stored(params).items()}
         res[k].wall_time_s = wall()
     return res
 
