@@ -38,14 +38,18 @@ def mask_image(mask: torch.Tensor, name: str, sort: bool = True) -> go.Figure:
     """The 0/1 mask of one layer as an image: rows = output units, columns = inputs (a conv's
     kernel positions unrolled per input channel)."""
     m = mask.detach().float().reshape(mask.shape[0], -1).cpu()  # (out, in * k)
-    order = order_by_centre(m) if sort else torch.arange(m.shape[0])
-    m = m[order]
-    fig = go.Figure(go.Heatmap(z=m.numpy(), colorscale=[[0, "#f7f7f7"], [1, "#08306b"]], zmin=0, zmax=1,
-                               showscale=False, hovertemplate="unit %{y}, input %{x}: %{z:.0f}<extra></extra>"))
     kept = float(m.mean())
-    fig.update_layout(title=f"{name}: {100 * kept:.1f}% of weights kept" + (" (units sorted by the centre of "
-                      "their kept inputs)" if sort else ""), xaxis_title="input position", yaxis_title="unit",
-                      height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    order = order_by_centre(m) if sort else torch.arange(m.shape[0])
+    alive = order[m[order].sum(1) > 0] if sort else order
+    gone = m.shape[0] - len(alive)
+    m = m[alive]  # (units with an input left, in * k)
+    fig = go.Figure(go.Heatmap(z=m.numpy(), y=alive.tolist(), colorscale=[[0, "#f7f7f7"], [1, "#08306b"]], zmin=0,
+                               zmax=1, showscale=False, hovertemplate="unit %{y}, input %{x}: %{z:.0f}<extra></extra>"))
+    fig.update_yaxes(type="category", showticklabels=False)
+    note = (f" · units sorted by the centre of their kept inputs; {gone} units with no input left not shown"
+            if sort else "")
+    fig.update_layout(title=f"{name}: {100 * kept:.1f}% of weights kept{note}", xaxis_title="input position",
+                      yaxis_title=f"unit ({len(alive)})", height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -77,6 +81,7 @@ def ticket_dag_figure(dag: Dag, mask: Mapping[str, torch.Tensor], layout: dict[s
     sub, dead, n = surviving(dag, mask)
     fig = dag_figure(sub, dimmed=dead, layout=layout, height=520)
     shown = "" if n <= MAX_ARCS else f" (every {n / MAX_ARCS:.1f}th drawn)"
-    fig.update_layout(title=f"the ticket on the DAG: {n:,} of {len(dag.arcs):,} arcs survive{shown}; "
-                            f"{len(dead)} units cut off")
+    fig.update_layout(title={"text": f"the ticket on the DAG: {n:,} of {len(dag.arcs):,} arcs survive{shown}; "
+                                     f"{len(dead)} units cut off", "y": 0.98},
+                      margin={"t": 70}, legend={"orientation": "h", "y": -0.12, "x": 0})
     return fig

@@ -150,6 +150,7 @@ class EarlyBird(Callback):
         self._watch(s)
         for h in self.hooks:
             h.remove()
+        self.hooks.clear()
         self.kind, sc = scores(s.model)
         self.final = to_mask(self.kind, sc, keep_vector(sc, self.ratio))
 
