@@ -89,7 +89,7 @@ def form(kind: str) -> Any:
         cols = st.columns(4)
         for col, name in zip(cols, extra[i:i + 4]):
             values[name] = _widget(col, cls, name, f"{prefix}.{name}.{spec}", defaults[name])
-    return cls(model=spec, dataset=ds, device="cpu", **values).resolved()
+    return cls(model=spec, dataset=ds, **values).resolved()  # device "auto": the GPU where there is one
 
 
 def submit(be: Any, kind: str, cfg: Any) -> str:
