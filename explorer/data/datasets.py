@@ -76,8 +76,11 @@ def _mnist1d(seed: int | None = None, noise: float = 1.0) -> tuple[np.ndarray, .
     tag = "".join([f"_seed{seed}" if seed is not None else "", f"_noise{noise:g}" if noise != 1.0 else ""])
     path = paths.datasets() / f"mnist1d{tag}.npz"
     if path.exists():
-        z = np.load(path, allow_pickle=False)
-        return z["x"], z["y"], z["x_test"], z["y_test"]
+        try:
+            z = np.load(path, allow_pickle=False)
+            return z["x"], z["y"], z["x_test"], z["y_test"]
+        except Exception:  # noqa: BLE001 - our own cache, damaged (e.g. truncated): make it again
+            path.unlink(missing_ok=True)
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
@@ -86,7 +89,7 @@ def _mnist1d(seed: int | None = None, noise: float = 1.0) -> tuple[np.ndarray, .
     args.corr_noise_scale *= noise
     args.iid_noise_scale *= noise
     d = make_dataset(args)  # generated locally; never get_dataset(), which downloads
-    path.parent.mkdir(parents=True, exist_ok=True)
+    paths.ensure_dir(path.parent)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, x=d["x"], y=d["y"], x_test=d["x_test"], y_test=d["y_test"])
     os.replace(tmp, path)  # atomic: concurrent workers never read a half-written cache

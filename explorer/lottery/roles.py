@@ -156,6 +156,9 @@ def build(config: Any, checkpoint_root: str | Path | None = None) -> Start:
     """The model (masked, at its initial weights) and mask that `config` (a `RunConfig`) starts from."""
     if config.init not in ROLES:
         raise InitError(f"init {config.init!r} is not one of {', '.join(ROLES)}")
+    from explorer.models.user_store import check_allowed
+
+    check_allowed(config.model)  # runs execute model code only from the models folder
     start = ROLES[config.init].build(config, Path(checkpoint_root) if checkpoint_root else paths.checkpoints())
     if start.mask is not None:
         start.mask.apply_(start.model)

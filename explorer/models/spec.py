@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,12 +28,13 @@ class ZooInfo:
     source: str = "zoo"  # "zoo" | "torchvision" | "file"
     dataset: str | None = None  # default training dataset, where one fits
     num_classes: int | None = None
+    n_inputs: int = 1  # tensors the forward takes (the example input is a tuple of them when > 1)
 
 
 @dataclass
 class LoadedModel:
     model: nn.Module
-    example_input: torch.Tensor  # (1, *input_shape)
+    example_input: Any  # a batch (B, *input_shape), or a tuple of batches for a model of several inputs
     info: ZooInfo
 
 

@@ -83,6 +83,10 @@ def run(lm: Any, dag: Dag, *, out: str | Path, spec: str, seed: int, selection: 
     """Realise, compact, check, time and export (see the module doc). `lm` is the dense
     `LoadedModel` the graph `dag` was built from; `spec`/`seed` name it in the export."""
     say = progress or (lambda what, frac: None)
+    if Path(out).exists() and not Path(out).is_dir():
+        from explorer.pruning.export import ExportError
+
+        raise ExportError(f"--out {out} is a file; give a directory to export the pruned model into (it is created)")
     x = lm.example_input
     say("applying the selection", 0.0)
     pruned = realise(lm, dag, selection, proposal)

@@ -84,13 +84,29 @@ class TrainMetrics(Callback):
 
 
 class Divergence(Callback):
-    """Stop with "diverged" once a train window's mean loss is NaN or infinite. It reads the
-    value TrainMetrics synced (`s.extra["train_loss"]`), so it adds no host sync of its own."""
+    """Stop with "diverged" once a train window's mean loss is NaN or infinite, or far above where it
+    started (more than `factor` times the first window's loss and `margin` above it: a learning rate
+    too large sends the loss to thousands while staying finite). It reads the value TrainMetrics
+    synced (`s.extra["train_loss"]`), so it adds no host sync of its own; the reason goes to
+    `s.extra["stop_reason"]`."""
+
+    def __init__(self, factor: float = 10.0, margin: float = 10.0):
+        self.factor, self.margin = factor, margin
+        self.start: float | None = None
 
     def on_step(self, s: LoopState) -> None:
+        if self.start is None and s.step == 1 and s.loss is not None:
+            self.start = float(s.loss)  # the loss before the first update: where training starts from
         loss = s.extra.pop("train_loss", None)
-        if loss is not None and not math.isfinite(loss):
+        if loss is None:
+            return
+        if not math.isfinite(loss):
+            s.stop, s.extra["stop_reason"] = "diverged", "loss became NaN/inf"
+        elif self.start is None:
+            self.start = loss
+        elif loss > max(self.factor * self.start, self.start + self.margin):
             s.stop = "diverged"
+            s.extra["stop_reason"] = f"loss rose to {loss:.4g}, far above its start {self.start:.4g}"
 
     on_end = on_step  # a window flushed at the end is checked too
 

@@ -168,7 +168,7 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
 def record_results(store: Any, results: Sequence[Any], worker_id: str | None = None) -> None:
     """Finish each run in the store with its RunResult (status, error line, summary)."""
     for r in results:
-        store.finish(r.run_id, r.status, stop_message(r.status, r.steps_done), summary=r.to_dict(),
+        store.finish(r.run_id, r.status, stop_message(r.status, r.steps_done, getattr(r, 'stop_reason', '')), summary=r.to_dict(),
                      worker_id=worker_id)
 
 
