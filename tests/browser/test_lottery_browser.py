@@ -37,8 +37,10 @@ def _until(page, pred, timeout_s: float = 300) -> bool:
     return False
 
 
-def test_start_a_tiny_imp_and_see_its_charts(page, app_url):
-    open_page(page, app_url, "Lottery")
+def test_start_a_tiny_imp_and_see_its_charts(page, cold_app_url):
+    # a server (and data folder) of this module's own: the experiment's runs must not meet the Train
+    # page's tests, which expect an empty store
+    open_page(page, cold_app_url, "Lottery")
     assert_no_errors(page)
     box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Model", exact=True)).first
     box.click()
