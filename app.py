@@ -30,6 +30,7 @@ PAGES = [  # (file, title, icon)
     ("pages/2_Decomposition.py", "Decomposition", ":material/grid_on:"),
     ("pages/3_Prune.py", "Prune", ":material/content_cut:"),
     ("pages/4_Train.py", "Train", ":material/show_chart:"),
+    ("pages/5_Lottery.py", "Lottery", ":material/casino:"),
 ]
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]

@@ -92,7 +92,6 @@ def bench(spec: str, x: torch.Tensor, args: argparse.Namespace) -> list[dict]:
         diff = float((ours(xs) - masked(xs)).abs().max())
     forms = {"dense": dense, "masked": masked, "ours": ours, "torch-pruning": theirs}
     samples, best, paired = timed(forms, x, args.rounds, args.burst, args.threads, args.min_time_s)
-    base = statistics.median(samples["dense"])
     dense_macs = count(dense, x[:1])["macs"]
     rows = []
     for f, m in forms.items():

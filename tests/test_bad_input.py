@@ -108,6 +108,10 @@ def test_unknown_model_and_onnx_where_a_model_is_needed(tmp_path, data, capsys):
     assert code == 2 and "m.onnx" in text
     code, text = cli(capsys, "prune", onnx_file, "--criterion", "magnitude", "--sparsity", "0.5", "--out", tmp_path / "o")
     assert code == 2 and "structure only" in text
+    code, text = cli(capsys, "levels", "resnet_tiny@no_such_block")
+    assert code == 2 and "no sub-module 'no_such_block'" in text and "block1" in text
+    code, text = cli(capsys, "levels", "resnet_tiny@block1", "--granularity", "op")
+    assert code == 0 and "resnet_tiny@block1" in text
 
 
 def _onnx(nodes, path: Path, init=()):

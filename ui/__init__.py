@@ -6,4 +6,6 @@ session-state keys. The only Streamlit code outside `app.py` and `pages/`; the l
 - `ui.errors` — `guard()`: library errors become `st.error(...)`, never a traceback
 - `ui.cache`  — `st.cache_resource` builders keyed by spec/granularity/depth/seed
 - `ui.picker` — `model_picker()`, `granularity_controls()`
+- `ui.lottery_forms`, `ui.lottery_view`, `ui.lottery_ticket` — the Lottery page's settings (built from the
+  experiment configs), live charts and tables, and ticket view
 """

@@ -18,6 +18,9 @@ COMMANDS = {
     "prune": "prune",
     "train": "train",
     "runs": "runs",
+    "lottery": "lottery",
+    "earlybird": "earlybird",
+    "stability": "stability",
 }
 
 

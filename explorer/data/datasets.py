@@ -20,6 +20,7 @@ import torch
 
 from explorer import paths
 from explorer.data.user_files import DataError, read_user_file, validate
+from explorer.data.variants import parse, permute_labels
 
 BUILTIN = ("mnist1d", "digits", "moons", "circles", "spirals", "xor")
 SPLIT_SEED = 0  # the train/test split is the same for every run
@@ -70,8 +71,10 @@ def _split(x: np.ndarray, y: np.ndarray, test_frac: float = 0.2) -> tuple[np.nda
     return x[tr], y[tr], x[te], y[te]
 
 
-def _mnist1d() -> tuple[np.ndarray, ...]:
-    path = paths.datasets() / "mnist1d.npz"
+def _mnist1d(seed: int | None = None, noise: float = 1.0) -> tuple[np.ndarray, ...]:
+    """MNIST-1D with its default arguments, or generated with another `seed` / noise scale (cached)."""
+    tag = "".join([f"_seed{seed}" if seed is not None else "", f"_noise{noise:g}" if noise != 1.0 else ""])
+    path = paths.datasets() / f"mnist1d{tag}.npz"
     if path.exists():
         try:
             z = np.load(path, allow_pickle=False)
@@ -80,7 +83,12 @@ def _mnist1d() -> tuple[np.ndarray, ...]:
             path.unlink(missing_ok=True)
     from mnist1d.data import get_dataset_args, make_dataset
 
-    d = make_dataset(get_dataset_args())  # generated locally; never get_dataset(), which downloads
+    args = get_dataset_args()
+    if seed is not None:
+        args.seed = int(seed)
+    args.corr_noise_scale *= noise
+    args.iid_noise_scale *= noise
+    d = make_dataset(args)  # generated locally; never get_dataset(), which downloads
     paths.ensure_dir(path.parent)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, x=d["x"], y=d["y"], x_test=d["x_test"], y_test=d["y_test"])
@@ -119,7 +127,22 @@ def _builtin(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 def load_dataset(name: str) -> DataSplit:
     """A built-in dataset by name, or a user .csv/.npz file by path, split 80/20 (MNIST-1D: its own
-    4000/1000 split). Raises DataError naming the file, row and fix for bad user data."""
+    4000/1000 split); `NAME@key=value` is a variant (`explorer.data.variants`: another MNIST-1D seed or
+    noise level, permuted labels). Raises DataError naming the file, row and fix for bad user data."""
+    base, opts = parse(name)
+    if opts:
+        if base == "mnist1d" and ("seed" in opts or "noise" in opts):
+            seed = int(opts["seed"]) if "seed" in opts else None
+            xtr, ytr, xte, yte = (np.asarray(a) for a in _mnist1d(seed, opts.get("noise", 1.0)))
+            d = DataSplit(name, *(torch.from_numpy(a) for a in validate(xtr, ytr, name) + validate(xte, yte, name)),
+                          n_classes=int(max(ytr.max(), yte.max())) + 1)
+        else:
+            d = load_dataset(base)
+        if "perm" in opts:
+            k = int(opts["perm"])
+            d = DataSplit(name, d.x_train, torch.from_numpy(permute_labels(d.y_train.numpy(), d.n_classes, k)),
+                          d.x_test, torch.from_numpy(permute_labels(d.y_test.numpy(), d.n_classes, k)), d.n_classes)
+        return DataSplit(name, d.x_train, d.y_train, d.x_test, d.y_test, d.n_classes)
     if name in BUILTIN:
         xtr, ytr, xte, yte = _builtin(name)
         xtr, ytr = validate(np.asarray(xtr), np.asarray(ytr), name)

@@ -12,7 +12,9 @@ models, shared by `build_dag` and the pages: treat what it returns as read-only.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 
 import torch
 
@@ -30,8 +32,8 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
     when MODEL runs on its own example (a detection model's backbone, a segmentation model's
     encoder). Raises `ModelSpecError` with the accepted forms when `spec` names nothing.
     """
-    if "@" in spec:
-        base, _, sub = spec.rpartition("@")
+    base, _, sub = spec.rpartition("@")
+    if base and _SUBMODULE_PATH.fullmatch(sub):
         return submodule(load(base, seed), sub, spec)
     torch.manual_seed(seed)
     if spec in ZOO:
@@ -47,6 +49,46 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
         return load_torchvision(name)
     raise ModelSpecError(f"unknown model {spec!r}: give a zoo name ({', '.join(ZOO)}), a torchvision "
                          "model name (e.g. resnet18), or path/to/file.py:ClassName")
+
+
+_SUBMODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
+
+
+def submodule(parent: LoadedModel, path: str, spec: str) -> LoadedModel:
+    """The sub-module of `parent.model` at `path`, with the input it receives when the parent runs on
+    its own example input (recorded by a forward pre-hook on one run of the parent).
+
+    >>> m = submodule(load("resnet_tiny"), "block1", "resnet_tiny@block1")
+    >>> type(m.model).__name__, m.info.input_shape, m.info.name
+    ('BasicBlock', (8, 8, 8), 'resnet_tiny@block1')
+    """
+    try:
+        module = parent.model.get_submodule(path)
+    except AttributeError:
+        names = [n for n, _ in parent.model.named_children()]
+        raise ModelSpecError(f"{parent.info.name} has no sub-module {path!r}; its top-level children are "
+                             f"{', '.join(names) or 'none'} (give a dotted path such as "
+                             f"{names[0] + '.0' if names else 'features.0'})") from None
+    seen: list[tuple] = []
+    handle = module.register_forward_pre_hook(lambda _m, args: seen.append(args) if not seen else None)
+    try:
+        with torch.no_grad():
+            x = parent.example_input
+            parent.model(*x) if isinstance(x, tuple) else parent.model(x)
+    finally:
+        handle.remove()
+    if not seen:
+        raise ModelSpecError(f"{spec}: the sub-module {path!r} is not called when {parent.info.name} runs on its "
+                             "example input, so there is no input to give it; choose one on the forward path")
+    args = seen[0]
+    if not args or not all(isinstance(a, torch.Tensor) for a in args):
+        raise ModelSpecError(f"{spec}: the sub-module {path!r} takes {len(args)} argument(s), not all tensors; "
+                             "choose a sub-module whose inputs are tensors")
+    example = args[0].detach().clone() if len(args) == 1 else tuple(a.detach().clone() for a in args)
+    info = dataclasses.replace(parent.info, name=spec, input_shape=tuple(args[0].shape[1:]), n_inputs=len(args),
+                               description=f"{path} of {parent.info.name} ({type(module).__name__})",
+                               dataset=None, num_classes=None, recipe=None)
+    return LoadedModel(module.eval(), example, info)
 
 
 @functools.lru_cache(maxsize=16)

@@ -49,6 +49,21 @@ class SkipMLP(nn.Module):
         return self.out(torch.cat([h3, h1], dim=1))  # concatenated arc h1 -> out spans three
 
 
+class LotteryMLP(nn.Module):
+    """40 → 500 → 500 → 10 with a residual connection: the MNIST-1D lottery-ticket notebook's MLP."""
+
+    def __init__(self, d_in: int = 40, width: int = 500, n_out: int = 10):
+        super().__init__()
+        self.fc1 = nn.Linear(d_in, width)
+        self.fc2 = nn.Linear(width, width)
+        self.out = nn.Linear(width, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.fc1(x))  # (B, 500)
+        h = h + torch.relu(self.fc2(h))  # residual arc around fc2: the identity spans one level
+        return self.out(h)  # (B, 10)
+
+
 class CNN1d(nn.Module):
     """The MNIST-1D CNN of Greydanus & Kobak: three strided Conv1d + ReLU, then a linear head."""
 
@@ -236,6 +251,7 @@ ZOO: dict[str, Entry] = {
         _entry("mlp", MLP, (40,), "mnist1d", 10, Recipe(3e-3, 1500, 300, 0.64)),
         _entry("mlp_skip", SkipMLP, (40,), "mnist1d", 10, Recipe(3e-3, 1500, 300, 0.67)),
         _entry("cnn1d", CNN1d, (40,), "mnist1d", 10, Recipe(3e-3, 1500, 200, 0.87)),
+        _entry("lottery_mlp", LotteryMLP, (40,), "mnist1d", 10, Recipe(2e-2, 1500, 200, 0.645)),
         _entry("resnet_tiny", TinyResNet, (1, 8, 8), "digits", 10, Recipe(3e-3, 600, 150, 0.98)),
         _entry("densenet_tiny", TinyDenseNet, (1, 8, 8), "digits", 10, Recipe(3e-3, 600, 150, 0.99)),
         _entry("inception_tiny", TinyInception, (1, 8, 8), "digits", 10, Recipe(3e-3, 600, 150, 0.85)),

@@ -166,8 +166,21 @@ def _stack(template: nn.Module, name: str, masks: Sequence[Mask], states: Sequen
         p = torch.stack([s[n].detach().float() for s in states]).to(device)  # (K, *shape)
         if n in stacked_masks:
             p = p * stacked_masks[n]
+        if len(shapes[n]) == 2:  # a Linear weight: kept as (K, in, out), see `stored`
+            p = p.transpose(1, 2).contiguous()
+            if n in stacked_masks:
+                stacked_masks[n] = stacked_masks[n].transpose(1, 2).contiguous()
         params[n] = p.requires_grad_(True)
     return params, stacked_masks
+
+
+def stored(params: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's view of the stacked leaves: 2-D weights are stored transposed, (K, in, out), and
+    handed over as `.mT` views of shape (K, out, in). Under vmap a Linear's weight gradient then comes
+    out in the leaf's own layout (x^T @ grad), instead of being computed transposed and copied back —
+    the copy and the strided batched matmul it needs cost more than the layer's forward pass on a
+    CPU. Elementwise optimisers and masks do not care about the layout."""
+    return {n: (p.mT if p.dim() == 3 else p) for n, p in params.items()}
 
 
 def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence[int | Mapping[str, torch.Tensor]],
@@ -238,7 +251,7 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
         loss, hits = torch.zeros(K, device=dev), torch.zeros(K, device=dev)
         for i in range(0, len(y_te), 2048):
             xb, yb = x_te[i:i + 2048], y_te[i:i + 2048]
-            logits = shared(params, xb)  # (K, n, C)
+            logits = shared(stored(params), xb)  # (K, n, C)
             loss += _ce_sum(logits, yb)
             hits += (logits.argmax(-1) == yb).sum(1)
         n = max(1, len(y_te))
@@ -288,7 +301,8 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
             on_snapshot(step, [state(k) for k in range(K)])
 
     def state(k: int) -> dict[str, torch.Tensor]:
-        out = {n: p[k].detach().cpu().clone() for n, p in params.items()}
+        """Variant k's state dict: its parameters in the model's layout and its own buffers."""
+        out = {n: p[k].detach().cpu().contiguous().clone() for n, p in stored(params).items()}
         out.update({n: b[k].detach().cpu().clone() for n, b in buffers.items()})
         return out
 
@@ -302,10 +316,10 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
         idx = order[step]  # (1|K, b)
         if data_seeds is None:
             x, y = x_tr[idx[0]], y_tr[idx[0]].expand(K, -1)  # (b, ...), (K, b)
-            logits = shared(params, x)  # (K, b, C)
+            logits = shared(stored(params), x)  # (K, b, C)
         else:
             x, y = x_tr[idx], y_tr[idx]  # (K, b, ...), (K, b)
-            logits = own(params, x)
+            logits = own(stored(params), x)
         losses = _ce_mean(logits, y)  # (K,)
         if step == 0:
             start = losses.detach().tolist()  # the loss before the first update, per variant

@@ -39,7 +39,7 @@ MAX_SEED = 2**31 - 1  # seeds torch, numpy and the data order all accept
 _NOT_HASHED = ("label",)
 # Fields added after runs were first stored: hashed only when set to something other than
 # their default, so every run stored before a field existed keeps its id.
-HASHED_WHEN_SET: tuple[str, ...] = ()
+HASHED_WHEN_SET: tuple[str, ...] = ("save_final",)
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -68,6 +68,7 @@ class RunConfig:
     seed: int = _f(0, "seed of the initial weights (and of the random mask for init=random)")
     data_seed: int = _f(0, "seed of the data order; keep it equal across a comparison group")
     device: str = _f("auto", "auto (cuda, then mps, else cpu) | cpu | cuda | mps", choices=DEVICES)
+    save_final: bool = _f(False, "also save the trained weights (a checkpoint at the last step), e.g. for the next IMP round to prune")
     group: str = _f("", "comparison group id: runs with the same group are compared in one table")
     label: str = _f("", "display name (not part of the run id)")
 

@@ -79,6 +79,18 @@ def check_outputs(model: nn.Module, x: torch.Tensor, n_classes: int, config: Run
                         "pick the model's default dataset or a model with that many outputs")
 
 
+def checkpoint_steps(c: RunConfig) -> set[int]:
+    """The steps whose weights a run saves: a dense run its init and `rewind_step` (what tickets
+    rewind to), any run with `save_final` its last step (what the next IMP round prunes).
+
+    >>> sorted(checkpoint_steps(RunConfig(steps=50, rewind_step=10))), sorted(checkpoint_steps(
+    ...     RunConfig(init="ticket", pruned_dir="m", steps=50, save_final=True)))
+    ([0, 10], [50])
+    """
+    keep = {0} | ({c.rewind_step} if 0 < c.rewind_step <= c.steps else set()) if c.init == "dense" else set()
+    return keep | ({c.steps} if c.save_final else set())
+
+
 def execute(config: RunConfig, sink: Sink = lambda rows: None, should_stop: Callable[[], bool] = lambda: False, *,
             checkpoint_root: str | Path | None = None,
             on_start: Callable[[str, str], None] | None = None,
@@ -115,8 +127,8 @@ def execute(config: RunConfig, sink: Sink = lambda rows: None, should_stop: Call
     if start.mask is not None:
         cbs.append(MaskCallback(start.mask, model))
     cbs += [train_metrics, Divergence(), evaluate]
-    if c.init == "dense":
-        keep = {0} | ({c.rewind_step} if 0 < c.rewind_step <= c.steps else set())
+    keep = checkpoint_steps(c)
+    if keep:
         cbs.append(RewindCheckpoints(keep, lambda k: paths.checkpoint(root, c.run_id, k)))
     cbs += [*extra_callbacks, CancelCheck(should_stop), MetricWriter(sink)]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,22 +40,25 @@ class JobContext:
         """Cancel requested, or the job is no longer this worker's."""
         return self.store.job_should_stop(self.job_id, self.worker_id)
 
-    def train(self, configs: Sequence[Any], batched: bool = True) -> list[Any]:
+    def train(self, configs: Sequence[Any], batched: bool = True,
+              callbacks: Callable[[Any], Sequence[Any]] | None = None) -> list[Any]:
         """Train `RunConfig`s as ordinary runs of the store (their group names them on the Train page),
         in this process: as one batched job where they can share it, else one by one. Runs already
-        done (a resumed attempt) are not trained again. Returns one `RunResult` each, in order."""
+        done (a resumed attempt) are not trained again. `callbacks(config)` gives extra loop callbacks
+        for a run (`training.loop.Callback`s, e.g. an early-bird detector); runs with them train one
+        by one. Returns one `RunResult` each, in order."""
         from explorer.training.jobs.sweep import batched_blocker, run_claimed
         from explorer.training.runner import RunResult
 
         configs = list(configs)
         todo = [c for c in configs if self._status(c) != "done"]
         if todo:
-            if batched and len(todo) > 1 and batched_blocker(todo) is None:
+            if batched and callbacks is None and len(todo) > 1 and batched_blocker(todo) is None:
                 ids = self.store.claim_batch(todo, f"{self.worker_id}/batch", os.getpid())
                 run_claimed(self.store, ids, f"{self.worker_id}/batch", should_stop=self.should_stop)
             else:
                 for c in todo:
-                    self._train_one(c)
+                    self._train_one(c, callbacks(c) if callbacks is not None else ())
         out = []
         for c in configs:
             run = self.store.get(c.run_id)
@@ -70,13 +73,13 @@ class JobContext:
         except ValueError:
             return None
 
-    def _train_one(self, c: Any) -> None:
+    def _train_one(self, c: Any, callbacks: Sequence[Any] = ()) -> None:
         from explorer.training.jobs.runs import execute_claimed
 
         me = f"{self.worker_id}/run"
         ids = self.store.claim_batch([c], me, os.getpid())
         if ids:
-            execute_claimed(self.store, self.store.get(ids[0]), me, extra_stop=self.should_stop)
+            execute_claimed(self.store, self.store.get(ids[0]), me, extra_stop=self.should_stop, callbacks=callbacks)
 
 
 def execute_job(store: Any, job: Any, worker_id: str) -> None:

@@ -16,6 +16,11 @@ JOB_KINDS: dict[str, str] = {
     "prune": "explorer.pruning.job:run_job",  # the prune pipeline for models too big for a page
     "demo.count": "explorer.training.jobs.context:count_job",  # counts to config["n"]; for tests and smoke checks
     "demo.gated": "explorer.training.jobs.context:gated_job",  # steps that wait for files; for resume tests
+    "lottery.imp": "explorer.lottery.imp:run_job",  # iterative magnitude pruning with rewinding and controls
+    "lottery.sweep": "explorer.lottery.sweep:run_job",  # one-shot magnitude tickets at several sparsities
+    "lottery.transfer": "explorer.lottery.transfer:run_job",  # a ticket of task A trained on task B
+    "lottery.stability": "explorer.lottery.stability:run_job",  # the error barrier between two copies
+    "lottery.earlybird": "explorer.lottery.earlybird_job:run_job",  # early-bird tickets drawn during training
 }
 
 

@@ -10,9 +10,10 @@ from explorer import paths
 from explorer.training.jobs.lifecycle import Heartbeat, failure_message, stop_message
 
 
-def execute_claimed(store: Any, run: Any, worker_id: str, extra_stop: Any = None) -> None:
+def execute_claimed(store: Any, run: Any, worker_id: str, extra_stop: Any = None, callbacks: Any = ()) -> None:
     """Train a run this worker holds, writing metrics and heartbeats as `worker_id` (so a worker that
-    lost the run — reaped while it was frozen — stops and changes nothing), and record its end."""
+    lost the run — reaped while it was frozen — stops and changes nothing), and record its end.
+    `callbacks` join the loop's own (`runner.execute(extra_callbacks=...)`)."""
     from explorer.training.runner import execute
 
     rid, cfg = run.id, run.config
@@ -29,7 +30,7 @@ def execute_claimed(store: Any, run: Any, worker_id: str, extra_stop: Any = None
 
     try:
         result = execute(cfg, sink, stop, checkpoint_root=paths.checkpoints(store.dir),
-                         on_start=lambda dev, tv: store.set_started(rid, dev, tv))
+                         on_start=lambda dev, tv: store.set_started(rid, dev, tv), extra_callbacks=callbacks)
         store.finish(rid, result.status, stop_message(result.status, result.steps_done, result.stop_reason), summary=result.to_dict(),
                      worker_id=worker_id)
     except Exception as e:  # noqa: BLE001 - the run fails, the worker lives on

@@ -75,7 +75,7 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
     runner does (`explorer.lottery.roles.build`), train them batched, and return one
     `runner.RunResult` per config. `sink(run_id, rows)`, `should_stop(run_id)` and
     `on_start(run_id, device, torch_version)` are per run. Dense runs save their rewind
-    checkpoints (step 0 and rewind_step) as the runner does. Raises BatchedError when the
+    checkpoints (step 0 and rewind_step) and `save_final` runs their last step, as the runner does. Raises BatchedError when the
     configs cannot share a job (see `why_not_batched`), or the runner's ValueErrors."""
 
     from explorer.data import load_dataset
@@ -154,12 +154,17 @@ def _train_family(configs: Sequence[Any], starts: Sequence[Any], data: Any, root
                 save_checkpoint(starts[k].model, paths.checkpoint(root, ids[k], step))
 
     seeds = [c.data_seed for c in configs]
-    return train_batched(starts[0].model, masks, states, data, c0.optimizer, c0.lr, c0.steps, c0.batch_size,
-                         c0.eval_every, lambda k, rows: sink(ids[k], rows), log_every=c0.log_every,
-                         data_seed=seeds[0], data_seeds=None if len(set(seeds)) == 1 else seeds,
-                         momentum=c0.momentum if c0.optimizer == "sgd" else 0.0, weight_decay=c0.weight_decay,
-                         schedule=c0.schedule, device=dev, should_stop=lambda k: should_stop(ids[k]),
-                         snapshot_steps=snap_steps if dense else (), on_snapshot=on_snapshot)
+    res = train_batched(starts[0].model, masks, states, data, c0.optimizer, c0.lr, c0.steps, c0.batch_size,
+                        c0.eval_every, lambda k, rows: sink(ids[k], rows), log_every=c0.log_every,
+                        data_seed=seeds[0], data_seeds=None if len(set(seeds)) == 1 else seeds,
+                        momentum=c0.momentum if c0.optimizer == "sgd" else 0.0, weight_decay=c0.weight_decay,
+                        schedule=c0.schedule, device=dev, should_stop=lambda k: should_stop(ids[k]),
+                        snapshot_steps=snap_steps if dense else (), on_snapshot=on_snapshot)
+    for k, (c, r) in enumerate(zip(configs, res)):
+        if c.save_final and r.status == "done":  # as the runner's checkpoint at the last step
+            starts[k].model.load_state_dict(r.state_dict)
+            save_checkpoint(starts[k].model, paths.checkpoint(root, ids[k], c.steps))
+    return res
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""Lottery: IMP with rewinding, the one-shot sweep, stability, transfer and early-bird tickets,
+run as background jobs and drawn live (docs/science.md §4, §6, §7).
+
+The page only submits, polls and draws; every experiment runs in the worker process
+(`explorer.lottery`), its runs land in the run store, its rounds stream as frames.
+"""
+
+from __future__ import annotations
+
+from ui.nav import through_navigation
+
+through_navigation(__file__)
+
+import streamlit as st
+
+from ui import lottery_forms as forms, lottery_view as view
+from ui.errors import guard, show_error
+from ui.lottery_ticket import ticket_panel
+from ui.train_forms import backend
+
+LIVE_REFRESH_S = 0.7  # poll period while the experiment on show runs
+ABOUT = {
+    "lottery.imp": "Train, prune the smallest surviving weights, rewind the rest to their initial values (or to step "
+                   "k of the dense run), retrain — round after round — beside a reinit and a random-mask control.",
+    "lottery.sweep": "Prune the trained dense network once to each sparsity, rewind and retrain: the MNIST-1D lottery "
+                     "notebook's comparison of tickets and random masks, all variants trained as one batched job.",
+    "lottery.stability": "Two copies from one rewind point trained with different data orders: is there an error "
+                         "barrier on the straight line between them?",
+    "lottery.transfer": "Does a ticket found on task A win on task B too (universality)? Against B's own ticket and a "
+                        "random mask of the same sparsity.",
+    "lottery.earlybird": "Watch the pruning mask while the dense network trains, draw the early-bird ticket as soon "
+                         "as it settles, and retrain it.",
+}
+
+
+def settings(be, kind: str) -> None:
+    with st.expander("Settings", expanded=not be.store.list_jobs(kind=kind)):
+        try:
+            cfg = forms.form(kind)
+        except ValueError as e:
+            show_error(e, "reading the settings")
+            return
+        st.caption(f"{cfg.seeds} seed(s); the runs land in the run store (Train page) as ordinary runs.")
+        if st.button("Start", type="primary", key=f"lottery.start.{kind}"):
+            with guard("starting the experiment"):
+                forms.submit(be, kind, cfg)
+                st.rerun()
+
+
+def draw(be, kind: str, job) -> None:
+    """Everything the job has shown so far (the live part of the page)."""
+    from explorer.lottery.snapshot import Snapshot
+
+    snap = Snapshot.of(be.store.frames(job.id), job.result if job.done else None)
+    view.status(be, job)
+    if not job.done:
+        view.live_curves(be.store, snap)
+    if kind in ("lottery.imp", "lottery.sweep"):
+        view.lottery_charts(snap.doc, sweep=kind == "lottery.sweep")
+    elif kind == "lottery.stability":
+        view.stability_charts(snap.doc)
+    elif kind == "lottery.transfer":
+        view.transfer_charts(snap.doc)
+    else:
+        view.earlybird_charts(snap, job.config)
+
+
+def main() -> None:
+    st.title("Lottery")
+    st.caption("Lottery tickets beyond one comparison: iterative magnitude pruning with rewinding, sparsity sweeps, "
+               "controls over seeds, the IMP flow, transfer, stability and early-bird tickets.")
+    try:
+        be = backend()
+    except Exception as e:  # noqa: BLE001 — e.g. an unwritable EXPLORER_DATA_DIR
+        show_error(e, "opening the run store")
+        return
+    label = st.radio("Experiment", list(forms.KINDS), horizontal=True, key="lottery.kind")
+    kind = forms.KINDS[label]
+    st.markdown(ABOUT[kind])
+    settings(be, kind)
+    be.poll()
+    jid = forms.job_picker(be.store, kind)
+    if jid is None:
+        st.info("No experiment of this kind yet: set it up above and press Start.")
+        return
+    live = not be.store.get_job(jid).done
+
+    @st.fragment(run_every=LIVE_REFRESH_S if live else None)
+    def live_view() -> None:
+        with guard("reading the experiment"):
+            be.poll()
+            job = be.store.get_job(jid)
+            draw(be, kind, job)
+            if live and job.done:
+                st.rerun()  # finished: redraw once without the timer, with the ticket view
+
+    live_view()
+    job = be.store.get_job(jid)
+    if job.done and kind in ("lottery.imp", "lottery.sweep") and job.result:
+        with guard("showing the ticket"):
+            ticket_panel(job.result, job.id)
+
+
+with guard():
+    main()

@@ -1,0 +1,118 @@
+"""The Lottery page's settings: one form per experiment, its widgets built from the config
+dataclass (`explorer.lottery.experiment`) so every tooltip is the field's own help; Start
+submits the experiment as a background job, and the page remembers which job it shows."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import streamlit as st
+
+from ui import state
+
+KINDS = {"IMP": "lottery.imp", "One-shot sweep": "lottery.sweep", "Stability": "lottery.stability",
+         "Transfer": "lottery.transfer", "Early-bird": "lottery.earlybird"}
+JOB_KEY = "lottery.job.{kind}"  # the job on show for each kind
+TRAINING = ("steps", "lr", "batch_size", "eval_every", "seeds")
+FIELDS = {  # per kind: the fields the form shows besides model, dataset and the training settings
+    "lottery.imp": ("rounds", "rate", "scope", "output_rate", "rewind_step", "prune_biases", "controls", "batched"),
+    "lottery.sweep": ("sweep", "scope", "prune_biases", "controls", "batched"),
+    "lottery.stability": ("rewind_step", "pruned_dir", "order_a", "order_b", "points"),
+    "lottery.transfer": ("target_dataset", "sparsity", "scope", "prune_biases", "controls"),
+    "lottery.earlybird": ("ratio", "ratios", "window", "threshold", "l1_gamma"),
+}
+DEFAULTS = {"lottery.sweep": {"sweep": (0.5, 0.8, 0.9, 0.95, 0.97, 0.99)}}
+LABELS = {"lr": "Learning rate", "eval_every": "Evaluate every", "rate": "Rate per round", "output_rate": "Output-layer rate",
+          "rewind_step": "Rewind to step", "batched": "Batched (vmap)", "pruned_dir": "Ticket folder (optional)",
+          "order_a": "Data order A", "order_b": "Data order B", "points": "Points on the line",
+          "target_dataset": "Task B dataset", "l1_gamma": "L1 on BatchNorm scales", "sweep": "Sparsities",
+          "ratios": "Ratios watched", "ratio": "Ticket ratio", "window": "Masks compared", "threshold": "Draw threshold"}
+
+
+def config_class(kind: str) -> Any:
+    from explorer.lottery.experiment import KINDS as CLASSES
+
+    return CLASSES[kind]
+
+
+def _widget(col: Any, cls: Any, name: str, key: str, default: Any) -> Any:
+    """One widget for one config field, with the field's help; tuples are comma-separated text."""
+    f = {f.name: f for f in dataclasses.fields(cls)}[name]
+    label, help_ = LABELS.get(name, name.replace("_", " ").capitalize()), f.metadata.get("help", "")
+    if "choices" in f.metadata:
+        opts = list(f.metadata["choices"])
+        return col.selectbox(label, opts, index=opts.index(default), key=key, help=help_)
+    if isinstance(default, bool):
+        return col.checkbox(label, value=default, key=key, help=help_)
+    if isinstance(default, int):
+        return int(col.number_input(label, value=default, step=1, key=key, help=help_))
+    if isinstance(default, float):
+        return float(col.number_input(label, value=default, format="%.4g", key=key, help=help_))
+    if isinstance(default, tuple):
+        text = col.text_input(label, ",".join(map(str, default)), key=key, help=help_)
+        items = [x for x in text.replace(" ", "").split(",") if x]
+        return tuple(float(x) for x in items) if default and isinstance(default[0], float) or name == "sweep" \
+            else tuple(items)
+    return col.text_input(label, value=str(default), key=key, help=help_)
+
+
+def _model(prefix: str, cls: Any) -> tuple[str, str]:
+    from explorer.models import zoo_names
+    from explorer.models.zoo import ZOO
+
+    names = zoo_names()
+    spec0 = state.SPEC.get() if state.SPEC.get() in names else "lottery_mlp"
+    c1, c2 = st.columns(2)
+    spec = c1.selectbox("Model", names, index=names.index(spec0), key=f"{prefix}.model", help=cls.help()["model"])
+    c1.caption(ZOO[spec].info.description)
+    ds = c2.text_input("Dataset", ZOO[spec].info.dataset or "", key=f"{prefix}.dataset.{spec}",
+                       help=cls.help()["dataset"])
+    return spec, ds
+
+
+def form(kind: str) -> Any:
+    """The settings of one experiment kind as widgets; returns its config (or raises its error)."""
+    cls = config_class(kind)
+    prefix = f"lottery.{kind.split('.')[1]}"
+    spec, ds = _model(prefix, cls)
+    base = cls()
+    defaults = {**{f.name: getattr(base, f.name) for f in dataclasses.fields(cls)}, **DEFAULTS.get(kind, {})}
+    if spec == "lottery_mlp":  # the notebook's settings
+        defaults.update(steps=1501, lr=0.02, prune_biases=True, scope="layer")
+    values: dict[str, Any] = {}
+    cols = st.columns(len(TRAINING))
+    for col, name in zip(cols, TRAINING):
+        values[name] = _widget(col, cls, name, f"{prefix}.{name}.{spec}", defaults[name])
+    extra = FIELDS[kind]
+    for i in range(0, len(extra), 4):
+        cols = st.columns(4)
+        for col, name in zip(cols, extra[i:i + 4]):
+            values[name] = _widget(col, cls, name, f"{prefix}.{name}.{spec}", defaults[name])
+    return cls(model=spec, dataset=ds, **values).resolved()  # device "auto": the GPU where there is one
+
+
+def submit(be: Any, kind: str, cfg: Any) -> str:
+    jid = be.submit_job(kind, cfg.to_dict())
+    st.session_state[JOB_KEY.format(kind=kind)] = jid
+    return jid
+
+
+def job_picker(store: Any, kind: str) -> str | None:
+    """The job of `kind` on show: the one just started, or one picked from the store's list."""
+    jobs = list(reversed(store.list_jobs(kind=kind)))
+    if not jobs:
+        return None
+    ids = [j.id for j in jobs]
+    cur = st.session_state.get(JOB_KEY.format(kind=kind))
+    idx = ids.index(cur) if cur in ids else 0
+
+    def label(jid: str) -> str:
+        j = next(x for x in jobs if x.id == jid)
+        c = j.config
+        what = f"{len(c['sweep'])} sparsities" if c.get("sweep") else f"{c['rounds']} rounds" if "rounds" in c else ""
+        return f"{c.get('model')} on {c.get('dataset')} · {what + ' · ' if what else ''}{c.get('seeds')} seed(s) · {jid}"
+
+    jid = st.selectbox("Experiment on show", ids, index=idx, format_func=label, key=f"lottery.pick.{kind}.{cur}")
+    st.session_state[JOB_KEY.format(kind=kind)] = jid
+    return jid
