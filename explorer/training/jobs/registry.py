@@ -15,6 +15,9 @@ from typing import Any
 JOB_KINDS: dict[str, str] = {
     "demo.count": "explorer.training.jobs.context:count_job",  # counts to config["n"]; for tests and smoke checks
     "demo.gated": "explorer.training.jobs.context:gated_job",  # steps that wait for files; for resume tests
+    "propagation.spectra": "explorer.propagation.jobs:spectra_job",  # Jacobian spectra per init, pruning, isometry
+    "propagation.depth": "explorer.propagation.jobs:depth_job",  # spectrum spread against depth
+    "propagation.grid": "explorer.propagation.jobs:grid_job",  # exports + run configs of a trainability grid
 }
 
 
