@@ -10,6 +10,8 @@ once, and a job whose settings were left is cancelled.
 
 from __future__ import annotations
 
+import math
+
 from ui.nav import through_navigation
 
 through_navigation(__file__)
@@ -38,7 +40,7 @@ def train_panel(spec: str, cfg) -> None:
 
     info = models.load_cached(spec).info
     if not info.dataset:
-        st.info(f"{info.name} eats {tuple(info.input_shape)} values and has no dataset to train on: pick "
+        st.info(f"This network eats {math.prod(info.input_shape)} values and has no dataset to train on: pick "
                 "**MNIST-1D (40 → 10)** under *Inputs → outputs* (or a zoo model) to train the grid.")
         return
     base, seeds = controls.train_settings(spec, info.dataset)

@@ -46,7 +46,7 @@ def network() -> tuple[str, object | None]:
 def spectra_settings() -> dict:
     """Schemes (with σ_w² for gaussian), seed, K inputs, input source, per-layer route, float64."""
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1.4])
-    picked = c1.multiselect("Init schemes", SCHEME_CHOICES, default=["orthogonal", "kaiming-normal", "gaussian"],
+    picked = c1.multiselect("Init schemes", SCHEME_CHOICES, default=["orthogonal", "gaussian"],
                             key="spp.schemes", help=_help("schemes"))
     s2 = c2.number_input("σ_w² (gaussian)", 0.05, 10.0, 1.0, 0.05, key="spp.sigma2",
                          help="gaussian draws N(0, σ_w² / fan_in)", disabled="gaussian" not in picked)

@@ -13,6 +13,27 @@ def _stage(entry: dict, name: str) -> dict | None:
     return next((s for s in entry["stages"] if s["stage"] == name), None)
 
 
+def _panels(entries: list[dict], stages: tuple[str, ...]) -> list:
+    """(scheme, [(stage, singular values)]) per scheme, for `stages_figure`."""
+    return [(e["init"], [(n, s["singular_values"]) for n in stages if (s := _stage(e, n))]) for e in entries]
+
+
+def _twins(doc: dict) -> str:
+    """A sentence naming schemes whose spectra are identical (e.g. Kaiming and Gaussian σ_w² = 1 on a linear net)."""
+    seen: dict[tuple, str] = {}
+    same = []
+    for e in doc["schemes"]:
+        s = _stage(e, "init")
+        if s is None:
+            continue
+        k = tuple(s["singular_values"])
+        if k in seen:
+            same.append(f"{e['init']} draws the same weights as {seen[k]} here")
+        seen.setdefault(k, e["init"])
+    return (" " + "; ".join(same) + " (the same distribution, the same seed), so their curves coincide."
+            if same else "")
+
+
 def stats_table(doc: dict, stages: tuple[str, ...] = ("init",)) -> None:
     import pandas as pd
 
@@ -45,7 +66,7 @@ def spectra_panel(doc: dict, key: str) -> None:
                                                    f"{doc.get('inputs', {}).get('n', '?')} inputs"),
                     key=f"{key}.hist", config=PLOT_CONFIG)
     st.caption("Each curve is the distribution of the input–output Jacobian's singular values over the K inputs: "
-               "dynamical isometry is a spike at σ = 1 — look at how far each init spreads from it.")
+               "dynamical isometry is a spike at σ = 1 — look at how far each init spreads from it." + _twins(doc))
     stats_table(doc)
     st.caption("Isometry means mean σ = 1 and std σ = 0; the condition number max σ / min σ is how unevenly the "
                "network stretches directions (∞: some direction is lost).")
@@ -77,11 +98,11 @@ def depth_panel(depth_doc: dict | None, key: str) -> None:
     st.plotly_chart(depth_figure(points), key=f"{key}.depth", config=PLOT_CONFIG)
     st.caption(f"Square {a} MLPs of width {w}: with orthogonal weights a deep linear net stays an exact isometry at "
                "any depth, while Gaussian and Kaiming weights widen the spread (error bars) and the condition "
-               "number with every layer.")
+               "number with every layer (past ~10¹⁵ the smallest σ is at float64's resolution).")
 
 
 def pruning_panel(doc: dict, key: str) -> None:
-    from explorer.figures.spectra import STAGE_DASH, color, kept_figure, spectrum_figure
+    from explorer.figures.spectra import kept_figure, stages_figure
 
     done = [e for e in doc["schemes"] if e.get("pruning")]
     if not done:
@@ -100,24 +121,14 @@ def pruning_panel(doc: dict, key: str) -> None:
     st.caption("The fraction of each layer's weights the criterion keeps: SNIP's global ranking spends the budget "
                "unevenly; hatched bars are the other SNIP (supervised ↔ unsupervised) on the same weights."
                + (f" Weights both SNIPs keep: {', '.join(agree)}." if agree else ""))
-    series, dashes, colors = [], [], []
-    for e in done:
-        for name in ("init", "pruned"):
-            s = _stage(e, name)
-            if s is not None:
-                series.append((f"{e['init']} · {STAGE_NAMES[name]}", s["singular_values"]))
-                dashes.append(STAGE_DASH[name])
-                colors.append(color(e["init"]))
-    st.plotly_chart(spectrum_figure(series, dashes=dashes, colors=colors, title="before (solid) and after (dashed) "
-                                                                                "pruning"),
-                    key=f"{key}.after", config=PLOT_CONFIG)
-    st.caption("Pruning most of the weights at init shrinks and spreads the singular values (dashed): the signal "
-               "no longer propagates faithfully — what the isometry step below repairs.")
+    st.plotly_chart(stages_figure(_panels(done, ("init", "pruned"))), key=f"{key}.after", config=PLOT_CONFIG)
+    st.caption("Solid: at init; dotted: after pruning. Pruning most of the weights at init shrinks and spreads the "
+               "singular values: the signal no longer propagates faithfully — what the isometry step below repairs.")
     stats_table(doc, ("init", "pruned"))
 
 
 def isometry_panel(doc: dict, key: str) -> None:
-    from explorer.figures.spectra import STAGE_DASH, color, penalty_figure, spectrum_figure
+    from explorer.figures.spectra import penalty_figure, stages_figure
 
     done = [e for e in doc["schemes"] if e.get("isometry")]
     if not done:
@@ -130,18 +141,8 @@ def isometry_panel(doc: dict, key: str) -> None:
     st.caption("The data-free penalty Σ_l ‖(C⊙W)ᵀ(C⊙W) − I‖_F falls as SGD moves only the surviving weights; a floor "
                "above 0 means the mask's pattern admits no exactly orthogonal layer." +
                (f" Before → after: {', '.join(facts)}." if facts else ""))
-    series, dashes, colors = [], [], []
-    for e in done:
-        for name in ("init", "pruned", "isometry"):
-            s = _stage(e, name)
-            if s is not None:
-                series.append((f"{e['init']} · {STAGE_NAMES[name]}", s["singular_values"]))
-                dashes.append(STAGE_DASH[name])
-                colors.append(color(e["init"]))
     if any(_stage(e, "isometry") for e in done):
-        st.plotly_chart(spectrum_figure(series, dashes=dashes, colors=colors,
-                                        title="init (solid), pruned (dashed), after isometry (dotted)"),
-                        key=f"{key}.after", config=PLOT_CONFIG)
-        st.caption("Dotted: after the isometry step the spectrum is pulled back towards σ = 1 — mean nearer 1, "
-                   "std nearer 0 — without looking at any data.")
+        st.plotly_chart(stages_figure(_panels(done, ("pruned", "isometry"))), key=f"{key}.after", config=PLOT_CONFIG)
+        st.caption("Dotted: after pruning; dashed: after the isometry step, which pulls the spectrum back towards "
+                   "σ = 1 — mean nearer 1, std nearer 0 — without looking at any data.")
         stats_table(doc, ("pruned", "isometry"))

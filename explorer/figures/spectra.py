@@ -2,6 +2,7 @@
 (`explorer.propagation.lab.run_lab`, `depth.depth_sweep`): plain dicts and lists in, plotly out.
 
 - `spectrum_figure`: overlaid histograms of singular values on log-spaced bins, σ = 1 marked;
+- `stages_figure`: one panel per init scheme, its stages overlaid (init solid, pruned dotted, isometry dashed);
 - `depth_figure`: mean ± std and the condition number of the spectrum against depth, per scheme;
 - `layer_heatmap`: per-layer spread, layer × quantile, coloured by log10 σ (white = 1);
 - `kept_figure`: the fraction of each layer's weights a pruning keeps, per scheme and criterion;
@@ -27,7 +28,8 @@ from explorer.propagation.spectrum import QUANTILES, histogram, log_edges
 PALETTE = {"orthogonal": "#2ca02c", "delta-orthogonal": "#17becf", "kaiming-normal": "#d62728",
            "kaiming-uniform": "#ff7f0e", "xavier-normal": "#9467bd", "xavier-uniform": "#e377c2",
            "lecun-normal": "#8c564b", "gaussian": "#1f77b4", "as-built": "#7f7f7f"}
-STAGE_DASH = {"init": "solid", "pruned": "dash", "isometry": "dot"}
+STAGE_DASH = {"init": "solid", "pruned": "dot", "isometry": "dash"}
+STAGE_LABEL = {"init": "at init", "pruned": "after pruning", "isometry": "after isometry"}
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"font": {"size": 11}}}
 
 
@@ -36,27 +38,71 @@ def color(scheme: str) -> str:
     return PALETTE.get(scheme.split(":")[0], "#333333")
 
 
-def spectrum_figure(series: Sequence[tuple[str, Sequence[float]]], *, title: str = "", bins: int = 40,
+def _floor(arrays: Sequence[np.ndarray]) -> float:
+    """Half of the smallest non-zero fraction a histogram of these arrays can show (the log axis' bottom)."""
+    return 0.5 / max((a.size for a in arrays), default=1)
+
+
+def _add_histogram(fig: go.Figure, name: str, values: np.ndarray, edges: np.ndarray, c: str, dash: str,
+                   floor: float, row: int | None = None, col: int | None = None, legend: bool = True) -> None:
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    frac = histogram(values, edges) / values.size
+    y = np.maximum(frac, floor / 10)  # empty bins drop below the log axis, so a lone spike still has its edges
+    fig.add_trace(go.Scatter(x=centres, y=y, mode="lines", name=name, line_shape="hvh", showlegend=legend,
+                             line={"color": c, "width": 3 if dash == "dot" else 2, "dash": dash},
+                             hovertemplate=f"{name}<br>σ ≈ %{{x:.3g}}<br>fraction %{{y:.3f}}<extra></extra>"),
+                  row=row, col=col)
+
+
+def _isometry_line(fig: go.Figure, **where: Any) -> None:
+    fig.add_vline(x=1.0, line={"dash": "dot", "color": "rgba(120,120,120,0.6)", "width": 1}, layer="below", **where)
+
+
+def spectrum_figure(series: Sequence[tuple[str, Sequence[float]]], *, title: str = "", bins: int = 30,
                     dashes: Sequence[str] | None = None, colors: Sequence[str] | None = None) -> go.Figure:
-    """One step-line histogram per (name, singular values) on shared log-spaced bins; x on a log axis,
-    y the fraction of values per bin, σ = 1 (isometry) as a dashed line."""
+    """One step-line histogram per (name, singular values) on shared log-spaced bins: x the singular
+    value (log), y the fraction of the values in each bin (log, so a spread-out spectrum stays
+    visible beside a spike); σ = 1, isometry, dotted."""
     arrays = [np.asarray(v, dtype=float) for _, v in series]
     fig = go.Figure()
-    if arrays and any(a.size for a in arrays):
-        edges = log_edges([a for a in arrays if a.size], bins)
-        centres = np.sqrt(edges[:-1] * edges[1:])
+    nonempty = [a for a in arrays if a.size]
+    if nonempty:
+        edges = log_edges(nonempty, bins)
         for k, ((name, _), a) in enumerate(zip(series, arrays)):
-            if not a.size:
-                continue
-            frac = histogram(a, edges) / a.size
-            c = colors[k] if colors else color(name.split(" · ")[0])
-            fig.add_trace(go.Scatter(x=centres, y=frac, mode="lines", name=name, line_shape="hvh",
-                                     line={"color": c, "width": 2, "dash": dashes[k] if dashes else "solid"},
-                                     hovertemplate=f"{name}<br>σ ≈ %{{x:.3g}}<br>fraction %{{y:.3f}}<extra></extra>"))
-        fig.add_vline(x=1.0, line={"dash": "dash", "color": "#999"}, annotation_text="σ = 1",
-                      annotation_position="top")
-    fig.update_layout(title=title, height=340, xaxis={"type": "log", "title": "singular value σ"},
-                      yaxis={"title": "fraction of singular values"}, **_LAYOUT)
+            if a.size:
+                c = colors[k] if colors else color(name.split(" · ")[0])
+                _add_histogram(fig, name, a, edges, c, dashes[k] if dashes else "solid", _floor(nonempty))
+        _isometry_line(fig)
+    fig.update_layout(title=title, height=340, xaxis={"type": "log", "dtick": 1, "title": "singular value σ (dotted: σ = 1)"},
+                      yaxis={"title": "fraction of singular values", "type": "log", "dtick": 1,
+                             "range": [math.log10(_floor(nonempty)), 0.05]}, **_LAYOUT)
+    return fig
+
+
+def stages_figure(panels: Sequence[tuple[str, Sequence[tuple[str, Sequence[float]]]]], *, bins: int = 30) -> go.Figure:
+    """One panel per init scheme, its stages overlaid (init solid, pruned dotted, isometry dashed) on
+    bins shared by every panel, so the panels compare at a glance."""
+    n = max(1, len(panels))
+    fig = make_subplots(rows=1, cols=n, shared_yaxes=True, subplot_titles=[p for p, _ in panels] or [""],
+                        horizontal_spacing=0.04)
+    arrays = [np.asarray(v, dtype=float) for _, stages in panels for _, v in stages]
+    nonempty = [a for a in arrays if a.size]
+    if nonempty:
+        edges = log_edges(nonempty, bins)
+        for k, (scheme, stages) in enumerate(panels, start=1):
+            for stage, v in stages:
+                a = np.asarray(v, dtype=float)
+                if a.size:
+                    _add_histogram(fig, f"{scheme} · {STAGE_LABEL.get(stage, stage)}", a, edges, color(scheme),
+                                   STAGE_DASH.get(stage, "solid"), _floor(nonempty), 1, k, legend=False)
+            _isometry_line(fig, row=1, col=k)
+        for stage in dict.fromkeys(st for _, stages in panels for st, _ in stages):  # the legend: line styles
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=STAGE_LABEL.get(stage, stage),
+                                     line={"color": "#555", "dash": STAGE_DASH.get(stage, "solid")}), row=1, col=1)
+    fig.update_xaxes(type="log", dtick=1, title_text="σ")
+    fig.update_yaxes(type="log", dtick=1, range=[math.log10(_floor(nonempty)), 0.05])
+    fig.update_yaxes(title_text="fraction of singular values", row=1, col=1)
+    fig.update_layout(height=320, **_LAYOUT)
     return fig
 
 
@@ -73,7 +119,7 @@ def depth_figure(points: Sequence[Mapping[str, Any]]) -> go.Figure:
         fig.add_trace(go.Scatter(x=[p["depth"] for p in ps], y=cond, name=scheme, mode="lines+markers",
                                  line={"color": c}, legendgroup=scheme, showlegend=False), row=1, col=2)
     fig.update_xaxes(title_text="depth (weight matrices)")
-    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     fig.update_layout(height=360, **_LAYOUT)
     return fig
 
@@ -92,12 +138,13 @@ def layer_heatmap(schemes: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) ->
             q = l.get("quantiles") or {}
             vals = [q.get(c) for c in cols]
             z.append([math.log10(v) if v and v > 0 else (-6.0 if v == 0 else None) for v in vals])
-            text.append([f"{v:.3g}" if v is not None else "–" for v in vals])
+            text.append([f"{v:.2g}" if v is not None else "–" for v in vals])
         fig.add_trace(go.Heatmap(z=z, x=labels, y=names, text=text, texttemplate="%{text}" if len(names) <= 20 else None,
-                                 colorscale="RdBu", zmid=0, zmin=-2, zmax=2, showscale=k == n,
+                                 textfont={"size": 10}, colorscale="RdBu_r", zmid=0, zmin=-2, zmax=2, showscale=k == n,
                                  colorbar={"title": "log10 σ"},
                                  hovertemplate="%{y}, %{x}: σ = %{text}<extra>" + scheme + "</extra>"), row=1, col=k)
         fig.update_yaxes(autorange="reversed", row=1, col=k)
+        fig.update_xaxes(type="category", row=1, col=k)  # "5%" would otherwise be read as the number 5
     fig.update_layout(height=max(260, 60 + 28 * max((len(l) for _, l in schemes), default=1)), **_LAYOUT)
     return fig
 
@@ -115,7 +162,9 @@ def kept_figure(bars: Sequence[tuple[str, Mapping[str, float]]], requested: floa
     if requested is not None:
         fig.add_hline(y=1 - requested, line={"dash": "dash", "color": "#999"},
                       annotation_text=f"uniform {1 - requested:.2f}", annotation_position="top left")
-    fig.update_layout(barmode="group", height=340, yaxis={"title": "fraction of weights kept", "rangemode": "tozero"},
+    top = max((v for _, kept in bars for v in kept.values()), default=1.0)
+    top = max(top, 1 - requested if requested is not None else 0.0)
+    fig.update_layout(barmode="group", height=340, yaxis={"title": "fraction of weights kept", "range": [0, 1.12 * top]},
                       xaxis={"title": "layer"}, **_LAYOUT)
     return fig
 

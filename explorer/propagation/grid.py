@@ -97,6 +97,17 @@ def grid_configs(lab: LabConfig, base: RunConfig, seeds: Sequence[int], dirs: di
     return out
 
 
+def _check_data(spec: str, dataset: str) -> None:
+    """Refuse up front a dataset the model cannot train on (before any export is written)."""
+    from explorer.data import load_dataset
+
+    info = models.load_cached(spec).info
+    d = load_dataset(dataset).reshaped(info.input_shape)  # DataError naming both shapes
+    if info.num_classes is not None and info.num_classes < d.n_classes:
+        raise LabError(f"{spec} has {info.num_classes} outputs but {dataset} has {d.n_classes} classes; "
+                       "give the network as many outputs (e.g. deep_mlp:...,d_out=10)")
+
+
 def prepare_grid(lab: LabConfig, base: RunConfig, seeds: Sequence[int], root: str | Path | None = None,
                  progress: Callable[[float, str], None] | None = None,
                  should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
@@ -109,6 +120,7 @@ def prepare_grid(lab: LabConfig, base: RunConfig, seeds: Sequence[int], root: st
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise LabError("give at least one seed")
+    _check_data(lab.model, base.dataset)
     root = Path(root) if root is not None else paths.data_dir()
     dirs: dict[tuple[str, int], tuple[Path, Path]] = {}
     facts = []
