@@ -60,6 +60,7 @@ def train_panel(spec: str, cfg) -> None:
 
 
 def main() -> None:
+    from explorer import models
     from explorer.propagation.lab import LabConfig, doc_from_frames
 
     st.title("Signal propagation")
@@ -72,9 +73,10 @@ def main() -> None:
         return
     status = st.container()
     boxes = {k: st.container() for k in ("spectra", "depth", "prune", "iso", "train")}
+    info = models.load_cached(spec).info
     with boxes["spectra"]:
         st.header("Spectra at initialisation")
-        sset = controls.spectra_settings()
+        sset = controls.spectra_settings(len(info.input_shape) == 3, info.source == "torchvision")
     if not sset["schemes"]:
         st.info("Pick at least one init scheme.")
         return

@@ -71,6 +71,22 @@ def test_page_draws_every_figure_of_the_lab_with_its_caption(data):
     assert any("MNIST-1D (40 → 10)" in i.value for i in at.info)  # a square net has nothing to train on
 
 
+def test_a_zoo_model_gets_its_levels_from_the_lifting(data):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.radio(key="spp.kind").set_value("model").run()
+    at.selectbox(key="spp.zoo").set_value("mlp_skip").run()
+    at.number_input(key="spp.inputs").set_value(2).run()
+    at.number_input(key="spp.iso_steps").set_value(5).run()
+    at.multiselect(key="spp.depths").set_value([2]).run()
+    ok(at)
+    work(data)
+    at.run()
+    ok(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "the lifting: the level-l block of D_l(x) T_l(x)" in captions
+    assert any("Trainability" in h.value for h in at.header) and at.button(key="spp.train")  # MNIST-1D fits it
+
+
 def test_changing_a_setting_cancels_the_superseded_job(data):
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     first = at.session_state["spp.job.spectra"]

@@ -18,7 +18,7 @@ from explorer.models.init_schemes import SCHEMES, apply_init, as_matrix, parse_s
 from explorer.propagation.at_init import CRITERIA, agreement, prune_at_init
 from explorer.propagation.depth import DepthConfig, depth_sweep
 from explorer.propagation.isometry import IsometryConfig, approximate_isometry, isometry_penalty
-from explorer.propagation.lab import LabConfig, doc_from_frames, run_lab
+from explorer.propagation.lab import LabConfig, doc_from_frames, run_lab, sized
 from explorer.propagation.layers import autograd_layer_spectra
 from explorer.propagation.lifted import lifting_level_spectra
 from explorer.propagation.spectrum import jacobian_spectrum, jacobians
@@ -244,6 +244,14 @@ def test_lab_auto_route_uses_autograd_for_a_deep_linear_net():
     doc = run_lab(LabConfig(model=deep_mlp_spec(3, 6, "linear"), schemes=("orthogonal",), inputs=2))
     st = doc["schemes"][0]["stages"][0]
     assert st["route"] == "autograd" and [l["layer"] for l in st["per_layer"]] == ["fc1", "fc2", "fc3"]
+
+
+def test_image_models_take_a_smaller_size_and_huge_jacobians_are_refused():
+    lm = models.load("resnet18")
+    small = sized(lm, 32)
+    assert small.info.input_shape == (3, 32, 32) and tuple(small.example_input.shape) == (1, 3, 32, 32)
+    with pytest.raises(ValueError, match="150,528,000 entries.*smaller image size"):
+        sized(lm, 0)
 
 
 def test_lab_config_refuses_what_cannot_run():

@@ -43,24 +43,32 @@ def network() -> tuple[str, object | None]:
     return shape.spec, shape
 
 
-def spectra_settings() -> dict:
-    """Schemes (with σ_w² for gaussian), seed, K inputs, input source, per-layer route, float64."""
+def spectra_settings(image: bool = False, big: bool = False) -> dict:
+    """Schemes (with σ_w² for gaussian), seed, K inputs, input source, per-layer route, float64 — and for
+    image models the input size. `big` (a torchvision model): defaults that finish in minutes."""
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1.4])
     picked = c1.multiselect("Init schemes", SCHEME_CHOICES, default=["orthogonal", "gaussian"],
                             key="spp.schemes", help=_help("schemes"))
     s2 = c2.number_input("σ_w² (gaussian)", 0.05, 10.0, 1.0, 0.05, key="spp.sigma2",
                          help="gaussian draws N(0, σ_w² / fan_in)", disabled="gaussian" not in picked)
     seed = int(c3.number_input("Seed", 0, 10_000, 0, key="spp.seed", help=_help("seed")))
-    k = int(c4.number_input("Inputs K", 1, 1000, 32, key="spp.inputs", help=_help("inputs")))
-    c5, c6, c7 = st.columns([1.4, 2, 1])
-    source = c5.selectbox("Inputs from", ["", "noise"], key="spp.source", help=_help("dataset"),
+    sfx = ".big" if big else ""
+    k = int(c4.number_input("Inputs K", 1, 1000, 4 if big else 32, key=f"spp.inputs{sfx}", help=_help("inputs")))
+    c5, c6, c7, c8 = st.columns([1.4, 2, 1, 1])
+    source = c5.selectbox("Inputs from", ["", "noise"], key="spp.inputs_from", help=_help("dataset"),
                           format_func={"": "the model's dataset", "noise": "Gaussian noise"}.get)
     route = c6.radio("Per-layer maps", ["auto", "lifting", "autograd"], horizontal=True, key="spp.route",
                      help=_help("per_layer"), format_func={"auto": "auto", "lifting": "lifting D_l(x)T_l",
                                                            "autograd": "autograd"}.get)
-    f64 = c7.toggle("float64", True, key="spp.f64", help=_help("float64"))
+    f64 = c7.toggle("float64", not big, key=f"spp.f64{sfx}", help=_help("float64"))
+    size = int(c8.number_input("Image size", 0, 512, 32 if big else 0, key=f"spp.size{sfx}",
+                               help=_help("image_size"))) if image else 0
+    if big:
+        st.caption("A torchvision model: its Jacobians have 1,000 rows, so the spectra take minutes in the worker "
+                   "(a few inputs, small images, float32 keep it short).")
     schemes = [f"gaussian:{s2:g}" if s == "gaussian" else s for s in picked]
-    return {"schemes": schemes, "seed": seed, "inputs": k, "dataset": source, "per_layer": route, "float64": f64}
+    return {"schemes": schemes, "seed": seed, "inputs": k, "dataset": source, "per_layer": route, "float64": f64,
+            "image_size": size}
 
 
 def pruning_settings() -> dict:

@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inputs", type=int, default=32, help="K: inputs the Jacobian is taken at")
     p.add_argument("--dataset", default="", help="inputs from this dataset's test split ('noise' for N(0, 1); "
                                                  "default: the model's dataset if it fits, else noise)")
+    p.add_argument("--image-size", type=int, default=0, help="image models: inputs of this height and width "
+                                                            "(0 = the model's own; e.g. 32 for a torchvision net)")
+    p.add_argument("--float32", action="store_true", help="take Jacobians in float32 (faster for big convnets)")
     p.add_argument("--per-layer", default="auto", choices=("auto", "lifting", "autograd", "none"),
                    help="per-layer maps from the lifting D_l(x)T_l (unit level) or autograd (op level)")
     p.add_argument("--json", action="store_true", help="print the JSON document")
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = LabConfig(model=args.model, schemes=(args.init,), seed=args.seed, inputs=args.inputs, dataset=args.dataset,
                     per_layer=args.per_layer, per_layer_inputs=min(args.inputs, 8), criterion=crit,
                     sparsity=args.sparsity, scope=args.scope, isometry_steps=args.isometry_steps if crit else 0,
-                    isometry_lr=args.isometry_lr)
+                    isometry_lr=args.isometry_lr, image_size=args.image_size, float64=not args.float32)
     doc = document(run_lab(cfg))
     if args.json:
         print(json.dumps(doc))

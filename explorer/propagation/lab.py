@@ -65,6 +65,7 @@ class LabConfig:
     isometry_steps: int = _f(0, "SGD steps of approximate isometry after pruning (0 = none)")
     isometry_lr: float = _f(0.1, "SGD learning rate of the isometry step")
     isometry_schedule: str = _f("constant", "isometry learning rate: constant | cosine")
+    image_size: int = _f(0, "image models: inputs of this height and width (0 = the model's own; torchvision nets pool adaptively, so 32 works)")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schemes", tuple(parse_scheme(s).text for s in self.schemes))
@@ -81,6 +82,8 @@ class LabConfig:
         if self.isometry_steps and not self.criterion:
             raise LabError("the isometry step repairs a pruned network: set a criterion (e.g. snip) or 0 steps")
         IsometryConfig(self.isometry_steps, self.isometry_lr, 1.0, self.isometry_schedule)
+        if self.image_size < 0:
+            raise LabError(f"image_size must be >= 0 (0 = the model's own); got {self.image_size}")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -101,6 +104,27 @@ class LabConfig:
     @property
     def isometry(self) -> IsometryConfig:
         return IsometryConfig(self.isometry_steps, self.isometry_lr, 1.0, self.isometry_schedule)
+
+
+MAX_JACOBIAN = 50_000_000  # entries of one input's Jacobian (n_out * n_in) the lab will form
+
+
+def sized(lm: Any, image_size: int) -> Any:
+    """`lm` with image inputs of `image_size` × `image_size` (unchanged for 0 or non-image inputs), and
+    refused when one Jacobian would be too big to form."""
+    shape = tuple(lm.info.input_shape)
+    if image_size and len(shape) == 3:
+        shape = (shape[0], image_size, image_size)
+        lm = dataclasses.replace(lm, example_input=torch.zeros(1, *shape),
+                                 info=dataclasses.replace(lm.info, input_shape=shape))
+    with torch.no_grad():
+        n_out = lm.model.eval()(lm.example_input).numel()
+    n = n_out * math.prod(shape)
+    if n > MAX_JACOBIAN:
+        hint = " — give a smaller image size (e.g. 32)" if len(shape) == 3 else ""
+        raise LabError(f"one Jacobian of {lm.info.name} has {n:,} entries ({n_out} outputs × {math.prod(shape):,} "
+                       f"inputs), over the lab's {MAX_JACOBIAN:,}{hint}")
+    return lm
 
 
 def probe_inputs(lm: Any, k: int, dataset: str, seed: int) -> tuple[torch.Tensor, str]:
@@ -174,7 +198,7 @@ def run_lab(cfg: LabConfig, emit: Emit | None = None, should_stop: Callable[[], 
     stage as it is done ("stage", "pruning", "penalty" frames); `should_stop()` ends early."""
     say = emit or (lambda kind, payload: None)
     tick = progress or (lambda frac, note: None)
-    base = models.load(cfg.model, cfg.seed)
+    base = sized(models.load(cfg.model, cfg.seed), cfg.image_size)
     x, source = probe_inputs(base, cfg.inputs, cfg.dataset, cfg.seed)
     stages = 1 + bool(cfg.criterion) + bool(cfg.criterion and cfg.isometry_steps)
     units, done = len(cfg.schemes) * stages, 0
@@ -185,7 +209,7 @@ def run_lab(cfg: LabConfig, emit: Emit | None = None, should_stop: Callable[[], 
         if should_stop():
             doc["stopped"] = True
             break
-        lm = models.load(cfg.model, cfg.seed)
+        lm = sized(models.load(cfg.model, cfg.seed), cfg.image_size)
         report = apply_init(lm.model, scheme, cfg.seed)
         entry: dict[str, Any] = {"init": scheme, "layers": [dataclasses.asdict(r) for r in report], "stages": [],
                                  "pruning": None, "isometry": None}
