@@ -9,7 +9,7 @@ import hashlib
 import streamlit as st
 
 from ui import cache, prune_tools as pt, state
-from ui.errors import guard, show_error
+from ui.errors import graph_warnings, guard, show_error
 from ui.picker import graph_picker
 
 
@@ -72,6 +72,7 @@ def main() -> None:
         st.info("Choose a model in the sidebar.")
         return
     dag = cache.dag(key)
+    graph_warnings(dag)
     lm = cache.model(key.spec, key.seed)
     cur = pt.graph_event(dag, pt.current(dag))
     state.SELECTION.put(cur)

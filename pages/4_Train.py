@@ -14,7 +14,7 @@ import streamlit as st
 
 from ui.errors import guard, show_error
 from ui.grid_panel import grid_panel
-from ui.train_forms import GROUP_KEY, backend, backend_name, new_runs_panel, retrain_panel
+from ui.train_forms import GROUP_KEY, backend, backend_name, damaged_store_way_out, new_runs_panel, retrain_panel
 
 LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
 
@@ -76,8 +76,9 @@ def main() -> None:
                "Runs and metrics live in the run store and survive reloads and restarts.")
     try:
         be = backend()
-    except Exception as e:  # noqa: BLE001 — e.g. an unwritable EXPLORER_DATA_DIR
+    except Exception as e:  # noqa: BLE001 — e.g. an unwritable EXPLORER_DATA_DIR or a damaged store
         show_error(e, "opening the run store")
+        damaged_store_way_out(e)
         return
     retrain_panel()
     grid_panel()

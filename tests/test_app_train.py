@@ -140,3 +140,18 @@ def test_bad_dataset_shows_error_not_traceback(data):
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     ok(at)  # a failed run is shown as a caption on its row, not as a page error
     assert any("row 3 has a NaN" in c.value for c in at.caption)
+
+
+def test_a_damaged_store_is_reported_with_a_way_out(data):
+    """Garbage in runs.sqlite3: the page says so (no traceback), and one click keeps the file aside and
+    starts a fresh store."""
+    (data / "runs.sqlite3").write_bytes(b"this is not a database" * 40)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert at.error and "damaged" in at.error[0].value
+    at.button(key="train.repair").click().run()
+    assert not at.exception
+    assert list(data.glob("runs.sqlite3.damaged-*"))
+    at.run()
+    ok(at)
+    assert any("No runs yet" in i.value for i in at.info)

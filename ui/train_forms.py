@@ -74,7 +74,12 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
         choice = c1.selectbox("Model", [*names, "other…"], index=names.index(spec0) if spec0 in names else len(names),
                               key=f"{prefix}.model", help=_help("model"))
     spec = c1.text_input("Model spec", value=spec0 if spec0 not in names else "", key=f"{prefix}.spec",
-                         help="torchvision name or path/to/file.py:ClassName") if choice == "other…" else choice
+                         help="a torchvision name, or a file of the models folder as path/to/file.py:ClassName") \
+        if choice == "other…" else choice
+    if spec and not fixed_model:
+        from explorer.models.user_store import check_allowed
+
+        check_allowed(spec)  # the worker runs model code only from the models folder
     ds_default = _default_dataset(spec)
     ds_opts = [*BUILTIN, "file…"]
     ds = c2.selectbox("Dataset", ds_opts, index=ds_opts.index(ds_default), key=f"{prefix}.dataset.{spec}",
@@ -169,3 +174,17 @@ def new_runs_panel() -> None:
                 else:
                     submit([base.replace(seed=s, group=group, init=init, pruned_dir=pruned if init != "dense" else "",
                                          label=f"{init} s{s}") for s in ss])
+
+
+def damaged_store_way_out(e: BaseException) -> None:
+    """A damaged run store: one click moves it aside (kept, never deleted) and starts a fresh one."""
+    from explorer.training.database import StoreDamaged, move_aside
+
+    if not isinstance(e, StoreDamaged):
+        return
+    if st.button("Move the damaged store aside and start a fresh one", key="train.repair", type="primary",
+                 help=f"{e.path.name} is renamed to {e.path.name}.damaged-<time> in the same folder"):
+        kept = move_aside(e.path)
+        _backend.clear()
+        st.success(f"Kept the damaged store as {kept.name}; a fresh store starts now.")
+        st.rerun()
