@@ -31,6 +31,7 @@ PAGES = [  # (file, title, icon)
     ("pages/3_Prune.py", "Prune", ":material/content_cut:"),
     ("pages/4_Train.py", "Train", ":material/show_chart:"),
     ("pages/5_Lottery.py", "Lottery", ":material/casino:"),
+    ("pages/6_Signal_propagation.py", "Signal propagation", ":material/ssid_chart:"),
 ]
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]

@@ -2,8 +2,8 @@
 
 The package is plain Python (no Streamlit). One package per concept; the data flows one way:
 
-    models -> graph -> lifting -> pruning -> training -> lottery -> figures
-    (model)   (DAG)    (T_l)      (mask)     (job, metrics) (verdict) (plotly)
+    models -> graph -> lifting -> pruning -> training -> lottery -> propagation -> figures
+    (model)   (DAG)    (T_l)      (mask)     (job, metrics) (verdict) (spectra)     (plotly)
 
 - `paths`    — every place on disk (the data folder);
 - `models`   — the zoo, torchvision classifiers, user files; `data` — offline datasets;
@@ -12,6 +12,7 @@ The package is plain Python (no Streamlit). One package per concept; the data fl
 - `pruning`  — selections, validity, criteria, masks, compaction, export, the prune pipeline;
 - `training` — run configs, the loop and its callbacks, the run store, jobs (worker, Ray);
 - `lottery`  — roles (dense, ticket, controls), rewinding, comparison groups and verdicts;
+- `propagation` — the signal-propagation lab: Jacobian spectra per init, pruning at init, isometry;
 - `figures`  — plotly figures, the pyvis view, plotly event parsing;
 - `cli`      — `python -m explorer COMMAND`.
 """

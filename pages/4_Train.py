@@ -13,6 +13,7 @@ through_navigation(__file__)
 import streamlit as st
 
 from ui.errors import guard, show_error
+from ui.grid_panel import grid_panel
 from ui.train_forms import GROUP_KEY, backend, backend_name, damaged_store_way_out, new_runs_panel, retrain_panel
 
 LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
@@ -104,6 +105,7 @@ def main() -> None:
         damaged_store_way_out(e)
         return
     retrain_panel()
+    grid_panel()
     new_runs_panel()
 
     be.poll()

@@ -7,6 +7,7 @@ checks the type of what is put under it, so a hand-off cannot silently carry the
 
     SELECTION.put(sel)            # Architecture -> Prune
     req = RETRAIN.pop()           # Prune -> Train: a RetrainRequest or None
+    GRID.put(GridRequest(job_id, title))   # Signal propagation -> Train: a trainability grid
 """
 
 from __future__ import annotations
@@ -54,6 +55,16 @@ class RetrainRequest:
     seed: int = 0  # the dense model's init seed the ticket keeps
 
 
+@dataclass(frozen=True)
+class GridRequest:
+    """Signal propagation -> Train: the trainability grid whose exports job `job_id`
+    (`propagation.grid`) prepares; the Train page submits its runs when the job is done."""
+
+    job_id: str
+    title: str  # one line for people: what the grid compares
+    batched: bool = True  # train as one batched job where the runs can share it
+
+
 ONNX_SPEC = "onnx-upload"  # the spec string of an uploaded ONNX file
 
 SPEC: Key[str] = Key("explorer.spec", str)  # zoo name, torchvision name, "file.py:Class", or ONNX_SPEC
@@ -65,3 +76,4 @@ DEPTH: Key[int] = Key("explorer.depth", int)  # module depth of the block view
 SEED: Key[int] = Key("explorer.seed", int)  # model init / input seed
 SELECTION: Key[Selection] = Key("explorer.selection", Selection)  # Architecture -> Prune, and Prune's own
 RETRAIN: Key[RetrainRequest] = Key("explorer.retrain", RetrainRequest)
+GRID: Key[GridRequest] = Key("explorer.grid", GridRequest)

@@ -21,6 +21,7 @@ COMMANDS = {
     "lottery": "lottery",
     "earlybird": "earlybird",
     "stability": "stability",
+    "spectrum": "spectrum",
 }
 
 

@@ -5,6 +5,8 @@ the free-form pyvis view, and plotly selection events read back into the graph.
 - `dag_plot`   — `dag_figure(dag, ...)`, selectable traces in a fixed order;
 - `matrix_plot`— `matrix_figure(ids, M, ...)`, level blocks, the level histogram;
 - `curves`     — learning curves per role;
+- `spectra`    — the signal-propagation lab: spectrum histograms, depth sweep, per-layer heatmap,
+  kept fractions, the isometry penalty;
 - `pyvis_view` — the offline force-directed view;
 - `events`     — `selection_from_event(dag, event)`.
 

@@ -6,13 +6,19 @@ Each role says where a run's initial weights and mask come from:
 - `ticket`: the dense network's own init (same seed) with the pruned mask;
 - `rewind`: the ticket, its survivors taken from the dense run's checkpoint at `rewind_step`;
 - `reinit`: a fresh init (a derived seed) with the same mask — a control;
-- `random`: the dense init with a random mask of equal per-layer sparsity — a control.
+- `random`: the dense init with a random mask of equal per-layer sparsity — a control;
+- `saved`:  the weights saved in a pruned export with its mask — a network changed after
+  pruning, e.g. by approximate isometry (`explorer.propagation.isometry`).
+
+Where a role draws weights, it draws them with the run's `init_scheme` (`explorer.models.init_schemes`:
+orthogonal, Kaiming, ... at the role's seed; "as-built" keeps the model's own init) before the
+mask, so a dense run and its ticket start from the same scheme's weights.
 
 A mask comes from a pruned export (`explorer.pruning.export`: the directory the Prune page
 and `python -m explorer prune --out` write) or a bare `mask.safetensors` file.
 
     >>> [r.name for r in ROLES.values()]
-    ['dense', 'ticket', 'rewind', 'reinit', 'random']
+    ['dense', 'ticket', 'rewind', 'reinit', 'random', 'saved']
     >>> ROLES["reinit"].title, ROLES["reinit"].control
     ('reinit control', True)
 """
@@ -84,10 +90,21 @@ def random_mask_like(mask: Mask, seed: int) -> Mask:
     return Mask(out)
 
 
-def _masked(spec: str, seed: int, pruned_dir: str, structural: bool = True) -> tuple[nn.Module, Mask, ZooInfo]:
-    """The model at `seed`'s init with the mask of `pruned_dir`. A full export is rebuilt with its
-    op-level rewrites (`load_pruned`); `structural=False` keeps the dense architecture and takes
-    only the mask, as the random control needs."""
+def drawn(model: nn.Module, scheme: str, seed: int) -> str:
+    """Redraw `model`'s weights with `scheme` at `seed` (nothing for as-built); a note for `Start.source`."""
+    if scheme in ("", "as-built"):
+        return ""
+    from explorer.models.init_schemes import apply_init
+
+    apply_init(model, scheme, seed)
+    return f", {scheme} weights"
+
+
+def _masked(spec: str, seed: int, pruned_dir: str, structural: bool = True,
+            scheme: str = "as-built") -> tuple[nn.Module, Mask, ZooInfo]:
+    """The model at `seed`'s init (drawn with `scheme`) with the mask of `pruned_dir`. A full export is
+    rebuilt with its op-level rewrites (`load_pruned`); `structural=False` keeps the dense architecture
+    and takes only the mask, as the random control needs."""
     from explorer import models
     from explorer.pruning.export import describe, load_pruned
     from explorer.pruning.mask import Mask
@@ -99,7 +116,9 @@ def _masked(spec: str, seed: int, pruned_dir: str, structural: bool = True) -> t
     lm = models.load(spec, seed)
     if structural and ref.full:
         pm = load_pruned(pruned_dir, seed=seed)
+        drawn(pm.model, scheme, seed)
         return pm.model, pm.mask, lm.info
+    drawn(lm.model, scheme, seed)
     return lm.model, Mask.load(ref.mask_file), lm.info
 
 
@@ -107,12 +126,17 @@ def _dense(c: Any, root: Path) -> Start:
     from explorer import models
 
     lm = models.load(c.model, c.seed)
-    return Start(lm.model, None, lm.info, c.seed, f"{c.model} init seed {c.seed}")
+    note = drawn(lm.model, c.init_scheme, c.seed)
+    return Start(lm.model, None, lm.info, c.seed, f"{c.model} init seed {c.seed}{note}")
 
 
 def _ticket(c: Any, root: Path) -> Start:
-    model, mask, info = _masked(c.model, c.seed, c.pruned_dir)
-    return Start(model, mask, info, c.seed, f"dense init seed {c.seed} + mask {c.pruned_dir}")
+    model, mask, info = _masked(c.model, c.seed, c.pruned_dir, scheme=c.init_scheme)
+    return Start(model, mask, info, c.seed, f"dense init seed {c.seed}{_note(c)} + mask {c.pruned_dir}")
+
+
+def _note(c: Any) -> str:
+    return f", {c.init_scheme} weights" if c.init_scheme not in ("", "as-built") else ""
 
 
 def _rewind(c: Any, root: Path) -> Start:
@@ -127,8 +151,8 @@ def _rewind(c: Any, root: Path) -> Start:
 
 def _reinit(c: Any, root: Path) -> Start:
     s = reinit_seed(c.seed)
-    model, mask, info = _masked(c.model, s, c.pruned_dir)
-    return Start(model, mask, info, s, f"fresh init seed {s} + mask {c.pruned_dir}")
+    model, mask, info = _masked(c.model, s, c.pruned_dir, scheme=c.init_scheme)
+    return Start(model, mask, info, s, f"fresh init seed {s}{_note(c)} + mask {c.pruned_dir}")
 
 
 def _random(c: Any, root: Path) -> Start:
@@ -139,9 +163,33 @@ def _random(c: Any, root: Path) -> Start:
 
     if describe(c.pruned_dir).structural:
         return _random_cut(c)
-    model, mask, info = _masked(c.model, c.seed, c.pruned_dir, structural=False)
+    model, mask, info = _masked(c.model, c.seed, c.pruned_dir, structural=False, scheme=c.init_scheme)
     return Start(model, random_mask_like(mask, c.seed), info, c.seed,
-                 f"dense init seed {c.seed} + random mask of equal per-layer sparsity")
+                 f"dense init seed {c.seed}{_note(c)} + random mask of equal per-layer sparsity")
+
+
+def _saved(c: Any, root: Path) -> Start:
+    """The export's own weights and mask. Its spec.json must name this model and, where it records
+    the scheme its weights were first drawn with (`init_scheme`), this run's scheme."""
+    from explorer import models
+    from explorer.pruning.export import describe, load_pruned, read_spec
+
+    ref = describe(c.pruned_dir)
+    if not ref.full:
+        raise InitError(f"init 'saved' needs a full pruned export with its weights (spec.json, selection.json, "
+                        f"weights.safetensors); {c.pruned_dir} is a bare mask — use init 'ticket' for it")
+    doc = read_spec(c.pruned_dir)
+    if doc.get("model") != c.model:
+        raise InitError(f"the export in {c.pruned_dir} holds weights of model {doc.get('model')!r}, not "
+                        f"{c.model!r}; train model {doc.get('model')!r}")
+    was = doc.get("init_scheme")
+    if was is not None and c.init_scheme != "as-built" and was != c.init_scheme:
+        raise InitError(f"the export in {c.pruned_dir} was drawn with init scheme {was!r}, but this run says "
+                        f"{c.init_scheme!r}; set init_scheme={was!r} so the run is labelled truthfully")
+    pm = load_pruned(c.pruned_dir)
+    what = doc.get("weights_note") or "weights saved in the export"
+    return Start(pm.model, pm.mask, models.load(c.model, c.seed).info, int(doc.get("seed", c.seed)),
+                 f"{what} ({c.pruned_dir}) + its mask")
 
 
 def _random_cut(c: Any) -> Start:
@@ -153,13 +201,15 @@ def _random_cut(c: Any) -> Start:
 
     ref = describe(c.pruned_dir)
     lm = models.load(c.model, c.seed)
+    drawn(lm.model, c.init_scheme, c.seed)
     dag = build_dag(lm, ref.granularity)
     cut, why = random_cut(dag, read_selection(c.pruned_dir), seed=c.seed)
     if cut is None:
         raise InitError(f"no random control exists for this cut: {why}")
     pm = apply(lm.model, dag, cut, lm.example_input)
     shown = ", ".join((list(cut.nodes) + list(cut.arcs))[:4]) + (" ..." if len(cut) > 4 else "")
-    return Start(pm.model, pm.mask, lm.info, c.seed, f"dense init seed {c.seed} + random cut of the same kind: {shown}")
+    return Start(pm.model, pm.mask, lm.info, c.seed,
+                 f"dense init seed {c.seed}{_note(c)} + random cut of the same kind: {shown}")
 
 
 ROLES: dict[str, Role] = {r.name: r for r in (
@@ -168,6 +218,7 @@ ROLES: dict[str, Role] = {r.name: r for r in (
     Role("rewind", "ticket rewound", "#9467bd", False, _rewind),
     Role("reinit", "reinit control", "#7f7f7f", True, _reinit),
     Role("random", "random-mask control", "#ff7f0e", True, _random),
+    Role("saved", "saved weights (e.g. after isometry) + mask", "#2ca02c", False, _saved),
 )}
 ROLE_NAMES: tuple[str, ...] = tuple(ROLES)
 

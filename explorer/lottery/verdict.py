@@ -3,7 +3,9 @@ lottery-ticket verdict in plain words (docs/science.md §4).
 
 A role is the run's init: dense, ticket, reinit (control), random (control), rewind.
 The target is a fraction (default 0.99) of the dense run's best train accuracy, taken per
-seed where the dense run of that seed exists, else the mean over dense seeds.
+seed where the dense run of that seed exists, else the mean over dense seeds. A group whose
+runs draw their weights with several init schemes (a trainability grid: init × {dense,
+pruned, pruned + isometry}) is compared scheme by scheme, each against its own dense runs.
 
     >>> iterations_to_target([(10, 0.5), (20, 0.8), (30, 0.95)], 0.8)
     20
@@ -13,6 +15,7 @@ seed where the dense run of that seed exists, else the mean over dense seeds.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,6 +54,7 @@ class RunFacts:
     params: int | None = None
     kept_params: int | None = None
     sparsity: float | None = None
+    scheme: str = "as-built"  # the run's init scheme
 
     @property
     def best_train(self) -> float:
@@ -75,7 +79,8 @@ def facts(run: Any, metrics: Sequence[Mapping[str, Any]]) -> RunFacts:
     return RunFacts(run.id, run.config.init, run.config.seed, run.status,
                     [(m["step"], m["acc"]) for m in metrics if m["split"] == "train"],
                     [(m["step"], m["acc"]) for m in metrics if m["split"] == "test"],
-                    summ.get("params"), summ.get("kept_params"), summ.get("sparsity"))
+                    summ.get("params"), summ.get("kept_params"), summ.get("sparsity"),
+                    getattr(run.config, "init_scheme", "as-built"))
 
 
 @dataclass
@@ -92,6 +97,7 @@ class RoleRow:
     kept_params: int | None
     sparsity: float | None
     per_run: list[tuple[str, int, int | None]] = field(default_factory=list)  # (run id, seed, iters)
+    scheme: str = ""  # set when the group compares several init schemes
 
     def as_record(self) -> dict[str, Any]:
         def ms(v: tuple[float, float], pct: bool = True) -> str:
@@ -100,7 +106,7 @@ class RoleRow:
             k = 100 if pct else 1
             return f"{k * v[0]:.1f} ± {k * v[1]:.1f}" if pct else f"{v[0]:.0f} ± {v[1]:.0f}"
 
-        return {"role": title(self.role), "runs": self.n,
+        return {**({"init": self.scheme} if self.scheme else {}), "role": title(self.role), "runs": self.n,
                 "reached target": f"{self.reached}/{self.n}", "iterations to target": ms(self.iters, pct=False),
                 "best train %": ms(self.best_train), "final train %": ms(self.final_train),
                 "best test %": ms(self.best_test), "final test %": ms(self.final_test),
@@ -123,7 +129,18 @@ class Comparison:
 
 
 def compare(runs: Sequence[RunFacts], target_frac: float = 0.99) -> Comparison:
-    """The group table and verdict. Runs still going count with what they have so far."""
+    """The group table and verdict. Runs still going count with what they have so far; several init
+    schemes are compared each on its own (rows and verdict per scheme)."""
+    schemes = list(dict.fromkeys(r.scheme for r in runs))
+    if len(schemes) <= 1:
+        return _compare(runs, target_frac)
+    parts = [(s, _compare([r for r in runs if r.scheme == s], target_frac)) for s in schemes]
+    rows = [dataclasses.replace(row, scheme=s) for s, c in parts for row in c.rows]
+    targets = {(s, seed): t for s, c in parts for seed, t in c.targets.items()}
+    return Comparison(target_frac, targets, rows, " ".join(f"{s}: {c.verdict}" for s, c in parts))  # type: ignore[arg-type]
+
+
+def _compare(runs: Sequence[RunFacts], target_frac: float) -> Comparison:
     dense = [r for r in runs if r.role == "dense" and math.isfinite(r.best_train)]
     mean_dense = statistics.fmean([r.best_train for r in dense]) if dense else float("nan")
     targets = {r.seed: target_frac * r.best_train for r in dense}

@@ -4,6 +4,9 @@
 - `zoo`            — the small networks and their registry `ZOO`;
 - `torchvision_zoo`— torchvision classifiers with `weights=None`;
 - `user_file`      — `file.py:ClassName`;
+- `generated`      — deep MLPs by depth, width and activation (`deep_mlp:depth=7,width=100,act=tanh`);
+- `activations`    — which activation (and gain) follows each Linear/Conv layer, from the fx graph;
+- `init_schemes`   — orthogonal, Kaiming, Xavier, LeCun, Gaussian σ_w² ... applied to any model, seeded;
 - `load`           — `load(spec, seed)` and the process-wide `load_cached`;
 - `state`          — loading a state dict into a model with every key checked.
 

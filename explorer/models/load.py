@@ -1,5 +1,6 @@
 """`load(spec, seed)`: the one way to build a model — a zoo name, a torchvision name
-(optionally `torchvision:NAME`) or `path/to/file.py:ClassName` — in eval mode, seeded,
+(optionally `torchvision:NAME`), a generated deep MLP (`deep_mlp:depth=7,width=100,act=tanh`)
+or `path/to/file.py:ClassName` — in eval mode, seeded,
 with an example input. `load_cached(spec, seed)` is the one in-process cache of built
 models, shared by `build_dag` and the pages: treat what it returns as read-only.
 
@@ -18,6 +19,7 @@ import re
 
 import torch
 
+from explorer.models.generated import build_deep_mlp, deep_mlp_info, is_deep_mlp
 from explorer.models.spec import LoadedModel, ModelSpecError
 from explorer.models.torchvision_zoo import load_torchvision, torchvision_names
 from explorer.models.sandbox import probe
@@ -41,6 +43,11 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
         model = e.build().eval()
         g = torch.Generator().manual_seed(seed)
         return LoadedModel(model, torch.randn(1, *e.info.input_shape, generator=g), e.info)
+    if is_deep_mlp(spec):
+        info = deep_mlp_info(spec)
+        model = build_deep_mlp(spec).eval()
+        g = torch.Generator().manual_seed(seed)
+        return LoadedModel(model, torch.randn(1, *info.input_shape, generator=g), info)
     if ".py:" in spec:
         probe(spec)  # first in a child process under a time and memory limit
         return load_file(spec)
@@ -48,7 +55,8 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
     if name in torchvision_names():
         return load_torchvision(name)
     raise ModelSpecError(f"unknown model {spec!r}: give a zoo name ({', '.join(ZOO)}), a torchvision "
-                         "model name (e.g. resnet18), or path/to/file.py:ClassName")
+                         "model name (e.g. resnet18), a generated MLP "
+                         "(deep_mlp:depth=7,width=100,act=tanh), or path/to/file.py:ClassName")
 
 
 _SUBMODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")

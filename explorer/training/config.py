@@ -39,7 +39,7 @@ MAX_SEED = 2**31 - 1  # seeds torch, numpy and the data order all accept
 _NOT_HASHED = ("label",)
 # Fields added after runs were first stored: hashed only when set to something other than
 # their default, so every run stored before a field existed keeps its id.
-HASHED_WHEN_SET: tuple[str, ...] = ("save_final",)
+HASHED_WHEN_SET: tuple[str, ...] = ("save_final", "init_scheme")
 
 
 def _f(default: Any, help: str, **meta: Any) -> Any:
@@ -52,7 +52,8 @@ class RunConfig:
 
     model: str = _f("mlp", "model spec as in `explorer.models.models.load`: zoo name, torchvision name or file.py:ClassName")
     pruned_dir: str = _f("", "directory exported by the Prune page (mask.safetensors + spec.json), or a mask file; empty = no mask")
-    init: str = _f("dense", "initialisation: dense | ticket (dense init + mask) | reinit (fresh init + mask) | random (random mask of equal per-layer sparsity) | rewind", choices=INITS)
+    init: str = _f("dense", "initialisation: dense | ticket (dense init + mask) | reinit (fresh init + mask) | random (random mask of equal per-layer sparsity) | rewind | saved (the export's own weights + mask, e.g. after approximate isometry)", choices=INITS)
+    init_scheme: str = _f("as-built", "how the weights are drawn before any mask: as-built | orthogonal | delta-orthogonal | kaiming-normal | kaiming-uniform | xavier-normal | xavier-uniform | lecun-normal | gaussian:SIGMA2 (explorer.models.init_schemes)")
     rewind_step: int = _f(0, "rewind: the dense run's step whose weights the survivors start from (a dense run saves a checkpoint at its rewind_step); keep equal across a group")
     rewind_from: str = _f("", "for init=rewind: run id of the dense run to rewind to (default: this config's dense twin)")
     dataset: str = _f("mnist1d", "mnist1d | digits | moons | circles | spirals | xor, or a path to a .csv (last column = label) / .npz (x, y)")
@@ -91,6 +92,13 @@ class RunConfig:
         if self.init != "dense" and not self.pruned_dir:
             raise ConfigError(f"init {self.init!r} needs a mask: set pruned_dir to a directory exported by the "
                               "Prune page (or a mask.safetensors file), or use init='dense'")
+        if self.init_scheme != "as-built":  # torch loads only for runs that set a scheme
+            from explorer.models.init_schemes import InitSchemeError, parse_scheme
+
+            try:
+                object.__setattr__(self, "init_scheme", parse_scheme(self.init_scheme).text)
+            except InitSchemeError as e:
+                raise ConfigError(f"init_scheme: {e}") from e
         if self.init == "rewind" and self.rewind_step < 0:
             raise ConfigError(f"rewind_step must be >= 0; got {self.rewind_step}")
 

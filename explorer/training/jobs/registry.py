@@ -21,6 +21,9 @@ JOB_KINDS: dict[str, str] = {
     "lottery.transfer": "explorer.lottery.transfer:run_job",  # a ticket of task A trained on task B
     "lottery.stability": "explorer.lottery.stability:run_job",  # the error barrier between two copies
     "lottery.earlybird": "explorer.lottery.earlybird_job:run_job",  # early-bird tickets drawn during training
+    "propagation.spectra": "explorer.propagation.jobs:spectra_job",  # Jacobian spectra per init, pruning, isometry
+    "propagation.depth": "explorer.propagation.jobs:depth_job",  # spectrum spread against depth
+    "propagation.grid": "explorer.propagation.jobs:grid_job",  # exports + run configs of a trainability grid
 }
 
 

@@ -1,0 +1,75 @@
+"""Real browser: the Signal-propagation page computes its spectra in the worker and draws them,
+then "Train these" sends a trainability grid to the Train page, whose curves grow live.
+Every wait is for a state, with a generous limit; screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from browser_harness import assert_no_errors, open_page, plot_count, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+TRAIN_POINTS = """() => {
+  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /train$/.test(t.name || '')));
+  if (!p) return 0;
+  return p.data.filter(t => /train$/.test(t.name || '')).reduce((n, t) => n + (t.x || []).length, 0);
+}"""
+TRACES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => (p.data || []).map(t => t.name || ''))"""
+
+
+def _wait_for(page, what, cond, limit_s: float = 400) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        if cond():
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"waited {limit_s:.0f} s for {what}")
+
+
+def _pick(page, label: str, option: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True)).first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def _fill(page, label: str, value: str) -> None:
+    el = page.get_by_label(label, exact=True).first
+    el.fill(value)
+    el.press("Enter")
+    wait_idle(page)
+
+
+def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, app_url):
+    open_page(page, app_url, "Signal_propagation")
+    assert_no_errors(page)
+    _fill(page, "Inputs K", "16")
+    _wait_for(page, "the seven lab figures", lambda: plot_count(page) >= 7)
+    wait_idle(page)
+    assert_no_errors(page)
+    names = page.evaluate(TRACES)
+    assert ["orthogonal", "gaussian:1"] == names[0]  # the spectrum histogram, one curve per scheme
+    assert page.get_by_text("find the layer where the signal dies", exact=False).count() == 1
+    screenshot(page, "signal_propagation")
+
+    _pick(page, "Activation", "tanh")  # a linear net learns MNIST-1D no better than logistic regression
+    page.get_by_test_id("stSidebarUserContent").get_by_text("MNIST-1D (40 → 10)").click()
+    wait_idle(page)
+    _fill(page, "Seeds", "1")
+    _fill(page, "Steps", "400")
+    _fill(page, "Evaluate every", "50")
+    page.get_by_role("button", name="Train these").click()
+    page.wait_for_url("**/Train", timeout=120_000)
+    wait_idle(page)
+    seen: list[int] = []
+    _wait_for(page, "the grid's curves to grow twice",
+              lambda: (seen.append(page.evaluate(TRAIN_POINTS)) or sum(b > a for a, b in zip(seen, seen[1:])) >= 2))
+    assert_no_errors(page)
+    screenshot(page, "signal_train")
+    _wait_for(page, "the grid to finish", lambda: page.get_by_text("all finished").count() > 0, 600)
+    wait_idle(page)
+    assert page.get_by_text("orthogonal: ", exact=False).count() >= 1  # the verdict, scheme by scheme
+    assert_no_errors(page)
+    screenshot(page, "signal_train_done")
