@@ -19,7 +19,7 @@ from explorer.models.generated import deep_mlp_spec
 from explorer.models.init_schemes import apply_init
 from explorer.propagation.grid import prepare_grid
 from explorer.propagation.lab import LabConfig
-from explorer.training.config import ConfigError, RunConfig
+from explorer.training.config import HASHED_WHEN_SET, ConfigError, RunConfig
 from explorer.training.jobs.context import run_inline
 from explorer.training.jobs.sweep import batched_blocker, execute_sweep
 from explorer.training.store import RunStore
@@ -36,7 +36,7 @@ def data(tmp_path, monkeypatch):
 
 def test_init_scheme_is_hashed_only_when_set_and_canonical():
     c = RunConfig(model="mlp", steps=10)
-    old = {k: v for k, v in c.to_dict().items() if k not in ("label", "init_scheme")}  # a run stored before the field
+    old = {k: v for k, v in c.to_dict().items() if k not in ("label", *HASHED_WHEN_SET)}  # a run stored before these fields
     assert c.run_id == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:12]
     assert c.replace(init_scheme="orthogonal").run_id != c.run_id
     assert RunConfig(init_scheme="Gaussian:2.0").init_scheme == "gaussian:2"
