@@ -34,7 +34,7 @@ from torch import nn
 from explorer.graph.unit import unit_dag
 from explorer.lifting.numeric import NumericLifting
 from explorer.regions.decision import decision_segments
-from explorer.regions.plan import level_plan, phi_table
+from explorer.regions.plan import NotPiecewiseLinear, level_plan, phi_table
 from explorer.regions.plane import Plane, PlaneError
 from explorer.regions.polygon import TOL, Polygons, split
 
@@ -130,6 +130,10 @@ def partition(lift: NumericLifting, plane: Plane, *, max_regions: int = MAX_REGI
     Raises `NotPiecewiseLinear` for smooth activations, `TooManyRegions` past `max_regions`,
     `PlaneError` when the plane does not fit the model's input."""
     plane.check_fits(lift.net.input_shape)
+    if not plane.linear:
+        why = plane.feature_note or "a nonlinear map"
+        raise NotPiecewiseLinear(f"the network reads the plane through nonlinear features ({why}): its regions "
+                                 "are curved, not polygons — drawn as a grid approximation")
     N = lift.N
     E = _initial_state(lift, plane)
     polys = Polygons.box(*plane.box)

@@ -43,7 +43,7 @@ class UnitStep:
     node: str
     local: np.ndarray  # (block,) local rows of the unit's slots
     phi: Phi
-    kinks: tuple[float, ...]
+    kinks: tuple[float, ...]  # where phi bends (`bends`): the lines the unit cuts along
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,19 @@ def level_plan(lift: NumericLifting, l: int, exact: bool = True) -> LevelPlan:
             raise NotPiecewiseLinear(
                 f"unit {node} applies {phi.name}, which is not piecewise linear: the network has no exact linear "
                 "regions — use a ReLU/LeakyReLU/abs/identity network, or the grid approximation")
-        units.append(UnitStep(node, np.array(local), phi, tuple(sorted(phi.kinks)) if phi.piecewise_linear else ()))
+        units.append(UnitStep(node, np.array(local), phi, bends(phi)))
     return LevelPlan(l, units, pools)
+
+
+@lru_cache(maxsize=64)
+def bends(phi: Phi) -> tuple[float, ...]:
+    """The kinks of a piecewise-linear phi where it really bends (slope or intercept change): a
+    LeakyReLU of slope 1 — the playground's "linear" — has none. Smooth phi: ()."""
+    if not phi.piecewise_linear or not phi.kinks:
+        return ()
+    ks = tuple(sorted(phi.kinks))
+    slope, icpt = phi_table(phi, ks)
+    return tuple(k for i, k in enumerate(ks) if slope[i] != slope[i + 1] or icpt[i] != icpt[i + 1])
 
 
 def _pool_windows(lift: NumericLifting, group: str) -> dict[int, np.ndarray]:

@@ -3,7 +3,9 @@
 - `Plane.rect(xmin, xmax, ymin, ymax)`: a 2-D input itself (origin 0, e1, e2 the axes);
 - `Plane.through(a, b, c)`: the plane through three anchor inputs of any shape (e.g. three
   MNIST-1D samples) with `a` at (0, 0), `b` at (1, 0) and `c` at (0, 1) — SplineCam's slice;
-- `Plane.embed(basis)`: a 2-D input read by a model through a fixed linear map.
+- `Plane.embed(basis)`: a 2-D input read by a model through a fixed linear map;
+- `Plane.mapped(fn, n_in)`: a 2-D input read through a *nonlinear* feature map (x₁², sin x₁):
+  its regions are curved, so only the grid approximation can draw it (`linear` is False).
 
 The partition of a piecewise-linear network restricted to a plane is again a set of convex
 polygons, because `x(u, v)` is affine (docs/science.md §6).
@@ -18,6 +20,7 @@ polygons, because `x(u, v)` is affine (docs/science.md §6).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,12 +39,14 @@ class Plane:
     box: tuple[float, float, float, float]
     shape: tuple[int, ...] = ()  # per-sample input shape of the model
     labels: tuple[str, str] = ("x₁", "x₂")
+    feature_map: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    feature_note: str = ""  # why the map is not linear, for the grid approximation's label
 
     def __post_init__(self) -> None:
         a, b, c, d = self.box
         if not (b > a and d > c):
             raise PlaneError(f"box {self.box} is empty: give XMIN < XMAX and YMIN < YMAX")
-        if np.linalg.matrix_rank(self.basis, tol=1e-12) < 2:
+        if self.feature_map is None and np.linalg.matrix_rank(self.basis, tol=1e-12) < 2:
             raise PlaneError("the plane's two directions are parallel (the anchors lie on one line); "
                              "pick three anchors that are not collinear")
 
@@ -69,6 +74,18 @@ class Plane:
         box = (-margin, 1 + margin, -margin, 1 + margin)
         return cls(a.reshape(-1), basis, box, tuple(a.shape), ("u (anchor 0→1)", "v (anchor 0→2)"))
 
+    @classmethod
+    def mapped(cls, fn: Callable[[np.ndarray], np.ndarray], n_in: int, box: tuple[float, float, float, float],
+               note: str = "") -> Plane:
+        """A 2-D input the model reads through the nonlinear features `fn(uv) -> (n, n_in)`."""
+        return cls(np.zeros(n_in), np.zeros((n_in, 2)), tuple(float(b) for b in box), (n_in,),  # type: ignore[arg-type]
+                   feature_map=fn, feature_note=note)
+
+    @property
+    def linear(self) -> bool:
+        """Whether the model's input is affine in (u, v), so its regions are polygons."""
+        return self.feature_map is None
+
     @property
     def n_in(self) -> int:
         return len(self.origin)
@@ -80,6 +97,8 @@ class Plane:
 
     def inputs(self, uv: np.ndarray) -> np.ndarray:
         """(n, n_in) model inputs (flat) at plane points uv (n, 2)."""
+        if self.feature_map is not None:
+            return np.asarray(self.feature_map(np.asarray(uv, dtype=np.float64)), dtype=np.float64)
         return self.origin[None, :] + np.asarray(uv, dtype=np.float64) @ self.basis.T
 
     def grid(self, res: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from explorer.lifting.numeric import NumericLifting
+from explorer.regions.plan import bends
 from explorer.pruning.criteria.spline import removal_order
 from explorer.pruning.selection import Selection
 
@@ -35,7 +36,7 @@ def hyperplanes(lift: NumericLifting) -> dict[str, tuple[list[str], np.ndarray]]
     """Group -> (unit ids, (units, N) rows (w, b) of the lifting) for every layer of bending neurons."""
     out = {}
     for g in lift.net.groups.values():
-        if g.role != "hidden" or g.pool is not None or g.block != 1 or not g.phi.kinks:
+        if g.role != "hidden" or g.pool is not None or g.block != 1 or not bends(g.phi):
             continue
         ids = [g.node_id(k) for k in range(g.units)]
         rows = np.array([lift.start[i] for i in ids])

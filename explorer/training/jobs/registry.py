@@ -15,6 +15,7 @@ from typing import Any
 JOB_KINDS: dict[str, str] = {
     "demo.count": "explorer.training.jobs.context:count_job",  # counts to config["n"]; for tests and smoke checks
     "demo.gated": "explorer.training.jobs.context:gated_job",  # steps that wait for files; for resume tests
+    "playground": "explorer.playground.job:run_job",  # a 2-D network trained live with its exact regions
 }
 
 
