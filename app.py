@@ -28,6 +28,7 @@ PAGES = [  # (file, title, icon)
     ("pages/2_Decomposition.py", "Decomposition", ":material/grid_on:"),
     ("pages/3_Prune.py", "Prune", ":material/content_cut:"),
     ("pages/4_Train.py", "Train", ":material/show_chart:"),
+    ("pages/7_Playground.py", "Playground", ":material/scatter_plot:"),
 ]
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]

@@ -62,7 +62,8 @@ class PlaygroundConfig:
     seed: int = _f(0, "seed of the data, the split, the initial weights and the batch order")
     steps: int = _f(3000, "training steps in all")
     frame_every: int = _f(20, "draw a frame (regions, boundaries, metrics) every this many steps")
-    eb_threshold: float = _f(0.16, "early-bird: draw when the last 3 partition distances are all below this")
+    eb_threshold: float = _f(0.02, "early-bird: drawn when the last 3 partition distances (one epoch back) are all below "
+                             "this (the spline early-bird paper uses 0.16 between ImageNet-size epochs)")
     points: tuple[tuple[float, float, int], ...] = _f((), "dataset csv: the points (x1, x2, label)", url=False)
     pruned: tuple[str, ...] = _f((), "unit ids (h2[3]) and arc ids (h1[0]->h2[3]) removed from the network", url=False)
     parent: str = _f("", "job id of the run this one continues (after a prune); empty = from its init", url=False)

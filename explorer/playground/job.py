@@ -39,6 +39,7 @@ from explorer.playground.config import PlaygroundConfig
 from explorer.playground.data import PlaygroundData, make_data
 from explorer.playground.frame import frame_codes, inputs, lifting_of, load_weights, make_frame
 from explorer.playground.net import build_net
+from explorer.playground.snapshot import structure_dag
 from explorer.regions.distance import EB_WINDOW, early_bird, partition_distance
 from explorer.training.callbacks import CancelCheck, MaskCallback
 from explorer.training.loop import Callback, LoopState, train
@@ -152,32 +153,35 @@ class Frames(Callback):
             self.emit(step)
 
 
-def start_model(cfg: PlaygroundConfig, store: Any) -> tuple[nn.Module, Any]:
-    """The network a run starts from (its init, or its parent's frame) and the mask of its prune list."""
+def start_model(cfg: PlaygroundConfig, store: Any) -> tuple[nn.Module, Any, dict[str, Any]]:
+    """The network a run starts from (its init, or its parent's frame), the mask of its prune list, and what it
+    inherits of the parent's history (the early-bird draw)."""
     model = build_net(cfg)
+    inherited: dict[str, Any] = {}
     if cfg.parent:
         frames = [f.payload for f in store.frames(cfg.parent, kind="frame") if f.payload["step"] == cfg.parent_step]
         if not frames:
             raise PlaygroundJobError(f"run {cfg.parent} has no frame at step {cfg.parent_step} to continue from; "
                                      "prune at a frame the page shows")
         load_weights(model, frames[-1]["weights"])
+        inherited["eb"] = frames[-1].get("early_bird")
     if not cfg.pruned:
-        return model, None
+        return model, None, inherited
     from explorer.pruning.apply import apply
     from explorer.pruning.selection import Selection
 
-    dag = lifting_of(model, cfg).dag
+    dag = structure_dag(cfg)  # the architecture with every arc, whatever the weights are now
     p = apply(model, dag, Selection.from_ids(dag, cfg.pruned, note="playground"), torch.zeros(1, len(cfg.features)))
-    return p.model, p.mask
+    return p.model, p.mask, inherited
 
 
 def run_job(ctx: Any) -> dict[str, Any]:
     """The job function (registered as `playground` in `explorer.training.jobs.registry`)."""
     cfg = PlaygroundConfig.from_dict(ctx.config)
     data = make_data(cfg)
-    model, mask = start_model(cfg, ctx.store)
+    model, mask, state = start_model(cfg, ctx.store)
     opt = make_optimizer(cfg.optimizer, list(model.parameters()), cfg.learning_rate)
-    step, state = cfg.parent_step, {}
+    step = cfg.parent_step
     saved = Path(ctx.workdir) / STATE
     if saved.exists():  # a resumed attempt or a paused run played again
         state = torch.load(saved, weights_only=True)
