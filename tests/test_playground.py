@@ -29,7 +29,7 @@ def test_config_round_trip_and_errors():
     c = PlaygroundConfig(**SMALL, points=(), pruned=("h1[0]",))
     assert PlaygroundConfig.from_dict(c.to_dict()) == c and c.config_id == PlaygroundConfig.from_dict(c.to_dict()).config_id
     assert {"points", "pruned", "parent", "trial"}.isdisjoint(url_fields())
-    for bad, word in ((dict(noise=80), "noise"), (dict(hidden=(9,)), "hidden"), (dict(features=()), "features"),
+    for bad, word in ((dict(noise=80), "noise"), (dict(hidden=(17,)), "hidden"), (dict(features=()), "features"),
                       (dict(skips=("0-9",)), "skip"), (dict(activation="gelu"), "activation"),
                       (dict(dataset="csv"), "csv")):
         with pytest.raises(PlaygroundConfigError, match=word):

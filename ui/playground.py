@@ -60,8 +60,11 @@ def url_state() -> None:
             if k in qp:
                 try:
                     v = _parse(k, qp[k], d)
-                except ValueError:
-                    st.toast(f"ignored the link's {k}={qp[k]!r}: not a valid value", icon="⚠️")
+                    if k not in VIEW_DEFAULTS and k != "skips":  # skips depend on the depth: the pills filter them
+                        PlaygroundConfig(**{k: v})
+                except ValueError as e:  # PlaygroundConfigError included
+                    v = d
+                    st.toast(f"ignored the link's {k}={qp[k]!r}: {e}", icon="⚠️")
             if k == "hidden":
                 ss[P + "layers"] = len(v)
                 for i, w in enumerate(v):

@@ -18,6 +18,7 @@ COMMANDS = {
     "prune": "prune",
     "train": "train",
     "runs": "runs",
+    "regions": "regions",
 }
 
 

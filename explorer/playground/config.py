@@ -28,7 +28,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "abs", "linear", "tanh", "sigmoid")
 REGULARIZATIONS = ("none", "l1", "l2")
 OPTIMIZERS = ("adam", "sgd")
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
-MAX_LAYERS, MAX_NEURONS = 6, 8
+MAX_LAYERS, MAX_NEURONS = 6, 16  # TensorFlow Playground stops at 8 neurons
 
 
 class PlaygroundConfigError(ValueError):
@@ -56,7 +56,7 @@ class PlaygroundConfig:
     reg_rate: float = _f(0.0, "regularisation rate (the penalty's weight in the loss)")
     features: tuple[str, ...] = _f(("x1", "x2"), "input features: x1, x2, x1^2, x2^2, x1x2, sin_x1, sin_x2 "
                                    "(only x1, x2 keep the regions polygons)")
-    hidden: tuple[int, ...] = _f((8, 8, 8), "neurons per hidden layer (up to 6 layers of up to 8)")
+    hidden: tuple[int, ...] = _f((8, 8, 8), "neurons per hidden layer (up to 6 layers of up to 16)")
     skips: tuple[str, ...] = _f((), "skip arcs 'i-j' from layer i to layer j >= i + 2 (0 = the input features, "
                                 "depth + 1 = the output), added before j's activation")
     seed: int = _f(0, "seed of the data, the split, the initial weights and the batch order")
