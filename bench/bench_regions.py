@@ -81,8 +81,9 @@ def partition_rows() -> None:
     print("exact partition of 2-w-w-w-2 ReLU networks on [-6, 6]^2 (best of 5)")
     print(f"{'network':<34}{'regions':>8}{'partition s':>13}{'frame s':>9}{'regions/s':>11}"
           f"{'grid 200² s':>13}{'grid codes':>11}{'frame/grid':>11}")
-    for width, label, skips in ((16, "2-16-16-16-2", []), (16, "2-16-16-16-2, skips 0-2 1-3 0-4", [(0, 2), (1, 3), (0, 4)]),
-                                (32, "2-32-32-32-2", []), (32, "2-32-32-32-2, skips 0-2 1-3 0-4", [(0, 2), (1, 3), (0, 4)])):
+    skips3 = [(0, 2), (1, 3), (0, 4)]
+    for width, label, skips in ((16, "2-16-16-16-2", []), (16, "2-16-16-16-2, skips 0-2 1-3 0-4", skips3),
+                                (32, "2-32-32-32-2", []), (32, "2-32-32-32-2, skips 0-2 1-3 0-4", skips3)):
         m = net(width, skips)
         L = NumericLifting(unit_dag(m, torch.zeros(1, 2), "bench"))
         t_part, P = best(lambda: partition(L, PLANE))

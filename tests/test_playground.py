@@ -27,7 +27,8 @@ SMALL = dict(hidden=(5, 5), skips=("0-2",), steps=60, frame_every=20, dataset="c
 
 def test_config_round_trip_and_errors():
     c = PlaygroundConfig(**SMALL, points=(), pruned=("h1[0]",))
-    assert PlaygroundConfig.from_dict(c.to_dict()) == c and c.config_id == PlaygroundConfig.from_dict(c.to_dict()).config_id
+    back = PlaygroundConfig.from_dict(c.to_dict())
+    assert back == c and back.config_id == c.config_id
     assert {"points", "pruned", "parent", "trial"}.isdisjoint(url_fields())
     for bad, word in ((dict(noise=80), "noise"), (dict(hidden=(17,)), "hidden"), (dict(features=()), "features"),
                       (dict(skips=("0-9",)), "skip"), (dict(activation="gelu"), "activation"),

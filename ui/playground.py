@@ -110,7 +110,7 @@ def data_panel() -> None:
 def network_panel() -> None:
     st.markdown("**Features and network**")
     st.pills("Features", FEATURES, selection_mode="multi", key=P + "features", format_func=LABELS.get,
-             help=_h("features"))
+             help=_h("features"), wrap=True)
     depth = st.number_input("Hidden layers", 0, MAX_LAYERS, key=P + "layers", help=_h("hidden"))
     if depth:
         cols = st.columns(MAX_LAYERS)
@@ -120,7 +120,7 @@ def network_panel() -> None:
     pairs = [f"{i}-{j}" for i in range(int(depth) + 2) for j in range(i + 2, int(depth) + 2)]
     st.session_state[P + "skips"] = [s for s in st.session_state.get(P + "skips", []) if s in pairs]
     st.pills("Skip arcs (layer i → layer j, added before j's activation)", pairs, selection_mode="multi",
-             key=P + "skips", format_func=lambda s: _skip_label(s, int(depth)), help=_h("skips"), width="stretch")
+             key=P + "skips", format_func=lambda s: _skip_label(s, int(depth)), help=_h("skips"), wrap=True)
 
 
 def _skip_label(s: str, depth: int) -> str:

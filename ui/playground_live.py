@@ -60,7 +60,8 @@ def controls(be: Any, cfg: PlaygroundConfig, jid: str) -> None:
     running = status in ("queued", "running")
     c = st.columns([1.1, 1, 1, 1.3, 4.6])
     if running:
-        if c[0].button("Pause", key=P + "pause", icon=":material/pause:", help="stop training; Play resumes where it stopped"):
+        if c[0].button("Pause", key=P + "pause", icon=":material/pause:",
+                       help="stop training; Play resumes where it stopped"):
             pause(be.store, jid)
             st.rerun()
     elif c[0].button("Play", key=P + "play", icon=":material/play_arrow:", type="primary", disabled=status == "done",

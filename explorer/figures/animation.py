@@ -69,7 +69,7 @@ def animation_figure(frames: Sequence[dict[str, Any]], n_classes: int = 2, *, da
     fig.update_layout(
         updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.06, xanchor="left", yanchor="top",
                           buttons=[dict(label="▶ play", method="animate", args=[None, play]),
-                                   dict(label="⏸ pause", method="animate",
+                                   dict(label="❚❚ pause", method="animate",
                                         args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])],
         sliders=[dict(active=0, x=0.16, len=0.84, y=-0.04, currentvalue=dict(prefix="step "),
                       steps=[dict(label=str(f["step"]), method="animate",

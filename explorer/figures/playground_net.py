@@ -146,8 +146,9 @@ def network_figure(dag: Dag, maps: Mapping[str, np.ndarray], *, pruned: Collecti
     fig.update_layout(height=height or int(min(640, max(320, 90 + 52 * (max(ys) - min(ys) + 2)))),
                       margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white", hovermode="closest",
                       clickmode="event+select", dragmode=False,
-                      title=dict(text=f"network: {len(ids) - len(gone & set(ids))} units, {len(hid)} arcs, levels 0..{dag.depth} "
-                                      "(arc width = |weight|, blue +, orange −)", font=dict(size=13), x=0.01, y=0.985))
+                      title=dict(text=f"network: {len(ids) - len(gone & set(ids))} units, {len(hid)} arcs, levels "
+                                      f"0..{dag.depth} (arc width = |weight|, blue +, orange −)", font=dict(size=13),
+                                 x=0.01, y=0.985))
     fig.update_xaxes(visible=False, range=[-1.4, XS * dag.depth + 1.5])
     fig.update_yaxes(visible=False, range=[min(ys) - BOX, top], scaleanchor="x", scaleratio=1)
     return fig

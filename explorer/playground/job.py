@@ -10,7 +10,8 @@ worker costs at most one frame. `hold.json` in the work folder (`{"until_step": 
 `explorer.playground.control`) makes the job pause itself at its first frame at or after step S:
 that is the page's "step" button. A run that continues another after a prune (`cfg.parent`)
 starts from the parent's weights at `cfg.parent_step`, with `cfg.pruned` removed through
-`explorer.pruning.apply` (the mask holds them at zero).
+`explorer.pruning.apply` (the mask holds them at zero); its optimiser starts afresh (frames keep
+the weights, not Adam's moments), and it inherits the parent's early-bird draw.
 
     >>> import tempfile
     >>> from explorer.training.jobs.context import run_inline

@@ -102,6 +102,7 @@ def decode(doc: dict) -> RegionView:
                 "conf": _unpack(g["conf"], "u1").reshape(r, r) / 255.0}
     return RegionView(bool(doc["exact"]), box, int(doc["regions"]), tuple(doc["per_level"]), cells,
                       _unpack(c["region"], "<u4").astype(np.int64), _unpack(c["cls"], "u1").astype(np.int64),
-                      _unpack(c["conf"], "u1") / 255.0, _dequant(_unpack(doc["bounds"]["seg"], "<u2"), box).reshape(-1, 2, 2),
+                      _unpack(c["conf"], "u1") / 255.0,
+                      _dequant(_unpack(doc["bounds"]["seg"], "<u2"), box).reshape(-1, 2, 2),
                       _unpack(doc["bounds"]["unit"], "<u2").astype(np.int64), tuple(doc["units"]),
                       _dequant(_unpack(doc["decision"], "<u2"), box).reshape(-1, 2, 2), grid)

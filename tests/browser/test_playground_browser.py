@@ -71,6 +71,7 @@ def test_spiral_with_skip_arcs_live_and_a_click_prunes_a_unit(page, app_url):
     page.get_by_role("button", name=re.compile("Play")).click()
     _until(page, lambda: _step(page) >= 300, "the run to train 300 steps live")
     assert page.get_by_text(re.compile("training")).count() >= 1 or _step(page) == 6000
+    page.mouse.move(5, 5)  # no tooltip in the picture
     screenshot(page, "playground_live")
     assert_no_errors(page)
 
@@ -103,5 +104,6 @@ def test_spiral_with_skip_arcs_live_and_a_click_prunes_a_unit(page, app_url):
     i = at[-1]
     assert lv1[i] < lv1[i - 1], (steps[i], lv1[i - 1], lv1[i])
     wait_idle(page)
+    page.mouse.move(5, 5)
     screenshot(page, "playground_pruned")
     assert_no_errors(page)
