@@ -12,7 +12,7 @@ from ui.nav import mark_navigation, pending_page
 
 ROOT = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="DAG-DNN Explorer", page_icon=":material/hub:", layout="wide")
+st.set_page_config(page_title="DAG-DNN Explorer", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
 
 
 def home() -> None:

@@ -9,7 +9,7 @@ import time
 import streamlit as st
 
 from ui import cache, state
-from ui.errors import guard
+from ui.errors import graph_warnings, guard
 from ui.picker import graph_picker
 
 PYVIS_AUTO = 300  # the free-form view is on by default up to this many nodes
@@ -45,6 +45,7 @@ def main() -> None:
                                          ("params", _fmt(s["params"])), ("MACs", _fmt(s["macs"]))]):
         c.metric(label, value)
     st.caption(f"{key.label()} — graph, levels and layout in {t_build:.2f} s (cached after the first time)")
+    graph_warnings(dag)
     if dag.granularity == "op" and len(dag.nodes) > 1500:
         st.warning(f"{len(dag.nodes):,} op nodes: the plot uses WebGL and stays usable, but the *block* "
                    "granularity (sidebar) is easier to read for a model this big.")

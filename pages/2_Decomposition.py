@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer.lifting import views
 from ui import cache, lifting_view as lv
-from ui.errors import guard
+from ui.errors import graph_warnings, guard
 from ui.picker import graph_picker
 
 FULL_MATRIX_MAX = 250  # nodes; above this the page offers a window of levels or level blocks
@@ -36,6 +36,7 @@ def main() -> None:
         return
     lv.input_controls(key)
     dag = cache.dag(key)
+    graph_warnings(dag)
     if dag.depth < 1:
         st.warning("This graph has a single level: there is no lifting step to show.")
         return

@@ -9,7 +9,7 @@ import hashlib
 import streamlit as st
 
 from ui import cache, prune_tools as pt, state
-from ui.errors import guard, show_error
+from ui.errors import graph_warnings, guard, show_error
 from ui.picker import graph_picker
 
 
@@ -20,16 +20,24 @@ def _fmt(n: int) -> str:
     return str(n)
 
 
+INLINE_PARAMS = 1_000_000  # above this, compaction and timing run in the worker with progress
+
+
 def do_prune(key, dag, lm, sel) -> None:
-    """One prune through the library's pipeline; the result is kept for the panel below."""
+    """One prune through the library's pipeline: here for a small model (about a second), as a job in
+    the worker for a bigger one (the page stays live and shows its progress)."""
     from explorer import paths
     from explorer.pruning.pipeline import run
 
     prop = pt.active_proposal(sel)
     what = f"{key.spec}|{key.seed}|{dag.granularity}|{sel.dumps()}|{prop.summary() if prop else ''}"
     out = paths.exports() / hashlib.sha256(what.encode()).hexdigest()[:12]
-    st.session_state[pt.RESULT] = run(lm, dag, out=out, spec=key.spec, seed=key.seed, repeats=10,
-                                      selection=None if prop is not None else sel, proposal=prop)
+    if sum(p.numel() for p in lm.model.parameters()) > INLINE_PARAMS:
+        pt.submit_prune_job(key, dag, sel, prop, out)
+        return
+    with st.spinner("pruning, compacting, timing, exporting…"):
+        st.session_state[pt.RESULT] = run(lm, dag, out=out, spec=key.spec, seed=key.seed, repeats=10,
+                                          selection=None if prop is not None else sel, proposal=prop)
 
 
 def summary(lm, dag, cur, verdict) -> None:
@@ -72,6 +80,7 @@ def main() -> None:
         st.info("Choose a model in the sidebar.")
         return
     dag = cache.dag(key)
+    graph_warnings(dag)
     lm = cache.model(key.spec, key.seed)
     cur = pt.graph_event(dag, pt.current(dag))
     state.SELECTION.put(cur)
@@ -97,10 +106,10 @@ def main() -> None:
     can = verdict.ok and (not cur.is_empty() or pt.active_proposal(cur) is not None)
     if st.button("Prune", key="prune.btn_prune", type="primary", disabled=not can):
         try:
-            with st.spinner("pruning, compacting, timing, exporting…"):
-                do_prune(key, dag, lm, cur)
+            do_prune(key, dag, lm, cur)
         except Exception as e:  # noqa: BLE001 - shown, never a traceback
             show_error(e, "pruning")
+    pt.job_panel()
     with guard("showing the pruned model"):
         pt.result_panel(key, dag)
 

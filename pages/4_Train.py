@@ -13,7 +13,7 @@ through_navigation(__file__)
 import streamlit as st
 
 from ui.errors import guard, show_error
-from ui.train_forms import GROUP_KEY, backend, backend_name, new_runs_panel, retrain_panel
+from ui.train_forms import GROUP_KEY, backend, backend_name, damaged_store_way_out, new_runs_panel, retrain_panel
 
 LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
 
@@ -24,7 +24,24 @@ def _fmt_eta(s: float | None) -> str:
     return f"ETA {s:.0f} s" if s < 120 else f"ETA {s / 60:.1f} min"
 
 
+def group_eta(runs) -> float | None:
+    """Seconds until the whole group ends: its remaining steps over the steps per second its running
+    runs make together (a batched job's runs advance together; queued ones wait their turn)."""
+    import time
+
+    running = [r for r in runs if r.status == "running" and r.started and r.step > 0]
+    if not running:
+        return None
+    now = time.time()
+    rate = sum(r.step / max(1e-6, (r.heartbeat or now) - r.started) for r in running)
+    left = sum(max(0, r.config.steps - r.step) for r in runs if not r.done)
+    return left / rate if rate > 0 else None
+
+
 def runs_block(runs) -> None:
+    eta = group_eta(runs)
+    if eta is not None:
+        st.caption(f"The whole group: about {_fmt_eta(eta).removeprefix('ETA ')} left.")
     for r in runs:
         c1, c2, c3, c4 = st.columns([3, 4, 2, 1.5])
         c1.markdown(f"**{r.label}** `{r.id}`  \n{r.config.model} · {r.config.dataset} · {r.device or r.config.device}")
@@ -47,13 +64,20 @@ def compare_block(runs, metrics) -> None:
     frac = c1.slider("Target (fraction of dense best train acc)", 0.5, 1.0, 0.99, 0.01, key="train.target",
                      help="iterations to target = first step whose train accuracy reaches this fraction of the "
                           "dense run's best (per seed)")
-    y = c2.radio("Curves", ["acc", "loss"], horizontal=True, key="train.y",
-                 format_func=lambda v: {"acc": "accuracy", "loss": "loss"}[v])
+    c2a, c2b = c2.columns([2, 1])
+    y = c2a.radio("Curves", ["acc", "loss"], horizontal=True, key="train.y",
+                  format_func=lambda v: {"acc": "accuracy", "loss": "loss"}[v])
+    per_seed = c2b.toggle("Each seed's curve", key="train.per_seed", help="thin lines per run under each role's "
+                          "mean ± standard deviation band")
     cmp = compare([facts(r, metrics[r.id]) for r in runs], frac)
     targets = list(cmp.targets.values())
     target = sum(targets) / len(targets) if targets and y == "acc" else None
-    fig = curves_figure(runs, metrics, y=y, target=target)
+    fig = curves_figure(runs, metrics, y=y, target=target, per_seed=per_seed)
     st.plotly_chart(fig, key="train.curves", config={"displaylogo": False})
+    st.caption("Each role's line is the mean over its seeds, the band ± one standard deviation; solid = train, "
+               "dotted = test. The dashed line is the target the iterations are counted to.")
+    for note in st.session_state.get("train.notes", {}).get(runs[0].group if runs else "", []):
+        st.warning(note, icon="⚠️")
     st.markdown(f"**Verdict.** {cmp.verdict}")
     if cmp.rows:
         st.dataframe(pd.DataFrame(cmp.records()), hide_index=True, width="stretch", key="train.table")
@@ -75,8 +99,9 @@ def main() -> None:
                "Runs and metrics live in the run store and survive reloads and restarts.")
     try:
         be = backend()
-    except Exception as e:  # noqa: BLE001 — e.g. an unwritable EXPLORER_DATA_DIR
+    except Exception as e:  # noqa: BLE001 — e.g. an unwritable EXPLORER_DATA_DIR or a damaged store
         show_error(e, "opening the run store")
+        damaged_store_way_out(e)
         return
     retrain_panel()
     new_runs_panel()

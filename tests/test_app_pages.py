@@ -124,12 +124,25 @@ def test_architecture_bad_onnx_is_an_error_message_not_a_traceback():
     assert at.error and "onnx" in at.error[0].value.lower()
 
 
-def test_architecture_unknown_user_file_is_an_error_message():
+def test_architecture_user_files_come_from_the_models_folder_only(tmp_path, monkeypatch):
+    """No path typed into the browser is ever imported: the picker lists the classes of the files
+    in the models folder (read from their syntax, not run); one of them opens as a graph."""
+    import shutil
+
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
     at = _run("pages/1_Architecture.py")
     at.sidebar.radio(key="arch.source").set_value("file").run()
-    at.sidebar.text_input(key="arch.file").input("no/such/file.py:Net").run()
     assert not at.exception
-    assert at.error and "does not exist" in at.error[0].value
+    assert not at.sidebar.text_input, "no free-text path to import"
+    assert any("models" in i.value and "add one" in i.value for i in at.info)
+    (tmp_path / "models").mkdir()
+    shutil.copy(ROOT / "tests" / "user_models.py", tmp_path / "models" / "user_models.py")
+    at.run()
+    box = at.sidebar.selectbox(key="arch.file")
+    assert any("BranchyNet" in o for o in box.options), box.options
+    box.set_value(f"{tmp_path / 'models' / 'user_models.py'}:BranchyNet").run()
+    _ok(at)
+    assert at.metric and _charts(at)
 
 
 def test_decomposition_slider_and_verification():

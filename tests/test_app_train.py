@@ -119,10 +119,10 @@ def test_prune_handoff_as_one_batched_job(data):
     assert all(len(s.metrics(r.id)) > 0 for r in runs)
 
 
-def test_batched_option_is_refused_with_the_reason_for_batchnorm(data):
+def test_batchnorm_models_train_batched_too(data):
     at = _handoff(data, "resnet_tiny")
     t = at.toggle(key="retrain.batched")
-    assert t.value is False and t.disabled and "buffers" in t.help
+    assert t.value is True and not t.disabled
 
 
 def test_backend_choice_is_offered(data):
@@ -140,3 +140,18 @@ def test_bad_dataset_shows_error_not_traceback(data):
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     ok(at)  # a failed run is shown as a caption on its row, not as a page error
     assert any("row 3 has a NaN" in c.value for c in at.caption)
+
+
+def test_a_damaged_store_is_reported_with_a_way_out(data):
+    """Garbage in runs.sqlite3: the page says so (no traceback), and one click keeps the file aside and
+    starts a fresh store."""
+    (data / "runs.sqlite3").write_bytes(b"this is not a database" * 40)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert at.error and "damaged" in at.error[0].value
+    at.button(key="train.repair").click().run()
+    assert not at.exception
+    assert list(data.glob("runs.sqlite3.damaged-*"))
+    at.run()
+    ok(at)
+    assert any("No runs yet" in i.value for i in at.info)

@@ -287,12 +287,13 @@ def test_span_on_the_unit_dag_of_mlp_skip_prunes_the_long_concat_arcs_first():
 
     lm = load_model("mlp_skip")
     dag = unit_dag(lm.model, lm.example_input, "mlp_skip")
-    w = lm.model.out.weight  # (10, 64): columns 32.. read h1 (3 levels below), columns ..32 read h3
+    w = lm.model.out.weight  # (10, 2 width): columns width.. read h1 (3 levels below), columns ..width read h3
+    width = lm.model.fc1.out_features
     total = sum(lm.model.get_parameter(f"{n}.weight").numel() for n in ("fc1", "fc2", "fc3", "out"))
-    p = propose(lm, "level", (w.shape[0] * 32) / total, scope="global", dag=dag, level_mode="span")
-    assert p.mask["out.weight"][:, 32:].sum() == 0 and p.mask["out.weight"][:, :32].all()
+    p = propose(lm, "level", (w.shape[0] * width) / total, scope="global", dag=dag, level_mode="span")
+    assert p.mask["out.weight"][:, width:].sum() == 0 and p.mask["out.weight"][:, :width].all()
     spans = {dag.level[a.dst] - dag.level[a.src] for a in dag.arcs if a.id in set(p.selection.arcs)}
-    assert spans == {3} and len(p.selection.arcs) == 320
+    assert spans == {3} and len(p.selection.arcs) == 10 * width
 
 
 def test_units_selection_on_the_unit_dag_names_every_coupled_producer():

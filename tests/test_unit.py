@@ -53,7 +53,7 @@ def test_linear_arcs_carry_the_real_weight_and_name_their_entry():
             o, i = a.meta["index"]
             assert a.weight == pytest.approx(float(params[a.meta["param"]][o, i].detach()), abs=1e-7)
             checked += 1
-    assert checked == 32 * 40 + 32 * 32 + 32 * 32 + 10 * 64  # every weight of every layer
+    assert checked == 100 * 40 + 100 * 100 + 100 * 100 + 10 * 200  # every weight of every layer
 
 
 def test_zeroing_the_named_entry_removes_exactly_that_arc():

@@ -1,4 +1,5 @@
-"""The worker process against the store: lifecycle, cancel, SIGKILL mid-run, one worker per dir."""
+"""The worker process against the store: lifecycle, cancel, SIGKILL and SIGSTOP mid-run, one worker
+per dir. Every wait is for a state with a generous limit: nothing here depends on the machine's speed."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_lifecycle_done_diverged_failed(tmp_path):
     assert [x["step"] for x in m if x["split"] == "test"] == [0, 20, 40]
 
     r = s.get(nan)
-    assert r.status == "diverged" and "NaN/inf" in r.error and r.summary["steps_done"] < 40
+    assert r.status == "diverged" and ("NaN/inf" in r.error or "far above" in r.error) and r.summary["steps_done"] < 40
     r = s.get(bad)
     assert r.status == "failed" and "missing.csv" in r.error and "does not exist" in r.error
 
@@ -67,10 +68,8 @@ def test_cancel_a_running_run(tmp_path):
     p = ensure_worker(tmp_path, idle_exit_s=1)
     try:
         wait_for(lambda: s.get(rid).step > 0, 120, "the run to log metrics")
-        t0 = time.monotonic()
         assert s.request_cancel(rid) == "running"
-        wait_for(lambda: s.get(rid).status == "cancelled", 10, "cancelled status")
-        assert time.monotonic() - t0 < 5
+        wait_for(lambda: s.get(rid).status == "cancelled", 120, "cancelled status")
         assert s.metrics(rid)  # what was logged stays
     finally:
         p.wait(60)
@@ -85,9 +84,7 @@ def test_sigkilled_worker_leaves_run_failed_with_metrics(tmp_path):
     p.wait()
     before = s.metrics(rid)
     backend = LocalBackend(s, autostart=False)
-    t0 = time.monotonic()
-    wait_for(lambda: (backend.poll(), s.get(rid).status == "failed")[1], 10, "the reaper")
-    assert time.monotonic() - t0 < 3
+    wait_for(lambda: (backend.poll(), s.get(rid).status == "failed")[1], 120, "the reaper")
     assert "worker died" in s.get(rid).error
     assert s.metrics(rid) == before and len(before) >= 3  # intact
     # the store still works: a new run goes through
@@ -110,6 +107,31 @@ def test_one_worker_per_data_dir(tmp_path):
         assert second.returncode == 0 and "another worker" in second.stderr
     finally:
         s.request_cancel(rid)
-        wait_for(lambda: s.get(rid).status == "cancelled", 20, "cancel")
+        wait_for(lambda: s.get(rid).status == "cancelled", 120, "cancel")
         p.send_signal(signal.SIGTERM)
-        p.wait(30)
+        p.wait(120)
+
+
+def test_a_frozen_worker_reaped_as_dead_cannot_revive_its_run(tmp_path):
+    """SIGSTOP the worker until its heartbeat is stale; the reaper marks the run failed; after SIGCONT
+    the worker finds the run no longer its own, stops, and changes nothing: an end is decided once."""
+    s = RunStore(tmp_path, stale_after_s=1.0)
+    rid = s.submit(moons(steps=10**7, eval_every=10**6))
+    p = subprocess.Popen(worker_cmd(tmp_path, "--idle-exit", "1"), env=env(tmp_path), cwd=ROOT)
+    try:
+        wait_for(lambda: len(s.metrics(rid)) >= 2, 120, "metrics from the worker")
+        os.kill(p.pid, signal.SIGSTOP)
+        last = s.get(rid).heartbeat
+        wait_for(lambda: time.time() - last > 1.5, 60, "the heartbeat to go stale")
+        assert rid in [r for r in s.reap()]
+        assert s.get(rid).status == "failed"
+        frozen = len(s.metrics(rid))
+        os.kill(p.pid, signal.SIGCONT)
+        p.wait(180)  # it stops the run it lost, finds nothing queued and exits
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGCONT)
+            p.kill()
+    r = s.get(rid)
+    assert r.status == "failed" and "worker died" in r.error
+    assert len(s.metrics(rid)) == frozen  # nothing was added after the reaper decided

@@ -48,3 +48,10 @@ def guard(context: str = "") -> Iterator[None]:
         yield
     except Exception as e:  # noqa: BLE001 — the point is to catch everything a page can hit
         show_error(e, context)
+
+
+def graph_warnings(dag) -> None:
+    """What the graph leaves out, said on the page (`dag.meta["warnings"]`): never a partial graph
+    presented as the model."""
+    for w in dag.meta.get("warnings", []):
+        st.warning(f"This graph is not the whole story: {w}.", icon="⚠️")

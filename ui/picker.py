@@ -100,12 +100,8 @@ def model_picker(page: str, *, allow_onnx: bool = True, allow_file: bool = True,
         sb.caption(f"using {state.ONNX_NAME.get()}")
         spec = state.ONNX_SPEC
     else:
-        prev = state.SPEC.get() if state.SOURCE.get() == "file" else ""
-        spec = sb.text_input("path/to/file.py:ClassName", value=prev or "", key=f"{page}.file",
-                             help="a class constructible with no arguments, with `input_shape` or `example_input()`")
-        spec = (spec or "").strip()
-        if not spec:
-            sb.info("Give a Python file and class, e.g. `my_models.py:Net`.")
+        spec = _file_model(page)
+        if spec is None:
             return None
     state.SOURCE.put(src)
     state.SPEC.put(spec)
@@ -145,3 +141,34 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     state.SEED.put(seed)
     onnx_digest = digest(state.ONNX_BYTES.get()) if spec == state.ONNX_SPEC else None
     return DagKey(spec=spec, granularity=gran, depth=depth, seed=seed, onnx_digest=onnx_digest)
+
+
+def _file_model(page: str) -> str | None:
+    """A model class from the models folder, the one place the app imports user code from. A new
+    file is uploaded, shown, and stored there only when the user confirms it may run."""
+    from explorer import paths
+    from explorer.models.user_store import listing, store
+
+    sb = st.sidebar
+    files = [(p, c) for p, c in listing() if c]
+    options = [f"{p}:{c}" for p, cs in files for c in cs]
+    prev = state.SPEC.get() if state.SOURCE.get() == "file" else None
+    chosen = None
+    if options:
+        chosen = sb.selectbox("Model class (models folder)", options, index=_index(options, prev),
+                              format_func=lambda s: f"{s.rpartition(':')[2]}  ({s.rpartition(':')[0].rsplit('/', 1)[-1]})",
+                              key=f"{page}.file", help=f"classes of the .py files in {paths.user_models()}")
+    with sb.expander("Add a model file", expanded=not options):
+        up = st.file_uploader("A .py file with an nn.Module class", type=["py"], key=f"{page}.file_upload",
+                              help="a class constructible with no arguments, with `input_shape` or `example_input()`")
+        if up is not None:
+            st.code(up.getvalue().decode("utf-8", errors="replace")[:4000], language="python")
+            st.caption("This code will run on this machine (in a limited child process first). Read it before you "
+                       "let it run.")
+            if st.button("Run this model file", key=f"{page}.file_confirm", type="primary"):
+                dst = store(up.getvalue(), up.name)
+                st.success(f"Stored as {dst.name} in the models folder.")
+                st.rerun()
+    if chosen is None:
+        sb.info(f"Put a .py file into {paths.user_models()}, or add one above.")
+    return chosen

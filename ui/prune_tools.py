@@ -9,6 +9,8 @@ ids become the shown selection; editing them turns the proposal into a plain sel
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -17,6 +19,7 @@ from ui import cache, state
 from ui.errors import guard
 
 PROPOSAL = "prune.proposal"  # the criterion's Proposal while its ids are the selection
+JOB = "prune.job"  # the id of a prune running in the worker
 RESULT = "prune.result"  # the last PruneResult of this page
 MODES = ("add to the selection", "replace the selection", "remove from the selection")
 
@@ -206,6 +209,26 @@ def matrix_view(key, dag, verdict) -> None:
                     key="prune.matrix")
 
 
+FORMS = {"dense": "dense", "masked": "masked (zeros inside dense kernels)",
+         "rewritten": "rewritten (removed ops gone)", "compacted": "compacted (units removed)"}
+
+
+def _n(v: float) -> str:
+    for unit, k in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= k:
+            return f"{v / k:.2f}{unit}"
+    return f"{v:.0f}"
+
+
+def table_row(r: dict) -> dict:
+    """One form of the latency table in words a reader takes in at a glance."""
+    speed = "1 (reference)" if r["form"] == "dense" else (
+        f"×{r['speedup']:.2f} ± {r.get('speedup_iqr', 0) / 2:.2f}" + ("  ⚠ noisy" if r.get("noisy") else ""))
+    return {"form": FORMS.get(r["form"], r["form"]), "parameters": _n(r["params"]),
+            "non-zero parameters": _n(r["nonzero_params"]), "MACs per example": _n(r["macs"]),
+            "latency (ms)": f"{r['latency_ms']:.3g} ± {r.get('iqr_ms', 0) / 2:.2g}", "speed-up vs dense": speed}
+
+
 def result_panel(key, dag) -> None:
     """The dense / masked / compacted table of the last prune, its downloads and the Retrain hand-off."""
     import pandas as pd
@@ -215,12 +238,19 @@ def result_panel(key, dag) -> None:
     res = st.session_state.get(RESULT)
     if res is None:
         return
-    st.subheader("Dense, masked and compacted")
-    keep = ("form", "params", "nonzero_params", "macs", "latency_ms", "speedup")
-    st.dataframe(pd.DataFrame([{k: r[k] for k in keep} for r in res.table]), hide_index=True, key="prune.table")
-    st.caption("Masks alone do not speed anything up: a dense kernel multiplies the zeros too. Only the "
-               f"compacted form removes work. Compacted vs masked max |Δ| = {res.diff:.2e} on 4 probe inputs. "
-               "Latencies are medians on this machine's CPU, timed interleaved.")
+    st.subheader("Dense, pruned and compacted")
+    st.dataframe(pd.DataFrame([table_row(r) for r in res.table]), hide_index=True, key="prune.table")
+    noisy = [r for r in res.table if r.get("noisy")]
+    for r in noisy:
+        st.warning(f"{FORMS.get(r['form'], r['form'])}: {r['note']}. The machine was busy while timing; the "
+                   "speed-up shown is not to be trusted.", icon="⏱️")
+    masked = next((r for r in res.table if r["form"] == "masked"), None)
+    st.caption("Masks alone do not speed anything up: a dense kernel multiplies the zeros too"
+               + (" (the masked row)" if masked else "") + ". Only the compacted form — and at op level the "
+               "rewritten graph, which no longer runs the removed ops — does less work. "
+               f"Compacted vs pruned max |Δ| = {res.diff:.2e} on 4 probe inputs. Latencies: medians of "
+               f"{res.table[0].get('rounds', '?')} interleaved rounds on one CPU thread after warm-up, speed-ups "
+               "paired round by round.")
     d = res.out
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button("Export (zip)", data=zip_dir(d), file_name=f"{d.name}.zip", mime="application/zip",
@@ -233,3 +263,54 @@ def result_panel(key, dag) -> None:
     if c4.button("Retrain: ticket vs dense vs controls", key="prune.btn_retrain", type="primary"):
         state.RETRAIN.put(state.RetrainRequest(key.spec, str(d), dag.granularity, key.seed))
         st.switch_page("pages/4_Train.py")
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """What the result panel shows, from a prune that ran in the worker (its summary document)."""
+
+    table: list
+    diff: float
+    out: Path
+
+
+def submit_prune_job(key, dag, sel, prop, out: Path) -> None:
+    """Hand the prune to the worker (`explorer.pruning.job`); the panel below follows it."""
+    from explorer.training.jobs.backend import LocalBackend
+    from explorer.training.store import RunStore
+
+    config = {"spec": key.spec, "seed": key.seed, "granularity": dag.granularity, "out": str(out), "repeats": 10}
+    if prop is not None:
+        c = prop.config
+        config["proposal"] = {"criterion": c.criterion, "sparsity": c.sparsity, "target": c.target, "scope": c.scope}
+    else:
+        config["selection"] = sel.dumps()
+    st.session_state[JOB] = LocalBackend(RunStore()).submit_job("prune", config)
+    st.session_state.pop(RESULT, None)
+
+
+def job_panel() -> None:
+    """A prune running in the worker: its stage and progress, live; the result panel once it is done."""
+    jid = st.session_state.get(JOB)
+    if not jid:
+        return
+
+    @st.fragment(run_every=0.5)
+    def follow() -> None:
+        from explorer.training.store import RunStore
+
+        store = RunStore()
+        job = store.get_job(jid)
+        if job.status == "done":
+            res = job.result or {}
+            st.session_state[RESULT] = ResultView(res.get("table", []), float(res.get("compacted_vs_masked_max_abs_diff",
+                                                                                      0.0)), Path(res.get("out", "")))
+            st.session_state.pop(JOB, None)
+            st.rerun()
+        elif job.status in ("failed", "cancelled"):
+            st.error(f"The prune in the worker {job.status}: {(job.error or '').splitlines()[0][:400]}")
+            st.session_state.pop(JOB, None)
+        else:
+            st.progress(job.progress, text=f"in the worker: {job.note or job.status}")
+
+    follow()

@@ -55,9 +55,17 @@ def _default_dataset(spec: str) -> str:
     return (ZOO[spec].info.dataset if spec in ZOO else None) or "mnist1d"
 
 
-def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool = False):
+def recipe(spec: str):
+    """The zoo model's measured training recipe (`explorer.models.Recipe`), or None."""
+    from explorer.models import ZOO
+
+    return ZOO[spec].info.recipe if spec in ZOO else None
+
+
+def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool = False, quick: bool = False):
     """The run settings as widgets; returns a base RunConfig (dense, seed 0) or None.
-    `fixed_model`: the model is given (a pruned export's) and shown, not chosen."""
+    `fixed_model`: the model is given (a pruned export's) and shown, not chosen. The learning rate and
+    the steps default to the zoo model's recipe (`quick`: its quick-comparison length)."""
     from explorer.data import BUILTIN
     from explorer.training.config import RunConfig
     from explorer.training.device import available
@@ -74,7 +82,12 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
         choice = c1.selectbox("Model", [*names, "other…"], index=names.index(spec0) if spec0 in names else len(names),
                               key=f"{prefix}.model", help=_help("model"))
     spec = c1.text_input("Model spec", value=spec0 if spec0 not in names else "", key=f"{prefix}.spec",
-                         help="torchvision name or path/to/file.py:ClassName") if choice == "other…" else choice
+                         help="a torchvision name, or a file of the models folder as path/to/file.py:ClassName") \
+        if choice == "other…" else choice
+    if spec and not fixed_model:
+        from explorer.models.user_store import check_allowed
+
+        check_allowed(spec)  # the worker runs model code only from the models folder
     ds_default = _default_dataset(spec)
     ds_opts = [*BUILTIN, "file…"]
     ds = c2.selectbox("Dataset", ds_opts, index=ds_opts.index(ds_default), key=f"{prefix}.dataset.{spec}",
@@ -82,12 +95,22 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
     if ds == "file…":
         ds = c2.text_input("Path to .csv / .npz", key=f"{prefix}.dataset_path", help=_help("dataset"))
     optimizer = c3.selectbox("Optimiser", ["adam", "sgd"], key=f"{prefix}.opt", help=_help("optimizer"))
+    rec = recipe(spec) if spec else None
+    lr0 = (rec.lr if rec else 1e-3) if optimizer == "adam" else 0.05
+    steps0 = (rec.quick_steps if quick else rec.steps) if rec else (300 if quick else 1000)
+    for_what = (spec, quick, optimizer)
+    if st.session_state.get(f"{prefix}.defaults_for") != for_what:  # a new model or mode: its recipe's values
+        st.session_state[f"{prefix}.defaults_for"] = for_what
+        st.session_state[f"{prefix}.lr"] = float(lr0)
+        st.session_state[f"{prefix}.steps"] = int(steps0)
+        st.session_state[f"{prefix}.eval"] = max(10, int(steps0) // 10)
     c4, c5, c6, c7 = st.columns(4)
-    lr = c4.number_input("Learning rate", value=1e-3 if optimizer == "adam" else 0.05, min_value=1e-6,
-                         format="%.4g", key=f"{prefix}.lr.{optimizer}", help=_help("lr"))
-    steps = c5.number_input("Steps", 10, 200_000, 1000, step=100, key=f"{prefix}.steps", help=_help("steps"))
+    lr = c4.number_input("Learning rate", min_value=1e-6, format="%.4g", key=f"{prefix}.lr", help=_help("lr"))
+    steps = c5.number_input("Steps", 10, 200_000, step=50, key=f"{prefix}.steps",
+                            help=_help("steps") + (f" — {spec}'s recipe: {rec.steps} steps reach about "
+                                                   f"{100 * rec.test_acc:.0f}% test accuracy" if rec else ""))
     batch = c6.number_input("Batch size", 1, 4096, 100, key=f"{prefix}.batch", help=_help("batch_size"))
-    eval_every = c7.number_input("Evaluate every", 1, 100_000, 100, key=f"{prefix}.eval", help=_help("eval_every"))
+    eval_every = c7.number_input("Evaluate every", 1, 100_000, key=f"{prefix}.eval", help=_help("eval_every"))
     c8, c9, c10 = st.columns(3)
     schedule = c8.selectbox("Schedule", ["constant", "cosine"], key=f"{prefix}.sched", help=_help("schedule"))
     data_seed = c9.number_input("Data-order seed", 0, 2**31 - 1, 0, key=f"{prefix}.dseed", help=_help("data_seed"))
@@ -107,27 +130,53 @@ def submit(configs, batched: bool = False) -> None:
     st.toast(f"queued {len(ids)} run(s)")
 
 
+@st.cache_data(show_spinner="checking the controls…", max_entries=32)
+def _plan(base_json: str, pruned_dir: str, seeds: int) -> tuple[list[str], list[str]]:
+    """The comparison's configs (as JSON) and the notes on controls left out (`lottery.group.plan`)."""
+    from explorer.lottery.group import plan
+    from explorer.training.config import RunConfig
+
+    configs, notes = plan(RunConfig.from_json(base_json), pruned_dir, range(seeds))
+    return [c.to_json() for c in configs], notes
+
+
 def retrain_panel() -> None:
-    """The Prune page's hand-off: one click for dense vs ticket vs controls over N seeds."""
-    from explorer.lottery.group import ticket_group
+    """The Prune page's hand-off: one click for dense vs ticket vs controls over seeds — a quick
+    comparison that fits a lesson, or the model's full recipe."""
+    from explorer.training.config import RunConfig
 
     req = state.RETRAIN.get()
     if req is None:
         return
     with st.container(border=True):
         st.subheader("Retrain the pruned network")
-        st.markdown(f"From the Prune page: **{req.model}** ({req.granularity} level), "
-                    f"exported to `{req.pruned_dir}`. The comparison trains, per seed, the **dense** network, "
-                    "the **ticket** (dense init + mask), a **reinit** control (fresh init + same mask) and a "
-                    "**random-mask** control (dense init + random mask of equal per-layer sparsity), all with the "
-                    "same data order.")
-        base = config_form("retrain", req.model, fixed_model=True)
-        n = st.number_input("Seeds", 1, 10, 3, key="retrain.seeds", help="independent inits; mean ± std over them")
-        configs = ticket_group(base, req.pruned_dir, range(int(n))) if base is not None else []
+        st.markdown(f"From the Prune page: **{req.model}** ({req.granularity} level), exported to "
+                    f"`{req.pruned_dir}`. Per seed, the **dense** network, the **ticket** (the dense init with the "
+                    "cut), a **reinit** control (the same cut, a fresh init) and a **random** control (a random cut "
+                    "of the same size: a random mask of equal per-layer sparsity, or a random branch, skip or set of "
+                    "units), all with the same data order.")
+        mode = st.radio("Comparison", ["quick", "full"], horizontal=True, key="retrain.mode",
+                        format_func={"quick": "Quick — a few hundred steps, 2 seeds (a lesson's length)",
+                                     "full": "Full — the model's training recipe, 3 seeds"}.get)
+        quick = mode == "quick"
+        base = config_form("retrain", req.model, fixed_model=True, quick=quick)
+        if st.session_state.get("retrain.seeds_for") != mode:
+            st.session_state["retrain.seeds_for"] = mode
+            st.session_state["retrain.seeds"] = 2 if quick else 3
+        n = st.number_input("Seeds", 1, 10, key="retrain.seeds", help="independent inits; mean ± std over them")
+        configs, notes = [], []
+        if base is not None:
+            cj, notes = _plan(base.to_json(), req.pruned_dir, int(n))
+            configs = [RunConfig.from_json(c) for c in cj]
+        for note in notes:
+            st.warning(note, icon="⚠️")
         batched = batched_toggle(configs, "retrain")
+        st.caption(f"{len(configs)} runs: {', '.join(sorted({c.init for c in configs}))} × {int(n)} seed(s), "
+                   f"{configs[0].steps if configs else 0} steps each" + (", as one batched job" if batched else ""))
         if configs and st.button("Retrain: ticket vs dense vs controls", type="primary", key="retrain.go"):
             with guard("submitting the comparison"):
                 submit(configs, batched)
+                st.session_state["train.notes"] = {configs[0].group: notes}
                 state.RETRAIN.pop()
 
 
@@ -138,9 +187,11 @@ def batched_toggle(configs, prefix: str) -> bool:
     reason = batched_blocker(configs) if configs else "no runs"
     on = st.toggle("Train as one batched job", value=reason is None, disabled=reason is not None,
                    key=f"{prefix}.batched",
-                   help="All variants train at once in one process (torch.vmap over stacked weights), "
-                        "with the same results as one by one, several times faster. "
-                        + (f"Not possible here: {reason}." if reason else ""))
+                   help="All variants train at once in one process (torch.vmap over stacked weights; BatchNorm "
+                        "keeps running statistics per variant; a rewritten ticket trains beside its own "
+                        "architecture), with the same results as one by one.")
+    if reason is not None and configs:
+        st.info(f"These runs train one by one: {reason}.")
     return bool(on and reason is None)
 
 
@@ -169,3 +220,17 @@ def new_runs_panel() -> None:
                 else:
                     submit([base.replace(seed=s, group=group, init=init, pruned_dir=pruned if init != "dense" else "",
                                          label=f"{init} s{s}") for s in ss])
+
+
+def damaged_store_way_out(e: BaseException) -> None:
+    """A damaged run store: one click moves it aside (kept, never deleted) and starts a fresh one."""
+    from explorer.training.database import StoreDamaged, move_aside
+
+    if not isinstance(e, StoreDamaged):
+        return
+    if st.button("Move the damaged store aside and start a fresh one", key="train.repair", type="primary",
+                 help=f"{e.path.name} is renamed to {e.path.name}.damaged-<time> in the same folder"):
+        kept = move_aside(e.path)
+        _backend.clear()
+        st.success(f"Kept the damaged store as {kept.name}; a fresh store starts now.")
+        st.rerun()

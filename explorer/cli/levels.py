@@ -40,6 +40,10 @@ def table(dag) -> str:  # noqa: ANN001 - a Dag
 def run(args: argparse.Namespace) -> int:
     from explorer.graph.build import build_dag
 
+    import sys
+
     dag = build_dag(args.model, args.granularity, args.depth, args.seed)
     print(dag.dumps() if args.json else table(dag))
+    for w in dag.meta.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
     return 0

@@ -26,10 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     how.add_argument("--select", nargs="+", metavar="ID", help="node ids and arcs 'src->dst' to remove")
     how.add_argument("--selection", metavar="FILE", help="a saved selection.json to re-apply")
     p.add_argument("--sparsity", type=float, default=None, help="fraction of the target's groups to prune (criterion)")
-    p.add_argument("--granularity", choices=("unit", "op"), default=None,
-                   help="unit: neurons/channels; op: traced ops (default: unit for --criterion, op for --select)")
-    p.add_argument("--target", choices=("weights", "units", "arcs"), default="weights",
-                   help="criterion target: single weights, units (neurons/channels) or arcs")
+    p.add_argument("--granularity", choices=("unit", "op", "block"), default=None,
+                   help="unit: neurons/channels; op: traced ops (default: --criterion prunes at unit level where "
+                        "the model has one, else at op level; --select ids are op level)")
+    p.add_argument("--target", choices=("weights", "units", "arcs"), default=None,
+                   help="criterion target: single weights, units (neurons/channels) or arcs (default: weights at "
+                        "unit level; units at op level, which the compacted model then drops)")
     p.add_argument("--scope", choices=("layer", "global"), default="layer",
                    help="criterion scope: the same rate per layer, or one global ranking")
     p.add_argument("--seed", type=int, default=0, help="seed of the model's init (and of random criteria)")
@@ -46,9 +48,18 @@ def run(args: argparse.Namespace) -> int:
     from explorer.pruning.selection import Selection
     from explorer.pruning.validity import InvalidSelection, check
 
-    gran = args.granularity or ("unit" if args.criterion else "op")
+    from explorer.cli import CliError
+
+    if args.model.lower().endswith(".onnx"):
+        raise CliError(f"{args.model}: an ONNX file is read as structure only, so there are no weights to prune; "
+                       "prune the PyTorch model it was exported from")
+    if args.granularity == "block":
+        raise CliError("the block level is for browsing (ops collapsed by module); prune at op level with the ids "
+                       f"of `python -m explorer levels {args.model} --granularity op`, or by a --criterion")
     lm = models.load_cached(args.model, args.seed)
+    gran = args.granularity or ("op" if not args.criterion else _criterion_granularity(lm))
     dag = build_dag(lm, granularity=gran)
+    target = args.target or ("weights" if gran == "unit" else "units")
     selection, proposal = None, None
     if args.criterion:
         from explorer.pruning.criteria import propose
@@ -56,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         if args.sparsity is None:
             print("error: --criterion needs --sparsity S (a fraction in [0, 1])", file=sys.stderr)
             return 2
-        proposal = propose(lm, args.criterion, args.sparsity, target=args.target, scope=args.scope, dag=dag,
+        proposal = propose(lm, args.criterion, args.sparsity, target=target, scope=args.scope, dag=dag,
                            seed=args.seed)
     elif args.select:
         selection = Selection.from_ids(dag, args.select, note="cli --select")
@@ -90,3 +101,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {r['form']:10s} {r['latency_ms']:.3f} ms  (x{r['speedup']:.2f})")
         print(f"  compacted vs masked max abs diff {result.diff:.2e}; exported to {result.out}")
     return 0
+
+
+def _criterion_granularity(lm) -> str:  # noqa: ANN001 - a LoadedModel
+    """Unit level where the model has one (small Linear/Conv nets), else op level."""
+    from explorer.graph import build_dag
+
+    try:
+        build_dag(lm, granularity="unit")
+        return "unit"
+    except ValueError:
+        return "op"

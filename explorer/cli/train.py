@@ -44,8 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _config(a: argparse.Namespace):
     from explorer import models
+    from explorer.models.user_store import adopt
     from explorer.training.config import RunConfig
 
+    if ".py:" in a.model.split("@")[0]:  # your own file: runs use a content-hashed copy in the models folder
+        a.model = adopt(a.model)
     dataset = a.dataset
     if dataset is None:
         dataset = models.load(a.model).info.dataset or ""
@@ -88,24 +91,25 @@ def run(a: argparse.Namespace) -> int:
         if store is not None:
             rid = store.submit(cfg)
             recorded = store.claim("cli", run_id=rid) is not None  # an existing finished run is not overwritten
+        me = "cli"
 
         def sink(batch):
             rows.extend(batch)
             if recorded:
-                store.log_metrics(cfg.run_id, batch)
+                store.log_metrics(cfg.run_id, batch, me)
                 step = max(r["step"] for r in batch)
-                store.heartbeat(cfg.run_id, step=step, progress=min(1.0, step / cfg.steps))
+                store.heartbeat(cfg.run_id, step=step, progress=min(1.0, step / cfg.steps), worker_id=me)
 
         try:
             res = execute(cfg, sink, on_start=(lambda d, t: store.set_started(cfg.run_id, d, t)) if recorded else None)
         except BaseException as e:
             if recorded:
                 store.finish(cfg.run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed",
-                             f"{type(e).__name__}: {e}")
+                             f"{type(e).__name__}: {e}", worker_id=me)
             raise
         if recorded:
             store.finish(cfg.run_id, res.status, None if res.status == "done" else f"{res.status} at step "
-                         f"{res.steps_done}", summary=res.to_dict())
+                         f"{res.steps_done}", summary=res.to_dict(), worker_id=me)
         out.update(res.to_dict(), recorded=recorded)
         curve = [(r["step"], r["acc"]) for r in rows if r["split"] == "train"]
 

@@ -73,12 +73,15 @@ def _split(x: np.ndarray, y: np.ndarray, test_frac: float = 0.2) -> tuple[np.nda
 def _mnist1d() -> tuple[np.ndarray, ...]:
     path = paths.datasets() / "mnist1d.npz"
     if path.exists():
-        z = np.load(path, allow_pickle=False)
-        return z["x"], z["y"], z["x_test"], z["y_test"]
+        try:
+            z = np.load(path, allow_pickle=False)
+            return z["x"], z["y"], z["x_test"], z["y_test"]
+        except Exception:  # noqa: BLE001 - our own cache, damaged (e.g. truncated): make it again
+            path.unlink(missing_ok=True)
     from mnist1d.data import get_dataset_args, make_dataset
 
     d = make_dataset(get_dataset_args())  # generated locally; never get_dataset(), which downloads
-    path.parent.mkdir(parents=True, exist_ok=True)
+    paths.ensure_dir(path.parent)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, x=d["x"], y=d["y"], x_test=d["x_test"], y_test=d["y_test"])
     os.replace(tmp, path)  # atomic: concurrent workers never read a half-written cache

@@ -13,7 +13,17 @@ class DataError(ValueError):
     """A dataset that cannot be used; the message names the file, row or shape and the fix."""
 
 
+MAX_VALUES = 200_000_000  # numbers in a user dataset (inputs): 800 MB as float32
+MAX_FEATURES = 100_000  # columns of a CSV; beyond this a CSV is the wrong format (use .npz)
+MAX_BYTES = 1 << 30  # a dataset file
+
+
 def validate(x: np.ndarray, y: np.ndarray, src: str) -> tuple[np.ndarray, np.ndarray]:
+    if x.dtype.kind == "c" or y.dtype.kind == "c":
+        raise DataError(f"{src}: complex numbers are not inputs a network here takes; give real numbers "
+                        "(e.g. split real and imaginary parts into two features)")
+    if x.dtype.kind in "OSUV":
+        raise DataError(f"{src}: inputs hold {x.dtype} values, not numbers; give a numeric array")
     if x.ndim < 2:
         raise DataError(f"{src}: inputs must be (n_samples, features...); got shape {x.shape}")
     if y.ndim != 1 or len(y) != len(x):
@@ -42,21 +52,61 @@ def validate(x: np.ndarray, y: np.ndarray, src: str) -> tuple[np.ndarray, np.nda
     return x, yf.astype(np.int64)
 
 
+def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype, int]]:
+    """{array name: (shape, dtype, stored bytes)} of an .npz, read from the headers alone (no data)."""
+    import zipfile
+
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with z.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(f)
+            out[info.filename[:-4]] = (tuple(shape), dtype, info.file_size)
+    return out
+
+
 def read_user_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise DataError(f"dataset file {path} does not exist; give a built-in dataset name or a .csv/.npz path")
+    if path.stat().st_size > MAX_BYTES:
+        raise DataError(f"{path}: {path.stat().st_size / 2**30:.1f} GB is more than a dataset may be here "
+                        f"({MAX_BYTES / 2**30:.0f} GB); subsample it")
     if path.suffix.lower() == ".npz":
         try:
-            z = np.load(path, allow_pickle=False)
-        except Exception as e:
-            raise DataError(f"{path}: not a readable .npz ({e})") from e
-        if "x" not in z or "y" not in z:
+            heads = _npz_headers(path)
+        except Exception as e:  # noqa: BLE001 - zipfile and numpy raise many types for a bad file
+            raise DataError(f"{path}: not a readable .npz ({type(e).__name__}: {e}); save it with numpy.savez") from e
+        if "x" not in heads or "y" not in heads:
             raise DataError(f"{path}: an .npz dataset needs arrays named 'x' (inputs) and 'y' (labels); "
-                            f"found {sorted(z.files)}")
-        return validate(np.asarray(z["x"]), np.asarray(z["y"]), str(path))
+                            f"found {sorted(heads)}")
+        for k, (shape, dtype, stored) in heads.items():
+            n = int(np.prod(shape, dtype=np.float64))
+            if n > MAX_VALUES:
+                raise DataError(f"{path}: array {k!r} declares shape {shape} ({n:,} values), more than "
+                                f"{MAX_VALUES:,}; subsample the dataset")
+            if dtype.hasobject:
+                raise DataError(f"{path}: array {k!r} holds Python objects; save numeric arrays (never pickles)")
+            if n * dtype.itemsize > stored + 4096:
+                raise DataError(f"{path}: array {k!r} declares {n:,} values but the file holds far fewer bytes "
+                                "(truncated or damaged); save it again")
+        try:
+            z = np.load(path, allow_pickle=False)
+            x, y = np.asarray(z["x"]), np.asarray(z["y"])
+        except Exception as e:  # noqa: BLE001
+            raise DataError(f"{path}: not a readable .npz ({type(e).__name__}: {e}); save it with numpy.savez") from e
+        return validate(x, y, str(path))
     if path.suffix.lower() == ".csv":
         import pandas as pd
 
+        with open(path, "rb") as f:
+            head = f.readline(MAX_FEATURES * 64)
+        if head.count(b",") + 1 > MAX_FEATURES:
+            raise DataError(f"{path}: more than {MAX_FEATURES:,} columns in its first line; a CSV of so many "
+                            "features is the wrong format here — save x and y with numpy.savez as an .npz")
         try:
             df = pd.read_csv(path, header=None)
             if not all(_is_num(v) for v in df.iloc[0]):  # first row is a header

@@ -22,25 +22,74 @@ def downsample(points: Sequence[tuple[int, float]], n: int = MAX_POINTS) -> list
     return [points[i] for i in idx]
 
 
+def role_bands(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[str, Any]]], y: str, split: str
+               ) -> dict[str, tuple[list[int], list[float], list[float], int]]:
+    """Per role: (steps, mean, std over its runs, number of runs) of `y` on `split`, at the steps every
+    run of the role has reached (a run still going shortens its role's band to where it is)."""
+    import statistics
+
+    out = {}
+    by_role: dict[str, list[dict[int, float]]] = {}
+    for r in runs:
+        pts = {m["step"]: m[y] for m in metrics.get(r.id, ()) if m["split"] == split and m[y] is not None}
+        if pts:
+            by_role.setdefault(r.config.init, []).append(pts)
+    for role, curves in by_role.items():
+        steps = sorted(set.intersection(*(set(c) for c in curves)))
+        vals = [[c[s] for c in curves] for s in steps]
+        mean = [statistics.fmean(v) for v in vals]
+        std = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in vals]
+        out[role] = (steps, mean, std, len(curves))
+    return out
+
+
 def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[str, Any]]], *,
-                  y: str = "acc", target: float | None = None, max_points: int = MAX_POINTS) -> Any:
-    """Overlaid learning curves: train (solid) and test (dotted) `y` against step, one colour per
-    role (dense, ticket, controls), one trace per run; `target` as a dashed horizontal line."""
+                  y: str = "acc", target: float | None = None, max_points: int = MAX_POINTS,
+                  per_seed: bool = False) -> Any:
+    """Learning curves per role (dense, ticket, controls): the mean over seeds as a line and ± one
+    standard deviation as a band, train solid and test dotted; with `per_seed`, every run's own thin
+    line as well. `target` is drawn as a dashed horizontal line."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     dash = {"train": "solid", "test": "dot"}
-    for r in runs:
-        role = r.config.init
-        for split in ("train", "test"):
-            pts = [(m["step"], m[y]) for m in metrics.get(r.id, ()) if m["split"] == split and m[y] is not None]
-            pts = downsample(pts, max_points)
-            if not pts:
+    order = [r for r in ROLES if any(x.config.init == r for x in runs)]
+    order += sorted({x.config.init for x in runs} - set(order))
+    for split in ("train", "test"):
+        bands = role_bands(runs, metrics, y, split)
+        for role in order:
+            if role not in bands:
                 continue
+            steps, mean, std, n = bands[role]
+            keep = downsample(list(range(len(steps))), max_points)
+            xs = [steps[i] for i in keep]
+            mu, sd = [mean[i] for i in keep], [std[i] for i in keep]
+            color = ROLES[role].color if role in ROLES else "#2ca02c"
+            title = ROLES[role].title if role in ROLES else role
+            if n > 1:
+                fig.add_trace(go.Scatter(x=xs + xs[::-1], y=[m + s for m, s in zip(mu, sd)] +
+                                         [m - s for m, s in zip(mu[::-1], sd[::-1])], fill="toself",
+                                         fillcolor=_alpha(color, 0.15 if split == "train" else 0.08),
+                                         line={"width": 0}, hoverinfo="skip", showlegend=False,
+                                         legendgroup=f"{role}-{split}", name=f"{title} · {split} ± std"))
             fig.add_trace(go.Scatter(
-                x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", name=f"{r.label} · {split}",
-                legendgroup=role, line={"color": ROLES[role].color if role in ROLES else "#2ca02c", "dash": dash[split], "width": 2},
-                hovertemplate=f"{r.label} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}<extra>{r.id}</extra>"))
+                x=xs, y=mu, mode="lines", name=f"{title} · {split}" + (f" (mean of {n})" if n > 1 else ""),
+                legendgroup=f"{role}-{split}", line={"color": color, "dash": dash[split], "width": 2.5},
+                hovertemplate=f"{title} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}"
+                              + (" ± %{customdata:.4f}" if n > 1 else "") + "<extra></extra>",
+                customdata=sd))
+    if per_seed:
+        for r in runs:
+            role = r.config.init
+            for split in ("train", "test"):
+                pts = downsample([(m["step"], m[y]) for m in metrics.get(r.id, ())
+                                  if m["split"] == split and m[y] is not None], max_points)
+                if pts:
+                    fig.add_trace(go.Scatter(
+                        x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", showlegend=False,
+                        name=f"{r.label} · {split}", line={"color": ROLES[role].color if role in ROLES else "#2ca02c",
+                                                           "dash": dash[split], "width": 0.8}, opacity=0.5,
+                        hovertemplate=f"{r.label} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}<extra>{r.id}</extra>"))
     if not runs:
         fig.add_annotation(text="learning curves of the selected group appear here", showarrow=False,
                            x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": "#888"})
@@ -48,6 +97,12 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
         fig.add_hline(y=target, line={"dash": "dash", "color": "#2ca02c"},
                       annotation_text=f"target {target:.3f}", annotation_position="bottom right")
     fig.update_layout(xaxis_title="iteration (optimiser step)", yaxis_title={"acc": "accuracy", "loss": "loss"}[y],
-                      height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"font": {"size": 10}},
+                      height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"font": {"size": 11}},
                       uirevision="curves")  # keep zoom across live refreshes
     return fig
+
+
+def _alpha(hex_color: str, a: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{a})"

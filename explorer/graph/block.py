@@ -179,6 +179,7 @@ def block_dag(op_dag: Dag, depth: int) -> Dag:
                         {"op_arcs": [[a.src, a.dst] for a in group_arcs]}))
     meta = {"op_dag": op_dag, "depth": depth, "group_of": of,
             "graph_module": op_dag.meta.get("graph_module"), "tracer": op_dag.meta.get("tracer"),
-            "example_input": op_dag.meta.get("example_input"), "module_types": op_dag.meta.get("module_types")}
+            "example_input": op_dag.meta.get("example_input"), "module_types": op_dag.meta.get("module_types"),
+            "warnings": list(op_dag.meta.get("warnings", [])), "unused_params": op_dag.meta.get("unused_params", 0)}
     return Dag.build(nodes, arcs, "block", inputs=[of[i] for i in op_dag.inputs],
                      outputs=[of[o] for o in op_dag.outputs], name=op_dag.name, meta=meta)

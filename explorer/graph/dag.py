@@ -291,6 +291,7 @@ class Dag:
             "granularity": self.granularity,
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
+            "warnings": list(self.meta.get("warnings", [])),
             "nodes": [{**n.to_json(), "level": self.level[n.id]} for n in self.nodes],
             "arcs": [[a.src, a.dst] for a in self.arcs],
             "arc_labels": [a.to_json() for a in self.arcs],

@@ -42,3 +42,13 @@ def user_frame(e: BaseException) -> str:
 def one_line(e: BaseException) -> str:
     s = str(e).strip().splitlines()
     return f"{type(e).__name__}: {s[0] if s else ''}"[:300]
+
+
+def user_stack_line() -> str:
+    """'file.py:LINE: code' of the innermost frame of the current stack outside torch and this
+    package: the line of the user's model that is running now."""
+    skip = (os.path.dirname(torch.__file__), _LIBRARY)
+    for fs in reversed(traceback.extract_stack()):
+        if not os.path.abspath(fs.filename).startswith(skip):
+            return f"{os.path.basename(fs.filename)}:{fs.lineno}: {(fs.line or '').strip()}"
+    return ""

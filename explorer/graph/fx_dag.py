@@ -16,23 +16,27 @@ from torch import fx
 
 from explorer.graph.dag import Arc, Dag, Node
 from explorer.graph.ops import SCALING, arc_function, const_label, functional_label, module_label, op_name
-from explorer.graph.shapes import node_macs, tensors_in, unbatched
+from explorer.graph.macs import node_macs
+from explorer.graph.shapes import BatchDim, batch_size, per_sample_shape, tensors_in
 
 
 def _arg_slots(n: fx.Node) -> Iterator[tuple[tuple, Any]]:
-    """(position, value) of every argument, lists flattened: (0,), (0, 2), ('dim',)."""
+    """(position, value) of every argument, containers flattened: (0,), (0, 2), ('dim',), (0, 'logits')."""
     for i, a in enumerate(n.args):
-        if isinstance(a, (list, tuple)):
-            for j, x in enumerate(a):
-                yield (i, j), x
-        else:
-            yield (i,), a
+        yield from _flat((i,), a)
     for k, a in n.kwargs.items():
-        if isinstance(a, (list, tuple)):
-            for j, x in enumerate(a):
-                yield (k, j), x
-        else:
-            yield (k,), a
+        yield from _flat((k,), a)
+
+
+def _flat(pos: tuple, a: Any) -> Iterator[tuple[tuple, Any]]:
+    if isinstance(a, (list, tuple)):
+        for j, x in enumerate(a):
+            yield from _flat((*pos, j), x)
+    elif isinstance(a, dict):
+        for k, x in a.items():
+            yield from _flat((*pos, k), x)
+    else:
+        yield pos, a
 
 
 def _module_path(n: fx.Node) -> str:
@@ -45,8 +49,22 @@ def _module_path(n: fx.Node) -> str:
     return ""
 
 
-def dag_from_graph(gm: fx.GraphModule, values: dict[fx.Node, Any], name: str, tracer: str) -> Dag:
-    """Turn a traced GraphModule (with each node's propagated value) into an op-level `Dag`."""
+def dag_from_graph(gm: fx.GraphModule, values: dict[fx.Node, Any], name: str, tracer: str,
+                   layout: dict[fx.Node, BatchDim | None] | None = None) -> Dag:
+    """Turn a traced GraphModule (with each node's propagated value at the example input) into an
+    op-level `Dag`. `layout` (from `shapes.batch_layout`) says where each value's batch dimension
+    is; without it a leading dimension equal to the example's batch size is taken as the batch.
+    Node shapes are per sample where the batch comes first, full (and marked) elsewhere; node MACs
+    are per example, counted on the full shapes."""
+    placeholders = [values.get(n) for n in gm.graph.nodes if n.op == "placeholder"]
+    b0 = batch_size(tuple(placeholders)) or 1
+
+    def bdim(n: fx.Node, t: torch.Tensor) -> BatchDim | None:
+        if layout is not None:
+            b = layout.get(n)
+            return b if isinstance(b, BatchDim) else None
+        return BatchDim(0) if t.dim() > 0 and t.shape[0] == b0 else None
+
     data: set[fx.Node] = set()
     for n in gm.graph.nodes:
         if n.op == "placeholder":
@@ -79,11 +97,19 @@ def dag_from_graph(gm: fx.GraphModule, values: dict[fx.Node, Any], name: str, tr
         mod = modules[str(n.target)] if n.op == "call_module" else None
         val = values.get(n)
         ts = tensors_in(val)
-        shape = unbatched(ts[0].shape) if isinstance(val, torch.Tensor) or (n.op == "output" and len(ts) == 1) \
-            else None
         meta: dict[str, Any] = {"target": _target_str(n), "fx_op": n.op}
-        if shape is None and ts:
-            meta["shapes"] = [list(unbatched(t.shape)) for t in ts]
+        shape = None
+        if isinstance(val, torch.Tensor):
+            shape, batch_meta = per_sample_shape(tuple(val.shape), bdim(n, val), b0)
+            meta.update(batch_meta)
+        elif n.op == "output" and len(ts) == 1:
+            shape = tuple(ts[0].shape[1:]) if ts[0].dim() and ts[0].shape[0] == b0 else tuple(ts[0].shape)
+        elif ts:
+            per = layout.get(n) if layout is not None else None
+            if isinstance(per, list) and len(per) == len(ts):
+                meta["shapes"] = [list(per_sample_shape(tuple(t.shape), bd, b0)[0]) for t, bd in zip(ts, per)]
+            else:
+                meta["shapes"] = [list(t.shape[1:] if t.dim() and t.shape[0] == b0 else t.shape) for t in ts]
         # sources in argument order; constants folded
         sources: dict[fx.Node, list[tuple]] = {}
         const_args: list[str] = []
@@ -121,8 +147,10 @@ def dag_from_graph(gm: fx.GraphModule, values: dict[fx.Node, Any], name: str, tr
         consts = [str(r.target) for r in roots if r.op == "get_attr"]
         if consts:
             meta["constants"] = consts
-        in_shapes = [unbatched(values[s].shape) for s in sources if isinstance(values.get(s), torch.Tensor)]
-        macs = 0 if n.op in ("placeholder", "output") else node_macs(op, mod, in_shapes, shape, const_tensors)
+        in_full = [tuple(values[s].shape) for s in sources if isinstance(values.get(s), torch.Tensor)]
+        out_full = tuple(val.shape) if isinstance(val, torch.Tensor) else None
+        macs = 0 if n.op in ("placeholder", "output") else \
+            round(node_macs(op, mod, in_full, out_full, const_tensors) / b0)
         nodes.append(Node(n.name, op, _module_path(n), shape, params, macs, meta))
         base = module_label(op, mod) if mod is not None else functional_label(op, const_tensors)
         if op in SCALING and consts:
@@ -136,9 +164,11 @@ def dag_from_graph(gm: fx.GraphModule, values: dict[fx.Node, Any], name: str, tr
                 ameta["constants"] = consts
             arcs.append(Arc(src.name, n.name, label, kind, None, ameta))
     inputs = [n.name for n in gm.graph.nodes if n.op == "placeholder" and n in data]
+    out_id = next(n.name for n in gm.graph.nodes if n.op == "output")
     unused = sum(p.numel() for i, p in all_params.items() if i not in param_owner)
-    return Dag.build(nodes, arcs, "op", inputs=inputs, outputs=["output"], name=name,
-                     meta={"graph_module": gm, "tracer": tracer, "folded": folded, "unused_params": unused})
+    return Dag.build(nodes, arcs, "op", inputs=inputs, outputs=[out_id], name=name,
+                     meta={"graph_module": gm, "tracer": tracer, "folded": folded, "unused_params": unused,
+                           "batch_size": b0, "batch_layout": "measured" if layout is not None else "assumed"})
 
 
 def _target_str(n: fx.Node) -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.graph.dag import Arc, Dag, Node
-from explorer.graph.shapes import node_macs
+from explorer.graph.macs import node_macs
 from explorer.graph.ops import arc_function
 
 
@@ -113,6 +113,26 @@ def _module_path(node_name: str) -> str:
     return path
 
 
+def _batch1(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape at batch size 1 (ONNX graphs often leave the batch symbolic: -1)."""
+    return (1, *shape[1:]) if shape else shape
+
+
+def _check_acyclic(g) -> None:  # noqa: ANN001 - onnx.GraphProto
+    """ONNX lists nodes in topological order; a node that reads a tensor made by itself or by a
+    later node closes a cycle, and a DAG-DNN must be acyclic."""
+    made_by = {t: k for k, nd in enumerate(g.node) for t in nd.output if t}
+    for k, nd in enumerate(g.node):
+        for t in nd.input:
+            j = made_by.get(t)
+            if j is not None and j >= k:
+                other = g.node[j].name or g.node[j].op_type
+                what = "itself" if j == k else f"node {other!r}, which comes later"
+                raise OnnxError(f"ONNX node {nd.name or nd.op_type!r} reads {t!r}, made by {what}: the graph has a "
+                                "cycle, and a DAG-DNN must be acyclic (or the nodes are not in topological order; "
+                                "re-export the model)")
+
+
 class _Dims:
     """A stand-in with `.shape` for node_macs (no tensor is ever built from ONNX data)."""
 
@@ -126,6 +146,11 @@ def onnx_dag(source: bytes | str | Path, name: str = "") -> Dag:
     g = model.graph
     shapes = _shapes(model)
     init = {t.name: tuple(int(d) for d in t.dims) for t in g.initializer}
+    for t, dims in init.items():
+        if any(d < 0 for d in dims):
+            raise OnnxError(f"initializer {t!r} declares dimensions {list(dims)}: a dimension cannot be negative; "
+                            "the file is damaged or was written wrongly — export it again")
+    _check_acyclic(g)
     producer: dict[str, str] = {}
     nodes: list[Node] = []
     arcs: list[Arc] = []
@@ -158,11 +183,12 @@ def onnx_dag(source: bytes | str | Path, name: str = "") -> Dag:
                 params += math.prod(init[t])
         out_shape = shapes.get(nd.output[0]) if nd.output else None
         shape = out_shape[1:] if out_shape else None
-        in_shapes = [shapes[t][1:] for _, t in data_in if shapes.get(t)]
+        in_full = [_batch1(shapes[t]) for _, t in data_in if shapes.get(t)]
         const_dims = [_Dims(init[t]) for t in consts if t in init]
         if op == "linear" and const_dims and any(a.name == "transB" and a.i == 0 for a in nd.attribute):
             const_dims[0] = _Dims(tuple(reversed(const_dims[0].shape)))  # Gemm B as (K, N): make it (N, K)
-        macs = node_macs(op, None, in_shapes, shape, const_dims) if shape is not None and -1 not in shape else 0
+        full = _batch1(out_shape) if out_shape else None
+        macs = node_macs(op, None, in_full, full, const_dims) if full is not None and -1 not in full else 0
         label = nd.op_type.lower()
         if op == "convolution" and const_dims and len(const_dims[0].shape) >= 3:
             w = const_dims[0].shape

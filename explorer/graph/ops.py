@@ -25,7 +25,8 @@ import torch
 from torch import fx, nn
 
 ADDITIVE = {"add", "sub", "rsub"}
-SLOT_OPS = {"cat", "concat", "concatenate", "stack", "hstack", "vstack", "output"}
+SLOT_OPS = {"cat", "concat", "concatenate", "stack", "hstack", "vstack", "output", "slice_scatter", "select_scatter",
+            "index_put", "diagonal_scatter", "as_strided_scatter"}
 LINEAR_OPS = {
     "conv1d", "conv2d", "conv3d", "convtranspose1d", "convtranspose2d", "convtranspose3d", "convolution",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "linear", "addmm", "mm",
@@ -40,7 +41,8 @@ LINEAR_OPS = {
     "pixelshuffle", "upsample", "interpolate", "upsample_nearest2d", "upsample_bilinear2d",
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alphadropout", "identity", "stochasticdepth",
     "stochastic_depth", "neg", "mul", "div", "truediv", "matmul", "bmm", "einsum", "detach", "alias",
-    "channel_shuffle", "unfold", "movedim", "swapaxes", "tensor_split", "new_zeros",
+    "channel_shuffle", "unfold", "movedim", "swapaxes", "tensor_split", "new_zeros", "copy", "slice", "alias_copy",
+    "view_copy", "permute_copy", "expand_copy", "_to_copy",
 }
 NONLINEAR_OPS = {  # documented for readers; anything unknown is treated as nonlinear too
     "relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax", "_softmax",
@@ -157,7 +159,7 @@ def arc_function(op: str, slots: list[tuple], n_sources: int, source_index: int,
         base = "−id" if neg else "id"
         return "identity", (f"{mult}·{base}" if mult > 1 else base)
     if op in SLOT_OPS:
-        pos = [s[1] if len(s) > 1 else s[0] for s in slots]
+        pos = [".".join(map(str, s[1:])) if len(s) > 1 else s[0] for s in slots]
         if op == "output" and n_sources == 1 and len(pos) == 1:
             return "identity", "id"
         what = "slot" if len(pos) == 1 else "slots"

@@ -1,15 +1,16 @@
 """The last-resort tracer: record one real forward pass (leaf modules + torch functions).
 
-`torch.fx` and `torch.export` both fail on control flow that depends on tensor
-*values* (`if x.sum() > 0:`). A real forward has no such problem: it takes one path.
-`record_dag` registers hooks on the leaf modules and a `TorchFunctionMode` for the
-torch functions called between them, and links them by tensor identity. The graph is
-the one path the example input took; there is no GraphModule
-(`dag.meta["graph_module"] is None`, `dag.meta["tracer"] == "hooks"`).
+When `torch.fx` and `torch.export` both fail, one real forward is recorded: hooks on the
+leaf modules and a `TorchFunctionMode` for the torch functions called between them, linked
+by tensor identity. There is no GraphModule (`dag.meta["graph_module"] is None`,
+`dag.meta["tracer"] == "hooks"`), so the graph can be drawn but not evaluated.
 
-Tensors that do not descend from an input (parameters, constants) are folded into
-their consumers, as in `explorer.graph.trace`; nodes that never reach the output (e.g.
-the `sum > 0` that fed an `if`) are dropped and listed in `dag.meta["dead"]`.
+A recording is the one path the example took, so it is only the model when no decision
+depended on the input's *values*. Every such decision (`bool`, `item`, `int`, `tolist` of a
+tensor computed from the input: `if x.sum() > 0:`, a loop over a data-dependent count, a
+detection head's thresholds) is caught and refused with the file and line, never drawn as
+if it were the model. So is an output that does not come from the input, or from none of
+the model's parameters.
 
     >>> from torch import nn
     >>> class Gate(nn.Module):
@@ -17,9 +18,10 @@ the `sum > 0` that fed an `if`) are dropped and listed in `dag.meta["dead"]`.
     ...         super().__init__(); self.a = nn.Linear(2, 2); self.b = nn.Linear(2, 2)
     ...     def forward(self, x):
     ...         return self.a(x) if x.sum() > 0 else self.b(x)
-    >>> dag = record_dag(Gate(), (torch.ones(1, 2),), "gate")
-    >>> [n.id for n in dag.nodes], dag.meta["dead"]
-    (['x', 'a', 'output'], ['sum', 'gt'])
+    >>> record_dag(Gate(), (torch.ones(1, 2),), "gate")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    explorer.graph.diagnostics.TraceError: gate decides on the input's values (bool of a tensor at ...
 """
 
 from __future__ import annotations
@@ -32,23 +34,38 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from explorer.graph.dag import Arc, Dag, DagError, Node
-from explorer.graph.shapes import node_macs, tensors_in, unbatched
-from explorer.graph.diagnostics import TraceError, one_line, user_frame
+from explorer.graph.macs import node_macs
+from explorer.graph.shapes import BatchDim, per_sample_shape, tensors_in
+from explorer.graph.diagnostics import TraceError, one_line, user_frame, user_stack_line
 from explorer.graph.ops import arc_function, module_label, normalise
 
 _SKIP = {"__get__", "__set__", "size", "dim", "numel", "__bool__", "item", "tolist", "__len__",
          "__repr__", "__format__", "__index__", "__int__", "__float__", "stride", "is_contiguous"}
 
 
+# Calls that turn a tensor into a Python value: on a tensor computed from the input, a decision
+# on the input's values follows (the recording then holds one branch of the model, not the model).
+_DECISIONS = {"__bool__": "bool", "item": "item()", "tolist": "tolist()", "__int__": "int", "__index__": "an index",
+              "__float__": "float"}
+
+
 def _flat_positions(args: tuple, kwargs: dict) -> list[tuple[tuple, Any]]:
     out: list[tuple[tuple, Any]] = []
-    for i, a in enumerate(args):
+
+    def walk(pos: tuple, a: Any) -> None:
         if isinstance(a, (list, tuple)):
-            out += [((i, j), x) for j, x in enumerate(a)]
+            for j, x in enumerate(a):
+                walk((*pos, j), x)
+        elif isinstance(a, dict):
+            for k, x in a.items():
+                walk((*pos, k), x)
         else:
-            out.append(((i,), a))
+            out.append((pos, a))
+
+    for i, a in enumerate(args):
+        walk((i,), a)
     for k, a in kwargs.items():
-        out.append(((k,), a))
+        walk((k,), a)
     return out
 
 
@@ -72,7 +89,10 @@ class _Recorder(TorchFunctionMode):
         self.stack: list[str] = []  # module path stack, for error messages
         self.param_name = {id(p): k for k, p in model.named_parameters()}
         self.param_owner: dict[int, str] = {}
-        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.shapes: dict[str, tuple[int, ...]] = {}  # full shapes (batch included)
+        self.batch = 1
+        self.decisions: list[str] = []  # where the forward decided on the input's values
+        self.writes: list[str] = []  # in-place writes through a view or by assignment into a slice
 
     def unique(self, base: str) -> str:
         base = base.replace(".", "_") or "op"
@@ -111,16 +131,21 @@ class _Recorder(TorchFunctionMode):
                 self.param_owner[id(p)] = node_id
                 params += p.numel()
         ts = tensors_in(out)
-        shape = unbatched(out.shape) if isinstance(out, torch.Tensor) else None
-        if shape is None:
-            meta["shapes"] = [list(unbatched(t.shape)) for t in ts]
+        shape = None
+        if isinstance(out, torch.Tensor):
+            bd = BatchDim(0) if out.dim() and out.shape[0] == self.batch else None
+            shape, batch_meta = per_sample_shape(tuple(out.shape), bd, self.batch)
+            meta.update(batch_meta)
+        else:
+            meta["shapes"] = [list(t.shape) for t in ts]
         if consts:
             meta["constants"] = consts
-        in_shapes = [self.shapes[s] for s in sources if s in self.shapes]
-        macs = node_macs(op, mod, in_shapes, shape)
+        in_full = [self.shapes[s] for s in sources if s in self.shapes]
+        full = tuple(out.shape) if isinstance(out, torch.Tensor) else None
+        macs = round(node_macs(op, mod, in_full, full) / self.batch)
         self.nodes.append(Node(node_id, op, module_path, shape, params, macs, meta))
-        if shape is not None:
-            self.shapes[node_id] = shape
+        if full is not None:
+            self.shapes[node_id] = full
         base = module_label(op, mod) if mod is not None else op
         for k, (src, slots) in enumerate(sources.items()):
             kind, label = arc_function(op, slots, len(sources), k, base, consts + const_args)
@@ -130,6 +155,14 @@ class _Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
+        fname = getattr(func, "__name__", "")
+        what = _DECISIONS.get(fname)
+        data = bool(args) and isinstance(args[0], torch.Tensor) and id(args[0]) in self.producer
+        if what and data:
+            self.decisions.append(f"{what} of a tensor at {user_stack_line() or 'an unknown line'}")
+        if data and (fname == "__setitem__" or (fname.endswith("_") and not fname.startswith("_")
+                                                and args[0]._base is not None)):
+            self.writes.append(f"{fname} at {user_stack_line() or 'an unknown line'}")
         out = func(*args, **kwargs)
         if self.depth == 0 and tensors_in(out):
             name = _fn_name(func)
@@ -177,11 +210,15 @@ def record_dag(model: nn.Module, args: tuple, name: str = "") -> Dag:
     except (TypeError, ValueError):
         arg_names = []
     inputs = []
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    rec.batch = int(tensors[0].shape[0]) if tensors and tensors[0].dim() else 1
     for i, a in enumerate(args):
+        if not isinstance(a, torch.Tensor):
+            continue
         nid = arg_names[i] if i < len(arg_names) and arg_names[i] not in ("args", "kwargs") else f"input_{i}"
         nid = rec.unique(nid)
-        rec.nodes.append(Node(nid, "input", "", unbatched(a.shape), 0, 0, {"target": nid, "fx_op": "placeholder"}))
-        rec.shapes[nid] = unbatched(a.shape)
+        rec.nodes.append(Node(nid, "input", "", tuple(a.shape[1:]), 0, 0, {"target": nid, "fx_op": "placeholder"}))
+        rec.shapes[nid] = tuple(a.shape)
         rec.register(nid, a)
         inputs.append(nid)
     try:
@@ -202,12 +239,13 @@ def record_dag(model: nn.Module, args: tuple, name: str = "") -> Dag:
     finally:
         for h in handles:
             h.remove()
+    _refuse(model, name, out, rec)
     srcs: dict[str, list[tuple]] = {}
-    for k, t in enumerate(tensors_in(out)):
-        if id(t) in rec.producer:
-            srcs.setdefault(rec.producer[id(t)], []).append((k,))
+    for pos, t in _flat_positions((out,), {}):
+        if isinstance(t, torch.Tensor) and id(t) in rec.producer:
+            srcs.setdefault(rec.producer[id(t)], []).append(pos)
     ts = tensors_in(out)
-    shape = unbatched(ts[0].shape) if len(ts) == 1 else None
+    shape = tuple(ts[0].shape[1:]) if len(ts) == 1 else None
     rec.nodes.append(Node("output", "output", "", shape, 0, 0, {"target": "output", "fx_op": "output"}))
     for k, (src, slots) in enumerate(srcs.items()):
         kind, label = arc_function("output", slots, len(srcs), k, "output", [])
@@ -230,4 +268,39 @@ def record_dag(model: nn.Module, args: tuple, name: str = "") -> Dag:
     unused = sum(p.numel() for p in model.parameters() if id(p) not in rec.param_owner)
     return Dag.build(nodes, arcs, "op", inputs=inputs, outputs=["output"], name=name,
                      meta={"graph_module": None, "tracer": "hooks", "folded": [], "dead": dead,
-                           "unused_params": unused})
+                           "unused_params": unused, "batch_size": rec.batch, "batch_layout": "assumed"})
+
+
+def _refuse(model: nn.Module, name: str, out: Any, rec: _Recorder) -> None:
+    """Refuse a recording that is not the model: a decision on the input's values, an output that
+    holds no tensor, or one that depends on no input or on none of the model's parameters."""
+    if rec.decisions:
+        more = f" (and {len(rec.decisions) - 1} more)" if len(rec.decisions) > 1 else ""
+        raise TraceError(f"{name} decides on the input's values ({rec.decisions[0]}{more}), so one recorded forward "
+                         "is one branch of the model, not the model; trace a sub-module without that decision "
+                         "(spec MODEL@submodule), or write the branch with torch.cond / torch.where so that "
+                         "torch.export can trace both sides")
+    if rec.writes:
+        raise TraceError(f"{name} writes in place into a tensor other ops read ({rec.writes[0]}); a recorded graph "
+                         "would show them reading the value from before the write. Write it functionally "
+                         "(h = torch.cat(...), h = h * mask) or make the model traceable by torch.export")
+    ts = tensors_in(out)
+    if not ts:
+        raise TraceError(f"{name}'s forward returned {type(out).__name__}, no tensor: there is no output to draw; "
+                         "return the tensor(s) the model computes")
+    if not any(id(t) in rec.producer for t in ts):
+        raise TraceError(f"{name}'s output does not follow from its input through ops the recording sees (a "
+                         f"detection head's post-processing builds new tensors in custom ops){_subs(model)}")
+    total = sum(p.numel() for p in model.parameters())
+    if total and not rec.param_owner:
+        raise TraceError(f"{name}'s output comes from none of its {total:,} parameters (e.g. a detection head's "
+                         f"post-processing that builds new tensors){_subs(model)}")
+
+
+def _subs(model: nn.Module) -> str:
+    """'; trace a sub-module instead, e.g. MODEL@backbone (2.1M parameters), ...' for the biggest children."""
+    kids = sorted(((sum(p.numel() for p in m.parameters()), n) for n, m in model.named_children()), reverse=True)
+    kids = [(k, n) for k, n in kids if k][:3]
+    if not kids:
+        return "; return what the layers compute from the input"
+    return "; trace a sub-module instead: " + ", ".join(f"MODEL@{n} ({k / 1e6:.2f}M parameters)" for k, n in kids)

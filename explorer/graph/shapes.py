@@ -8,9 +8,9 @@ needs them; the model is never copied or modified. When an op has no meta kernel
 (data-dependent shapes), `propagate` raises `ShapeError` and the caller can run the
 graph on the real example input instead (`propagate(gm, args, real=True)`).
 
-`node_macs(...)` counts multiply-accumulates per example (no batch dimension) for
-the ops whose cost dominates: convolutions, linear layers, matmuls, attention; an
-element-wise op or a normalisation counts one MAC per output element.
+`batch_layout(gm, args)` says where each node's batch dimension is (first, another
+dim, merged into a dim as in GPT-2's (B·T, C) or Swin's windows, or none), from one more
+meta pass at another batch size. MACs live in `explorer.graph.macs`.
 
     >>> import torch
     >>> gm = torch.fx.symbolic_trace(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()))
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import operator
+from dataclasses import dataclass
 from collections.abc import Iterable
 from typing import Any
 
@@ -233,71 +234,77 @@ def _numel(shape: Iterable[int]) -> int:
     return int(math.prod(shape))
 
 
-_ELEMENTWISE_COST = 1  # one "MAC" per output element for normalisations and activations
+@dataclass(frozen=True)
+class BatchDim:
+    """Where a value's batch dimension is: `dim` (its index), and `merged` when that dimension
+    holds the batch times something else (GPT-2's (B·T, C), Swin's windows in the batch)."""
+
+    dim: int
+    merged: bool = False
 
 
-def node_macs(op: str, module: nn.Module | None, in_shapes: list[tuple[int, ...]],
-              out_shape: tuple[int, ...] | None, consts: list[torch.Tensor] | None = None) -> int:
-    """Multiply-accumulates of one op for ONE example (shapes given without batch dim).
-
-    `in_shapes` are the tensor inputs' shapes; `consts` the folded constant tensors
-    (e.g. a functional linear's weight). Unknown ops cost one per output element.
-    """
-    if out_shape is None:
-        return 0
-    out_n = _numel(out_shape)
-    if module is not None:
-        if isinstance(module, nn.modules.conv._ConvNd):
-            k = _numel(module.kernel_size)
-            if isinstance(module, nn.modules.conv._ConvTransposeNd):
-                # each input element is spread over a k-window of every output channel
-                return _numel(in_shapes[0]) * k * module.out_channels // module.groups if in_shapes else 0
-            return out_n * (module.in_channels // module.groups) * k
-        if isinstance(module, nn.Linear):
-            return out_n * module.in_features
-        if isinstance(module, nn.Bilinear):
-            return out_n * module.in1_features * module.in2_features
-        if isinstance(module, nn.MultiheadAttention):
-            return _mha_macs(module, in_shapes)
-        if isinstance(module, (nn.Dropout, nn.Identity)):
-            return 0
-        if not any(True for _ in module.parameters()) and not in_shapes:
-            return 0
-        return out_n * _ELEMENTWISE_COST
-    if op in ("linear",) and consts:
-        return out_n * int(consts[0].shape[-1])
-    if op in ("matmul", "bmm", "mm", "baddbmm", "addmm", "einsum") or op == "matmul_":
-        shapes = list(in_shapes) + [tuple(c.shape) for c in (consts or [])]
-        if shapes and shapes[0]:
-            return out_n * int(shapes[0][-1])
-        return out_n
-    if op == "scaled_dot_product_attention" and len(in_shapes) >= 2:
-        q, k = in_shapes[0], in_shapes[1]
-        # (.., Lq, E) x (.., Lk, E): scores and the weighted sum of values
-        return 2 * _numel(q[:-1]) * int(k[-2]) * int(q[-1]) if len(q) >= 2 and len(k) >= 2 else out_n
-    if op in ("conv1d", "conv2d", "conv3d", "convolution") and consts:
-        w = consts[0]
-        return out_n * _numel(w.shape[1:])
-    if op in _SHAPE_ONLY:
-        return 0
-    return out_n * _ELEMENTWISE_COST
+def batch_layout(gm: fx.GraphModule, args: tuple[Any, ...], values: dict[fx.Node, Any]
+                 ) -> dict[fx.Node, BatchDim | None] | None:
+    """Each tensor node's `BatchDim` (None: the value has no batch dimension, e.g. a constant),
+    found by propagating once more on meta tensors at batch size B+1 (B = the example's) and
+    seeing which dimension grows with the batch. None when the graph cannot run at another
+    batch size (a graph traced for one batch size, e.g. by torch.export)."""
+    b0 = batch_size(args)
+    if b0 is None:
+        return None
+    b1 = b0 + 1
+    grown = tuple(_with_batch(a, b0, b1) for a in args)
+    try:
+        other = propagate(gm, grown)
+    except ShapeError:
+        return None
+    out: dict[fx.Node, Any] = {}
+    for n, v in values.items():
+        w = other.get(n)
+        if isinstance(v, torch.Tensor) and isinstance(w, torch.Tensor):
+            out[n] = _batch_dim(tuple(v.shape), tuple(w.shape), b0, b1)
+        elif isinstance(v, (tuple, list)) and isinstance(w, (tuple, list)) and len(v) == len(w):
+            out[n] = [_batch_dim(tuple(a.shape), tuple(b.shape), b0, b1)
+                      if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) else None for a, b in zip(v, w)]
+    return out
 
 
-def _mha_macs(m: nn.MultiheadAttention, in_shapes: list[tuple[int, ...]]) -> int:
-    if not in_shapes:
-        return 0
-    e = m.embed_dim
-    q = in_shapes[0]
-    k = in_shapes[1] if len(in_shapes) > 1 else q
-    lq, lk = _numel(q[:-1]), _numel(k[:-1])
-    # q, k, v projections + scores + weighted values + output projection
-    return lq * e * e + 2 * lk * e * e + 2 * lq * lk * e + lq * e * e
+def batch_size(args: tuple[Any, ...]) -> int | None:
+    """The example's batch size: the leading dimension of its first tensor (None without one)."""
+    ts = tensors_in(args)
+    return int(ts[0].shape[0]) if ts and ts[0].dim() > 0 else None
 
 
-# Ops that only move or reshape data: no arithmetic.
-_SHAPE_ONLY = {
-    "view", "reshape", "flatten", "unflatten", "permute", "transpose", "t", "contiguous", "getitem",
-    "cat", "concat", "concatenate", "stack", "chunk", "split", "unbind", "unsqueeze", "squeeze",
-    "expand", "expand_as", "repeat", "narrow", "select", "clone", "to", "type", "float", "size",
-    "dropout", "identity", "output", "input", "getattr", "roll", "flip", "pad", "detach",
-}
+def _with_batch(a: Any, b0: int, b1: int) -> Any:
+    if isinstance(a, torch.Tensor) and a.dim() > 0 and a.shape[0] == b0:
+        return torch.empty((b1, *a.shape[1:]), dtype=a.dtype, device="meta")
+    if isinstance(a, (list, tuple)):
+        return type(a)(_with_batch(x, b0, b1) for x in a)
+    if isinstance(a, dict):
+        return {k: _with_batch(x, b0, b1) for k, x in a.items()}
+    return a
+
+
+def _batch_dim(s0: tuple[int, ...], s1: tuple[int, ...], b0: int, b1: int) -> BatchDim | None:
+    if len(s0) != len(s1) or s0 == s1:
+        return None
+    changed = [k for k, (x, y) in enumerate(zip(s0, s1)) if x != y]
+    if len(changed) != 1:
+        return None
+    k = changed[0]
+    if s0[k] == b0 and s1[k] == b1:
+        return BatchDim(k)
+    if s0[k] * b1 == s1[k] * b0:
+        return BatchDim(k, merged=True)
+    return None
+
+
+def per_sample_shape(shape: tuple[int, ...], bd: BatchDim | None, b0: int) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """The shape a node shows and the facts about its batch: batch-first values drop it (as every
+    view of one sample does); a batch elsewhere or merged keeps the full shape, saying where."""
+    if bd is not None and bd.dim == 0 and not bd.merged:
+        return tuple(shape[1:]), {}
+    if bd is None:
+        return tuple(shape), {"batch": "none"}
+    where = f"dim {bd.dim}" + (f", merged (batch {b0} × {shape[bd.dim] // max(1, b0)})" if bd.merged else "")
+    return tuple(shape), {"batch": where}

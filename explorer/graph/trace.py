@@ -37,10 +37,12 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from explorer.graph.checks import graph_warnings
 from explorer.graph.dag import Dag
 from explorer.graph.diagnostics import TraceError, one_line, user_frame
 from explorer.graph.fx_dag import dag_from_graph
-from explorer.graph.shapes import ShapeError, propagate
+from explorer.graph.mutation import describe, first_mutation
+from explorer.graph.shapes import ShapeError, batch_layout, propagate
 
 
 # ---------------------------------------------------------------------------------------
@@ -67,6 +69,7 @@ class _Tracer(fx.Tracer):
         super().__init__()
         self.failed_in: str | None = None
         self._leaves = _torchvision_leaves()
+        self.record_stack_traces = True  # nodes name the user's line (in-place writes, errors)
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return isinstance(m, self._leaves) or super().is_leaf_module(m, qualname)
@@ -88,7 +91,12 @@ def _fx_graph(model: nn.Module) -> fx.GraphModule:
         where = f" in module {tracer.failed_in}" if tracer.failed_in else ""
         line = user_frame(e)
         raise _Failed(f"fx{where}{' at ' + line if line else ''}: {one_line(e)}") from e
-    return fx.GraphModule(tracer.root, graph, type(model).__name__)
+    gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
+    bad = first_mutation(gm)
+    if bad is not None:
+        raise _Failed(f"fx: {describe(bad)} writes in place into a tensor other ops read (the graph would show them "
+                      "reading the value from before the write); traced functionally instead")
+    return gm
 
 
 def _export_graph(model: nn.Module, args: tuple) -> fx.GraphModule:
@@ -99,9 +107,15 @@ def _export_graph(model: nn.Module, args: tuple) -> fx.GraphModule:
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # export prints the partial graph on failure
             ep = torch.export.export(model, args, strict=False)
+        if first_mutation(ep.module()) is not None:
+            ep = ep.run_decompositions()  # core ATen IR is functional: in-place writes become *_scatter ops
     except Exception as e:
         line = user_frame(e)
-        raise _Failed(f"export{' at ' + line if line else ''}: {one_line(e)}") from e
+        msg = one_line(e)
+        if "in output, which is not a known type" in msg:
+            msg += (" — the model returns an object that holds more than tensors (e.g. a key/value cache); "
+                    "return tensors only (Hugging Face: use_cache=False)")
+        raise _Failed(f"export{' at ' + line if line else ''}: {msg}") from e
     finally:
         for lg in quiet:
             lg.removeFilter(_drop)
@@ -128,11 +142,14 @@ def eval_mode(model: nn.Module) -> Iterator[None]:
             m.training = f
 
 
-def _values(gm: fx.GraphModule, args: tuple) -> dict[fx.Node, Any]:
+def _values(gm: fx.GraphModule, args: tuple) -> tuple[dict[fx.Node, Any], dict[fx.Node, Any] | None]:
+    """Each node's value at the example (meta tensors where every op has a meta kernel, else one
+    real forward) and where its batch dimension is (None: the graph runs at one batch size only)."""
     try:
-        return propagate(gm, args)
+        values = propagate(gm, args)
     except ShapeError:
-        return propagate(gm, args, real=True)  # ops without meta kernels: pay one real forward
+        return propagate(gm, args, real=True), None  # ops without meta kernels: pay one real forward
+    return values, batch_layout(gm, args, values)
 
 
 def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ...], name: str = "") -> Dag:
@@ -153,9 +170,14 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
                 gm = _fx_graph(model) if tracer == "fx" else _export_graph(model, args)
                 if tracer == "fx":
                     gm.eval()
-                dag = dag_from_graph(gm, _values(gm, args), name, tracer)
+                values, layout = _values(gm, args)
+                dag = dag_from_graph(gm, values, name, tracer, layout)
                 dag.meta.update(module_types=types, example_input=example_input)
+                check_output(dag, name)
+                dag.meta["warnings"] = graph_warnings(dag)
                 return dag
+            except TraceError:
+                raise  # the graph traced, and it is not a model's graph (check_output): no other tracer helps
             except _Failed as e:
                 attempts.append(str(e))
             except (ShapeError, ValueError) as e:
@@ -164,10 +186,23 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
         try:
             dag = record_dag(model, args, name)
             dag.meta.update(module_types=types, example_input=example_input)
+            dag.meta["warnings"] = graph_warnings(dag)
             return dag
         except TraceError as e:
+            if e.partial is None:  # the recording ran and was refused: that is the cause to report
+                raise TraceError(f"{e} (fx and torch.export could not trace it either: "
+                                 + "; ".join(attempts) + ")", None, tuple(attempts)) from e
             attempts.append(f"hooks: {e}")
             partial = e.partial
     raise TraceError(f"could not trace {name}: " + "; ".join(attempts)
                      + ". Make the failing code traceable (no control flow on tensor values), "
                        "or wrap it in a leaf module.", partial, tuple(attempts))
+
+
+def check_output(dag: Dag, name: str) -> None:
+    """Refuse a graph whose output holds no tensor computed from the input (a forward returning None,
+    or constants only): there is nothing to draw, and drawing the inputs alone would lie."""
+    out = [o for o in dag.outputs if dag.node(o).op == "output"]
+    if out and not dag.in_arcs(out[0]):
+        raise TraceError(f"{name}'s forward returns nothing computed from its input (None, or constants only); "
+                         "return the tensor(s) the model computes")

@@ -1,6 +1,6 @@
 """Verification of the lifting decomposition against the model itself (docs/science.md §2).
 
-`verify(model, dag, x)` measures, in float64 on a copy of the model:
+`verify(model, dag, x)` measures, on a copy of the model:
 
 (a) `forward_error` = max |compose(x) - model(x)|: the product of the lifting steps
     reproduces the forward pass;
@@ -8,18 +8,26 @@
     where J(x) is the (output, input) block of the local map P(x) = M_L ... M_1
     (None at op level, whose entries are symbolic).
 
+It runs in float64 with a tight tolerance; a model whose own forward breaks in float64 (a
+`grid_sample` that wants float32, an integer-only op) is checked in float32 with a float32
+tolerance instead. With `x` omitted, inputs are drawn like the example the graph was traced
+with (`probe_inputs`): integer token ids stay integers in the example's range, several
+inputs stay several, and a graph traced for one batch size gets that batch size. Every
+such choice is written in `notes`.
+
     >>> import torch
     >>> from explorer.graph.unit import unit_dag
     >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2)).eval()
     >>> v = verify(net, unit_dag(net, torch.randn(1, 3), "tiny"), torch.randn(4, 3))
-    >>> v.ok, v.forward_error < 1e-12, v.jacobian_error < 1e-12
-    (True, True, True)
+    >>> v.ok, v.forward_error < 1e-12, v.jacobian_error < 1e-12, v.dtype
+    (True, True, True, 'float64')
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,6 +36,13 @@ from torch import nn
 
 from explorer.graph.dag import Dag
 from explorer.lifting import LiftingError, lifting
+
+TOL64 = 1e-4  # float64: the composition repeats the model's own ops; anything above this is a real mismatch
+TOL32 = 1e-3  # float32: relative to the output's scale
+
+
+class VerifyError(ValueError):
+    """A verification that cannot run as asked (a bad tolerance, inputs that do not fit)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,8 @@ class Verification:
     samples: int
     jacobian_samples: int
     per_output: tuple[tuple[str, float], ...]  # output node -> max |compose - forward| over the samples
+    dtype: str = "float64"
+    notes: tuple[str, ...] = ()  # what was chosen and why: integer inputs, a fixed batch, float32 ...
 
     @property
     def ok(self) -> bool:
@@ -54,6 +71,7 @@ class Verification:
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["per_output"] = {k: v for k, v in self.per_output}
+        d["notes"] = list(self.notes)
         d["ok"] = self.ok
         return d
 
@@ -63,8 +81,9 @@ class Verification:
     def __str__(self) -> str:
         jac = "n/a (op level: symbolic entries)" if self.jacobian_error is None else f"{self.jacobian_error:.3g}"
         verdict = "OK" if self.ok else "FAILED"
-        return (f"verify {self.name or '?'} ({self.granularity}, {self.samples} samples): forward error "
-                f"{self.forward_error:.3g}, jacobian error {jac} (tol {self.tol:g}): {verdict}")
+        notes = "".join(f"\n  note: {n}" for n in self.notes)
+        return (f"verify {self.name or '?'} ({self.granularity}, {self.samples} samples, {self.dtype}): forward error "
+                f"{self.forward_error:.3g}, jacobian error {jac} (tol {self.tol:g}): {verdict}{notes}")
 
 
 def _tensors(v: Any) -> list[torch.Tensor]:
@@ -74,48 +93,139 @@ def _tensors(v: Any) -> list[torch.Tensor]:
         v = list(v.values())
     if isinstance(v, (list, tuple)):
         return [t for x in v for t in _tensors(x)]
+    if hasattr(v, "to_tuple"):  # a Hugging Face ModelOutput
+        return _tensors(v.to_tuple())
     return []
 
 
-def verify(model: nn.Module, dag: Dag, x: torch.Tensor, tol: float = 1e-4, jacobian_samples: int = 3) -> Verification:
-    """Compare the lifting decomposition of `dag` with `model` at the batch `x` (see the module docstring).
+def check_tol(tol: float) -> float:
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+        raise VerifyError(f"tolerance {tol!r} must be a positive number (e.g. 1e-4, the largest accepted max-abs "
+                          "error); a negative or zero tolerance would report every decomposition as failed")
+    return float(tol)
 
-    The model is copied and cast to float64 (eval mode), so `tol` can be tight.
-    `jacobian_samples` bounds how many samples of `x` get the (unit-level) Jacobian check.
-    """
+
+def probe_inputs(example: Any, n: int, seed: int = 0, fixed_batch: bool = False) -> tuple[Any, list[str]]:
+    """`n` samples drawn like `example` (a tensor or a tuple of them), and notes on how: floats as
+    standard normals, integers (token ids) uniformly in the example's range, booleans at random.
+    With `fixed_batch` (a graph traced for one batch size) the example's batch size is kept."""
+    g = torch.Generator().manual_seed(seed)
+    ex = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+    ts = [t for t in ex if isinstance(t, torch.Tensor)]
+    if not ts:
+        raise VerifyError("the example input holds no tensor, so there is nothing to draw probe inputs from")
+    b = int(ts[0].shape[0]) if fixed_batch and ts[0].dim() else n
+    notes = [f"batch of {b}: the graph was traced for that batch size only"] if fixed_batch and b != n else []
+    out = []
+    for t in ex:
+        if not isinstance(t, torch.Tensor):
+            out.append(t)
+            continue
+        shape = (b, *t.shape[1:]) if t.dim() else ()
+        if t.dtype == torch.bool:
+            out.append(torch.rand(shape, generator=g) > 0.5)
+        elif not torch.is_floating_point(t) and not torch.is_complex(t):
+            lo, hi = int(t.min()), int(t.max())
+            hi = max(hi, lo + 1)
+            out.append(torch.randint(lo, hi + 1, shape, generator=g, dtype=t.dtype))
+            notes.append(f"integer input (token ids): drawn in [{lo}, {hi}], the example's range")
+        else:
+            out.append(torch.randn(shape, generator=g, dtype=t.dtype))
+    return (tuple(out) if len(ex) > 1 else out[0]), notes
+
+
+def _cast(x: Any, dtype: torch.dtype) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x.detach().to(dtype) if torch.is_floating_point(x) else x
+    if isinstance(x, (tuple, list)):
+        return type(x)(_cast(v, dtype) for v in x)
+    return x
+
+
+def verify(model: nn.Module, dag: Dag, x: Any = None, tol: float | None = None, jacobian_samples: int = 3,
+           samples: int = 4, seed: int = 0) -> Verification:
+    """Compare the lifting decomposition of `dag` with `model` at the batch `x` (default: `samples`
+    probe inputs drawn like the graph's example, see `probe_inputs`). `tol` defaults to TOL64
+    (float64) or TOL32 × the output's scale (float32). Raises `VerifyError`/`LiftingError`."""
+    if tol is not None:
+        check_tol(tol)
+    notes: list[str] = []
+    if x is None:
+        example = dag.meta.get("example_input")
+        if example is None:
+            raise VerifyError(f"{dag.name or 'this graph'} carries no example input to draw probe inputs from; pass x")
+        fixed = dag.meta.get("batch_layout") == "assumed" and dag.meta.get("tracer") == "export"
+        x, notes = probe_inputs(example, samples, seed, fixed_batch=fixed)
+    if dag.granularity == "unit":
+        return _verify_unit(model, dag, x, tol if tol is not None else TOL64, jacobian_samples)
+    if dag.granularity != "op":
+        raise LiftingError(f"verify works at unit or op level, not {dag.granularity!r}: rebuild the graph with "
+                           "granularity 'unit' or 'op'")
+    try:
+        return _verify_op(model, dag, x, torch.float64, tol if tol is not None else TOL64, notes)
+    except LiftingError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the model's own forward failed in float64: check in float32
+        why = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}" if str(e) else type(e).__name__
+        return _verify_op(model, dag, x, _own_dtype(model), tol,
+                          [*notes, f"{str(_own_dtype(model)).removeprefix('torch.')}: in float64 the model fails ({why})"])
+
+
+def _own_dtype(model: nn.Module) -> torch.dtype:
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+
+def _verify_op(model: nn.Module, dag: Dag, x: Any, dtype: torch.dtype, tol: float | None,
+               notes: list[str]) -> Verification:
+    if dtype == _own_dtype(model):
+        ref_model, L = model.eval(), lifting(dag)  # no cast needed: no copy (some models cannot be copied)
+    else:
+        try:
+            ref_model = copy.deepcopy(model).to(dtype).eval()
+        except RuntimeError as e:  # e.g. tensors left on modules by a forward pass, which deepcopy refuses
+            own = str(_own_dtype(model)).removeprefix("torch.")
+            return _verify_op(model, dag, x, _own_dtype(model), tol,
+                              [*notes, f"{own}: the model cannot be copied to cast it to "
+                                       f"{str(dtype).removeprefix('torch.')} ({str(e).splitlines()[0][:120]})"])
+        L = lifting(dag).with_dtype(dtype)
+    xs = _cast(x, dtype)
+    args = xs if isinstance(xs, tuple) else (xs,)
+    with torch.no_grad():
+        ref = _tensors(ref_model(*args))
+        got = _tensors(L.compose(xs))
+    if len(ref) != len(got) or any(a.shape != b.shape for a, b in zip(ref, got)):
+        raise LiftingError(f"the composed output {[tuple(t.shape) for t in got]} does not match the model's "
+                           f"{[tuple(t.shape) for t in ref]}: was the DAG traced from this model?")
+    errs = [float((a.double() - b.double()).abs().max()) if a.numel() else 0.0 for a, b in zip(got, ref)]
+    if tol is None:  # float32: relative to the output's scale
+        scale = max((float(r.abs().max()) for r in ref if r.numel() and torch.is_floating_point(r)), default=1.0)
+        tol = TOL32 * max(1.0, scale)
+    outs = dag.outputs[0] if len(dag.outputs) == 1 else "output"
+    per_output = tuple((f"{outs}[{k}]" if len(errs) > 1 else outs, e) for k, e in enumerate(errs))
+    n = int(_tensors(xs)[0].shape[0]) if _tensors(xs) and _tensors(xs)[0].dim() else 1
+    return Verification(dag.name, "op", max(errs, default=0.0), None, tol, n, 0, per_output,
+                        str(dtype).removeprefix("torch."), tuple(notes))
+
+
+def _verify_unit(model: nn.Module, dag: Dag, x: Any, tol: float, jacobian_samples: int) -> Verification:
     ref_model = copy.deepcopy(model).to(torch.float64).eval()
     x64 = torch.as_tensor(x).detach().to(torch.float64)
-    if dag.granularity == "unit":
-        L = lifting(dag)
-        with torch.no_grad():
-            ref = ref_model(x64)
-        got = L.compose(x64)
-        if not isinstance(ref, torch.Tensor) or tuple(ref.shape) != tuple(got.shape):
-            raise LiftingError(f"the model's output {type(ref).__name__} {tuple(getattr(ref, 'shape', ()))} does not "
-                               f"match the composed output {tuple(got.shape)}: was the DAG built from this model?")
-        err = (got - ref).abs().reshape(len(x64), -1)  # (B, n_out)
-        out_group = L.net.groups[L.net.output]
-        per = err.reshape(len(x64), out_group.units, out_group.block).amax(dim=(0, 2))
-        per_output = tuple((out_group.node_id(k), float(per[k])) for k in range(out_group.units))
-        jac = 0.0
-        n_j = min(jacobian_samples, len(x64))
-        for b in range(n_j):
-            J, _ = L.local_map(x64[b])
-            Jr = torch.autograd.functional.jacobian(lambda a: ref_model(a.unsqueeze(0)).reshape(-1), x64[b],
-                                                    vectorize=True)  # one batched backward pass
-            jac = max(jac, float((J - Jr.reshape(J.shape)).abs().max()))
-        return Verification(dag.name, "unit", float(err.max()), jac, tol, len(x64), n_j, per_output)
-    if dag.granularity == "op":
-        L = lifting(dag).with_dtype(torch.float64)
-        with torch.no_grad():
-            ref = _tensors(ref_model(x64))
-            got = _tensors(L.compose(x64))
-        if len(ref) != len(got) or any(a.shape != b.shape for a, b in zip(ref, got)):
-            raise LiftingError(f"the composed output {[tuple(t.shape) for t in got]} does not match the model's "
-                               f"{[tuple(t.shape) for t in ref]}: was the DAG traced from this model?")
-        errs = [float((a - b).abs().max()) if a.numel() else 0.0 for a, b in zip(got, ref)]
-        outs = dag.outputs[0] if len(dag.outputs) == 1 else "output"
-        per_output = tuple((f"{outs}[{k}]" if len(errs) > 1 else outs, e) for k, e in enumerate(errs))
-        return Verification(dag.name, "op", max(errs, default=0.0), None, tol, len(x64), 0, per_output)
-    raise LiftingError(f"verify works at unit or op level, not {dag.granularity!r}: rebuild the graph with "
-                       "granularity 'unit' or 'op'")
+    L = lifting(dag)
+    with torch.no_grad():
+        ref = ref_model(x64)
+    got = L.compose(x64)
+    if not isinstance(ref, torch.Tensor) or tuple(ref.shape) != tuple(got.shape):
+        raise LiftingError(f"the model's output {type(ref).__name__} {tuple(getattr(ref, 'shape', ()))} does not "
+                           f"match the composed output {tuple(got.shape)}: was the DAG built from this model?")
+    err = (got - ref).abs().reshape(len(x64), -1)  # (B, n_out)
+    out_group = L.net.groups[L.net.output]
+    per = err.reshape(len(x64), out_group.units, out_group.block).amax(dim=(0, 2))
+    per_output = tuple((out_group.node_id(k), float(per[k])) for k in range(out_group.units))
+    jac = 0.0
+    n_j = min(jacobian_samples, len(x64))
+    for b in range(n_j):
+        J, _ = L.local_map(x64[b])
+        Jr = torch.autograd.functional.jacobian(lambda a: ref_model(a.unsqueeze(0)).reshape(-1), x64[b],
+                                                vectorize=True)  # one batched backward pass
+        jac = max(jac, float((J - Jr.reshape(J.shape)).abs().max()))
+    return Verification(dag.name, "unit", float(err.max()), jac, tol, len(x64), n_j, per_output)

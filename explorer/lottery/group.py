@@ -32,3 +32,48 @@ def ticket_group(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Seq
         for role in ("ticket", *controls):
             out.append(base.replace(init=role, pruned_dir=pruned_dir, seed=s, group=group, label=f"{role} s{s}"))
     return out
+
+
+def same_network(a: Any, b: Any) -> bool:
+    """Two starts (`roles.Start`) that are one network: the same architecture, weights and mask."""
+    import torch
+
+    if type(a.model) is not type(b.model) or getattr(a.model, "code", None) != getattr(b.model, "code", None):
+        return False
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    if sa.keys() != sb.keys() or any(not torch.equal(sa[k], sb[k]) for k in sa):
+        return False
+    ma, mb = dict(a.mask or {}), dict(b.mask or {})
+    keys = set(ma) | set(mb)
+    return all(torch.equal(ma[k] if k in ma else torch.ones_like(mb[k]), mb[k] if k in mb else torch.ones_like(ma[k]))
+               for k in keys)
+
+
+def plan(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Sequence[str] = ("reinit", "random"),
+         group: str | None = None) -> tuple[list[Any], list[str]]:
+    """`ticket_group`, with every control checked before anything trains: a control that cannot be
+    built (no random cut of the same kind exists) or that is the same network as the dense run or
+    the ticket (it would only repeat that curve) is left out, and the notes say which and why."""
+    from explorer.lottery import roles
+
+    seeds = list(seeds)
+    probe = base.replace(seed=seeds[0] if seeds else 0, pruned_dir=pruned_dir)
+    dense = roles.build(probe.replace(init="dense", pruned_dir=""))
+    ticket = roles.build(probe.replace(init="ticket"))
+    notes, kept = [], []
+    if same_network(dense, ticket):
+        notes.append("the pruned network is the dense network (the cut removes nothing that changes it): "
+                     "there is no ticket to test")
+    for role in controls:
+        try:
+            start = roles.build(probe.replace(init=role))
+        except ValueError as e:
+            notes.append(f"{roles.title(role)} left out: {e}")
+            continue
+        twin = "the dense run" if same_network(start, dense) else "the ticket" if same_network(start, ticket) else ""
+        if twin:
+            notes.append(f"{roles.title(role)} left out: it is the same network as {twin}, so its curve would "
+                         "only repeat that one")
+            continue
+        kept.append(role)
+    return ticket_group(base, pruned_dir, seeds, tuple(kept), group), notes

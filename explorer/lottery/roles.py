@@ -132,9 +132,34 @@ def _reinit(c: Any, root: Path) -> Start:
 
 
 def _random(c: Any, root: Path) -> Start:
+    """A random network of the same size: for a weight mask, a random mask of equal per-layer
+    sparsity; for a structural cut (a branch, a skip, units), a random cut of the same kind and
+    about the same parameter count (`pruning.random_cut`), at the dense init."""
+    from explorer.pruning.export import describe
+
+    if describe(c.pruned_dir).structural:
+        return _random_cut(c)
     model, mask, info = _masked(c.model, c.seed, c.pruned_dir, structural=False)
     return Start(model, random_mask_like(mask, c.seed), info, c.seed,
                  f"dense init seed {c.seed} + random mask of equal per-layer sparsity")
+
+
+def _random_cut(c: Any) -> Start:
+    from explorer import models
+    from explorer.graph import build_dag
+    from explorer.pruning.apply import apply
+    from explorer.pruning.export import describe, read_selection
+    from explorer.pruning.random_cut import random_cut
+
+    ref = describe(c.pruned_dir)
+    lm = models.load(c.model, c.seed)
+    dag = build_dag(lm, ref.granularity)
+    cut, why = random_cut(dag, read_selection(c.pruned_dir), seed=c.seed)
+    if cut is None:
+        raise InitError(f"no random control exists for this cut: {why}")
+    pm = apply(lm.model, dag, cut, lm.example_input)
+    shown = ", ".join((list(cut.nodes) + list(cut.arcs))[:4]) + (" ..." if len(cut) > 4 else "")
+    return Start(pm.model, pm.mask, lm.info, c.seed, f"dense init seed {c.seed} + random cut of the same kind: {shown}")
 
 
 ROLES: dict[str, Role] = {r.name: r for r in (
@@ -156,6 +181,9 @@ def build(config: Any, checkpoint_root: str | Path | None = None) -> Start:
     """The model (masked, at its initial weights) and mask that `config` (a `RunConfig`) starts from."""
     if config.init not in ROLES:
         raise InitError(f"init {config.init!r} is not one of {', '.join(ROLES)}")
+    from explorer.models.user_store import check_allowed
+
+    check_allowed(config.model)  # runs execute model code only from the models folder
     start = ROLES[config.init].build(config, Path(checkpoint_root) if checkpoint_root else paths.checkpoints())
     if start.mask is not None:
         start.mask.apply_(start.model)

@@ -143,37 +143,50 @@ def compare(runs: Sequence[RunFacts], target_frac: float = 0.99) -> Comparison:
                             _mean_std([r.final_test for r in rs]), rs[0].params, rs[0].kept_params,
                             rs[0].sparsity, its))
     cmp = Comparison(target_frac, {s: targets[s] for s in sorted(targets)}, rows, "")
-    cmp.verdict = verdict(cmp, all(r.status in ("done", "diverged", "failed", "cancelled") for r in runs))
+    waiting = sum(r.status not in ("done", "diverged", "failed", "cancelled") for r in runs)
+    cmp.verdict = verdict(cmp, waiting == 0, waiting)
     return cmp
 
 
-def verdict(c: Comparison, finished: bool = True) -> str:
-    """The weak-LTH claim, checked on this group, in plain words."""
+def _acc(r: RoleRow) -> str:
+    return f"{100 * r.final_test[0]:.1f}%" if math.isfinite(r.final_test[0]) else "–"
+
+
+def verdict(c: Comparison, finished: bool = True, waiting: int = 0) -> str:
+    """The weak-LTH claim, checked on this group, in plain words — only once every run has ended,
+    saying what was pruned (a cut of no weight is no lottery ticket) and the final test accuracy
+    beside the iterations to the target."""
     d, t = c.row("dense"), c.row("ticket") or c.row("rewind")
     pct = f"{100 * c.target_frac:.0f}%"
     if d is None or t is None:
         return "Needs a dense run and a ticket run in the group to judge the weak lottery-ticket claim."
+    if not finished:
+        return (f"Waiting for {waiting or 'some'} run(s) to finish: the verdict is given once every run of the group "
+                "has ended, so that it never speaks from half the evidence.")
     if d.reached == 0:
-        return "The dense run has no training accuracy yet, so there is no target to reach."
-    prefix = "" if finished else "So far (runs still going): "
+        return "The dense run has no training accuracy, so there is no target to reach."
     name = title(t.role)
-    sp = f" at {100 * t.sparsity:.0f}% sparsity" if t.sparsity else ""
-    if t.reached < t.n:
-        return (f"{prefix}Weak LTH not shown: {t.n - t.reached} of {t.n} {name} run(s){sp} never reached {pct} of the "
-                f"dense run's best training accuracy (dense: {d.iters[0]:.0f} iterations).")
-    holds = t.iters[0] <= d.iters[0]
+    sp = t.sparsity or 0.0
+    what = (f" at {100 * sp:.0f}% sparsity" if sp >= 0.005 else "")
+    caveat = ("" if sp >= 0.005 else
+              " The cut removes no weight (0% of the weights are pruned: an arc such as a skip connection carries "
+              "none), so this compares an architecture change with the dense network, not a lottery ticket.")
     ctrl = []
     for role in ("reinit", "random"):
         r = c.row(role)
         if r is not None:
-            ctrl.append(f"{title(role)} {r.iters[0]:.0f}" if r.reached == r.n else
-                        f"{title(role)} did not reach it in {r.n - r.reached}/{r.n} runs")
-    ctrl_s = f"; controls: {', '.join(ctrl)}" if ctrl else ""
+            ctrl.append((f"{title(role)} {r.iters[0]:.0f} iterations" if r.reached == r.n else
+                         f"{title(role)} did not reach it in {r.n - r.reached}/{r.n} runs") + f", test {_acc(r)}")
+    ctrl_s = f" Controls: {'; '.join(ctrl)}." if ctrl else " There is no control in this group."
     seeds = f" (mean over {t.n} seed{'s' if t.n > 1 else ''})"
-    if holds:
-        return (f"{prefix}Weak LTH holds here: the {name}{sp} reached {pct} of the dense run's best training accuracy "
+    acc = f" Final test accuracy: {name} {_acc(t)} vs dense {_acc(d)}."
+    if t.reached < t.n:
+        return (f"Weak LTH not shown: {t.n - t.reached} of {t.n} {name} run(s){what} never reached {pct} of the "
+                f"dense run's best training accuracy (dense: {d.iters[0]:.0f} iterations).{acc}{ctrl_s}{caveat}")
+    if t.iters[0] <= d.iters[0]:
+        return (f"Weak LTH holds here: the {name}{what} reached {pct} of the dense run's best training accuracy "
                 f"in {t.iters[0]:.0f} ± {t.iters[1]:.0f} iterations vs {d.iters[0]:.0f} ± {d.iters[1]:.0f} for the "
-                f"dense network{seeds}{ctrl_s}.")
-    return (f"{prefix}Weak LTH not shown: the {name}{sp} needed {t.iters[0]:.0f} ± {t.iters[1]:.0f} iterations to reach "
+                f"dense network{seeds}.{acc}{ctrl_s}{caveat}")
+    return (f"Weak LTH not shown: the {name}{what} needed {t.iters[0]:.0f} ± {t.iters[1]:.0f} iterations to reach "
             f"{pct} of the dense best training accuracy, more than the dense network's {d.iters[0]:.0f} ± "
-            f"{d.iters[1]:.0f}{seeds}{ctrl_s}.")
+            f"{d.iters[1]:.0f}{seeds}.{acc}{ctrl_s}{caveat}")

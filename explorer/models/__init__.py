@@ -13,9 +13,9 @@
 """
 
 from explorer.models.load import file_digest, load, load_cached
-from explorer.models.spec import LoadedModel, ModelSpecError, ZooInfo
+from explorer.models.spec import LoadedModel, ModelSpecError, Recipe, ZooInfo
 from explorer.models.torchvision_zoo import torchvision_names
 from explorer.models.zoo import ZOO, zoo_names
 
-__all__ = ["ZOO", "LoadedModel", "ModelSpecError", "ZooInfo", "file_digest", "load", "load_cached",
+__all__ = ["ZOO", "LoadedModel", "ModelSpecError", "Recipe", "ZooInfo", "file_digest", "load", "load_cached",
            "torchvision_names", "zoo_names"]

@@ -18,15 +18,21 @@ import torch
 
 from explorer.models.spec import LoadedModel, ModelSpecError
 from explorer.models.torchvision_zoo import load_torchvision, torchvision_names
-from explorer.models.user_file import load_file
+from explorer.models.sandbox import probe
+from explorer.models.user_file import file_digest, load_file
 from explorer.models.zoo import ZOO
 
 
 def load(spec: str, seed: int = 0) -> LoadedModel:
     """Build the model named by `spec` in eval mode, with seeded random init and an example input.
 
-    Raises `ModelSpecError` with the accepted forms when `spec` names nothing.
+    `MODEL@path.to.submodule` is the sub-module of MODEL at that path, with the input it receives
+    when MODEL runs on its own example (a detection model's backbone, a segmentation model's
+    encoder). Raises `ModelSpecError` with the accepted forms when `spec` names nothing.
     """
+    if "@" in spec:
+        base, _, sub = spec.rpartition("@")
+        return submodule(load(base, seed), sub, spec)
     torch.manual_seed(seed)
     if spec in ZOO:
         e = ZOO[spec]
@@ -34,6 +40,7 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
         g = torch.Generator().manual_seed(seed)
         return LoadedModel(model, torch.randn(1, *e.info.input_shape, generator=g), e.info)
     if ".py:" in spec:
+        probe(spec)  # first in a child process under a time and memory limit
         return load_file(spec)
     name = spec.removeprefix("torchvision:")
     if name in torchvision_names():
@@ -51,14 +58,3 @@ def load_cached(spec: str, seed: int = 0) -> LoadedModel:
     """`load(spec, seed)`, built once per process and key (a user file: per content of the file,
     so an edited file is loaded afresh). Shared: never modify the returned model in place."""
     return _cached(spec, int(seed), file_digest(spec))
-
-
-def file_digest(spec: str) -> str:
-    """SHA-256 of the file a `file.py:Class` spec names ("" for other specs or a missing file)."""
-    import hashlib
-    from pathlib import Path
-
-    if ".py:" not in spec:
-        return ""
-    path = Path(spec.rpartition(":")[0])
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""

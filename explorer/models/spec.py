@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -15,6 +16,17 @@ from torch import nn
 
 class ModelSpecError(ValueError):
     """A model name or file that cannot be loaded; the message says why and what is accepted."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a zoo model trains well on its dataset (measured): Adam at `lr` for `steps` (batch 100)
+    reaches about `test_acc`; a quick comparison trains `quick_steps`."""
+
+    lr: float
+    steps: int
+    quick_steps: int
+    test_acc: float
 
 
 @dataclass(frozen=True)
@@ -27,12 +39,14 @@ class ZooInfo:
     source: str = "zoo"  # "zoo" | "torchvision" | "file"
     dataset: str | None = None  # default training dataset, where one fits
     num_classes: int | None = None
+    n_inputs: int = 1  # tensors the forward takes (the example input is a tuple of them when > 1)
+    recipe: Recipe | None = None  # zoo models: settings that train them well
 
 
 @dataclass
 class LoadedModel:
     model: nn.Module
-    example_input: torch.Tensor  # (1, *input_shape)
+    example_input: Any  # a batch (B, *input_shape), or a tuple of batches for a model of several inputs
     info: ZooInfo
 
 

@@ -24,7 +24,9 @@ mis-traces) is left masked instead, and the report says so.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,8 +108,8 @@ def compact_with_report(model: nn.Module, mask: Mask | None, example_input: torc
 
 
 def _diff(model: nn.Module, xs: torch.Tensor, ref: torch.Tensor) -> float:
-    try:
-        with torch.no_grad():
+    try:  # a trial that breaks the shapes is expected here; fx would print its traceback: keep it quiet
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
             y = model(xs)
     except Exception:  # a mis-pruned shape: as wrong as it gets
         return float("inf")
@@ -190,16 +192,13 @@ def _norm_shift(bn: nn.Module) -> torch.Tensor:
 
 
 def count(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
-    """Parameters, non-zero parameters and MACs (torch-pruning's op counter: Linear/Conv/norm
-    modules; functional matmuls such as attention scores are not counted) at input `x`."""
-    import torch_pruning as tp
+    """Parameters, non-zero parameters and MACs per example (`explorer.graph.macs.count_macs`: the
+    same count as the graph pages and `levels`) at input `x`."""
+    from explorer.pruning.cost import count_macs
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        macs, params = tp.utils.count_ops_and_params(model, x)
     nonzero = sum(int(torch.count_nonzero(p)) for p in model.parameters())
     return {"params": int(sum(p.numel() for p in model.parameters())), "nonzero_params": nonzero,
-            "macs": int(macs)}
+            "macs": count_macs(model, x)}
 
 
 def compact_summary(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.Tensor) -> dict[str, Any]:

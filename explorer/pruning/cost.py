@@ -1,22 +1,25 @@
 """What a network costs: parameters, non-zero parameters and multiply-accumulates (MACs).
 
-MACs are counted by running the model once on one sample, over the Linear and Conv
-layers that actually run (the layers hold nearly all the work of the zoo's networks;
-attention's `q @ k` products and normalisations are not counted). `effective` MACs
-count only non-zero weights: what a sparse kernel would do; a dense kernel still does
-`macs`.
+`macs` is `explorer.graph.macs.count_macs`: the one MAC count of the project (convolutions,
+linear layers, matrix products and attention; the same total `levels` and the pages show).
+`effective` MACs leave out the work of zero weights in the Linear and Conv layers that run:
+what a sparse kernel would do; a dense kernel still does `macs`.
 
     >>> import torch
     >>> m = torch.nn.Linear(4, 3)
     >>> with torch.no_grad(): _ = m.weight[0].zero_()
     >>> cost(m, torch.zeros(1, 4))
     Cost(params=15, nonzero=11, macs=12, effective_macs=8)
+    >>> c = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 30 * 30, 10))
+    >>> count_macs(c, torch.zeros(2, 3, 32, 32)) == 8 * 30 * 30 * 3 * 9 + 8 * 30 * 30 * 10
+    True
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -66,4 +69,34 @@ def cost(model: nn.Module, x: torch.Tensor) -> Cost:
         model.train(was)
         for h in hooks:
             h.remove()
-    return Cost(params, nonzero, macs[0], macs[1])
+    total = count_macs(model, x[:1])
+    return Cost(params, nonzero, total, max(0, total - (macs[0] - macs[1])))
+
+
+def count_macs(model: nn.Module, x: Any) -> int:
+    """MACs per example of `model` on `x` (a tensor, or a tuple of positional inputs): the sum of
+    its op-level graph's node MACs; torch's `FlopCounterMode` (FLOPs / 2) if it does not trace."""
+    from explorer.graph.trace import trace
+
+    try:
+        return int(sum(n.macs for n in trace(model, x).nodes))
+    except ValueError:
+        return flop_counter_macs(model, x)
+
+
+def flop_counter_macs(model: nn.Module, x: Any) -> int:
+    """MACs per example by torch's `FlopCounterMode`: FLOPs of convolutions, matrix products and
+    attention, halved (it does not see inside nn.MultiheadAttention's fused fast path)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    args = tuple(x) if isinstance(x, (tuple, list)) else (x,)
+    ts = [a for a in args if isinstance(a, torch.Tensor)]
+    batch = int(ts[0].shape[0]) if ts and ts[0].dim() > 0 else 1
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(*args)
+    finally:
+        model.train(was)
+    return int(round(counter.get_total_flops() / 2 / max(1, batch)))

@@ -17,6 +17,8 @@ removes them. Groups that cannot be pruned unit-wise come back with the reason.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -129,8 +131,8 @@ def dependency_graph(model: nn.Module, x: torch.Tensor) -> Any:
     """torch-pruning's `DependencyGraph` of `model` at input `x` (tracing failures become `CouplingError`)."""
     import torch_pruning as tp
 
-    try:
-        with warnings.catch_warnings():
+    try:  # a trial model whose shapes break is expected during compaction: keep fx's printed traceback quiet
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             return tp.DependencyGraph().build_dependency(model, example_inputs=x)
     except Exception as e:  # noqa: BLE001 - tracing failures come in many types

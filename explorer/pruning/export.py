@@ -57,7 +57,15 @@ def export(
     from safetensors.torch import save_file
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"--out {out} is a file; give a directory to export the pruned model into (it is created)")
     out.mkdir(parents=True, exist_ok=True)
+    code: dict[str, Any] = {}
+    if ".py:" in spec.split("@")[0]:  # user code: the export names a content-hashed copy in the models folder
+        from explorer.models.user_store import adopt, digest
+
+        spec = adopt(spec)
+        code = {"model_sha256": digest(Path(spec.split("@")[0].rpartition(":")[0]))}
     if dense is None:
         from explorer import models
 
@@ -79,6 +87,7 @@ def export(
         "sparsity": {"mask": pruned.mask.sparsity, "weights": pruned.weight_sparsity()},
         "counts": {"dense": c_dense.as_dict(), "pruned": c_pruned.as_dict()},
         "input_shape": list(x.shape[1:]),
+        **code,
         **(extra or {}),
     }
     if onnx:
@@ -143,6 +152,8 @@ class ExportRef:
     model: str | None  # the model spec recorded beside the mask, if any
     full: bool  # a complete "explorer-pruned/1" export (selection and rewrites re-applicable)
     rewrites: tuple[str, ...] = ()  # op-level arcs whose source the rewrite replaced by zeros
+    structural: bool = False  # pruned by a selection of nodes/arcs (not a criterion's weight mask)
+    granularity: str = ""
 
 
 def describe(path: str | Path) -> ExportRef:
@@ -165,9 +176,11 @@ def describe(path: str | Path) -> ExportRef:
     if not isinstance(doc, dict):
         raise ExportError(f"{p / 'spec.json'} must hold a JSON object; export again")
     full = doc.get("format") == FORMAT and (p / "selection.json").is_file()
-    model = doc.get("model")
+    model = model_spec(doc, p) if doc.get("model") else None
+    sel = doc.get("selection") if isinstance(doc.get("selection"), dict) else {}
+    structural = full and not doc.get("mask_only") and bool(sel.get("nodes") or sel.get("arcs"))
     return ExportRef(p, p / "mask.safetensors", str(model) if model else None, full,
-                     tuple(doc.get("rewrites") or ()) if full else ())
+                     tuple(doc.get("rewrites") or ()) if full else (), structural, str(doc.get("granularity", "")))
 
 
 def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
@@ -184,7 +197,12 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
     for name in ("mask.safetensors", "selection.json") + (("weights.safetensors",) if seed is None else ()):
         if not (d / name).is_file():
             raise ExportError(f"{d} lacks {name}; export the pruned model again")
-    lm = models.load(doc["model"], int(doc["seed"] if seed is None else seed))
+    spec = model_spec(doc, d)
+    try:
+        s0 = int(doc["seed"] if seed is None else seed)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ExportError(f"{d / 'spec.json'} has no integer seed; export the pruned model again") from e
+    lm = models.load(spec, s0)
     dag = build_dag(lm, granularity=doc["granularity"])
     sel = Selection.from_json((d / "selection.json").read_text())
     sel.check_against(dag, model=sel.model or dag.name)
@@ -207,6 +225,37 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
         load_state(pruned.model, state, f"{d / 'weights.safetensors'}", error=ExportError)
         pruned.reapply_mask()
     return pruned
+
+
+def model_spec(doc: dict[str, Any], where: Path) -> str:
+    """The model an export was pruned from, refusing anything that would run code from elsewhere: a
+    zoo or torchvision name, or a file in the models folder whose content matches the recorded hash."""
+    spec = doc.get("model")
+    if not isinstance(spec, str) or not spec:
+        raise ExportError(f"{where / 'spec.json'} names no model; export the pruned model again")
+    if ".py:" in spec.split("@")[0]:
+        from explorer.models.spec import ModelSpecError
+        from explorer.models.user_store import check_allowed, digest
+
+        try:
+            check_allowed(spec)
+        except ModelSpecError as e:
+            raise ExportError(f"{where} was pruned from the model code {spec!r}, and an export never runs code by "
+                              f"itself: {e}") from None
+        file = Path(spec.split("@")[0].rpartition(":")[0])
+        if not file.is_file() or digest(file) != doc.get("model_sha256"):
+            raise ExportError(f"{where} was pruned from {file.name}, which is missing from the models folder or differs "
+                              "from the code the export was made with; put that exact file there and load it "
+                              "once on the Architecture page")
+    return spec
+
+
+def read_selection(path: str | Path) -> Selection:
+    """The selection an export was pruned with."""
+    f = Path(path) / "selection.json"
+    if not f.is_file():
+        raise ExportError(f"{path} has no selection.json; export the pruned model again")
+    return Selection.from_json(f.read_text())
 
 
 def zip_dir(path: str | Path) -> bytes:

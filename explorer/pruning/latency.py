@@ -1,4 +1,4 @@
-"""Measured CPU latency of the dense, masked and compacted forms.
+"""Measured CPU latency of the dense, masked (or rewritten) and compacted forms, with its spread.
 
 `measure` times `model(x)` under `torch.inference_mode` with a fixed number of threads,
 after warm-up, and reports the median and inter-quartile range of the repeats. `compare`
@@ -22,7 +22,8 @@ from torch import nn
 
 NOTE = ("A mask alone does not speed anything up: the masked model runs the same dense kernels and "
         "multiplies the zeros. Only the compacted model, with the emptied units and channels physically "
-        "removed, does less work. Unstructured weight sparsity would need sparse kernels to pay off.")
+        "removed — or, at op level, the rewritten graph without the removed ops — does less work. "
+        "Unstructured weight sparsity would need sparse kernels to pay off.")
 
 
 class LatencyError(ValueError):
@@ -76,27 +77,48 @@ def measure(model: nn.Module, x: torch.Tensor, *, warmup: int = 5, repeats: int 
     return Latency(statistics.median(samples), q[2] - q[0], repeats, n_thr, min(samples))
 
 
-def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.Tensor, *,
-            warmup: int = 5, repeats: int = 30, threads: int | None = None) -> list[dict[str, Any]]:
-    """Rows {form, params, nonzero_params, macs, latency_ms, iqr_ms, speedup} for the three forms;
-    speed-up is dense latency over the form's latency. Read `NOTE` beside it.
+NOISY_SPREAD = 0.25  # the IQR of a form's paired speed-ups over its median, above which it says "noisy"
 
-    The forms are timed interleaved (dense, masked, compacted, dense, ...) so that a change in
-    machine load affects all three alike."""
+
+def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.Tensor, *,
+            warmup: int = 5, repeats: int = 30, threads: int | None = 1, pruned_form: str = "masked"
+            ) -> list[dict[str, Any]]:
+    """Rows {form, params, nonzero_params, macs, latency_ms, iqr_ms, speedup, speedup_iqr, noisy, note}
+    for the dense, pruned and compacted forms. Read `NOTE` beside it.
+
+    The forms are timed interleaved in rounds (dense, pruned, compacted, dense, ...) after warm-up,
+    on `threads` torch threads (one by default: what a beside-the-UI measurement gets), and each
+    round's speed-up is paired with that round's dense time, so a change in machine load cancels.
+    A form whose speed-ups spread wider than `NOISY_SPREAD` of their median, or that is faster
+    than its MAC reduction allows, is flagged `noisy` ("measure again") instead of trusted.
+    `pruned_form` names the middle form: "masked" (unit level: the same kernels, zeros inside) or
+    "rewritten" (op level: the removed ops are gone from the graph, so it can be faster)."""
     from explorer.pruning.compact import count
 
-    forms = (("dense", dense), ("masked", masked), ("compacted", compacted))
-    samples: dict[str, list[float]] = {f: [] for f, _ in forms}
-    rounds = max(1, repeats // 5)
+    forms = (("dense", dense), (pruned_form, masked), ("compacted", compacted))
+    for _, m in forms:  # warm-up outside the timed rounds: first calls pay allocation and dispatch
+        measure(m, x, warmup=warmup, repeats=1, threads=threads)
+    times: dict[str, list[float]] = {f: [] for f, _ in forms}
+    rounds = max(3, repeats // 5)
     for _ in range(rounds):
         for f, m in forms:
-            lat = measure(m, x, warmup=warmup if not samples[f] else 1, repeats=5, threads=threads)
-            samples[f].append(lat.median_ms)
+            times[f].append(measure(m, x, warmup=1, repeats=5, threads=threads).median_ms)
+    counts = {f: count(m, x) for f, m in forms}
     rows = []
-    base = statistics.median(samples["dense"])
-    for f, m in forms:
-        c = count(m, x)
-        med = statistics.median(samples[f])
-        q = statistics.quantiles(samples[f], n=4) if len(samples[f]) >= 2 else [med] * 3
-        rows.append({"form": f, **c, "latency_ms": med, "iqr_ms": q[2] - q[0], "speedup": base / med})
+    for f, _ in forms:
+        med = statistics.median(times[f])
+        q = statistics.quantiles(times[f], n=4) if len(times[f]) >= 2 else [med] * 3
+        ratios = [d / t for d, t in zip(times["dense"], times[f])]
+        r_med = statistics.median(ratios)
+        rq = statistics.quantiles(ratios, n=4) if len(ratios) >= 2 else [r_med] * 3
+        spread = (rq[2] - rq[0]) / r_med if r_med > 0 else float("inf")
+        mac_gain = counts["dense"]["macs"] / max(1, counts[f]["macs"])
+        note = ""
+        if f != "dense" and spread > NOISY_SPREAD:
+            note = f"noisy: speed-ups spread ±{100 * spread / 2:.0f}% over {rounds} rounds — measure again"
+        elif f != "dense" and r_med > 1.5 * mac_gain + 0.2:
+            note = (f"implausible: ×{r_med:.2f} is more than its MAC reduction (×{mac_gain:.2f}) allows — "
+                    "measure again")
+        rows.append({"form": f, **counts[f], "latency_ms": med, "iqr_ms": q[2] - q[0], "speedup": r_med,
+                     "speedup_iqr": rq[2] - rq[0], "noisy": bool(note), "note": note, "rounds": rounds})
     return rows

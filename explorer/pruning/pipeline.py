@@ -83,6 +83,10 @@ def run(lm: Any, dag: Dag, *, out: str | Path, spec: str, seed: int, selection: 
     """Realise, compact, check, time and export (see the module doc). `lm` is the dense
     `LoadedModel` the graph `dag` was built from; `spec`/`seed` name it in the export."""
     say = progress or (lambda what, frac: None)
+    if Path(out).exists() and not Path(out).is_dir():
+        from explorer.pruning.export import ExportError
+
+        raise ExportError(f"--out {out} is a file; give a directory to export the pruned model into (it is created)")
     x = lm.example_input
     say("applying the selection", 0.0)
     pruned = realise(lm, dag, selection, proposal)
@@ -93,7 +97,8 @@ def run(lm: Any, dag: Dag, *, out: str | Path, spec: str, seed: int, selection: 
         diff = float((comp.eval()(xs) - pruned.model.eval()(xs)).abs().max())
     say("timing dense, masked and compacted", 0.4)
     dense = lm.model.eval()
-    table = compare(dense, pruned.model, comp, x, repeats=repeats)
+    table = compare(dense, pruned.model, comp, x, repeats=repeats, pruned_form="rewritten" if pruned.rewrites
+                    else "masked")
     say("exporting", 0.8)
     extra: dict[str, Any] = {}
     if proposal is not None:
@@ -117,12 +122,13 @@ def _summary(spec: str, dag: Dag, pruned: PrunedModel, table: list[dict[str, Any
         "granularity": dag.granularity,
         "out": str(out),
         "removed": {"nodes": len(pruned.verdict.removed_nodes), "arcs": len(pruned.verdict.removed_arcs)},
-        "params": {"dense": by["dense"]["params"], "pruned_nonzero": by["masked"]["nonzero_params"],
+        "params": {"dense": by["dense"]["params"], "pruned_nonzero": table[1]["nonzero_params"],
                    "compacted": by["compacted"]["params"]},
-        "macs": {"dense": by["dense"]["macs"], "masked": by["masked"]["macs"], "compacted": by["compacted"]["macs"]},
+        "macs": {"dense": by["dense"]["macs"], table[1]["form"]: table[1]["macs"], "compacted": by["compacted"]["macs"]},
         "sparsity": sparsity,
         "compacted_vs_masked_max_abs_diff": diff,
-        "latency_ms": {f: by[f]["latency_ms"] for f in ("dense", "masked", "compacted")},
+        "latency_ms": {r["form"]: r["latency_ms"] for r in table},
+        "noisy": [r["form"] for r in table if r["noisy"]],
         "table": table,
         "note": NOTE,
         **({"proposal": proposal.summary()} if proposal is not None else {}),

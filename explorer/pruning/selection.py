@@ -267,8 +267,10 @@ class Selection:
         for k in ("granularity", "nodes", "arcs"):
             if k not in doc:
                 raise SelectionError(f"saved selection lacks {k!r}")
-        if not all(isinstance(x, str) for x in [*doc["nodes"], *doc["arcs"]]):
-            raise SelectionError("saved selection ids must all be strings")
+        for k in ("nodes", "arcs"):
+            if not isinstance(doc[k], list) or not all(isinstance(x, str) for x in doc[k]):
+                raise SelectionError(f"saved selection {k!r} must be a list of id strings; got "
+                                     f"{type(doc[k]).__name__}: save the selection again")
         return cls(str(doc["granularity"]), tuple(doc["nodes"]), tuple(doc["arcs"]),
                    str(doc.get("model", "")), str(doc.get("fingerprint", "")), str(doc.get("note", "")))
 

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from explorer.pruning.mask import Mask
+from explorer.training.callbacks import divergence
 from explorer.training.optim import make_optimizer, make_schedule
 
 # sink(k, rows): variant k's new metric rows; should_stop(k): has variant k been cancelled?
@@ -91,6 +92,7 @@ class VariantResult:
     steps_done: int = 0
     best_train_acc: float = float("nan")
     wall_time_s: float = 0.0
+    stop_reason: str = ""
 
     def last(self, split: str) -> dict[str, Any] | None:
         return next((r for r in reversed(self.rows) if r["split"] == split), None)
@@ -132,13 +134,22 @@ def _init_state(model: str | nn.Module, init: int | Mapping[str, torch.Tensor]) 
     return {k: torch.as_tensor(v) for k, v in init.items()}
 
 
+def _stack_buffers(template: nn.Module, states: Sequence[Mapping[str, torch.Tensor]], device: torch.device
+                   ) -> dict[str, torch.Tensor]:
+    """Stacked buffers {name: (K, *shape)}: every variant keeps its own BatchNorm running statistics,
+    which BatchNorm updates in place in its slice of the stack during training."""
+    out = {}
+    for n, b in template.named_buffers():
+        if b is None:
+            continue
+        vals = [s[n] if n in s else b for s in states]
+        out[n] = torch.stack([v.detach().to(b.dtype) for v in vals]).to(device)
+    return out
+
+
 def _stack(template: nn.Module, name: str, masks: Sequence[Mask], states: Sequence[Mapping[str, torch.Tensor]],
            device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Stacked leaf parameters {param: (K, *shape)} (masked) and stacked masks {param: (K, *shape)}."""
-    buffers = [n for n, _ in template.named_buffers()]
-    if buffers:
-        raise BatchedError(f"{name} has buffers ({', '.join(buffers[:3])}): batched training vectorises "
-                           "parameters only (no BatchNorm running stats); train it run by run")
     shapes = {n: tuple(p.shape) for n, p in template.named_parameters()}
     for k, (m, s) in enumerate(zip(masks, states)):
         m.check(template)
@@ -196,20 +207,34 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
     d = Data.of(data)
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (d.x_train, d.y_train, d.x_test, d.y_test))
     params, stacked_masks = _stack(template, name, masks, states, dev)
+    buffers = _stack_buffers(template, states, dev)
     opt = make_optimizer(optimizer, list(params.values()), lr, momentum=momentum, weight_decay=weight_decay,
                          fused=True)
     sched = make_schedule(opt, schedule, steps)
     seeds = list(data_seeds) if data_seeds is not None else [data_seed]
     order = torch.stack([batch_order(len(x_tr), batch_size, steps, s) for s in seeds], 1).to(dev)  # (steps, 1|K, b)
 
-    def one(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        return torch.func.functional_call(template, p, (x,))
+    def one(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(template, (p, b), (x,))
 
-    shared = torch.vmap(one, in_dims=(0, None))  # one batch for all: x (b, ...) -> (K, b, C)
-    own = torch.vmap(one, in_dims=(0, 0))  # a batch each: x (K, b, ...) -> (K, b, C)
+    shared_v = torch.vmap(one, in_dims=(0, 0, None))  # one batch for all: x (b, ...) -> (K, b, C)
+    own_v = torch.vmap(one, in_dims=(0, 0, 0))  # a batch each: x (K, b, ...) -> (K, b, C)
+
+    def shared(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return shared_v(p, buffers, x)
+
+    def own(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return own_v(p, buffers, x)
 
     @torch.no_grad()
     def evaluate() -> tuple[list[float], list[float]]:
+        template.eval()  # running statistics, as runner's Evaluate does
+        try:
+            return _evaluate()
+        finally:
+            template.train()
+
+    def _evaluate() -> tuple[list[float], list[float]]:
         loss, hits = torch.zeros(K, device=dev), torch.zeros(K, device=dev)
         for i in range(0, len(y_te), 2048):
             xb, yb = x_te[i:i + 2048], y_te[i:i + 2048]
@@ -252,20 +277,27 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
             pending[k].append(row)
             if not accs[k] <= res[k].best_train_acc:  # also replaces the initial NaN
                 res[k].best_train_acc = accs[k]
-            if not math.isfinite(losses[k]):
-                res[k].status, live[k] = "diverged", False
+            why = divergence(losses[k], start[k])
+            if why:
+                res[k].status, res[k].stop_reason, live[k] = "diverged", why, False
 
     snapshot_steps = set(snapshot_steps)
 
     def snapshot(step: int) -> None:
         if on_snapshot is not None and step in snapshot_steps:
-            on_snapshot(step, [{n: p[k].detach().cpu().clone() for n, p in params.items()} for k in range(K)])
+            on_snapshot(step, [state(k) for k in range(K)])
+
+    def state(k: int) -> dict[str, torch.Tensor]:
+        out = {n: p[k].detach().cpu().clone() for n, p in params.items()}
+        out.update({n: b[k].detach().cpu().clone() for n, b in buffers.items()})
+        return out
 
     snapshot(0)
     test_rows(0, list(range(K)))
     flush()
     loss_sum, hits, n_steps, n_seen = torch.zeros(K, device=dev), torch.zeros(K, device=dev), 0, 0
     step = 0
+    start: list[float] = [float("nan")] * K
     while step < steps and any(live):
         idx = order[step]  # (1|K, b)
         if data_seeds is None:
@@ -275,6 +307,8 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
             x, y = x_tr[idx], y_tr[idx]  # (K, b, ...), (K, b)
             logits = own(params, x)
         losses = _ce_mean(logits, y)  # (K,)
+        if step == 0:
+            start = losses.detach().tolist()  # the loss before the first update, per variant
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()  # variant k's parameters reach only losses[k]: gradients stay per variant
         opt.step()
@@ -313,7 +347,7 @@ def train_batched(model: str | nn.Module, masks: Sequence[Mask], inits: Sequence
     test_rows(step, [k for k in range(K) if live[k]])  # the end of training
     flush()
     for k in range(K):
-        res[k].state_dict = {n: p[k].detach().cpu().clone() for n, p in params.items()}
+        res[k].state_dict = state(k)
         res[k].wall_time_s = wall()
     return res
 

@@ -83,14 +83,41 @@ class TrainMetrics(Callback):
             self.flush(s)
 
 
+DIVERGE_FACTOR, DIVERGE_MARGIN = 10.0, 10.0
+
+
+def divergence(loss: float, start: float | None, factor: float = DIVERGE_FACTOR,
+               margin: float = DIVERGE_MARGIN) -> str:
+    """Why a train loss means the run diverged ('' when it does not): NaN/inf, or far above `start`."""
+    if not math.isfinite(loss):
+        return "loss became NaN/inf"
+    if start is not None and math.isfinite(start) and loss > max(factor * start, start + margin):
+        return f"loss rose to {loss:.4g}, far above its start {start:.4g}"
+    return ""
+
+
 class Divergence(Callback):
-    """Stop with "diverged" once a train window's mean loss is NaN or infinite. It reads the
-    value TrainMetrics synced (`s.extra["train_loss"]`), so it adds no host sync of its own."""
+    """Stop with "diverged" once a train window's mean loss is NaN or infinite, or far above where it
+    started (more than `factor` times the first window's loss and `margin` above it: a learning rate
+    too large sends the loss to thousands while staying finite). It reads the value TrainMetrics
+    synced (`s.extra["train_loss"]`), so it adds no host sync of its own; the reason goes to
+    `s.extra["stop_reason"]`."""
+
+    def __init__(self, factor: float = DIVERGE_FACTOR, margin: float = DIVERGE_MARGIN):
+        self.factor, self.margin = factor, margin
+        self.start: float | None = None
 
     def on_step(self, s: LoopState) -> None:
+        if self.start is None and s.step == 1 and s.loss is not None:
+            self.start = float(s.loss)  # the loss before the first update: where training starts from
         loss = s.extra.pop("train_loss", None)
-        if loss is not None and not math.isfinite(loss):
-            s.stop = "diverged"
+        if loss is None:
+            return
+        if self.start is None and math.isfinite(loss):
+            self.start = loss
+        why = divergence(loss, self.start, self.factor, self.margin)
+        if why:
+            s.stop, s.extra["stop_reason"] = "diverged", why
 
     on_end = on_step  # a window flushed at the end is checked too
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class ConfigError(ValueError):
 
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_SEED = 2**31 - 1  # seeds torch, numpy and the data order all accept
 
 # Fields that describe a run for people but do not change what it computes; they are
 # left out of the hash so that relabelling a run does not make it a different run.
@@ -77,8 +79,12 @@ class RunConfig:
         for name in ("steps", "batch_size", "eval_every", "log_every"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
-        if not (self.lr > 0):
-            raise ConfigError(f"lr must be positive; got {self.lr}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive finite number; got {self.lr}")
+        for name in ("seed", "data_seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_SEED:
+                raise ConfigError(f"{name} must be an integer in [0, {MAX_SEED}]; got {v!r}")
         if not self.model:
             raise ConfigError("model is empty: give a zoo name (e.g. mlp), a torchvision name or file.py:ClassName")
         if self.init != "dense" and not self.pruned_dir:

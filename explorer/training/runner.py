@@ -54,6 +54,7 @@ class RunResult:
     final: dict[str, float] = field(default_factory=dict)  # train_loss, train_acc, test_loss, test_acc
     best_train_acc: float = float("nan")
     best_test_acc: float = float("nan")
+    stop_reason: str = ""  # why a run stopped early ("loss rose to ...", "loss became NaN/inf")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
@@ -135,6 +136,6 @@ def execute(config: RunConfig, sink: Sink = lambda rows: None, should_stop: Call
         seed=c.seed, init_source=start.source, params=n_params, kept_params=n_params - masked,
         sparsity=start.mask.sparsity if start.mask is not None else 0.0, wall_time_s=wall,
         steps_per_s=s.step / wall if wall > 0 else float("nan"), final=final,
-        best_train_acc=train_metrics.best_acc, best_test_acc=max(
+        stop_reason=s.extra.get("stop_reason", ""), best_train_acc=train_metrics.best_acc, best_test_acc=max(
             (r["acc"] for r in evaluate.history), default=float("nan")))
 

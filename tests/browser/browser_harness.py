@@ -66,8 +66,11 @@ def error_texts(page) -> list[str]:
 
 
 def assert_no_errors(page) -> None:
+    """No error box on the page, and (the app works offline) no request left this machine."""
     errs = error_texts(page)
     assert not errs, f"the page shows {len(errs)} error(s): {errs}"
+    external = getattr(page, "external_requests", [])
+    assert not external, f"the page requested {len(external)} resource(s) outside this machine: {external[:5]}"
 
 
 def plot_count(page) -> int:

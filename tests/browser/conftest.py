@@ -125,6 +125,14 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
+def _local(url: str) -> bool:
+    """The app works offline: every request stays on this machine (or is an inline data/blob URL)."""
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    return u.scheme in ("data", "blob", "about") or u.hostname in ("127.0.0.1", "localhost", "::1")
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -143,7 +151,9 @@ def page(browser):
     p = ctx.new_page()
     p.set_default_timeout(IDLE_TIMEOUT)
     p.console_errors = []  # type: ignore[attr-defined]
+    p.external_requests = []  # type: ignore[attr-defined]
     p.on("console", lambda m: m.type == "error" and p.console_errors.append(m.text))  # type: ignore[attr-defined]
+    p.on("request", lambda r: _local(r.url) or p.external_requests.append(r.url))  # type: ignore[attr-defined]
     try:
         yield p
     finally:

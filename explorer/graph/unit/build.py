@@ -41,8 +41,10 @@ from torch import nn
 from explorer.graph.dag import Arc, Dag, Node
 from explorer.graph.unit.expr import Term
 from explorer.graph.unit.net import Group
-from explorer.graph.unit.ops import kernel_label
+from explorer.graph.unit.ops import UnitLevelError, kernel_label
 from explorer.graph.unit.tracer import UnitTracer
+
+MAX_PARAMS = 2_000_000  # the unit level draws every weight: beyond this it is the wrong view
 
 
 def _arcs_of_group(g: Group, groups: dict[str, Group], params: dict[str, np.ndarray]) -> list[Arc]:
@@ -136,6 +138,14 @@ def unit_dag(model: nn.Module, example_input: torch.Tensor, name: str = "") -> D
 
 
 def _unit_dag(model: nn.Module, example_input: torch.Tensor, name: str) -> Dag:
+    n_params = sum(p.numel() for p in model.parameters())
+    if n_params > MAX_PARAMS:
+        raise UnitLevelError(f"{name or type(model).__name__} has {n_params:,} parameters; the unit level (one node "
+                             f"per neuron or channel, one arc per weight or kernel) is for networks under "
+                             f"{MAX_PARAMS:,}: use granularity 'op' or 'block'")
+    if isinstance(example_input, (tuple, list)):
+        raise UnitLevelError("the unit level needs a model of one input tensor; this one takes "
+                             f"{len(example_input)}: use granularity 'op'")
     x = torch.as_tensor(example_input)[:1]
     net = UnitTracer(model, x.detach()).run()
     params = {k: v.detach().double().cpu().numpy() for k, v in model.named_parameters()}
@@ -166,4 +176,4 @@ def _unit_dag(model: nn.Module, example_input: torch.Tensor, name: str) -> Dag:
     inputs = [n.id for n in nodes if n.meta["group"] == net.input]
     outputs = [n.id for n in nodes if n.meta["group"] == net.output]
     return Dag.build(nodes, arcs, "unit", inputs=inputs, outputs=outputs, name=name,
-                     meta={"unit_net": net})
+                     meta={"unit_net": net, "example_input": x})

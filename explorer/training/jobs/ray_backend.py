@@ -129,6 +129,26 @@ class _Job:
         self.cancel_sent: dict[str, float] = {}  # run id -> when the hub was told
 
 
+def reachable(address: str, timeout_s: float = 3.0) -> None:
+    """Refuse at once a `RAY_ADDRESS` nothing answers at (ray.init would wait minutes)."""
+    import socket as sock
+
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rsplit("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayBackendError(f"RAY_ADDRESS {address!r} is not host:port (or ray://host:port); set it to the head "
+                              "node's address, or unset it to start a local Ray instance")
+    try:
+        with sock.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as e:
+        raise RayBackendError(f"nothing answers at RAY_ADDRESS {address} ({e.strerror or e}); start the cluster "
+                              "(`ray start --head`), fix the address, or unset RAY_ADDRESS to use a local instance") \
+            from None
+
+
 class RayBackend:
     """Runs on Ray; see the module docstring. Use as a context manager, or call `shutdown()`."""
 
@@ -144,6 +164,8 @@ class RayBackend:
         self.worker_id = f"ray:{socket.gethostname()}:{os.getpid()}"
         self.started_ray = False
         address = address if address is not None else (os.environ.get("RAY_ADDRESS") or None)
+        if address and not ray.is_initialized():
+            reachable(address)
         if not ray.is_initialized():
             package = str(PACKAGE_PARENT / "explorer")
             if address:  # a cluster elsewhere: ship the package with the job

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 JOB_KINDS: dict[str, str] = {
+    "prune": "explorer.pruning.job:run_job",  # the prune pipeline for models too big for a page
     "demo.count": "explorer.training.jobs.context:count_job",  # counts to config["n"]; for tests and smoke checks
     "demo.gated": "explorer.training.jobs.context:gated_job",  # steps that wait for files; for resume tests
     "playground": "explorer.playground.job:run_job",  # a 2-D network trained live with its exact regions

@@ -30,7 +30,7 @@ def execute_claimed(store: Any, run: Any, worker_id: str, extra_stop: Any = None
     try:
         result = execute(cfg, sink, stop, checkpoint_root=paths.checkpoints(store.dir),
                          on_start=lambda dev, tv: store.set_started(rid, dev, tv))
-        store.finish(rid, result.status, stop_message(result.status, result.steps_done), summary=result.to_dict(),
+        store.finish(rid, result.status, stop_message(result.status, result.steps_done, result.stop_reason), summary=result.to_dict(),
                      worker_id=worker_id)
     except Exception as e:  # noqa: BLE001 - the run fails, the worker lives on
         store.finish(rid, "failed", failure_message(e), worker_id=worker_id)

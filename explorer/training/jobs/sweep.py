@@ -56,32 +56,16 @@ def why_not_batched(configs: Sequence[Any]) -> str | None:
 
 
 def batched_blocker(configs: Sequence[Any]) -> str | None:
-    """`why_not_batched` plus what only building the models would reveal, checked up front
-    so a page can offer (or grey out) the batched option: buffers (BatchNorm) and op-level
-    graph rewrites (the pruned network is then a different architecture from the dense one).
+    """`why_not_batched`, checked up front so a page can offer (or explain) the batched option.
+    BatchNorm trains batched (each variant its own running statistics) and op-level rewritten
+    tickets train batched beside their own architecture (`architectures`), so only settings that
+    differ stand in the way.
 
     >>> from explorer.training.config import RunConfig
-    >>> batched_blocker([RunConfig(model="mlp", seed=0), RunConfig(model="mlp", seed=1)]) is None
+    >>> batched_blocker([RunConfig(model="resnet_tiny", dataset="digits", seed=s) for s in (0, 1)]) is None
     True
-    >>> batched_blocker([RunConfig(model="resnet_tiny", dataset="digits", seed=s) for s in (0, 1)])
-    'resnet_tiny has buffers (BatchNorm running statistics); train its runs one by one'
     """
-    reason = why_not_batched(configs)
-    if reason is not None:
-        return reason
-    from explorer.models import load_cached
-    from explorer.pruning.export import describe
-
-    try:
-        model = load_cached(configs[0].model).model
-    except ValueError as e:
-        return str(e)
-    if any(True for _ in model.named_buffers()):
-        return f"{configs[0].model} has buffers (BatchNorm running statistics); train its runs one by one"
-    for c in configs:
-        if c.pruned_dir and describe(c.pruned_dir).rewrites:
-            return "the pruned network removes ops (an op-level rewrite), so it is not the dense architecture"
-    return None
+    return why_not_batched(configs)
 
 
 def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, Any]]], None] = lambda rid, rows: None,
@@ -97,7 +81,6 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
     from explorer.data import load_dataset
     from explorer.lottery import roles
     from explorer.training import device as devices
-    from explorer.training.checkpoints import save_checkpoint
     from explorer.training.runner import RunResult, check_outputs
 
     reason = why_not_batched(configs)
@@ -111,12 +94,54 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
         if on_start is not None:
             on_start(rid, dev_name, torch.__version__)
     starts = [roles.build(c, checkpoint_root=root) for c in configs]
-    for c, st in zip(configs, starts):
-        if type(st.model) is not type(starts[0].model):
-            raise BatchedError(f"run {c.run_id} builds a {type(st.model).__name__}, run {ids[0]} a "
-                               f"{type(starts[0].model).__name__}: a batched job needs one architecture")
     data = load_dataset(c0.dataset).reshaped(starts[0].info.input_shape)
     check_outputs(starts[0].model, data.x_train, data.n_classes, c0)
+    results: list[Any] = [None] * len(configs)
+    families = architectures(starts)
+    t0 = time.perf_counter()
+    for members in families:  # one vmapped job per architecture: dense + masks, then each rewritten graph
+        res = _train_family([configs[k] for k in members], [starts[k] for k in members], data, root, dev, sink,
+                            should_stop)
+        for k, r in zip(members, res):
+            results[k] = r
+    wall = time.perf_counter() - t0
+    out = []
+    for c, st, r in zip(configs, starts, results):
+        m = st.mask if st.mask is not None else Mask()
+        n_params = sum(p.numel() for p in st.model.parameters())
+        train, test = r.last("train"), r.last("test")
+        final = {}
+        if train:
+            final.update(train_loss=train["loss"], train_acc=train["acc"])
+        if test:
+            final.update(test_loss=test["loss"], test_acc=test["acc"])
+        how = f"batched job of {len(configs)} runs" + (f" in {len(families)} architectures" if len(families) > 1 else "")
+        out.append(RunResult(
+            run_id=c.run_id, status=r.status, steps_done=r.steps_done, device=dev_name, torch_version=torch.__version__,
+            seed=c.seed, init_source=f"{st.source} ({how})", params=n_params,
+            kept_params=n_params - (m.total - m.kept), sparsity=m.sparsity if st.mask is not None else 0.0,
+            wall_time_s=wall, steps_per_s=r.steps_done / wall if wall > 0 else float("nan"), final=final,
+            stop_reason=r.stop_reason, best_train_acc=r.best_train_acc,
+            best_test_acc=max((x["acc"] for x in r.rows if x["split"] == "test"), default=float("nan"))))
+    return out
+
+
+def architectures(starts: Sequence[Any]) -> list[list[int]]:
+    """Indices of the starts grouped by architecture (class, and generated code for a rewritten
+    graph): the variants of one group share a vmapped job."""
+    groups: dict[tuple, list[int]] = {}
+    for k, st in enumerate(starts):
+        key = (type(st.model), getattr(st.model, "code", None),
+               tuple((n, tuple(p.shape)) for n, p in st.model.named_parameters()))
+        groups.setdefault(key, []).append(k)
+    return list(groups.values())
+
+
+def _train_family(configs: Sequence[Any], starts: Sequence[Any], data: Any, root: Path, dev: Any,
+                  sink: Callable[[str, list[dict[str, Any]]], None], should_stop: Callable[[str], bool]) -> list[Any]:
+    from explorer.training.checkpoints import save_checkpoint
+
+    c0, ids = configs[0], [c.run_id for c in configs]
     masks = [st.mask if st.mask is not None else Mask() for st in starts]
     states = [st.model.state_dict() for st in starts]
     dense = [k for k, c in enumerate(configs) if c.init == "dense"]
@@ -129,31 +154,12 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
                 save_checkpoint(starts[k].model, paths.checkpoint(root, ids[k], step))
 
     seeds = [c.data_seed for c in configs]
-    t0 = time.perf_counter()
-    res = train_batched(starts[0].model, masks, states, data, c0.optimizer, c0.lr, c0.steps, c0.batch_size,
-                        c0.eval_every, lambda k, rows: sink(ids[k], rows), log_every=c0.log_every,
-                        data_seed=seeds[0], data_seeds=None if len(set(seeds)) == 1 else seeds,
-                        momentum=c0.momentum if c0.optimizer == "sgd" else 0.0, weight_decay=c0.weight_decay,
-                        schedule=c0.schedule, device=dev, should_stop=lambda k: should_stop(ids[k]),
-                        snapshot_steps=snap_steps if dense else (), on_snapshot=on_snapshot)
-    wall = time.perf_counter() - t0
-    n_params = sum(p.numel() for p in starts[0].model.parameters())
-    out = []
-    for c, st, m, r in zip(configs, starts, masks, res):
-        train, test = r.last("train"), r.last("test")
-        final = {}
-        if train:
-            final.update(train_loss=train["loss"], train_acc=train["acc"])
-        if test:
-            final.update(test_loss=test["loss"], test_acc=test["acc"])
-        out.append(RunResult(
-            run_id=c.run_id, status=r.status, steps_done=r.steps_done, device=dev_name, torch_version=torch.__version__,
-            seed=c.seed, init_source=f"{st.source} (batched job of {len(configs)} runs)", params=n_params,
-            kept_params=n_params - (m.total - m.kept), sparsity=m.sparsity if st.mask is not None else 0.0,
-            wall_time_s=wall, steps_per_s=r.steps_done / wall if wall > 0 else float("nan"), final=final,
-            best_train_acc=r.best_train_acc,
-            best_test_acc=max((x["acc"] for x in r.rows if x["split"] == "test"), default=float("nan"))))
-    return out
+    return train_batched(starts[0].model, masks, states, data, c0.optimizer, c0.lr, c0.steps, c0.batch_size,
+                         c0.eval_every, lambda k, rows: sink(ids[k], rows), log_every=c0.log_every,
+                         data_seed=seeds[0], data_seeds=None if len(set(seeds)) == 1 else seeds,
+                         momentum=c0.momentum if c0.optimizer == "sgd" else 0.0, weight_decay=c0.weight_decay,
+                         schedule=c0.schedule, device=dev, should_stop=lambda k: should_stop(ids[k]),
+                         snapshot_steps=snap_steps if dense else (), on_snapshot=on_snapshot)
 
 
 # ---------------------------------------------------------------------------------------
@@ -164,7 +170,7 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
 def record_results(store: Any, results: Sequence[Any], worker_id: str | None = None) -> None:
     """Finish each run in the store with its RunResult (status, error line, summary)."""
     for r in results:
-        store.finish(r.run_id, r.status, stop_message(r.status, r.steps_done), summary=r.to_dict(),
+        store.finish(r.run_id, r.status, stop_message(r.status, r.steps_done, getattr(r, 'stop_reason', '')), summary=r.to_dict(),
                      worker_id=worker_id)
 
 

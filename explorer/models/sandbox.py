@@ -1,0 +1,134 @@
+"""User code first runs in a child process under a time and memory limit.
+
+`probe(spec)` starts `python -m explorer.models.sandbox SPEC` with its address space capped
+(`MEMORY_MB`) and a wall-clock limit (`TIMEOUT_S`); the child imports the file, constructs
+the model, runs one forward on its example input and traces it — everything the app or the
+CLI is about to do in its own process. A model that hangs, loops or asks for too much memory
+is refused with what it was doing when the limit hit; an error names the line. Results are
+kept per (file content, class), so a file is probed once per process.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "loop.py"
+    >>> _ = p.write_text("import torch\\nclass Net(torch.nn.Module):\\n    input_shape = (2,)\\n"
+    ...                  "    def forward(self, x):\\n        while True: pass\\n")
+    >>> probe(f"{p}:Net", timeout_s=20)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    explorer.models.spec.ModelSpecError: loop.py:Net did not finish running its forward pass within 20 s...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from explorer.models.spec import ModelSpecError
+
+TIMEOUT_S = 120.0  # import + construction + one forward + tracing of a user model
+MEMORY_MB = 6144  # address space of the child: torch itself maps ~3.5 GB of it
+_seen: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _limits(memory_mb: int) -> Any:
+    def apply() -> None:
+        cap = memory_mb * (1 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        os.nice(5)
+    return apply
+
+
+def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = None) -> dict[str, Any]:
+    """Run the user model of `spec` in a child under limits; its report ({params, stage: "done"}),
+    or `ModelSpecError` saying what failed (or was still running at the limit) and where. The
+    limits default to `TIMEOUT_S` and `MEMORY_MB` ($EXPLORER_USER_CODE_TIMEOUT_S / _MEMORY_MB)."""
+    if timeout_s is None:
+        timeout_s = float(os.environ.get("EXPLORER_USER_CODE_TIMEOUT_S") or TIMEOUT_S)
+    if memory_mb is None:
+        memory_mb = int(os.environ.get("EXPLORER_USER_CODE_MEMORY_MB") or MEMORY_MB)
+    from explorer.models.user_file import file_digest
+
+    key = (spec, file_digest(spec))
+    if key in _seen:
+        return _seen[key]
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+           "OMP_NUM_THREADS": "1"}
+    name = Path(spec.rpartition(":")[0]).name + ":" + spec.rpartition(":")[2]
+    try:
+        r = subprocess.run([sys.executable, "-m", "explorer.models.sandbox", spec], capture_output=True, text=True,
+                           timeout=timeout_s, env=env, preexec_fn=_limits(memory_mb), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        stage = _last_stage(e.stdout)
+        raise ModelSpecError(f"{name} did not finish {stage} within {timeout_s:g} s: it may loop forever or be far "
+                             "too big for this machine; make it finish (and smaller), then load it again") from None
+    report = _report(r.stdout)
+    if report is None or r.returncode != 0:
+        stage = _last_stage(r.stdout)
+        tail = (r.stderr or "").strip().splitlines()[-1:] or [""]
+        if "MemoryError" in (r.stderr or "") or "can't allocate memory" in (r.stderr or "") or r.returncode == -9:
+            raise ModelSpecError(f"{name} needs more memory than the {memory_mb:,} MB a user model may take "
+                                 f"while {stage}; make it smaller (fewer parameters, a smaller example input)")
+        raise ModelSpecError(f"{name} failed while {stage} in a child process: {tail[0][:300]}")
+    if report.get("error"):
+        raise ModelSpecError(report["error"])
+    _seen[key] = report
+    return report
+
+
+def _lines(out: Any) -> list[str]:
+    if isinstance(out, bytes):
+        out = out.decode(errors="replace")
+    return (out or "").strip().splitlines()
+
+
+def _last_stage(out: Any) -> str:
+    stages = [ln[len("stage "):] for ln in _lines(out) if ln.startswith("stage ")]
+    return stages[-1] if stages else "importing the file"
+
+
+def _report(out: str) -> dict[str, Any] | None:
+    for ln in reversed(_lines(out)):
+        if ln.startswith("report "):
+            return json.loads(ln[len("report "):])
+    return None
+
+
+def _child(spec: str) -> int:
+    """The child's side: import, construct, forward, trace; print each stage as it starts."""
+    def stage(s: str) -> None:
+        print(f"stage {s}", flush=True)
+
+    stage("importing the file and constructing the model")
+    try:
+        import torch
+
+        from explorer.models.user_file import load_file
+
+        lm = load_file(spec)
+        stage("running its forward pass")
+        args = lm.example_input if isinstance(lm.example_input, tuple) else (lm.example_input,)
+        with torch.no_grad():
+            out = lm.model(*args)
+        if out is None:
+            raise ModelSpecError(f"{lm.info.name}'s forward returned None; return the tensor(s) the model computes")
+        stage("tracing its graph")
+        from explorer.graph.trace import trace
+
+        report = {"params": sum(p.numel() for p in lm.model.parameters()), "stage": "done"}
+        try:  # a model that does not trace can still be trained; the graph pages say why it does not
+            trace(lm.model, lm.example_input, lm.info.name)
+        except ValueError as e:
+            report["trace_error"] = str(e)[:500]
+    except ValueError as e:  # the library's own errors name the problem and the fix
+        report = {"error": str(e)}
+    print("report " + json.dumps(report), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1]))
