@@ -32,6 +32,7 @@ PAGES = [  # (file, title, icon)
     ("pages/4_Train.py", "Train", ":material/show_chart:"),
     ("pages/5_Lottery.py", "Lottery", ":material/casino:"),
     ("pages/6_Signal_propagation.py", "Signal propagation", ":material/ssid_chart:"),
+    ("pages/7_Playground.py", "Playground", ":material/scatter_plot:"),
 ]
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]

@@ -22,6 +22,7 @@ COMMANDS = {
     "earlybird": "earlybird",
     "stability": "stability",
     "spectrum": "spectrum",
+    "regions": "regions",
 }
 
 

@@ -14,6 +14,7 @@ PAGES = [  # (url path, page file, screenshot name)
     ("Decomposition", "pages/2_Decomposition.py", "decomposition"),
     ("Prune", "pages/3_Prune.py", "prune"),
     ("Train", "pages/4_Train.py", "train"),
+    ("Playground", "pages/7_Playground.py", "playground"),
 ]
 
 

@@ -45,12 +45,16 @@ class UnitLevelError(ValueError):
 
 @dataclass(frozen=True)
 class Phi:
-    """A node activation `phi` and its slope `phi'` (both elementwise on float64 tensors)."""
+    """A node activation `phi` and its slope `phi'` (both elementwise on float64 tensors).
+
+    `kinks` are the breakpoints of a piecewise-linear `phi` (relu: (0,), hardtanh: (lo, hi)):
+    between two kinks `phi` is affine, which is what the exact linear regions split along."""
 
     name: str
     fn: Callable[[torch.Tensor], torch.Tensor]
     slope: Callable[[torch.Tensor], torch.Tensor]
     piecewise_linear: bool
+    kinks: tuple[float, ...] = ()
 
     def __call__(self, t: torch.Tensor) -> torch.Tensor:
         return self.fn(t)
@@ -69,7 +73,7 @@ def _sig_slope(t: torch.Tensor) -> torch.Tensor:
 
 def leaky_relu(slope: float) -> Phi:
     return Phi(f"leaky_relu({slope:g})", lambda t: F.leaky_relu(t, slope),
-               lambda t: torch.where(t > 0, torch.ones_like(t), torch.full_like(t, slope)), True)
+               lambda t: torch.where(t > 0, torch.ones_like(t), torch.full_like(t, slope)), True, (0.0,))
 
 
 def gelu(approximate: str = "none") -> Phi:
@@ -79,12 +83,14 @@ def gelu(approximate: str = "none") -> Phi:
 
 def hardtanh(lo: float, hi: float) -> Phi:
     name = "relu6" if (lo, hi) == (0.0, 6.0) else f"hardtanh({lo:g},{hi:g})"
-    return Phi(name, lambda t: t.clamp(lo, hi), lambda t: ((t > lo) & (t < hi)).to(t.dtype), True)
+    return Phi(name, lambda t: t.clamp(lo, hi), lambda t: ((t > lo) & (t < hi)).to(t.dtype), True,
+               (float(lo), float(hi)))
 
 
 PHIS: dict[str, Phi] = {
     "identity": Phi("identity", lambda t: t, torch.ones_like, True),
-    "relu": Phi("relu", torch.relu, lambda t: (t > 0).to(t.dtype), True),
+    "relu": Phi("relu", torch.relu, lambda t: (t > 0).to(t.dtype), True, (0.0,)),
+    "abs": Phi("abs", torch.abs, lambda t: torch.where(t > 0, torch.ones_like(t), -torch.ones_like(t)), True, (0.0,)),
     "tanh": Phi("tanh", torch.tanh, lambda t: 1 - torch.tanh(t) ** 2, False),
     "sigmoid": Phi("sigmoid", torch.sigmoid, _sig_slope, False),
     "gelu": gelu(),
@@ -120,7 +126,7 @@ def phi_of_function(target: object, args: tuple, kwargs: dict) -> Phi | None:
     """The node activation of a functional call (`torch.relu`, `F.leaky_relu(x, 0.1)`, `x.relu()`)."""
     name = target if isinstance(target, str) else getattr(target, "__name__", "")
     name = name.rstrip("_")
-    if name in ("relu", "tanh", "sigmoid", "silu", "relu6", "elu", "softplus") and len(args) <= 1 and not {
+    if name in ("relu", "abs", "tanh", "sigmoid", "silu", "relu6", "elu", "softplus") and len(args) <= 1 and not {
             k for k in kwargs if k != "inplace"}:
         return PHIS[name]
     if name == "leaky_relu":

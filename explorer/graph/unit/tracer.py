@@ -178,7 +178,7 @@ class UnitTracer:
         target = n.target
         fname = target if isinstance(target, str) else getattr(target, "__name__", str(target))
         phi = phi_of_function(target, n.args, n.kwargs) if fname.rstrip("_") in (
-            "relu", "tanh", "sigmoid", "silu", "relu6", "elu", "softplus", "leaky_relu", "gelu") else None
+            "relu", "abs", "tanh", "sigmoid", "silu", "relu6", "elu", "softplus", "leaky_relu", "gelu") else None
         if phi is not None and e0 is not None and all(x is None for x in e_args[1:]):
             return self.materialise(e0, phi, n.name)
         if n.op == "call_function":

@@ -24,6 +24,7 @@ JOB_KINDS: dict[str, str] = {
     "propagation.spectra": "explorer.propagation.jobs:spectra_job",  # Jacobian spectra per init, pruning, isometry
     "propagation.depth": "explorer.propagation.jobs:depth_job",  # spectrum spread against depth
     "propagation.grid": "explorer.propagation.jobs:grid_job",  # exports + run configs of a trainability grid
+    "playground": "explorer.playground.job:run_job",  # a 2-D network trained live with its exact regions
 }
 
 

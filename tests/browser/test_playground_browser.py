@@ -1,0 +1,109 @@
+"""Real browser: the Playground trains a spiral with skip arcs live; a click on a first-layer unit of
+the network prunes it while it trains — its boundary leaves the exact regions, the regions after
+level 1 drop at the step it was pruned, and the run goes on without it. Screenshots go to
+tests/artifacts/ (playground_live.png, playground_pruned.png)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from browser_harness import assert_no_errors, open_page, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+LINK = "Playground?dataset=spiral&skips=0-2,1-3&steps=6000&frame_every=20"
+WAIT_S = 240  # generous: two shared cores
+
+
+def _metric(page, label: str) -> str:
+    m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def _step(page) -> int:
+    try:
+        return int(_metric(page, "Step").replace(",", ""))
+    except Exception:  # noqa: BLE001 - not drawn yet
+        return -1
+
+
+def _trace(page, name: str, field: str = "customdata"):
+    """A field of the named trace of the visible plot that has it (None while none is drawn)."""
+    return page.evaluate("""([name, field]) => {
+        for (const el of document.querySelectorAll('.js-plotly-plot')) {
+            if (!el.getBoundingClientRect().width) continue;
+            const t = (el._fullData || []).find(t => t.name === name);  // decoded arrays (el.data may hold bdata)
+            if (t) return Array.from(t[field] || []).map(c => Array.isArray(c) ? c[0] : c);
+        }
+        return null; }""", [name, field])
+
+
+def _unit_xy(page, uid: str):
+    """Centre of a unit's heatmap on the network plot, in page pixels (scrolled into view)."""
+    return page.evaluate("""(uid) => {
+        for (const el of document.querySelectorAll('.js-plotly-plot')) {
+            const k = (el._fullData || []).findIndex(t => t.name === 'units');
+            if (k < 0 || !el.getBoundingClientRect().width) continue;
+            el.scrollIntoView({block: 'center'});
+            const t = el._fullData[k], fl = el._fullLayout, r = el.getBoundingClientRect();
+            const i = Array.from(t.customdata).findIndex(c => (Array.isArray(c) ? c[0] : c) === uid);
+            return {x: r.left + fl.xaxis._offset + fl.xaxis.l2p(Number(t.x[i])),
+                    y: r.top + fl.yaxis._offset + fl.yaxis.l2p(Number(t.y[i]))};
+        }
+        return null; }""", uid)
+
+
+def _until(page, cond, what: str, limit: float = WAIT_S) -> None:
+    t = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > t:
+            raise AssertionError(f"waited {limit:.0f} s for {what}")
+        page.wait_for_timeout(500)
+
+
+def test_spiral_with_skip_arcs_live_and_a_click_prunes_a_unit(page, app_url):
+    open_page(page, app_url, LINK)
+    page.wait_for_selector(".js-plotly-plot", timeout=WAIT_S * 1000)
+    assert_no_errors(page)
+    assert _step(page) == 0 and int(_metric(page, "Linear regions")) > 1
+    page.get_by_role("button", name=re.compile("Play")).click()
+    _until(page, lambda: _step(page) >= 300, "the run to train 300 steps live")
+    assert page.get_by_text(re.compile("training")).count() >= 1 or _step(page) == 6000
+    page.mouse.move(5, 5)  # no tooltip in the picture
+    screenshot(page, "playground_live")
+    assert_no_errors(page)
+
+    handles = _trace(page, "boundary handles") or []
+    first = [u for u in handles if u.startswith("h1[")]
+    assert first, f"no first-layer boundary in the box: {sorted(set(handles))}"
+    target = max(set(first), key=first.count)  # the first-layer unit drawing the most boundary pieces
+
+    def pruned() -> bool:
+        return bool(re.search(r"pruned: [^\n]*" + re.escape(target), page.locator("body").inner_text()))
+
+    t = time.monotonic() + WAIT_S
+    while not pruned():  # a click that lands while the page swaps in a new frame is lost: click again
+        assert time.monotonic() < t, f"clicking {target} never pruned it"
+        xy = _unit_xy(page, target)
+        if xy:
+            page.mouse.click(xy["x"], xy["y"])
+        for _ in range(8):
+            page.wait_for_timeout(500)
+            if pruned():
+                break
+    _until(page, lambda: (h := _trace(page, "boundary handles")) is not None and target not in h,
+           f"the boundary of {target} to leave the regions")
+    # the run's curves hold the frame before and after the prune at the same step: fewer regions after level 1
+    steps = _trace(page, "after level 1", "x")
+    lv1 = _trace(page, "after level 1", "y")
+    assert steps and lv1
+    at = [i for i in range(1, len(steps)) if steps[i] == steps[i - 1]]
+    assert at, "no prune step on the curves"
+    i = at[-1]
+    assert lv1[i] < lv1[i - 1], (steps[i], lv1[i - 1], lv1[i])
+    wait_idle(page)
+    page.mouse.move(5, 5)
+    screenshot(page, "playground_pruned")
+    assert_no_errors(page)

@@ -1,0 +1,122 @@
+"""AppTest of the Playground page: settings from and to the URL, the preview of a new run, play,
+replay, spline pruning into a child run, reset, and the grid approximation of a smooth net. The
+test plays the worker: queued jobs run in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.training.jobs import backend as backend_mod
+from explorer.training.jobs.context import execute_job
+from explorer.training.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "7_Playground.py")
+URL = {"dataset": "gauss", "hidden": "4,4", "skips": "0-2", "steps": "60", "frame_every": "20"}
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(backend_mod, "ensure_worker", lambda *a, **k: None)
+    return tmp_path
+
+
+def drain(data: Path) -> None:
+    s = RunStore(data)
+    while (job := s.claim_job("test")) is not None:
+        execute_job(s, job, "test")
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def page(data: Path, **params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    for k, v in {**URL, **params}.items():
+        at.query_params[k] = v
+    at.run()
+    ok(at)
+    drain(data)
+    at.run()
+    ok(at)
+    return at
+
+
+def test_url_preview_play_replay_and_export(data, one_thread):
+    at = page(data)
+    assert at.selectbox(key="pg.dataset").value == "gauss" and at.number_input(key="pg.layers").value == 2
+    assert metric(at, "Step") == "0" and int(metric(at, "Linear regions")) >= 1
+    assert len(at.get("plotly_chart")) == 3  # the network, the regions, the curves
+    at.slider(key="pg.noise").set_value(10).run()
+    assert at.query_params["noise"] == "10" and at.query_params["hidden"] == "4,4"
+    drain(data)
+    at.run()
+    at.button(key="pg.play").click().run()
+    ok(at)
+    drain(data)
+    at.run()
+    ok(at)
+    assert metric(at, "Step") == "60" and any("finished" in m.value for m in at.markdown)
+    at.select_slider(key="pg.show").set_value(20).run()
+    ok(at)
+    assert metric(at, "Step") == "20"
+    assert at.get("download_button")
+
+
+def test_spline_pruning_makes_a_child_run(data, one_thread):
+    at = page(data)
+    at.button(key="pg.play").click().run()
+    drain(data)
+    at.run()
+    at.slider(key="pg.spline_t").set_value(0.8).run()
+    at.button(key="pg.spline").click().run()
+    ok(at)
+    drain(data)
+    at.run()
+    ok(at)
+    pruned = [m.value for m in at.markdown if "pruned:" in m.value]
+    infos = [i.value for i in at.info if "No two units" in i.value]
+    assert pruned or infos
+    if pruned:
+        jobs = RunStore(data).list_jobs(kind="playground")
+        kid = next(j for j in jobs if j.config["pruned"])
+        assert kid.config["parent"] and kid.config["parent_step"] == 60
+        at.button(key="pg.restore").click().run()
+        ok(at)
+        assert not any("pruned:" in m.value for m in at.markdown)
+
+
+def test_reset_starts_a_fresh_run(data, one_thread):
+    at = page(data)
+    before = {j.id for j in RunStore(data).list_jobs()}
+    at.button(key="pg.reset").click().run()
+    ok(at)
+    after = {j.id for j in RunStore(data).list_jobs()}
+    assert len(after - before) == 1 and at.session_state["pg.trial"] == 1
+
+
+def test_smooth_activation_is_labelled_an_approximation(data, one_thread):
+    at = page(data, activation="tanh")
+    labels = [m.label for m in at.metric]
+    assert "Sign patterns (grid)" in labels and "Linear regions" not in labels
+
+
+def test_a_bad_link_falls_back_to_defaults_with_a_warning(data):
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    for k, v in {"activation": "gelu", "noise": "99", "features": "x1,x9", "skips": "0-1", "lr": "x"}.items():
+        at.query_params[k] = v
+    at.run()
+    ok(at)
+    assert at.selectbox(key="pg.activation").value == "relu" and at.slider(key="pg.noise").value == 0
+    assert at.session_state["pg.features"] == ["x1", "x2"] and at.session_state["pg.skips"] == []
+    assert len(at.toast) == 3
