@@ -40,7 +40,7 @@ by_file = {f: st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exi
 pages += list(by_file.values())
 mark_navigation()
 nav = st.navigation(pages)
-goto = pending_page()  # a deep link that arrived before navigation existed (ui.nav)
-if goto in by_file:
-    st.switch_page(by_file[goto])
+goto = pending_page()  # a deep link that arrived before navigation existed (ui.nav), with its query
+if goto is not None and goto[0] in by_file:
+    st.switch_page(by_file[goto[0]], query_params=goto[1] or None)
 nav.run()

@@ -10,9 +10,17 @@ import streamlit as st
 from explorer.lifting import views
 from ui import cache, lifting_view as lv
 from ui.errors import graph_warnings, guard
+from ui.links import Param, Setting, clamp, linked
 from ui.picker import graph_picker
 
 FULL_MATRIX_MAX = 250  # nodes; above this the page offers a window of levels or level blocks
+VIEWS = ("window of levels", "level blocks")
+LINK = (Setting(Param("l", int, 1, lo=1, label="level"), "dec.level"),
+        Setting(Param("view", str, VIEWS[0], choices=VIEWS, label="view"), "dec.view"),
+        Setting(Param("w", int, 3, lo=1, hi=12, label="levels in the window"), "dec.window"),
+        Setting(Param("masked", bool, False, label="activation masks"), "dec.masked"),
+        Setting(Param("x", int, 0, lo=0, hi=10_000, label="input seed"), "dec.input_seed"),
+        Setting(Param("sample", int, None, lo=0, hi=999, label="sample index"), "dec.sample"))
 
 
 def badge(key) -> None:
@@ -44,15 +52,17 @@ def main() -> None:
     with guard("verifying"):
         badge(key)
 
+    clamp("dec.level", 1, dag.depth, "level")
     l = st.slider("level l", 1, dag.depth, 1, key="dec.level",
                   help="T_l computes the level-l nodes from the lower levels")
     ids_all = dag.order()
     big = len(ids_all) > FULL_MATRIX_MAX
     view, lo = "full", 0
     if big:
-        view = st.radio("View", ["window of levels", "level blocks"], horizontal=True, key="dec.view",
+        view = st.radio("View", list(VIEWS), horizontal=True, key="dec.view",
                         help=f"{len(ids_all):,} nodes: too many cells to draw at once")
         if view == "window of levels":
+            clamp("dec.window", 1, min(12, dag.depth + 1), "levels in the window")
             w = st.slider("levels in the window (ending at l)", 1, min(12, dag.depth + 1), min(3, dag.depth + 1),
                           key="dec.window")
             lo = max(0, l - w + 1)
@@ -79,5 +89,5 @@ def main() -> None:
         lv.sub_architecture(key, dag, L)
 
 
-with guard():
+with guard(), linked("dec", LINK):
     main()

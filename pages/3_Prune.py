@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import cache, prune_tools as pt, state
 from ui.errors import graph_warnings, guard, show_error
+from ui.links import Param, Setting, linked, selection_fits, selection_setting
 from ui.picker import graph_picker
 
 
@@ -82,7 +83,9 @@ def main() -> None:
     dag = cache.dag(key)
     graph_warnings(dag)
     lm = cache.model(key.spec, key.seed)
+    held = state.SELECTION.get()
     cur = pt.graph_event(dag, pt.current(dag))
+    selection_fits(held is None or held.is_empty() or not cur.is_empty())
     state.SELECTION.put(cur)
 
     verdict = check(dag, cur)
@@ -114,5 +117,15 @@ def main() -> None:
         pt.result_panel(key, dag)
 
 
-with guard():
+def _link() -> tuple[Setting, ...]:
+    from explorer.pruning.criteria.propose import CRITERIA
+
+    return (selection_setting(Param("sel", str, None, label="selection")),
+            Setting(Param("crit", str, None, choices=tuple(CRITERIA), label="criterion"), "prune.crit"),
+            Setting(Param("target", str, None, choices=("units", "arcs", "weights"), label="criterion target"), "prune.target"),
+            Setting(Param("scope", str, "layer", choices=("layer", "global"), label="scope"), "prune.scope"),
+            Setting(Param("sp", float, 0.5, lo=0.0, hi=0.95, label="sparsity"), "prune.sparsity"))
+
+
+with guard(), linked("prune", _link()):
     main()
