@@ -2,9 +2,8 @@
 
 A fresh server has imported neither torch nor torchvision: on this project's 2-core machine that is
 5–15 s, paid by whoever opens the first model page. Home needs neither, so the first run of
-`app.py` starts a daemon thread that imports them (and the library's packages that trace, lift and
-prune) while the visitor reads Home; a page that needs them meanwhile simply waits on Python's
-import lock for the rest, never for a second import.
+`app.py` starts a daemon thread that imports torch while the visitor reads Home; a page that needs
+it meanwhile waits on Python's import lock for the rest, never for a second import.
 """
 
 from __future__ import annotations
@@ -12,8 +11,10 @@ from __future__ import annotations
 import importlib
 import threading
 
-MODULES = ("torch", "torchvision.models", "torch.fx", "networkx", "pandas", "explorer.graph", "explorer.lifting",
-           "explorer.pruning.validity", "explorer.pruning.pipeline", "explorer.figures.matrix_plot")
+# torch only (and what sits on it): its import is the slow one, and it never imports a module of this
+# project or one of the libraries a page imports first (plotly, pandas), so two threads importing at
+# once can only wait for each other, never deadlock into a half-initialised module.
+MODULES = ("torch", "torch.fx", "torchvision.models")
 _started = threading.Event()
 
 

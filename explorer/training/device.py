@@ -57,10 +57,11 @@ def use_threads(role: str) -> int:
     imported this only sets `OMP_NUM_THREADS` (unless the user set it), which torch reads when it is:
     the app's first run does not pay torch's import (`ui.warmup` does, in the background)."""
     n = threads_for(role)
-    torch = sys.modules.get("torch")
-    if torch is None:
+    if "torch" not in sys.modules:
         os.environ.setdefault("OMP_NUM_THREADS", str(n))
         return n
+    import torch  # a real import: waits for another thread still importing it (ui.warmup)
+
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
