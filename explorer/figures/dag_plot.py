@@ -35,10 +35,11 @@ from collections.abc import Collection, Iterable
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative, sample_colorscale
 
 from explorer.graph.dag import Dag
 from explorer.figures.layout import level_layout
+from explorer.figures.palette import (ARC_COLOR, ARC_FAINT, SEARCH_COLOR, SELECT_COLOR, SKIP_ARC_COLOR,
+                                      SKIP_ARC_FAINT, level_colors, stepped_colorscale)
 
 TRACE_ARCS = "arcs"
 TRACE_SKIP_ARCS = "skip arcs"
@@ -52,30 +53,6 @@ TRACE_ORDER = (TRACE_ARCS, TRACE_SKIP_ARCS, TRACE_HIGHLIGHT_ARCS, TRACE_SELECTED
 GL_THRESHOLD = 800  # nodes; above this, WebGL traces
 LABEL_THRESHOLD = 40  # nodes; at or below this, node ids are written next to the markers
 _CURVE_SAMPLES = 9  # points per curved skip arc
-
-SELECT_COLOR = "#d62728"
-SEARCH_COLOR = "#111111"
-
-
-def level_colors(n_levels: int) -> list[str]:
-    """One colour per level: a qualitative palette for up to 24 levels, else samples of Turbo."""
-    palette = qualitative.Dark24
-    if n_levels <= len(palette):
-        return list(palette[:max(n_levels, 1)])
-    return sample_colorscale("Turbo", [k / (n_levels - 1) for k in range(n_levels)])
-
-
-def _stepped_colorscale(colors: list[str]) -> list[list]:
-    """A colorscale with one flat band per level, so the colourbar reads as a discrete legend."""
-    n = len(colors)
-    if n == 1:
-        return [[0.0, colors[0]], [1.0, colors[0]]]
-    scale = []
-    for k, c in enumerate(colors):
-        scale.append([k / n, c])
-        scale.append([(k + 1) / n, c])
-    return scale
-
 
 def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
     """Nodes whose id, op or module contains `query` (case-insensitive), and their neighbours.
@@ -201,11 +178,11 @@ def dag_figure(
     traces: list = []
     x, y = _lines(plain)
     traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_ARCS, hoverinfo="skip",
-                          line=dict(color="rgba(90,90,90,0.18)" if faint else "rgba(90,90,90,0.45)", width=1),
+                          line=dict(color=ARC_FAINT if faint else ARC_COLOR, width=1),
                           showlegend=False))
     x, y = _lines(skip)
     traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_SKIP_ARCS, hoverinfo="skip",
-                          line=dict(color="rgba(255,127,14,0.25)" if faint else "rgba(255,127,14,0.75)", width=1.6),
+                          line=dict(color=SKIP_ARC_FAINT if faint else SKIP_ARC_COLOR, width=1.6),
                           showlegend=bool(skip), legendgroup="arcs"))
     x, y = _lines(highlighted)
     traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_HIGHLIGHT_ARCS, hoverinfo="skip",
@@ -254,7 +231,7 @@ def dag_figure(
             line=dict(width=np.array(line_w, dtype=float), color=np.array(line_c, dtype=float), cmin=0, cmax=2,
                       colorscale=[[0, "white"], [0.5, SEARCH_COLOR], [1, SELECT_COLOR]]),
             color=np.array([dag.level[i] for i in ids]), cmin=-0.5, cmax=n_levels - 0.5,
-            colorscale=_stepped_colorscale(colors),
+            colorscale=stepped_colorscale(colors),
             colorbar=dict(title=dict(text="level"), tickvals=list(range(0, n_levels, tick_step)),
                           thickness=14, len=0.9),
         ),
