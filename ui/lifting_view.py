@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.figures.matrix_plot import level_blocks, matrix_figure
+from explorer.figures.wording import arc_text
 
 INPUT_KIND = "dec.input_kind"
 
@@ -115,7 +116,8 @@ def sub_architecture(key, dag, L) -> None:
     removed_nodes = c2.multiselect("remove nodes", [i for i in ids if i in upstream and i not in dag.inputs],
                                    key="dec.rm_nodes", help="nodes upstream of the chosen node")
     arc_ids = [a.id for a in dag.arcs if a.dst in upstream or a.dst == node]
-    removed_arcs = c3.multiselect("remove arcs", arc_ids, key="dec.rm_arcs", help="arcs upstream of the chosen node")
+    removed_arcs = c3.multiselect("remove arcs", arc_ids, key="dec.rm_arcs", help="arcs upstream of the chosen node",
+                                  format_func=arc_text)
     seed, sample = input_choice()
     intact = cache.function_value(key, seed, sample, node)
     sub = cache.function_value(key, seed, sample, node, tuple(sorted(removed_nodes)), tuple(sorted(removed_arcs)))

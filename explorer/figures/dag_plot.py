@@ -38,6 +38,7 @@ import plotly.graph_objects as go
 
 from explorer.graph.dag import Dag
 from explorer.figures.layout import level_layout
+from explorer.figures.node_labels import label_plan, node_facts, node_label
 from explorer.figures.palette import (ARC_COLOR, ARC_FAINT, SEARCH_COLOR, SELECT_COLOR, SKIP_ARC_COLOR,
                                       SKIP_ARC_FAINT, level_colors, stepped_colorscale)
 
@@ -51,7 +52,6 @@ TRACE_ORDER = (TRACE_ARCS, TRACE_SKIP_ARCS, TRACE_HIGHLIGHT_ARCS, TRACE_SELECTED
                TRACE_ARC_MIDPOINTS, TRACE_NODES)
 
 GL_THRESHOLD = 800  # nodes; above this, WebGL traces
-LABEL_THRESHOLD = 40  # nodes; at or below this, node ids are written next to the markers
 _CURVE_SAMPLES = 9  # points per curved skip arc
 
 def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
@@ -73,20 +73,9 @@ def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
     return hits, nbrs
 
 
-def _fmt_int(v: int) -> str:
-    return f"{v:,}"
-
-
 def _node_hover(dag: Dag, node_id: str) -> str:
-    n = dag.node(node_id)
-    shape = "×".join(str(s) for s in n.shape) if n.shape else "?"
-    parts = [f"<b>{n.id}</b>", f"op: {n.op}"]
-    if n.module:
-        parts.append(f"module: {n.module}")
-    parts += [f"shape: {shape}", f"params: {_fmt_int(n.params)}", f"MACs: {_fmt_int(n.macs)}",
-              f"level: {dag.level[n.id]}",
-              f"in/out arcs: {len(dag.in_arcs(n.id))}/{len(dag.out_arcs(n.id))}"]
-    return "<br>".join(parts)
+    facts = node_facts(dag, node_id)
+    return "<br>".join([f"<b>{node_id}</b>"] + [f"{k}: {v[:90]}" for k, v in facts])
 
 
 def _arc_points(x0: float, y0: float, x1: float, y1: float, curved: bool) -> tuple[list[float], list[float]]:
@@ -138,7 +127,8 @@ def dag_figure(
       search: text; matching nodes (id/op/module) and their neighbours are emphasised,
         all others dimmed.
       dragmode: plotly drag mode, e.g. "zoom", "pan", "select" (box) or "lasso".
-      labels: write node ids next to markers (default: only for graphs of <= 40 nodes).
+      labels: True: label every node; False: none; None (default): `node_labels.label_plan`, every node
+        where the labels fit, else tilted labels on landmark nodes every few levels.
       layout: precomputed `level_layout(dag)` (pass it to avoid recomputing on reruns).
     Trace order and `customdata` are documented in the module docstring.
     """
@@ -162,6 +152,8 @@ def dag_figure(
         curved = x1 - x0 > 1
         seg = _arc_points(x0, y0, x1, y1, curved)
         (skip if curved else plain).append(seg)
+        if not curved and a.meta.get("op_skips"):  # a block arc bundling a shortcut: keep it visible
+            skip.append(_arc_points(x0, y0, x1, y1, True))
         if a.src in hit_set or a.dst in hit_set:
             highlighted.append(seg)
         if a.id in sel_arcs:
@@ -216,12 +208,15 @@ def dag_figure(
         else:
             line_w.append(0.5), line_c.append(0)
         opacity.append(0.18 if i in dim and not emph else 1.0)
-    show_labels = labels if labels is not None else len(ids) <= LABEL_THRESHOLD
+    mode, lab_ids = label_plan(dag) if labels is not False else ("text", [])
+    if labels is True:
+        lab_ids = ids
+    show_labels = mode == "text" and bool(lab_ids)
     tick_step = max(1, n_levels // 12)
     traces.append(Scatter(
         x=np.array([pos[i][0] for i in ids]), y=np.array([pos[i][1] for i in ids]),
         mode="markers+text" if show_labels else "markers",
-        text=ids if show_labels else None, textfont=dict(size=10),
+        text=[node_label(dag, i) for i in ids] if show_labels else None, textfont=dict(size=10),
         # alternate above/below by level so the labels of a chain do not run into each other
         textposition=["top center" if dag.level[i] % 2 == 0 else "bottom center" for i in ids] if show_labels else None,
         name=TRACE_NODES, customdata=np.asarray(ids, dtype=object),
@@ -239,6 +234,14 @@ def dag_figure(
     ))
 
     fig = go.Figure(traces)
+    if mode == "angled":  # tilted labels need only a line height between levels (explorer.figures.node_labels);
+        # they hang below their nodes, away from the skip arcs that bow upwards
+        fig.update_layout(annotations=[
+            dict(x=pos[i][0], y=pos[i][1], text=node_label(dag, i), showarrow=False, textangle=35,
+                 xanchor="left", yanchor="top", xshift=2, yshift=-4, font=dict(size=10, color="#333"),
+                 captureevents=False) for i in lab_ids])
+    n_shortcuts = sum(1 for a in dag.arcs if a.meta.get("op_skips"))
+    bundled = f" ({n_shortcuts} carry an op-level shortcut, orange)" if n_shortcuts else ""
     max_width = max((len(v) for v in dag.levels()), default=1)
     fig.update_layout(
         height=height or int(min(900, max(380, 160 + 22 * max_width))),
@@ -250,13 +253,14 @@ def dag_figure(
         legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0),
         plot_bgcolor="white",
         title=dict(text=f"{dag.name or 'graph'} — {dag.granularity} level: {len(ids)} nodes, "
-                        f"{len(dag.arcs)} arcs, levels 0..{dag.depth}", font=dict(size=13), x=0.01, y=0.99),
+                        f"{len(dag.arcs)} arcs{bundled}, levels 0..{dag.depth}", font=dict(size=13), x=0.01, y=0.99),
     )
     fig.update_xaxes(title_text="level", dtick=tick_step, zeroline=False, showgrid=True, gridcolor="#eee")
     ys = [p[1] for p in pos.values()]
     half = max(1.2, (max(ys) - min(ys)) / 2 + 0.8) if ys else 1.2  # a chain still gets room for its skip curves
     mid = (max(ys) + min(ys)) / 2 if ys else 0.0
-    fig.update_yaxes(visible=False, range=[mid - half, mid + half])
+    below = 0.9 if mode == "angled" else 0.0  # room for the hanging labels under the lowest nodes
+    fig.update_yaxes(visible=False, range=[mid - half - below, mid + half])
     return fig
 
 

@@ -257,17 +257,3 @@ def level_blocks(ids: Sequence[str], M, level: dict[str, int]) -> tuple[list[str
     S[np.arange(len(ids)), lv] = 1.0
     B = np.sqrt(np.maximum(S.T @ (A * A) @ S, 0.0))  # (n_levels, n_levels) block Frobenius norms
     return [f"L{k}" for k in range(n_levels)], np.tril(B)
-
-
-def level_histogram_figure(dag) -> go.Figure:
-    """Bar chart: number of nodes at each level, each bar in its level's colour."""
-    from explorer.figures.palette import level_colors
-
-    hist = [len(v) for v in dag.levels()]
-    colors = level_colors(len(hist))
-    fig = go.Figure(go.Bar(x=list(range(len(hist))), y=hist, marker_color=colors, name="nodes per level",
-                           hovertemplate="level %{x}: %{y} nodes<extra></extra>"))
-    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=30), bargap=0.1,
-                      title=dict(text="nodes per level", font=dict(size=12)), plot_bgcolor="white")
-    fig.update_xaxes(title_text="level")
-    return fig
