@@ -38,7 +38,7 @@ import plotly.graph_objects as go
 
 from explorer.graph.dag import Dag
 from explorer.figures.layout import level_layout
-from explorer.figures.node_labels import label_plan, node_facts, node_label
+from explorer.figures.node_labels import LABEL_ANGLE, label_plan, node_facts, node_label
 from explorer.figures.palette import (ARC_COLOR, ARC_FAINT, SEARCH_COLOR, SELECT_COLOR, SKIP_ARC_COLOR,
                                       SKIP_ARC_FAINT, level_colors, stepped_colorscale)
 
@@ -220,6 +220,7 @@ def dag_figure(
         # alternate above/below by level so the labels of a chain do not run into each other
         textposition=["top center" if dag.level[i] % 2 == 0 else "bottom center" for i in ids] if show_labels else None,
         name=TRACE_NODES, customdata=np.asarray(ids, dtype=object),
+        unselected=dict(marker=dict(opacity=0.6)),  # a click selects one node: the others keep their colours
         hovertext=np.asarray([_node_hover(dag, i) for i in ids], dtype=object), hoverinfo="text",
         marker=dict(
             size=np.array(sizes), opacity=np.array(opacity),
@@ -237,7 +238,7 @@ def dag_figure(
     if mode == "angled":  # tilted labels need only a line height between levels (explorer.figures.node_labels);
         # they hang below their nodes, away from the skip arcs that bow upwards
         fig.update_layout(annotations=[
-            dict(x=pos[i][0], y=pos[i][1], text=node_label(dag, i), showarrow=False, textangle=35,
+            dict(x=pos[i][0], y=pos[i][1], text=node_label(dag, i), showarrow=False, textangle=LABEL_ANGLE,
                  xanchor="left", yanchor="top", xshift=2, yshift=-4, font=dict(size=10, color="#333"),
                  captureevents=False) for i in lab_ids])
     n_shortcuts = sum(1 for a in dag.arcs if a.meta.get("op_skips"))
@@ -259,7 +260,7 @@ def dag_figure(
     ys = [p[1] for p in pos.values()]
     half = max(1.2, (max(ys) - min(ys)) / 2 + 0.8) if ys else 1.2  # a chain still gets room for its skip curves
     mid = (max(ys) + min(ys)) / 2 if ys else 0.0
-    below = 0.9 if mode == "angled" else 0.0  # room for the hanging labels under the lowest nodes
+    below = 1.2 if mode == "angled" else 0.0  # room for the hanging labels under the lowest nodes
     fig.update_yaxes(visible=False, range=[mid - half - below, mid + half])
     return fig
 

@@ -27,7 +27,8 @@ import math
 from explorer.graph.dag import Dag
 
 CHAR_PX = 6.0  # average glyph width of a 10 px label
-ANGLED_GAP_PX = 16  # px between the levels of two angled labels (one line of 10 px text, tilted)
+ANGLED_GAP_PX = 18  # px between two tilted labels' levels: 18·sin 50° ≈ 14 px, one line of 10 px text
+LABEL_ANGLE = 50  # degrees below the horizontal
 MAX_LABELS = 160  # annotations past this slow the browser more than they help
 QUIET_OPS = frozenset({"relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "dropout",
                        "batchnorm1d", "batchnorm2d", "batchnorm3d", "layernorm", "groupnorm", "identity", "flatten",
@@ -54,7 +55,7 @@ def node_label(dag: Dag, node_id: str) -> str:
     return n.id
 
 
-def label_plan(dag: Dag, width_px: int = 950) -> tuple[str, list[str]]:
+def label_plan(dag: Dag, width_px: int = 800) -> tuple[str, list[str]]:
     """`(mode, ids)`: "text" or "angled" placement, and the ids to label (see the module doc)."""
     ids = dag.order()
     if not ids:
