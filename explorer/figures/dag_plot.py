@@ -212,7 +212,7 @@ def dag_figure(
     if labels is True:
         lab_ids = ids
     show_labels = mode == "text" and bool(lab_ids)
-    tick_step = max(1, n_levels // 12)
+    tick_step = max(1, -(-n_levels // 10))  # at most ~10 level ticks on the axis and the colour bar
     traces.append(Scatter(
         x=np.array([pos[i][0] for i in ids]), y=np.array([pos[i][1] for i in ids]),
         mode="markers+text" if show_labels else "markers",
@@ -236,11 +236,15 @@ def dag_figure(
 
     fig = go.Figure(traces)
     if mode == "angled":  # tilted labels need only a line height between levels (explorer.figures.node_labels);
-        # they hang below their nodes, away from the skip arcs that bow upwards
+        # they hang below their nodes, away from the skip arcs that bow upwards, except on nodes above the
+        # middle rank (a parallel branch), whose labels rise so they do not cross the main line
+        y_mid = (max(p[1] for p in pos.values()) + min(p[1] for p in pos.values())) / 2
+        up = {i for i in lab_ids if pos[i][1] > y_mid + 1e-9}
         fig.update_layout(annotations=[
-            dict(x=pos[i][0], y=pos[i][1], text=node_label(dag, i), showarrow=False, textangle=LABEL_ANGLE,
-                 xanchor="left", yanchor="top", xshift=2, yshift=-4, font=dict(size=10, color="#333"),
-                 captureevents=False) for i in lab_ids])
+            dict(x=pos[i][0], y=pos[i][1], text=node_label(dag, i), showarrow=False,
+                 textangle=-LABEL_ANGLE if i in up else LABEL_ANGLE, xanchor="left",
+                 yanchor="bottom" if i in up else "top", xshift=2, yshift=4 if i in up else -4,
+                 font=dict(size=10, color="#333"), captureevents=False) for i in lab_ids])
     n_shortcuts = sum(1 for a in dag.arcs if a.meta.get("op_skips"))
     bundled = f" ({n_shortcuts} carry an op-level shortcut, orange)" if n_shortcuts else ""
     max_width = max((len(v) for v in dag.levels()), default=1)
