@@ -111,6 +111,8 @@ def cell_geometry(rows: Sequence[str], cols: Sequence[str], texts: np.ndarray | 
         cell_w, cell_h = text_w, max(text_h, 22)
     else:
         cell_w = cell_h = max(2.0, min(MAX_CELL, avail / max(m, 1), MAX_HEIGHT / max(n, 1)))
+    if colorbar and n * cell_h < 90:  # room for a readable colour bar beside a matrix of a row or two
+        cell_h = 90 / max(n, 1)
     ticks_y, ticks_x = cell_h >= MIN_TICK_CELL, cell_w >= MIN_TICK_CELL
     longest_col = max((len(c) for c in cols), default=1) * CHAR_PX
     upright = longest_col + 4 > cell_w
