@@ -199,7 +199,7 @@ def matrix_figure(
         heat.textfont = dict(size=FONT)
     zr = [r for r, c in zeroed]
     zc = [c for r, c in zeroed]
-    mark = max(6.0, min(40.0, 0.75 * min(g["cell_w"], g["cell_h"])))
+    mark = max(6.0, min(40.0, 0.9 * min(g["cell_w"], g["cell_h"])))  # the red square nearly fills its cell
     red = go.Scatter(x=zc, y=zr, mode="markers", name="zeroed", hoverinfo="skip",
                      marker=dict(symbol="square-open", color=SELECT_COLOR, size=mark, line=dict(width=2.5)),
                      showlegend=bool(zr))
