@@ -10,11 +10,13 @@ import streamlit as st
 
 from explorer.training.device import use_threads
 from ui.nav import mark_navigation, pending_page
+from ui.warmup import start as warm_up
 
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="DAG-DNN Explorer", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
 use_threads("interactive")  # the script thread shares the CPU with a training worker (explorer.training.device)
+warm_up()  # torch & co. import in the background while Home is read (ui.warmup)
 
 
 def home() -> None:
@@ -40,7 +42,7 @@ by_file = {f: st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exi
 pages += list(by_file.values())
 mark_navigation()
 nav = st.navigation(pages)
-goto = pending_page()  # a deep link that arrived before navigation existed (ui.nav)
-if goto in by_file:
-    st.switch_page(by_file[goto])
+goto = pending_page()  # a deep link that arrived before navigation existed (ui.nav), with its query
+if goto is not None and goto[0] in by_file:
+    st.switch_page(by_file[goto[0]], query_params=goto[1] or None)
 nav.run()

@@ -10,9 +10,12 @@ import streamlit as st
 
 from ui import cache, node_inspector, state
 from ui.errors import graph_warnings, guard
+from ui.links import Param, Setting, linked
 from ui.picker import graph_picker
 
 PYVIS_AUTO = 300  # the free-form view is on by default up to this many nodes
+LINK = (Setting(Param("q", str, "", label="search"), "arch.search"),
+        Setting(Param("free", bool, None, label="free-form view"), "arch.pyvis"))
 
 
 def _fmt(n: int) -> str:
@@ -23,7 +26,7 @@ def _fmt(n: int) -> str:
 
 
 def main() -> None:
-    from explorer.figures.dag_plot import dag_figure, figure_html, search_nodes
+    from explorer.figures.dag_plot import figure_html, search_nodes
     from explorer.figures.level_widths import level_width_figure
 
     st.title("Architecture")
@@ -35,7 +38,6 @@ def main() -> None:
         return
     t0 = time.perf_counter()
     dag = cache.dag(key)
-    layout = cache.layout(key)
     t_build = time.perf_counter() - t0
 
     s = dag.summary()
@@ -59,7 +61,7 @@ def main() -> None:
         else:
             st.warning(f"No node id, op or module contains {q.strip()!r}.")
 
-    fig = dag_figure(dag, search=q, layout=layout)
+    fig = cache.dag_figure(key, search=q)
     selectable = dag.granularity in ("unit", "op") and key.spec != state.ONNX_SPEC
     if selectable:
         st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
@@ -83,7 +85,7 @@ def main() -> None:
     with c2:
         st.markdown("**Downloads**")
         name = (dag.name or "graph").replace("/", "_").replace(":", "_")
-        st.download_button("Graph as JSON", data=dag.dumps(), file_name=f"{name}_{dag.granularity}.json",
+        st.download_button("Graph as JSON", data=dag.dumps, file_name=f"{name}_{dag.granularity}.json",
                            mime="application/json", key="arch.dl_json", on_click="ignore")
         st.download_button("Plot as standalone HTML", data=lambda: figure_html(fig),
                            file_name=f"{name}_{dag.granularity}.html", mime="text/html", key="arch.dl_html",
@@ -140,5 +142,5 @@ def _pyvis(key) -> str:
     return pyvis_html(cache.dag(key))
 
 
-with guard():
+with guard(), linked("arch", LINK):
     main()

@@ -10,7 +10,16 @@ import streamlit as st
 from explorer.lifting import views
 from ui import cache, lifting_view as lv
 from ui.errors import graph_warnings, guard
+from ui.links import Param, Setting, clamp, linked
 from ui.picker import graph_picker
+
+LINK = (Setting(Param("l", int, 1, lo=1, label="level"), "dec.level"),
+        Setting(Param("view", str, lv.VIEWS[0], choices=lv.VIEWS, label="view"), "dec.view"),
+        Setting(Param("w", int, lv.WINDOW_DEFAULT, lo=1, hi=lv.WINDOW_LEVELS, label="levels in the window"),
+                "dec.window"),
+        Setting(Param("masked", bool, False, label="activation masks"), "dec.masked"),
+        Setting(Param("x", int, 0, lo=0, hi=10_000, label="input seed"), "dec.input_seed"),
+        Setting(Param("sample", int, None, lo=0, hi=999, label="sample index"), "dec.sample"))
 
 
 def badge(key) -> None:
@@ -42,6 +51,7 @@ def main() -> None:
     with guard("verifying"):
         badge(key)
 
+    clamp("dec.level", 1, dag.depth, "level")
     l = st.slider("level l", 1, dag.depth, 1, key="dec.level",
                   help="T_l computes the level-l nodes from the lower levels")
     view, w = lv.view_controls(dag, l)
@@ -71,5 +81,5 @@ def main() -> None:
         lv.sub_architecture(key, dag, L)
 
 
-with guard():
+with guard(), linked("dec", LINK):
     main()

@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import cache, prune_tools as pt, state
 from ui.errors import graph_warnings, guard, show_error
+from ui.links import Param, Setting, linked, selection_fits, selection_setting
 from ui.picker import graph_picker
 
 
@@ -70,7 +71,6 @@ def summary(lm, dag, cur, verdict) -> None:
 
 
 def main() -> None:
-    from explorer.figures.dag_plot import dag_figure
     from explorer.pruning.validity import check
 
     st.title("Prune")
@@ -84,7 +84,9 @@ def main() -> None:
     dag = cache.dag(key)
     graph_warnings(dag)
     lm = cache.model(key.spec, key.seed)
+    held = state.SELECTION.get()
     cur = pt.graph_event(dag, pt.current(dag))
+    selection_fits(held is None or held.is_empty() or not cur.is_empty())
     state.SELECTION.put(cur)
 
     verdict = check(dag, cur)
@@ -96,11 +98,11 @@ def main() -> None:
         pt.set_selection(Selection.empty(dag))
         st.rerun()
     with c1:
-        fig = dag_figure(dag, selected_nodes=cur.nodes, selected_arcs=cur.arcs,
-                         dimmed=verdict.disconnected, dragmode="select", layout=cache.layout(key))
+        fig = cache.dag_figure(key, selected_nodes=cur.nodes, selected_arcs=cur.arcs, dimmed=verdict.disconnected,
+                               dragmode="select")
         st.plotly_chart(fig, key="prune.dag", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         config={"displaylogo": False})
-    pt.tools(dag, lm, cur)
+    pt.tools(key, dag, lm, cur)
     summary(lm, dag, cur, verdict)
     with guard("drawing the decomposition"):
         pt.matrix_view(key, dag, verdict)
@@ -116,5 +118,15 @@ def main() -> None:
         pt.result_panel(key, dag)
 
 
-with guard():
+def _link() -> tuple[Setting, ...]:
+    from explorer.pruning.criteria.propose import CRITERIA
+
+    return (selection_setting(Param("sel", str, None, label="selection")),
+            Setting(Param("crit", str, None, choices=tuple(CRITERIA), label="criterion"), "prune.crit"),
+            Setting(Param("target", str, None, choices=("units", "arcs", "weights"), label="criterion target"), "prune.target"),
+            Setting(Param("scope", str, "layer", choices=("layer", "global"), label="scope"), "prune.scope"),
+            Setting(Param("sp", float, 0.5, lo=0.0, hi=0.95, label="sparsity"), "prune.sparsity"))
+
+
+with guard(), linked("prune", _link()):
     main()

@@ -14,6 +14,7 @@ import streamlit as st
 
 from ui.errors import guard, show_error
 from ui.grid_panel import grid_panel
+from ui.links import Param, Setting, linked
 from ui.train_forms import GROUP_KEY, backend, backend_name, damaged_store_way_out, new_runs_panel, retrain_panel
 
 LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
@@ -93,6 +94,9 @@ def compare_block(runs, metrics) -> None:
                        "text/html", on_click="ignore", key="dl.html")
 
 
+LINK = (Setting(Param("group", str, None, label="comparison group"), GROUP_KEY),)
+
+
 def main() -> None:
     backend_name()
     st.title("Train & Compare")
@@ -140,5 +144,5 @@ def main() -> None:
     live_view()
 
 
-with guard():
+with guard(), linked("train", LINK):
     main()

@@ -22,7 +22,7 @@ def through_navigation(page_file: str) -> None:
     ctx = get_script_run_ctx()
     if ctx is None or Path(ctx.main_script_path).name != "app.py" or st.session_state.get(NAV_FLAG):
         return  # run by app.py's navigation, or on its own (AppTest of a single page)
-    st.session_state[GOTO] = f"pages/{Path(page_file).name}"
+    st.session_state[GOTO] = (f"pages/{Path(page_file).name}", st.query_params.to_dict())
     st.switch_page("app.py")
 
 
@@ -30,5 +30,6 @@ def mark_navigation() -> None:
     st.session_state[NAV_FLAG] = True
 
 
-def pending_page() -> str | None:
+def pending_page() -> tuple[str, dict[str, str]] | None:
+    """The page a deep link asked for and the link's query (its view: `ui.links`), once."""
     return st.session_state.pop(GOTO, None)

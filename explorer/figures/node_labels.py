@@ -86,8 +86,9 @@ def _count(v: int) -> str:
     return f"{v:,}"
 
 
-def node_facts(dag: Dag, node_id: str) -> list[tuple[str, str]]:
-    """`(field, value)` pairs describing a node, in reading order (hover text and the node inspector).
+def node_facts(dag: Dag, node_id: str, brief: bool = False) -> list[tuple[str, str]]:
+    """`(field, value)` pairs describing a node, in reading order (hover text and the node inspector);
+    `brief` counts the in/out arcs instead of naming them (the hover of a big graph stays small).
 
     >>> from explorer.graph.dag import Dag, Node, Arc
     >>> d = Dag.build([Node("x", "input", shape=(4,)), Node("fc", "linear", "net.fc", (2,), 10, 8)],
@@ -114,6 +115,9 @@ def node_facts(dag: Dag, node_id: str) -> list[tuple[str, str]]:
         more = f", … {len(items) - 4} more" if len(items) > 4 else ""
         return f"{len(items)}: {kind} {shown}{more}" if items else "none"
 
+    if brief:
+        facts.append(("in/out arcs", f"{len(dag.in_arcs(n.id))}/{len(dag.out_arcs(n.id))}"))
+        return facts
     facts.append(("in arcs", arcs("from", dag.in_arcs(n.id), lambda a: a.src)))
     facts.append(("out arcs", arcs("to", dag.out_arcs(n.id), lambda a: a.dst)))
     return facts

@@ -1,0 +1,230 @@
+"""Every page's view in its address bar, and a link that opens it again (`explorer.links` owns the
+schema; this module is the one place that touches `st.query_params` for the model pages).
+
+    LINK = (Setting(Param("l", int, 1, lo=1, label="level"), "dec.level"), ...)
+    with guard(), linked("dec", LINK):
+        main()
+
+On entry, a URL the session did not write itself (a link pasted or opened) is applied: the model
+(source, name, granularity, block depth, seed) goes to `ui.state`, each page setting to its widget's
+session key, and whatever could not be used is listed in a notice on the page. On a normal exit
+the page's current settings are written back, so the address bar always holds the view, and the
+sidebar's "Share this view" box shows the whole link with a copy button.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from explorer.links import MAX_URL_CHARS, MODEL_PARAMS, LinkDoc, Param, encode, url_length
+from explorer.links.codec import check_model
+from ui import state
+
+WRITTEN = "links.written"  # the query this session last wrote (so its own URL is not re-applied)
+APPLIED = "links.applied"  # (page, query) of the last link applied
+NOTICES = "links.notices"  # what the last applied link carried and could not be used
+FROM_LINK = "links.from_link"  # session keys the last applied link set
+SELECTION_FROM_LINK = "links.selection_from_link"  # the current selection came from a link
+CLASSROOM = Param("classroom", bool, False, label="classroom mode")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A page setting in the link: its `param` and the widget's session `key`; or, for settings that
+    are not one widget, `put(value)` to apply it and `get() -> value` to read it."""
+
+    param: Param
+    key: str = ""
+    put: Callable[[Any], None] | None = None
+    get: Callable[[], Any] | None = None
+
+    def apply(self, value: Any) -> None:
+        if self.put is not None:
+            self.put(value)
+        else:
+            st.session_state[self.key] = value
+
+    def read(self) -> Any:
+        return self.get() if self.get is not None else st.session_state.get(self.key)
+
+
+def _model_settings(page: str) -> tuple[Setting, ...]:
+    """The model keys every page shares: they live in `ui.state`; the page's picker widgets are
+    reset so that they take the state's value as their default."""
+    by = {p.key: p for p in MODEL_PARAMS}
+    ss = st.session_state
+
+    def put_g(g: str) -> None:
+        state.GRANULARITY.put(g)
+        ss[f"{page}.granularity"] = g
+
+    def get_g() -> Any:
+        return ss.get(f"{page}.granularity", state.GRANULARITY.get())
+
+    def put_depth(d: int) -> None:
+        state.DEPTH.put(int(d))
+        ss.pop(f"{page}.depth", None)
+
+    def get_depth() -> Any:
+        return state.DEPTH.get() if get_g() == "block" else None
+
+    def put_seed(s: int) -> None:
+        state.SEED.put(int(s))
+        ss.pop(f"{page}.seed", None)
+
+    return (Setting(by["src"], get=lambda: state.SOURCE.get(), put=lambda v: None),  # applied with the model
+            Setting(by["model"], get=lambda: state.SPEC.get() if state.SOURCE.get() != "onnx" else None,
+                    put=lambda v: None),
+            Setting(by["g"], put=put_g, get=get_g),
+            Setting(by["depth"], put=put_depth, get=get_depth),
+            Setting(by["seed"], put=put_seed, get=lambda: state.SEED.get()))
+
+
+def _apply_model(page: str, values: dict[str, Any], notices: list[str]) -> None:
+    if "model" not in values:
+        if "src" in values or "g" in values:
+            values.pop("src", None)
+        return
+    src = values.get("src", "zoo")
+    why = check_model(src, values["model"])
+    if why is not None:
+        notices.append(f"ignored the model: {why}")
+        for k in ("model", "src", "g", "depth"):
+            values.pop(k, None)
+        return
+    state.SOURCE.put(src)
+    state.SPEC.put(values["model"])
+    ss = st.session_state
+    for w in ("source", "zoo", "tv", "file"):  # the picker then opens on the state's model
+        ss.pop(f"{page}.{w}", None)
+    ss[f"{page}.model_id"] = f"{src}:{values['model']}" if "g" in values else None
+
+
+def _settings(page: str, extra: Sequence[Setting]) -> tuple[Setting, ...]:
+    return (*_model_settings(page), Setting(CLASSROOM, get=lambda: classroom() or None, put=set_classroom), *extra)
+
+
+def apply_link(page: str, extra: Sequence[Setting] = ()) -> None:
+    """Apply the URL if this session did not write it (see the module doc)."""
+    qp = st.query_params.to_dict()
+    ss = st.session_state
+    if not qp or qp == ss.get(WRITTEN) or ss.get(APPLIED) == (page, qp):
+        return
+    settings = _settings(page, extra)
+    doc = LinkDoc.parse(qp, [s.param for s in settings])
+    _apply_model(page, doc.values, doc.notices)
+    for s in settings:
+        if s.param.key in doc.values and s.param.key not in ("src", "model"):
+            try:
+                s.apply(doc.values[s.param.key])
+            except ValueError as e:
+                doc.notices.append(f"ignored {s.param.key}: {e}")
+    ss[APPLIED] = (page, qp)
+    ss[NOTICES] = doc.notices
+    ss[FROM_LINK] = {s.key for s in settings if s.key and s.param.key in doc.values}
+
+
+def notices() -> None:
+    """The last applied link's problems, on the page once."""
+    msgs = st.session_state.pop(NOTICES, None)
+    if msgs:
+        st.warning("This link could not be followed in full; the rest of the view is as it said.\n\n"
+                   + "\n".join(f"- {m}" for m in msgs), icon=":material/link:")
+
+
+def clamp(key: str, lo: int, hi: int, label: str) -> None:
+    """Keep a numeric widget's state inside the range this model allows (a link made on a deeper
+    model, or an older one, may ask for more); says so when the out-of-range value came from a link."""
+    ss = st.session_state
+    v = ss.get(key)
+    if v is None or lo <= v <= hi:
+        return
+    ss[key] = min(max(v, lo), hi)
+    if key in ss.get(FROM_LINK, ()):
+        st.warning(f"The link asks for {label} {v}; this graph allows {lo}..{hi}, so it shows {ss[key]}.", icon=":material/link:")
+
+
+def current_query(page: str, extra: Sequence[Setting] = ()) -> dict[str, str]:
+    settings = _settings(page, extra)
+    values = {s.param.key: s.read() for s in settings}
+    if values.get("model") is None:
+        values = {k: v for k, v in values.items() if k not in ("src", "g", "depth", "seed")}
+    if values.get("src") == "zoo" and values.get("model"):
+        values["src"] = None  # the default source: left out
+    return encode(values, [s.param for s in settings])
+
+
+def write_link(page: str, extra: Sequence[Setting] = ()) -> dict[str, str]:
+    """Put the page's current view in the address bar; returns the query."""
+    q = current_query(page, extra)
+    if st.query_params.to_dict() != q:
+        st.query_params.from_dict(q)
+    st.session_state[WRITTEN] = q
+    return q
+
+
+def share_box(query: dict[str, str]) -> None:
+    """Sidebar: the whole link of this view, with a copy button (st.code's)."""
+    from urllib.parse import urlencode
+
+    base = str(st.context.url or "").split("?")[0]
+    with st.sidebar.popover("Share this view", icon=":material/link:", use_container_width=True):
+        link = f"{base}?{urlencode(query)}" if query else base
+        st.code(link, language=None, wrap_lines=True)
+        n = url_length(base, query)
+        if state.SOURCE.get() == "onnx":
+            st.caption("An uploaded ONNX file cannot travel in a link: the link opens the page without it.")
+        elif n > MAX_URL_CHARS:
+            st.caption(f"{n} characters: longer than the {MAX_URL_CHARS} every mail and chat client passes on.")
+        else:
+            st.caption("Opens this page with this model and these settings (copy with the icon).")
+
+
+@contextmanager
+def linked(page: str, extra: Sequence[Setting] = ()) -> Iterator[None]:
+    """Apply an incoming link, run the page, then write its view back and offer the link."""
+    apply_link(page, extra)
+    notices()
+    yield
+    q = write_link(page, extra)
+    share_box(q)
+
+
+def selection_setting(param: Param) -> Setting:
+    """The Prune selection in the link (`explorer.links.selection`: inline or by content hash)."""
+    from explorer.links.selection import decode_selection, encode_selection
+
+    def put(value: str) -> None:
+        state.SELECTION.put(decode_selection(value))  # SelectionError (a ValueError) becomes a notice
+        st.session_state[SELECTION_FROM_LINK] = True
+
+    def get() -> Any:
+        sel = state.SELECTION.get()
+        return None if sel is None or sel.is_empty() else encode_selection(sel)
+
+    return Setting(param, put=put, get=get)
+
+
+def selection_fits(fits: bool) -> None:
+    """Say so when the selection a link carried does not belong to the graph the link opened."""
+    if st.session_state.pop(SELECTION_FROM_LINK, False) and not fits:
+        st.warning("The link's selection was made on another graph (model, seed or granularity): "
+                   "it is not applied here.", icon=":material/link:")
+
+
+# ---- classroom mode ------------------------------------------------------------------------------
+
+CLASSROOM_KEY = "explorer.classroom"
+
+
+def classroom() -> bool:
+    return bool(st.session_state.get(CLASSROOM_KEY, False))
+
+
+def set_classroom(on: bool) -> None:
+    st.session_state[CLASSROOM_KEY] = bool(on)
