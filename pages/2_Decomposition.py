@@ -13,10 +13,13 @@ from ui.errors import graph_warnings, guard
 from ui.links import Param, Setting, clamp, linked
 from ui.picker import graph_picker
 
+# plain constants, not lv.*: a module-level read of ui.lifting_view can meet it half-imported while the
+# warm-up thread (ui.warmup) imports the figures it needs
+VIEWS = ("window of levels", "whole matrix", "level blocks")  # what a big graph offers
+WINDOW_LEVELS, WINDOW_DEFAULT = 24, 8  # the window slider's range and first value
 LINK = (Setting(Param("l", int, 1, lo=1, label="level"), "dec.level"),
-        Setting(Param("view", str, lv.VIEWS[0], choices=lv.VIEWS, label="view"), "dec.view"),
-        Setting(Param("w", int, lv.WINDOW_DEFAULT, lo=1, hi=lv.WINDOW_LEVELS, label="levels in the window"),
-                "dec.window"),
+        Setting(Param("view", str, VIEWS[0], choices=VIEWS, label="view"), "dec.view"),
+        Setting(Param("w", int, WINDOW_DEFAULT, lo=1, hi=WINDOW_LEVELS, label="levels in the window"), "dec.window"),
         Setting(Param("masked", bool, False, label="activation masks"), "dec.masked"),
         Setting(Param("x", int, 0, lo=0, hi=10_000, label="input seed"), "dec.input_seed"),
         Setting(Param("sample", int, None, lo=0, hi=999, label="sample index"), "dec.sample"))
@@ -54,7 +57,7 @@ def main() -> None:
     clamp("dec.level", 1, dag.depth, "level")
     l = st.slider("level l", 1, dag.depth, 1, key="dec.level",
                   help="T_l computes the level-l nodes from the lower levels")
-    view, w = lv.view_controls(dag, l)
+    view, w = lv.view_controls(dag, l, VIEWS, WINDOW_LEVELS, WINDOW_DEFAULT)
     wide = dag.granularity == "op"  # operator labels need the page's width
     c1, c2 = (st.container(), st.container()) if wide else st.columns(2)
     width = lv.WIDE if wide else lv.HALF

@@ -43,12 +43,12 @@ FULL_MATRIX_MAX = 250  # nodes; above this the whole matrix is not offered (too 
 LABELLED_MAX = {"op": 12, "unit": 40}  # nodes; above this the page opens on a labelled window of levels
 # (op level: a whole T_l with two-line operator labels fits the page up to about 12 nodes)
 WIDE, HALF = 1000, 520  # px: a matrix across the page, or in one of two columns
-VIEWS = ("window of levels", "whole matrix", "level blocks")  # what a big graph offers (the URL's `view`)
-WINDOW_LEVELS, WINDOW_DEFAULT = 24, 8  # the window slider's range and first value
 
 
-def view_controls(dag, l: int) -> tuple[str, int]:
-    """Widgets choosing how a big T_l is shown: (view, levels in the window). Up to
+def view_controls(dag, l: int, views: tuple[str, ...], window_levels: int, window_default: int) -> tuple[str, int]:
+    """Widgets choosing how a big T_l is shown: (view, levels in the window); `views` in the order
+    offered ("whole matrix" is left out past `FULL_MATRIX_MAX` nodes), the window slider's range and
+    first value (the page's link schema owns them). Up to
     `LABELLED_MAX` nodes (per granularity) the whole matrix is readable and shown; above, a window
     of levels ending at l (with the columns its rows read from) comes first, labelled cell by cell."""
     from ui.links import clamp
@@ -56,16 +56,16 @@ def view_controls(dag, l: int) -> tuple[str, int]:
     n = len(dag.nodes)
     if n <= LABELLED_MAX.get(dag.granularity, 40):
         return "whole matrix", 0
-    options = [v for v in VIEWS if v != "whole matrix" or n <= FULL_MATRIX_MAX]
+    options = [v for v in views if v != "whole matrix" or n <= FULL_MATRIX_MAX]
     if st.session_state.get("dec.view") not in (None, *options):  # e.g. a link made on a smaller model
         st.session_state["dec.view"] = options[0]
     view = st.radio("View", options, horizontal=True, key="dec.view",
                     help=f"{n:,} nodes: a window keeps the labels legible; the whole matrix shows the shape")
     w = 0
     if view == "window of levels":
-        top = min(WINDOW_LEVELS, dag.depth + 1)
+        top = min(window_levels, dag.depth + 1)
         clamp("dec.window", 1, top, "levels in the window")
-        w = st.slider("levels in the window (ending at l)", 1, top, min(WINDOW_DEFAULT, top), key="dec.window",
+        w = st.slider("levels in the window (ending at l)", 1, top, min(window_default, top), key="dec.window",
                       help="the window also keeps every column the level-l rows read from (skip-arc sources)")
     return view, w
 
