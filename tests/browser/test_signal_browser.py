@@ -42,8 +42,8 @@ def _fill(page, label: str, value: str) -> None:
     wait_idle(page)
 
 
-def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, app_url):
-    open_page(page, app_url, "Signal_propagation")
+def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, own_app_url):
+    open_page(page, own_app_url, "Signal_propagation")
     assert_no_errors(page)
     _fill(page, "Inputs K", "16")
     _wait_for(page, "the seven lab figures", lambda: plot_count(page) >= 7)
