@@ -8,7 +8,7 @@ import time
 
 import streamlit as st
 
-from ui import cache, state
+from ui import cache, node_inspector, state
 from ui.errors import graph_warnings, guard
 from ui.links import Param, Setting, linked
 from ui.picker import graph_picker
@@ -27,7 +27,7 @@ def _fmt(n: int) -> str:
 
 def main() -> None:
     from explorer.figures.dag_plot import figure_html, search_nodes
-    from explorer.figures.matrix_plot import level_histogram_figure
+    from explorer.figures.level_widths import level_width_figure
 
     st.title("Architecture")
     st.caption("The network as a DAG-DNN: x = level (longest path from the input), one colour per level, "
@@ -67,8 +67,11 @@ def main() -> None:
         st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points", "box", "lasso"))
         selection_panel(dag)
-    else:
-        st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False})
+    else:  # block view, ONNX: a click opens the node inspector
+        st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
+                        on_select="rerun", selection_mode=("points",))
+        if not node_inspector.show(dag, st.session_state.get("arch.dag")):
+            st.caption("Click a node for its details.")
 
     if hits:
         st.dataframe([{"id": i, "op": dag.node(i).op, "module": dag.node(i).module, "level": dag.level[i],
@@ -78,7 +81,7 @@ def main() -> None:
 
     c1, c2 = st.columns([2, 3])
     with c1:
-        st.plotly_chart(level_histogram_figure(dag), key="arch.hist")
+        st.plotly_chart(level_width_figure(dag), key="arch.hist")
     with c2:
         st.markdown("**Downloads**")
         name = (dag.name or "graph").replace("/", "_").replace(":", "_")
@@ -109,19 +112,22 @@ def selection_panel(dag) -> None:
     from explorer.pruning.apply import removal_counts
     from explorer.figures.events import selection_from_event
     from explorer.pruning.validity import check
+    from explorer.figures.wording import plural
 
     ev = st.session_state.get("arch.dag")
+    node_inspector.show(dag, ev)
     sel = selection_from_event(dag, ev) if ev else None
     if sel is None or sel.is_empty():
-        st.caption("Select with the modebar's box or lasso tool (or click a node or an arc's diamond) to send "
-                   "part of the graph to the Prune page.")
+        st.caption("Click a node for its details; select with the modebar's box or lasso tool (or click an "
+                   "arc's diamond) to send part of the graph to the Prune page.")
         return
     verdict = check(dag, sel)
     counts = removal_counts(None, dag, verdict)  # no model or input: counts from the traced nodes
     with st.container(border=True):
         c1, c2 = st.columns([3, 1])
-        c1.markdown(f"**Selected:** {len(sel.nodes)} node(s), {len(sel.arcs)} arc(s) — pruning them would remove "
-                    f"{counts['nodes']} node(s), {counts['arcs']} arc(s), {_fmt(counts['params'])} parameters. "
+        c1.markdown(f"**Selected:** {plural(len(sel.nodes), 'node')}, {plural(len(sel.arcs), 'arc')} — pruning them "
+                    f"would remove {plural(counts['nodes'], 'node')}, {plural(counts['arcs'], 'arc')}, "
+                    f"{_fmt(counts['params'])} parameters. "
                     + ("Valid." if verdict.ok else "Not valid as it stands: the Prune page shows why and a "
                                                  "suggestion."))
         if c2.button("Prune this selection →", type="primary", key="arch.to_prune"):

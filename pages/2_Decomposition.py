@@ -13,11 +13,13 @@ from ui.errors import graph_warnings, guard
 from ui.links import Param, Setting, clamp, linked
 from ui.picker import graph_picker
 
-FULL_MATRIX_MAX = 250  # nodes; above this the page offers a window of levels or level blocks
-VIEWS = ("window of levels", "level blocks")
+# plain constants, not lv.*: a module-level read of ui.lifting_view can meet it half-imported while the
+# warm-up thread (ui.warmup) imports the figures it needs
+VIEWS = ("window of levels", "whole matrix", "level blocks")  # what a big graph offers
+WINDOW_LEVELS, WINDOW_DEFAULT = 24, 8  # the window slider's range and first value
 LINK = (Setting(Param("l", int, 1, lo=1, label="level"), "dec.level"),
         Setting(Param("view", str, VIEWS[0], choices=VIEWS, label="view"), "dec.view"),
-        Setting(Param("w", int, 3, lo=1, hi=12, label="levels in the window"), "dec.window"),
+        Setting(Param("w", int, WINDOW_DEFAULT, lo=1, hi=WINDOW_LEVELS, label="levels in the window"), "dec.window"),
         Setting(Param("masked", bool, False, label="activation masks"), "dec.masked"),
         Setting(Param("x", int, 0, lo=0, hi=10_000, label="input seed"), "dec.input_seed"),
         Setting(Param("sample", int, None, lo=0, hi=999, label="sample index"), "dec.sample"))
@@ -55,31 +57,24 @@ def main() -> None:
     clamp("dec.level", 1, dag.depth, "level")
     l = st.slider("level l", 1, dag.depth, 1, key="dec.level",
                   help="T_l computes the level-l nodes from the lower levels")
-    ids_all = dag.order()
-    big = len(ids_all) > FULL_MATRIX_MAX
-    view, lo = "full", 0
-    if big:
-        view = st.radio("View", list(VIEWS), horizontal=True, key="dec.view",
-                        help=f"{len(ids_all):,} nodes: too many cells to draw at once")
-        if view == "window of levels":
-            clamp("dec.window", 1, min(12, dag.depth + 1), "levels in the window")
-            w = st.slider("levels in the window (ending at l)", 1, min(12, dag.depth + 1), min(3, dag.depth + 1),
-                          key="dec.window")
-            lo = max(0, l - w + 1)
-
-    c1, c2 = st.columns(2)
+    view, w = lv.view_controls(dag, l, VIEWS, WINDOW_LEVELS, WINDOW_DEFAULT)
+    wide = dag.granularity == "op"  # operator labels need the page's width
+    c1, c2 = (st.container(), st.container()) if wide else st.columns(2)
+    width = lv.WIDE if wide else lv.HALF
+    ids, M, labels = views.node_matrix(L, l)
+    keep = lv.window_ids(dag, ids, M, l, w) if view == "window of levels" else None
     with c1:
-        ids, M, labels = views.node_matrix(L, l)
-        st.plotly_chart(lv.draw(dag, ids, M, labels, view, lo, l, title=f"T_{l}", band_level=l),
-                        key=f"dec.T.{view}")
+        st.plotly_chart(lv.draw(dag, ids, M, labels, view, keep, l, title=f"T_{l}", band_level=l, width=width),
+                        key=f"dec.T.{view}", width="content")
         st.caption(views.entry_caption(dag))
     with c2:
         masked = dag.granularity == "unit" and st.toggle("apply the activation masks D_k(x)", key="dec.masked",
                                                          help="M_l ⋯ M_1 with M_k = D_k(x) T_k: the local affine map")
         x = cache.input_tensor(key, *lv.input_choice()) if masked else None
-        ids, P, how = views.product_view(L, l, x)
-        st.plotly_chart(lv.draw(dag, ids, P, None, view, lo, l, title=f"T_{l} ⋯ T_1", band_level=None),
-                        key=f"dec.P.{view}")
+        pids, P, how = views.product_view(L, l, x)
+        pkeep = (["1"] if pids[0] == "1" else []) + keep if keep is not None else None
+        st.plotly_chart(lv.draw(dag, pids, P, None, view, pkeep, l, title=f"T_{l} ⋯ T_1", band_level=None,
+                                width=width), key=f"dec.P.{view}", width="content")
         st.caption(how)
 
     st.subheader("Function of a node on a sub-architecture")

@@ -45,11 +45,13 @@ def summary(lm, dag, cur, verdict) -> None:
     """What the selection removes, or why it is refused (with a suggestion)."""
     from explorer.pruning.apply import removal_counts
 
-    st.subheader(f"Selection: {len(cur.nodes)} nodes, {len(cur.arcs)} arcs")
+    from explorer.figures.wording import plural, selection_text
+
+    st.subheader(f"Selection: {plural(len(cur.nodes), 'node')}, {plural(len(cur.arcs), 'arc')}")
     if not verdict.ok:
         st.error("**Refused** — nothing would change:\n\n" + "\n".join(f"- {r}" for r in verdict.reasons[:12]))
         if verdict.suggestion is not None:
-            st.caption(f"Suggested: {verdict.suggestion!r}")
+            st.caption(f"Suggested: {selection_text(verdict.suggestion)}")
             if st.button("Use suggested selection", key="prune.btn_suggest"):
                 pt.set_selection(verdict.suggestion)
                 st.rerun()

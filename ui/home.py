@@ -113,13 +113,13 @@ def render() -> None:
     c3, c4 = st.columns(2)
     with c3:
         st.plotly_chart(matrix_figure(ids, transition(dag, l), band=band, title=f"T_{l} (level-{l} rows boxed)",
-                                      height=430), key=f"home.T{l}")
+                                      width=560), key=f"home.T{l}", width="content")
     with c4:
         P = np.eye(len(ids))
         for k in range(1, l + 1):
             P = transition(dag, k) @ P
-        st.plotly_chart(matrix_figure(ids, P, title=f"T_{l} ⋯ T_1 (linear part: sums over paths)", height=430),
-                        key=f"home.P{l}")
+        st.plotly_chart(matrix_figure(ids, P, title=f"T_{l} ⋯ T_1 (linear part: sums over paths)", width=560),
+                        key=f"home.P{l}", width="content")
     st.caption("Without the activations, each entry of the product is a sum over paths of products of arc "
                "weights. The Architecture page draws any model this way; the Decomposition page shows its "
                "T_l and checks the product against PyTorch's forward pass and Jacobian.")

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.figures.matrix_plot import level_blocks, matrix_figure
+from explorer.figures.wording import arc_text
 
 INPUT_KIND = "dec.input_kind"
 
@@ -38,22 +39,77 @@ def input_choice() -> tuple[int, int | None]:
     return int(st.session_state.get("dec.input_seed", 0)), None
 
 
-def draw(dag, ids, M, labels, view: str, lo: int, l: int, *, title: str, band_level: int | None):
-    """The heatmap in the chosen view: full, a window of levels lo..l, or level blocks."""
+FULL_MATRIX_MAX = 250  # nodes; above this the whole matrix is not offered (too many cells to draw)
+LABELLED_MAX = {"op": 12, "unit": 40}  # nodes; above this the page opens on a labelled window of levels
+# (op level: a whole T_l with two-line operator labels fits the page up to about 12 nodes)
+WIDE, HALF = 1000, 520  # px: a matrix across the page, or in one of two columns
+
+
+def view_controls(dag, l: int, views: tuple[str, ...], window_levels: int, window_default: int) -> tuple[str, int]:
+    """Widgets choosing how a big T_l is shown: (view, levels in the window); `views` in the order
+    offered ("whole matrix" is left out past `FULL_MATRIX_MAX` nodes), the window slider's range and
+    first value (the page's link schema owns them). Up to
+    `LABELLED_MAX` nodes (per granularity) the whole matrix is readable and shown; above, a window
+    of levels ending at l (with the columns its rows read from) comes first, labelled cell by cell."""
+    from ui.links import clamp
+
+    n = len(dag.nodes)
+    if n <= LABELLED_MAX.get(dag.granularity, 40):
+        return "whole matrix", 0
+    options = [v for v in views if v != "whole matrix" or n <= FULL_MATRIX_MAX]
+    if st.session_state.get("dec.view") not in (None, *options):  # e.g. a link made on a smaller model
+        st.session_state["dec.view"] = options[0]
+    view = st.radio("View", options, horizontal=True, key="dec.view",
+                    help=f"{n:,} nodes: a window keeps the labels legible; the whole matrix shows the shape")
+    w = 0
+    if view == "window of levels":
+        top = min(window_levels, dag.depth + 1)
+        clamp("dec.window", 1, top, "levels in the window")
+        w = st.slider("levels in the window (ending at l)", 1, top, min(window_default, top), key="dec.window",
+                      help="the window also keeps every column the level-l rows read from (skip-arc sources)")
+    return view, w
+
+
+def draw(dag, ids, M, labels, view: str, keep: list[int] | None, l: int, *, title: str,
+         band_level: int | None, width: int = WIDE):
+    """The heatmap in the chosen view: the whole matrix, the window `keep` (positions into `ids`,
+    from `window_positions`), or level blocks."""
     band = [i for i in ids if dag.level.get(i) == band_level] if band_level is not None else None
     level = {"1": 0, **dag.level}  # the bias slot "1" sits with the inputs
     if view == "level blocks":
         names, B = level_blocks(ids, M, level)
         bl = [f"L{band_level}"] if band_level is not None else None
         return matrix_figure(names, B, band=bl, title=f"{title} — level blocks (Frobenius norm)",
-                             colorbar_title="norm")
-    if view == "window of levels":
-        keep = [k for k, i in enumerate(ids) if lo <= level[i] <= l]
-        sub = M[np.ix_(keep, keep)]
-        sl = labels[np.ix_(keep, keep)] if labels is not None else None
-        return matrix_figure([ids[k] for k in keep], sub, labels=sl, band=band,
-                             title=f"{title} — levels {lo}..{l} ({len(keep)} nodes)")
-    return matrix_figure(ids, M, labels=labels, band=band, title=title)
+                             colorbar_title="norm", width=width)
+    if view == "window of levels" and keep is not None:
+        pos = {i: k for k, i in enumerate(ids)}
+        sel = [pos[i] for i in keep if i in pos]
+        sub = M[np.ix_(sel, sel)]
+        sl = labels[np.ix_(sel, sel)] if labels is not None else None
+        lv = sorted({level[ids[k]] for k in sel})
+        span = f"levels {lv[0]}..{lv[-1]}" if lv else "empty"
+        return matrix_figure([ids[k] for k in sel], sub, labels=sl, band=band, width=width,
+                             title=f"{title} — window: {span}, {len(sel)} nodes")
+    return matrix_figure(ids, M, labels=labels, band=band, title=title, width=width)
+
+
+def window_ids(dag, ids, M, l: int, w: int) -> list[str]:
+    """The node ids of a window of T_l (`explorer.lifting.views.level_window`), shared by T_l and the product."""
+    from explorer.lifting.views import level_window
+
+    level = {"1": 0, **dag.level}
+    return [ids[k] for k in level_window(ids, M, level, l, w)]
+
+
+def zero_output_note(dag, node: str, value) -> None:
+    """Say why every difference is 0 when the chosen node's value is identically zero at this input."""
+    if value.size and not np.any(value):
+        why = (" torchvision zero-initialises the classification head of some models (vit_b_16's `heads.head`) "
+               "when built with weights=None, so their output is 0 for every input." if dag.outputs
+               and node in dag.outputs else "")
+        st.info(f"The value at {node} is identically zero at this input, so every sub-architecture gives 0 "
+                f"there too and each difference below is 0.{why} Choose an earlier node (e.g. the input of "
+                "the last layer) to see what removing nodes or arcs changes.")
 
 
 def sub_architecture(key, dag, L) -> None:
@@ -67,10 +123,12 @@ def sub_architecture(key, dag, L) -> None:
     removed_nodes = c2.multiselect("remove nodes", [i for i in ids if i in upstream and i not in dag.inputs],
                                    key="dec.rm_nodes", help="nodes upstream of the chosen node")
     arc_ids = [a.id for a in dag.arcs if a.dst in upstream or a.dst == node]
-    removed_arcs = c3.multiselect("remove arcs", arc_ids, key="dec.rm_arcs", help="arcs upstream of the chosen node")
+    removed_arcs = c3.multiselect("remove arcs", arc_ids, key="dec.rm_arcs", help="arcs upstream of the chosen node",
+                                  format_func=arc_text)
     seed, sample = input_choice()
     intact = cache.function_value(key, seed, sample, node)
     sub = cache.function_value(key, seed, sample, node, tuple(sorted(removed_nodes)), tuple(sorted(removed_arcs)))
+    zero_output_note(dag, node, intact)
     m1, m2, m3 = st.columns(3)
     m1.metric("‖value‖ intact", f"{np.linalg.norm(intact):.4g}")
     m2.metric("‖value‖ sub-architecture", f"{np.linalg.norm(sub):.4g}")

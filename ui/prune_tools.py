@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
+from explorer.figures.wording import id_text, plural
 from ui import cache, state
 from ui.errors import guard
 
@@ -95,7 +97,8 @@ def _ids_tab(dag, cur) -> None:
     def changed() -> None:
         set_selection(Selection.from_ids(dag, st.session_state["prune.ids"], note="ids"))
 
-    st.multiselect("Nodes and arcs (type to search; arcs are src->dst)", options, key="prune.ids", on_change=changed)
+    st.multiselect("Nodes and arcs (type to search; arcs are src → dst)", options, key="prune.ids",
+                   on_change=changed, format_func=id_text)
 
 
 def _filter_tab(dag, cur) -> None:
@@ -124,7 +127,9 @@ def _shortcuts_tab(key, dag, cur) -> None:
     if heads:
         head = c1.selectbox("Merge node (add/cat/sum)", heads, key="prune.head")
         branches = cache.branches(key, head)
-        labels = [f"{b.note}: {len(b.nodes)} nodes" if b.nodes else f"{b.note} (the arc)" for b in branches]
+        notes = [" ".join(id_text(w) for w in b.note.split()) for b in branches]
+        labels = [f"{t}: {plural(len(b.nodes), 'node')}" if b.nodes else f"{t} (the arc)"
+                  for t, b in zip(notes, branches)]
         k = c1.selectbox("Branch or skip into it", range(len(branches)), format_func=labels.__getitem__,
                          key="prune.branch")
         if c1.button("Remove this branch / skip", key="prune.btn_branch"):
@@ -133,7 +138,7 @@ def _shortcuts_tab(key, dag, cur) -> None:
     else:
         c1.caption("No merge nodes (add/cat) in this graph.")
     skips = ops.skip_arcs(dag)
-    c2.caption(f"{len(skips)} skip arcs (spanning ≥ 2 levels)")
+    c2.caption(f"{plural(len(skips), 'skip arc')} (spanning ≥ 2 levels)")
     if skips and c2.button("Remove all skip arcs", key="prune.btn_skips"):
         set_selection(cur | ops.skip_selection(dag))
         st.rerun()
@@ -190,7 +195,8 @@ def _file_tab(dag) -> None:
 def matrix_view(key, dag, verdict) -> None:
     """T_l with the entries the selection zeroes outlined; the level follows the selection."""
     from explorer.figures.matrix_plot import matrix_figure
-    from explorer.lifting.views import node_matrix
+    from explorer.lifting.views import level_window, node_matrix
+    from ui import lifting_view as lv
 
     L = cache.lifting(key)
     levels = list(range(1, dag.depth + 1))
@@ -204,8 +210,15 @@ def matrix_view(key, dag, verdict) -> None:
     zeroed = [(a.split("->")[1], a.split("->")[0]) for a in verdict.removed_arcs
               if dag.level[a.split("->")[1]] == l]
     band = [i for i in ids if dag.level.get(i) == l]
-    st.plotly_chart(matrix_figure(ids, M, labels=labels, band=band, zeroed=zeroed,
-                                  title=f"T_{l}: {len(zeroed)} entries zeroed by the selection (red)"),
+    note = ""
+    if len(ids) > lv.LABELLED_MAX.get(dag.granularity, 40):  # a labelled window: the level-l rows and their sources
+        keep = level_window(ids, M, {"1": 0, **dag.level}, l, 8)
+        ids, M = [ids[k] for k in keep], M[np.ix_(keep, keep)]
+        labels = labels[np.ix_(keep, keep)] if labels is not None else None
+        note = f" — window of {len(ids)} nodes around level {l}"
+    st.plotly_chart(matrix_figure(ids, M, labels=labels, band=band, zeroed=zeroed, width=lv.WIDE,
+                                  title=f"T_{l}: {len(zeroed)} {'entry' if len(zeroed) == 1 else 'entries'} "
+                                        f"zeroed by the selection (red){note}"), width="content",
                     key="prune.matrix")
 
 
@@ -252,7 +265,7 @@ def result_panel(key, dag) -> None:
                f"{res.table[0].get('rounds', '?')} interleaved rounds on one CPU thread after warm-up, speed-ups "
                "paired round by round.")
     d = res.out
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 2])  # the Retrain label is long: room for it on one line
     c1.download_button("Export (zip)", data=zip_dir(d), file_name=f"{d.name}.zip", mime="application/zip",
                        key="prune.dl_zip", on_click="ignore")
     if (d / "model.onnx").is_file():

@@ -35,10 +35,12 @@ from collections.abc import Collection, Iterable
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative, sample_colorscale
 
 from explorer.graph.dag import Dag
 from explorer.figures.layout import level_layout
+from explorer.figures.node_labels import LABEL_ANGLE, label_plan, node_facts, node_label
+from explorer.figures.palette import (ARC_COLOR, ARC_FAINT, SEARCH_COLOR, SELECT_COLOR, SKIP_ARC_COLOR,
+                                      SKIP_ARC_FAINT, level_colors, stepped_colorscale)
 
 TRACE_ARCS = "arcs"
 TRACE_SKIP_ARCS = "skip arcs"
@@ -50,32 +52,10 @@ TRACE_ORDER = (TRACE_ARCS, TRACE_SKIP_ARCS, TRACE_HIGHLIGHT_ARCS, TRACE_SELECTED
                TRACE_ARC_MIDPOINTS, TRACE_NODES)
 
 GL_THRESHOLD = 800  # nodes; above this, WebGL traces
-LABEL_THRESHOLD = 40  # nodes; at or below this, node ids are written next to the markers
 _CURVE_SAMPLES = 9  # points per curved skip arc
 
-SELECT_COLOR = "#d62728"
 COMPACT_HOVER_ARCS = 2000  # above this many arcs an arc's hover is one line (the figure stays a few MB smaller)
-SEARCH_COLOR = "#111111"
-
-
-def level_colors(n_levels: int) -> list[str]:
-    """One colour per level: a qualitative palette for up to 24 levels, else samples of Turbo."""
-    palette = qualitative.Dark24
-    if n_levels <= len(palette):
-        return list(palette[:max(n_levels, 1)])
-    return sample_colorscale("Turbo", [k / (n_levels - 1) for k in range(n_levels)])
-
-
-def _stepped_colorscale(colors: list[str]) -> list[list]:
-    """A colorscale with one flat band per level, so the colourbar reads as a discrete legend."""
-    n = len(colors)
-    if n == 1:
-        return [[0.0, colors[0]], [1.0, colors[0]]]
-    scale = []
-    for k, c in enumerate(colors):
-        scale.append([k / n, c])
-        scale.append([(k + 1) / n, c])
-    return scale
+BRIEF_HOVER_NODES = 400  # above this many nodes a node's hover counts its arcs instead of naming them
 
 
 def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
@@ -97,20 +77,9 @@ def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
     return hits, nbrs
 
 
-def _fmt_int(v: int) -> str:
-    return f"{v:,}"
-
-
 def _node_hover(dag: Dag, node_id: str) -> str:
-    n = dag.node(node_id)
-    shape = "×".join(str(s) for s in n.shape) if n.shape else "?"
-    parts = [f"<b>{n.id}</b>", f"op: {n.op}"]
-    if n.module:
-        parts.append(f"module: {n.module}")
-    parts += [f"shape: {shape}", f"params: {_fmt_int(n.params)}", f"MACs: {_fmt_int(n.macs)}",
-              f"level: {dag.level[n.id]}",
-              f"in/out arcs: {len(dag.in_arcs(n.id))}/{len(dag.out_arcs(n.id))}"]
-    return "<br>".join(parts)
+    facts = node_facts(dag, node_id, brief=len(dag.nodes) > BRIEF_HOVER_NODES)
+    return "<br>".join([f"<b>{node_id}</b>"] + [f"{k}: {v[:90]}" for k, v in facts])
 
 
 def _arc_points(x0: float, y0: float, x1: float, y1: float, curved: bool) -> tuple[list[float], list[float]]:
@@ -162,7 +131,8 @@ def dag_figure(
       search: text; matching nodes (id/op/module) and their neighbours are emphasised,
         all others dimmed.
       dragmode: plotly drag mode, e.g. "zoom", "pan", "select" (box) or "lasso".
-      labels: write node ids next to markers (default: only for graphs of <= 40 nodes).
+      labels: True: label every node; False: none; None (default): `node_labels.label_plan`, every node
+        where the labels fit, else tilted labels on landmark nodes every few levels.
       layout: precomputed `level_layout(dag)` (pass it to avoid recomputing on reruns).
     Trace order and `customdata` are documented in the module docstring.
     """
@@ -187,6 +157,8 @@ def dag_figure(
         curved = x1 - x0 > 1
         seg = _arc_points(x0, y0, x1, y1, curved)
         (skip if curved else plain).append(seg)
+        if not curved and a.meta.get("op_skips"):  # a block arc bundling a shortcut: keep it visible
+            skip.append(_arc_points(x0, y0, x1, y1, True))
         if a.src in hit_set or a.dst in hit_set:
             highlighted.append(seg)
         if a.id in sel_arcs:
@@ -205,11 +177,11 @@ def dag_figure(
     traces: list = []
     x, y = _lines(plain)
     traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_ARCS, hoverinfo="skip",
-                          line=dict(color="rgba(90,90,90,0.18)" if faint else "rgba(90,90,90,0.45)", width=1),
+                          line=dict(color=ARC_FAINT if faint else ARC_COLOR, width=1),
                           showlegend=False))
     x, y = _lines(skip)
     traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_SKIP_ARCS, hoverinfo="skip",
-                          line=dict(color="rgba(255,127,14,0.25)" if faint else "rgba(255,127,14,0.75)", width=1.6),
+                          line=dict(color=SKIP_ARC_FAINT if faint else SKIP_ARC_COLOR, width=1.6),
                           showlegend=bool(skip), legendgroup="arcs"))
     x, y = _lines(highlighted)
     traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_HIGHLIGHT_ARCS, hoverinfo="skip",
@@ -244,22 +216,26 @@ def dag_figure(
         else:
             line_w.append(0.5), line_c.append(0)
         opacity.append(0.18 if i in dim and not emph else 1.0)
-    show_labels = labels if labels is not None else len(ids) <= LABEL_THRESHOLD
-    tick_step = max(1, n_levels // 12)
+    mode, lab_ids = label_plan(dag) if labels is not False else ("text", [])
+    if labels is True:
+        lab_ids = ids
+    show_labels = mode == "text" and bool(lab_ids)
+    tick_step = max(1, -(-n_levels // 10))  # at most ~10 level ticks on the axis and the colour bar
     traces.append(Scatter(
         x=np.array([pos[i][0] for i in ids]), y=np.array([pos[i][1] for i in ids]),
         mode="markers+text" if show_labels else "markers",
-        text=ids if show_labels else None, textfont=dict(size=10),
+        text=[node_label(dag, i) for i in ids] if show_labels else None, textfont=dict(size=10),
         # alternate above/below by level so the labels of a chain do not run into each other
         textposition=["top center" if dag.level[i] % 2 == 0 else "bottom center" for i in ids] if show_labels else None,
         name=TRACE_NODES, customdata=np.asarray(ids, dtype=object),
+        unselected=dict(marker=dict(opacity=0.6)),  # a click selects one node: the others keep their colours
         hovertext=np.asarray([_node_hover(dag, i) for i in ids], dtype=object), hoverinfo="text",
         marker=dict(
             size=np.array(sizes), opacity=np.array(opacity),
             line=dict(width=np.array(line_w, dtype=float), color=np.array(line_c, dtype=float), cmin=0, cmax=2,
                       colorscale=[[0, "white"], [0.5, SEARCH_COLOR], [1, SELECT_COLOR]]),
             color=np.array([dag.level[i] for i in ids]), cmin=-0.5, cmax=n_levels - 0.5,
-            colorscale=_stepped_colorscale(colors),
+            colorscale=stepped_colorscale(colors),
             colorbar=dict(title=dict(text="level"), tickvals=list(range(0, n_levels, tick_step)),
                           thickness=14, len=0.9),
         ),
@@ -267,6 +243,18 @@ def dag_figure(
     ))
 
     fig = go.Figure(traces)
+    if mode == "angled":  # tilted labels need only a line height between levels (explorer.figures.node_labels);
+        # they hang below their nodes, away from the skip arcs that bow upwards, except on nodes above the
+        # middle rank (a parallel branch), whose labels rise so they do not cross the main line
+        y_mid = (max(p[1] for p in pos.values()) + min(p[1] for p in pos.values())) / 2
+        up = {i for i in lab_ids if pos[i][1] > y_mid + 1e-9}
+        fig.update_layout(annotations=[
+            dict(x=pos[i][0], y=pos[i][1], text=node_label(dag, i), showarrow=False,
+                 textangle=-LABEL_ANGLE if i in up else LABEL_ANGLE, xanchor="left",
+                 yanchor="bottom" if i in up else "top", xshift=2, yshift=4 if i in up else -4,
+                 font=dict(size=10, color="#333"), captureevents=False) for i in lab_ids])
+    n_shortcuts = sum(1 for a in dag.arcs if a.meta.get("op_skips"))
+    bundled = f" ({n_shortcuts} carry an op-level shortcut, orange)" if n_shortcuts else ""
     max_width = max((len(v) for v in dag.levels()), default=1)
     fig.update_layout(
         height=height or int(min(900, max(380, 160 + 22 * max_width))),
@@ -278,13 +266,14 @@ def dag_figure(
         legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0),
         plot_bgcolor="white",
         title=dict(text=f"{dag.name or 'graph'} — {dag.granularity} level: {len(ids)} nodes, "
-                        f"{len(dag.arcs)} arcs, levels 0..{dag.depth}", font=dict(size=13), x=0.01, y=0.99),
+                        f"{len(dag.arcs)} arcs{bundled}, levels 0..{dag.depth}", font=dict(size=13), x=0.01, y=0.99),
     )
     fig.update_xaxes(title_text="level", dtick=tick_step, zeroline=False, showgrid=True, gridcolor="#eee")
     ys = [p[1] for p in pos.values()]
     half = max(1.2, (max(ys) - min(ys)) / 2 + 0.8) if ys else 1.2  # a chain still gets room for its skip curves
     mid = (max(ys) + min(ys)) / 2 if ys else 0.0
-    fig.update_yaxes(visible=False, range=[mid - half, mid + half])
+    below = 1.2 if mode == "angled" else 0.0  # room for the hanging labels under the lowest nodes
+    fig.update_yaxes(visible=False, range=[mid - half - below, mid + half])
     return fig
 
 

@@ -4,18 +4,30 @@
 node id, zeros blank (NaN, so the lower-triangular shape is plain to see), the strictly
 upper triangle shaded as "structurally zero", the level-l band (`band`: the ids of the
 rows a lifting step writes) boxed, and `zeroed` entries (what a pruning selection would
-remove) outlined in red.
+remove) outlined in red with a white halo, on colour scales that hold no red
+(`explorer.figures.palette`).
+
+The figure sizes itself for legibility within `width` pixels: op-level operator labels are
+written in two lines (operator and kernel / channels and stride, `cell_label`), each cell as
+wide as its longest line; text goes into the cells only when every cell can hold it (hover
+always names the entry); tick labels appear whenever a row is tall enough for them, column
+labels turned upright when they are longer than a cell; the margins are the labels' own
+width, so the matrix sits right against its row labels. Draw it with
+`st.plotly_chart(fig, width="content")` to keep those sizes.
 
 Trace order: 0 "matrix" (the heatmap; hover shows row/col ids, the value and, at op
-level, the operator label), 1 "zeroed" (red open squares at the `zeroed` entries).
+level, the operator label), 1 "zeroed" (red open squares at the `zeroed` entries),
+2 "zeroed halo" (a white ring around each, so the red reads on dark and light cells).
 
     >>> import numpy as np
     >>> T = np.array([[1, 0, 0], [2.0, 1, 0], [0, -1.5, 1]])
     >>> fig = matrix_figure(["x", "h", "y"], T, band=["h"], zeroed=[("h", "x")])
     >>> [t.name for t in fig.data]
-    ['matrix', 'zeroed']
+    ['matrix', 'zeroed', 'zeroed halo']
     >>> bool(np.isnan(fig.data[0].z[0][1]))  # a zero is blank
     True
+    >>> cell_label("conv2d 3×3 8→16 s2")
+    'conv 3×3<br>8→16 s2'
 """
 
 from __future__ import annotations
@@ -25,15 +37,89 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-TEXT_THRESHOLD = 24  # at or below this many rows, each entry's number/label is written in its cell
-TICK_THRESHOLD = 80  # above this many rows, tick labels are hidden (hover still names them)
-HOVER_THRESHOLD = 400  # above this, per-cell hover labels are dropped to keep the page light
+from explorer.figures.palette import (BAND_COLOR, BAND_FILL, HALO_COLOR, NONNEG_SCALE, SELECT_COLOR,
+                                      SIGNED_SCALE)
+
+HOVER_THRESHOLD = 400  # above this many rows, per-cell hover labels are dropped to keep the page light
+TEXT_MAX = 40  # above this many rows or columns, no in-cell text whatever the width
+FONT = 11  # px, cell text and tick labels
+CHAR_PX = 6.4  # average glyph width of an 11 px label (digits, lower case, ×, →)
+LINE_PX = 14  # height of one line of cell text
+MIN_TICK_CELL = 10  # px; smaller rows or columns hide their tick labels (hover still names them)
+MAX_CELL = 30  # px; the side of a cell without text
+MAX_HEIGHT = 780  # px; the matrix area of a big matrix is at most this tall
+COLORBAR_PX = 80
+_SHORT = {"conv2d": "conv", "conv1d": "conv1d", "conv3d": "conv3d", "batchnorm2d": "bn", "batchnorm1d": "bn",
+          "layernorm": "ln", "groupnorm": "gn", "adaptiveavgpool2d": "avgpool", "adaptiveavgpool1d": "avgpool",
+          "maxpool2d": "maxpool", "maxpool1d": "maxpool", "avgpool2d": "avgpool", "convtranspose2d": "upconv",
+          "multiheadattention": "attention", "scaled_dot_product_attention": "attention"}
+
+
+def cell_label(label: str | None) -> str:
+    """An operator label in two short lines, "op kernel" over "channels stride" (plotly's `<br>`).
+
+    >>> cell_label("batchnorm2d 256"), cell_label("slot 1 of cat"), cell_label("relu")
+    ('bn<br>256', 'cat<br>slot 1', 'relu')
+    """
+    if not label:
+        return ""
+    joint = label.endswith(" [joint]")
+    core = label[: -len(" [joint]")] if joint else label
+    if core.startswith("slot ") and " of " in core:
+        k, op = core[len("slot "):].split(" of ", 1)
+        head, rest = op, [f"slot {k}"]
+    else:
+        words = core.split()
+        head, rest = _SHORT.get(words[0], words[0]), words[1:]
+        if rest and "×" in rest[0]:
+            head += " " + rest.pop(0)
+    line2 = " ".join(rest + (["joint"] if joint else []))
+    return f"{head}<br>{line2}" if line2 else head
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("<br>") if text else []
 
 
 def _as_array(M) -> np.ndarray:
     if hasattr(M, "detach"):
         M = M.detach().cpu().numpy()
     return np.asarray(M, dtype=float)
+
+
+def cell_geometry(rows: Sequence[str], cols: Sequence[str], texts: np.ndarray | None, width: int,
+                  colorbar: bool = True) -> dict:
+    """Pixel sizes of a matrix drawn within `width`: cell width/height, margins, whether cell text
+    and tick labels fit, the column-label angle (see the module doc).
+
+    >>> g = cell_geometry(["x", "h"], ["x", "h"], np.array([["", ""], ["conv 3×3<br>8→16", ""]]), 600)
+    >>> g["text"], g["cell_w"] >= 8 * CHAR_PX, g["cell_h"] >= 2 * LINE_PX
+    (True, True, True)
+    """
+    n, m = len(rows), len(cols)
+    row_w = int(max((len(r) for r in rows), default=1) * CHAR_PX) + 12
+    bar = COLORBAR_PX if colorbar else 12
+    avail = max(width - row_w - bar, 40)
+    text_w, text_h = 5 * CHAR_PX + 8, LINE_PX + 10  # a number "-0.12"
+    if texts is not None:
+        lines = [ln for t in np.ravel(texts) for ln in _lines(str(t))]
+        n_lines = max((len(_lines(str(t))) for t in np.ravel(texts)), default=1)
+        text_w = max(4 * CHAR_PX, max((len(ln) for ln in lines), default=1) * CHAR_PX) + 10
+        text_h = max(n_lines, 1) * LINE_PX + 10
+    fits = max(n, m) <= TEXT_MAX and m * text_w <= avail
+    if fits:
+        cell_w, cell_h = text_w, max(text_h, 22)
+    else:
+        cell_w = cell_h = max(2.0, min(MAX_CELL, avail / max(m, 1), MAX_HEIGHT / max(n, 1)))
+    if colorbar and n * cell_h < 90:  # room for a readable colour bar beside a matrix of a row or two
+        cell_h = 90 / max(n, 1)
+    ticks_y, ticks_x = cell_h >= MIN_TICK_CELL, cell_w >= MIN_TICK_CELL
+    longest_col = max((len(c) for c in cols), default=1) * CHAR_PX
+    upright = longest_col + 4 > cell_w
+    col_h = (int(longest_col) + 14 if upright else LINE_PX + 12) if ticks_x else 8
+    return {"cell_w": float(cell_w), "cell_h": float(cell_h), "text": bool(fits), "ticks_x": ticks_x,
+            "ticks_y": ticks_y, "angle": -90 if upright else 0, "left": row_w if ticks_y else 8,
+            "bottom": col_h, "right": bar}
 
 
 def matrix_figure(
@@ -46,16 +132,18 @@ def matrix_figure(
     col_ids: Sequence[str] | None = None,
     title: str | None = None,
     height: int | None = None,
+    width: int = 900,
     colorbar_title: str = "entry",
 ) -> go.Figure:
-    """Heatmap of `M` (rows `ids`, columns `col_ids` or `ids`).
+    """Heatmap of `M` (rows `ids`, columns `col_ids` or `ids`), sized to be read within `width` px.
 
     Arguments:
       labels: optional matrix of strings the same shape as M (op level: operator labels);
-        shown on hover, and in the cells of small matrices. Entries with a label but value
-        0 are drawn as 1 so symbolic entries stay visible.
+        shown on hover, and in two lines in the cells when they fit. Entries with a label but
+        value 0 are drawn as 1 so symbolic entries stay visible.
       band: row ids to box (the level-l rows of T_l).
       zeroed: (row_id, col_id) entries outlined in red (what a selection would zero).
+      height: force the figure height (px); by default it follows the cells.
     """
     rows = list(ids)
     cols = list(col_ids) if col_ids is not None else rows
@@ -68,7 +156,8 @@ def matrix_figure(
         L = np.asarray(labels, dtype=object)
         if L.shape != A.shape:
             raise ValueError(f"labels of shape {L.shape} do not match the matrix shape {A.shape}")
-        A = np.where((A == 0) & (L != "") & (L != None), 1.0, A)  # noqa: E711 (elementwise)
+        L = np.where(L == None, "", L).astype(str)  # noqa: E711 (elementwise)
+        A = np.where((A == 0) & (L != ""), 1.0, A)
     Z = np.where(A == 0, np.nan, A)  # zeros blank
     n, m = A.shape
     # colour range from the off-diagonal entries: the unit diagonal would otherwise wash out small weights
@@ -79,39 +168,44 @@ def matrix_figure(
     if not finite.size:
         finite = Z[np.isfinite(Z)]
     symbolic = L is not None
-    if symbolic or (finite.size and finite.min() >= 0):
-        colorscale, zmid = "Blues", None
-        zmin = 0.0
+    if symbolic:  # every entry is 1: a light blue that dark text reads on; no colour bar to explain
+        colorscale, zmid, zmin, zmax = NONNEG_SCALE, None, 0.0, 2.5
+    elif finite.size == 0 or finite.min() >= 0:
+        colorscale, zmid, zmin = NONNEG_SCALE, None, 0.0
         zmax = float(finite.max()) if finite.size else 1.0
     else:
-        colorscale, zmid = "RdBu", 0.0
-        r = float(np.abs(finite).max()) if finite.size else 1.0
+        colorscale, zmid = SIGNED_SCALE, 0.0
+        r = float(np.abs(finite).max())
         zmin, zmax = -r, r
+    texts = np.vectorize(cell_label, otypes=[object])(L) if symbolic and max(n, m) <= TEXT_MAX else None
+    g = cell_geometry(rows, cols, texts, width, colorbar=not symbolic)
 
     hover_ok = n * m <= HOVER_THRESHOLD**2
-    custom = None
-    if hover_ok and L is not None:  # a numeric matrix's hover needs no customdata (90,000 empty strings at 300 units)
-        custom = np.where(L == None, "", L).astype(str)  # noqa: E711
+    gap = 1 if min(g["cell_w"], g["cell_h"]) >= 6 else 0
     heat = go.Heatmap(
         z=Z, x=cols, y=rows, name="matrix", colorscale=colorscale, zmid=zmid, zmin=zmin, zmax=zmax,
-        customdata=custom, xgap=1 if n <= 60 else 0, ygap=1 if n <= 60 else 0,
-        hovertemplate=("row %{y}<br>col %{x}<br>value %{z:.4g}" + ("<br>%{customdata}" if symbolic else "")
+        customdata=L if (symbolic and hover_ok) else None, xgap=gap, ygap=gap, showscale=not symbolic,
+        hovertemplate=("row %{y}<br>col %{x}" + ("<br>%{customdata}" if symbolic else "<br>value %{z:.4g}")
                        + "<extra></extra>") if hover_ok else "row %{y}<br>col %{x}<br>%{z:.3g}<extra></extra>",
-        colorbar=dict(title=dict(text=colorbar_title), thickness=12, len=0.6),
+        colorbar=dict(title=dict(text=colorbar_title), thickness=12, lenmode="pixels",
+                      len=int(max(60, min(300, n * g["cell_h"])))),
     )
-    if max(n, m) <= TEXT_THRESHOLD:
+    if g["text"]:
         if symbolic:
-            heat.text = np.where(L == None, "", L).astype(str)  # noqa: E711
+            heat.text = texts
             heat.texttemplate = "%{text}"
         else:
-            heat.texttemplate = "%{z:.2f}"
-        heat.textfont = dict(size=10)
+            heat.texttemplate = "%{z:.3~g}"
+        heat.textfont = dict(size=FONT)
     zr = [r for r, c in zeroed]
     zc = [c for r, c in zeroed]
+    mark = max(6.0, min(40.0, 0.9 * min(g["cell_w"], g["cell_h"])))  # the red square nearly fills its cell
     red = go.Scatter(x=zc, y=zr, mode="markers", name="zeroed", hoverinfo="skip",
-                     marker=dict(symbol="square-open", color="#d62728", line=dict(width=2.5),
-                                 size=max(6, min(22, 560 // max(n, 1)))), showlegend=bool(zr))
-    fig = go.Figure([heat, red])
+                     marker=dict(symbol="square-open", color=SELECT_COLOR, size=mark, line=dict(width=2.5)),
+                     showlegend=bool(zr))
+    halo = go.Scatter(x=zc, y=zr, mode="markers", name="zeroed halo", hoverinfo="skip", showlegend=False,
+                      marker=dict(symbol="square-open", color=HALO_COLOR, size=mark + 5, line=dict(width=2)))
+    fig = go.Figure([heat, red, halo])
 
     shapes = []
     if rows == cols and n > 1:
@@ -125,19 +219,24 @@ def matrix_figure(
         ks = sorted(pos[r] for r in band if r in pos)
         if ks:
             shapes.append(dict(type="rect", x0=-0.5, x1=m - 0.5, y0=ks[0] - 0.5, y1=ks[-1] + 0.5,
-                               line=dict(color="#ff7f0e", width=2.5), fillcolor="rgba(255,127,14,0.06)"))
-    show_ticks = max(n, m) <= TICK_THRESHOLD
-    side = int(min(720, max(360, 120 + 16 * n)))
+                               line=dict(color=BAND_COLOR, width=2.5), fillcolor=BAND_FILL))
+    top = 36 if title else 12
+    legend = 22 if zr else 0
     fig.update_layout(
-        shapes=shapes, height=height or side, margin=dict(l=10, r=10, t=40 if title else 20, b=10),
-        title=dict(text=title, font=dict(size=13)) if title else None, plot_bgcolor="white",
-        legend=dict(orientation="h", y=1.02, x=0),
+        shapes=shapes, autosize=False,
+        width=int(max(g["left"] + m * g["cell_w"] + g["right"], len(title or "") * 7.2 + 16, 160)),
+        height=height or int(top + legend + n * g["cell_h"] + g["bottom"]),
+        margin=dict(l=g["left"], r=g["right"], t=top + legend, b=g["bottom"], pad=0),
+        title=dict(text=title, font=dict(size=13), x=0.005, xref="container", y=1, yref="container", yanchor="top", pad=dict(t=8))
+        if title else None,
+        plot_bgcolor="white",
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, font=dict(size=11)),
     )
     # categorical axes indexed 0..n-1 so the shapes above line up with cells
-    fig.update_xaxes(type="category", showticklabels=show_ticks, tickangle=-60, side="bottom",
-                     tickfont=dict(size=9), showgrid=False)
-    fig.update_yaxes(type="category", autorange="reversed", showticklabels=show_ticks,
-                     tickfont=dict(size=9), showgrid=False, scaleanchor="x" if n == m and n <= 40 else None)
+    fig.update_xaxes(type="category", showticklabels=g["ticks_x"], tickangle=g["angle"], side="bottom",
+                     tickfont=dict(size=FONT), showgrid=False, automargin=True, range=[-0.5, m - 0.5])
+    fig.update_yaxes(type="category", showticklabels=g["ticks_y"], tickfont=dict(size=FONT), showgrid=False,
+                     automargin=True, range=[n - 0.5, -0.5])
     return fig
 
 
@@ -160,17 +259,3 @@ def level_blocks(ids: Sequence[str], M, level: dict[str, int]) -> tuple[list[str
     S[np.arange(len(ids)), lv] = 1.0
     B = np.sqrt(np.maximum(S.T @ (A * A) @ S, 0.0))  # (n_levels, n_levels) block Frobenius norms
     return [f"L{k}" for k in range(n_levels)], np.tril(B)
-
-
-def level_histogram_figure(dag) -> go.Figure:
-    """Bar chart: number of nodes at each level, each bar in its level's colour."""
-    from explorer.figures.dag_plot import level_colors
-
-    hist = [len(v) for v in dag.levels()]
-    colors = level_colors(len(hist))
-    fig = go.Figure(go.Bar(x=list(range(len(hist))), y=hist, marker_color=colors, name="nodes per level",
-                           hovertemplate="level %{x}: %{y} nodes<extra></extra>"))
-    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=30), bargap=0.1,
-                      title=dict(text="nodes per level", font=dict(size=12)), plot_bgcolor="white")
-    fig.update_xaxes(title_text="level")
-    return fig

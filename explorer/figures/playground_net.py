@@ -24,7 +24,7 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.figures.dag_plot import level_colors
+from explorer.figures.palette import SELECT_COLOR, level_colors
 from explorer.graph.dag import Dag
 
 BOX = 0.72  # a unit's heatmap, in data units (units of a level are 1 apart)
@@ -116,7 +116,7 @@ def network_figure(dag: Dag, maps: Mapping[str, np.ndarray], *, pruned: Collecti
         cx += [x - h, x + h, np.nan, x - h, x + h, np.nan]
         cy += [y - h, y + h, np.nan, y + h, y - h, np.nan]
     traces.append(go.Scatter(x=cx, y=cy, mode="lines", hoverinfo="skip", showlegend=False, name="pruned",
-                             line=dict(color="#d62728", width=3)))
+                             line=dict(color=SELECT_COLOR, width=3)))
     traces.append(go.Scatter(x=np.asarray(hx, dtype=float), y=np.asarray(hy, dtype=float), mode="markers",
                              name="arc handles", customdata=np.asarray(hid, dtype=object),
                              hovertext=np.asarray(htext, dtype=object), hoverinfo="text", showlegend=False,

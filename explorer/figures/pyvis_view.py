@@ -46,7 +46,7 @@ def pyvis_html(dag: Dag, *, height: str = "620px", max_nodes: int = MAX_NODES) -
     """
     from pyvis.network import Network
 
-    from explorer.figures.dag_plot import level_colors
+    from explorer.figures.palette import SKIP_ARC_SOLID, level_colors
 
     if len(dag.nodes) > max_nodes:
         raise PyvisViewError(f"{dag.name or 'the graph'} has {len(dag.nodes)} nodes; the free-form view draws at "
@@ -63,7 +63,7 @@ def pyvis_html(dag: Dag, *, height: str = "620px", max_nodes: int = MAX_NODES) -
     for a in dag.arcs:
         skip = dag.level[a.dst] - dag.level[a.src] > 1
         net.add_edge(a.src, a.dst, title=f"{a.id}: {a.label or a.kind}",
-                     color="#ff7f0e" if skip else "#888888", dashes=skip, width=1.5 if skip else 1)
+                     color=SKIP_ARC_SOLID if skip else "#888888", dashes=skip, width=1.5 if skip else 1)
     big = len(dag.nodes) > 400
     net.set_options(
         '{"physics": {"solver": "forceAtlas2Based", "stabilization": {"iterations": %d}},'

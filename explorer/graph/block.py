@@ -5,6 +5,11 @@
 ... are one node each, while `conv1` or `fc` (shallower paths) stay as they are.
 Ops with no module (functions called in the top-level `forward`) stay single nodes.
 
+An arc between two blocks bundles the op arcs between them; those that skip levels at op
+level (a ResNet block's identity shortcut lands on the next block's `add`) are listed in
+its `meta["op_skips"]`, so a figure can keep the shortcut visible; a block's own
+`meta["inner_skips"]` counts the skip arcs inside it.
+
 Repeated blocks are recognisable: `meta["signature"]` hashes the member op sequence,
 their shapes and their internal wiring, so identical blocks share it, and
 `meta["repeat"]` says how many blocks do. Collapsing must never create a cycle (a
@@ -168,15 +173,21 @@ def block_dag(op_dag: Dag, depth: int) -> Dag:
         op = cls if cls is not None and len(ms) > 1 else (ms[0].op if len(ms) == 1 else "block")
         out_ids = exits.get(b) or [ms[-1].id]
         last = max(out_ids, key=lambda i: op_dag.order().index(i)) if len(out_ids) > 1 else out_ids[0]
+        inner_skips = sum(1 for a in internal.get(b, []) if op_dag.level[a.dst] - op_dag.level[a.src] > 1)
         meta: dict[str, Any] = {"members": [m.id for m in ms], "signature": sigs[b],
-                                "repeat": counts.get(sigs[b], 1), "exits": sorted(set(out_ids))}
+                                "repeat": counts.get(sigs[b], 1), "exits": sorted(set(out_ids)),
+                                "inner_skips": inner_skips}
         nodes.append(Node(b, op, path, op_dag.node(last).shape, sum(m.params for m in ms),
                           sum(m.macs for m in ms), meta))
     arcs = []
     for (s, d), group_arcs in cross.items():
+        # op arcs that skip levels (a residual shortcut into a block's add): collapsing would hide them
+        skips = [[a.src, a.dst] for a in group_arcs if op_dag.level[a.dst] - op_dag.level[a.src] > 1]
         label = group_arcs[0].label if len(group_arcs) == 1 else f"{len(group_arcs)} arcs"
+        if skips:
+            label += f" ({len(skips)} skip{'s' if len(skips) > 1 else ''} at op level)"
         arcs.append(Arc(s, d, label, _merge_kind({a.kind for a in group_arcs}), None,
-                        {"op_arcs": [[a.src, a.dst] for a in group_arcs]}))
+                        {"op_arcs": [[a.src, a.dst] for a in group_arcs], "op_skips": skips}))
     meta = {"op_dag": op_dag, "depth": depth, "group_of": of,
             "graph_module": op_dag.meta.get("graph_module"), "tracer": op_dag.meta.get("tracer"),
             "example_input": op_dag.meta.get("example_input"), "module_types": op_dag.meta.get("module_types"),

@@ -76,6 +76,32 @@ def node_matrix(L: Any, l: int) -> tuple[list[str], np.ndarray, np.ndarray | Non
     return ids, dense(M), label_grid(ids, L.labels(l) if hasattr(L, "labels") else None)
 
 
+WINDOW_MAX = 40  # nodes a level window aims at (the sources of the level-l rows are always kept)
+
+
+def level_window(ids: list[str], M: Any, level: dict[str, int], l: int, w: int,
+                 max_nodes: int = WINDOW_MAX) -> list[int]:
+    """Positions (into `ids`) of a readable window of T_l: the nodes of levels l-w+1..l, and every
+    column the level-l rows read from, however far back (a skip arc's source), in (level, index)
+    order. Past `max_nodes`, the window's lowest levels give way first; the level-l rows and
+    their sources always stay, so the window shows every entry of T_l off the identity.
+
+    >>> import numpy as np
+    >>> ids = ["x", "a", "b", "c", "y"]          # a chain x→a→b→c→y plus a skip arc x→y
+    >>> T = np.eye(5); T[4, 3] = T[4, 0] = 1.0   # T_4: row y reads c and x
+    >>> [ids[k] for k in level_window(ids, T, dict(zip(ids, range(5))), 4, 2)]
+    ['x', 'c', 'y']
+    """
+    A = dense(M)
+    lv = np.array([level[i] for i in ids])
+    band = np.flatnonzero(lv == l)
+    must = set(band.tolist()) | set(np.flatnonzero((A[band] != 0).any(axis=0)).tolist())
+    window = [k for k in np.flatnonzero((lv >= l - w + 1) & (lv <= l)).tolist() if k not in must]
+    room = max(0, max_nodes - len(must))
+    window = sorted(window, key=lambda k: -lv[k])[:room]  # the highest levels of the window first
+    return sorted(must | set(window))
+
+
 def is_numeric(L: Any) -> bool:
     return getattr(L, "kind", "") == "numeric"
 
