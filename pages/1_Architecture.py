@@ -10,12 +10,13 @@ import streamlit as st
 
 from ui import cache, state
 from ui.errors import graph_warnings, guard
-from ui.links import Param, Setting, linked
+from explorer.links.pages import PAGES
+from ui.links import Setting, linked
 from ui.picker import graph_picker
 
 PYVIS_AUTO = 300  # the free-form view is on by default up to this many nodes
-LINK = (Setting(Param("q", str, "", label="search"), "arch.search"),
-        Setting(Param("free", bool, None, label="free-form view"), "arch.pyvis"))
+P = PAGES["Architecture"]  # the link schema (explorer.links.pages)
+LINK = (Setting(P["q"], "arch.search"), Setting(P["free"], "arch.pyvis"))
 
 
 def _fmt(n: int) -> str:
@@ -137,5 +138,5 @@ def _pyvis(key) -> str:
     return pyvis_html(cache.dag(key))
 
 
-with guard(), linked("arch", LINK):
+with guard(), linked("arch", LINK, presets="Architecture"):
     main()

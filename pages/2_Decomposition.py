@@ -10,17 +10,14 @@ import streamlit as st
 from explorer.lifting import views
 from ui import cache, lifting_view as lv
 from ui.errors import graph_warnings, guard
-from ui.links import Param, Setting, clamp, linked
+from explorer.links.pages import DEC_VIEWS as VIEWS, PAGES
+from ui.links import Setting, clamp, linked
 from ui.picker import graph_picker
 
 FULL_MATRIX_MAX = 250  # nodes; above this the page offers a window of levels or level blocks
-VIEWS = ("window of levels", "level blocks")
-LINK = (Setting(Param("l", int, 1, lo=1, label="level"), "dec.level"),
-        Setting(Param("view", str, VIEWS[0], choices=VIEWS, label="view"), "dec.view"),
-        Setting(Param("w", int, 3, lo=1, hi=12, label="levels in the window"), "dec.window"),
-        Setting(Param("masked", bool, False, label="activation masks"), "dec.masked"),
-        Setting(Param("x", int, 0, lo=0, hi=10_000, label="input seed"), "dec.input_seed"),
-        Setting(Param("sample", int, None, lo=0, hi=999, label="sample index"), "dec.sample"))
+P = PAGES["Decomposition"]  # the link schema (explorer.links.pages)
+LINK = (Setting(P["l"], "dec.level"), Setting(P["view"], "dec.view"), Setting(P["w"], "dec.window"),
+        Setting(P["masked"], "dec.masked"), Setting(P["x"], "dec.input_seed"), Setting(P["sample"], "dec.sample"))
 
 
 def badge(key) -> None:
@@ -89,5 +86,5 @@ def main() -> None:
         lv.sub_architecture(key, dag, L)
 
 
-with guard(), linked("dec", LINK):
+with guard(), linked("dec", LINK, presets="Decomposition"):
     main()

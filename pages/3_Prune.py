@@ -10,7 +10,8 @@ import streamlit as st
 
 from ui import cache, prune_tools as pt, state
 from ui.errors import graph_warnings, guard, show_error
-from ui.links import Param, Setting, linked, selection_fits, selection_setting
+from explorer.links.pages import PAGES
+from ui.links import Setting, linked, selection_fits, selection_setting
 from ui.picker import graph_picker
 
 
@@ -117,15 +118,9 @@ def main() -> None:
         pt.result_panel(key, dag)
 
 
-def _link() -> tuple[Setting, ...]:
-    from explorer.pruning.criteria.propose import CRITERIA
+P = PAGES["Prune"]  # the link schema (explorer.links.pages)
+LINK = (selection_setting(P["sel"]), Setting(P["crit"], "prune.crit"), Setting(P["target"], "prune.target"),
+        Setting(P["scope"], "prune.scope"), Setting(P["sp"], "prune.sparsity"))
 
-    return (selection_setting(Param("sel", str, None, label="selection")),
-            Setting(Param("crit", str, None, choices=tuple(CRITERIA), label="criterion"), "prune.crit"),
-            Setting(Param("target", str, None, choices=("units", "arcs", "weights"), label="criterion target"), "prune.target"),
-            Setting(Param("scope", str, "layer", choices=("layer", "global"), label="scope"), "prune.scope"),
-            Setting(Param("sp", float, 0.5, lo=0.0, hi=0.95, label="sparsity"), "prune.sparsity"))
-
-
-with guard(), linked("prune", _link()):
+with guard(), linked("prune", LINK, presets="Prune"):
     main()

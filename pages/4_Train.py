@@ -14,7 +14,8 @@ import streamlit as st
 
 from ui.errors import guard, show_error
 from ui.grid_panel import grid_panel
-from ui.links import Param, Setting, linked
+from explorer.links.pages import PAGES
+from ui.links import Setting, linked
 from ui.train_forms import GROUP_KEY, backend, backend_name, damaged_store_way_out, new_runs_panel, retrain_panel
 
 LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
@@ -94,7 +95,7 @@ def compare_block(runs, metrics) -> None:
                        "text/html", on_click="ignore", key="dl.html")
 
 
-LINK = (Setting(Param("group", str, None, label="comparison group"), GROUP_KEY),)
+LINK = (Setting(PAGES["Train"]["group"], GROUP_KEY),)  # the link schema (explorer.links.pages)
 
 
 def main() -> None:
