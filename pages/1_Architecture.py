@@ -11,6 +11,7 @@ import streamlit as st
 from ui import cache, state
 from ui.errors import graph_warnings, guard
 from explorer.links.pages import PAGES
+from ui.classroom import classroom, look, scaled
 from ui.links import Setting, linked
 from ui.picker import graph_picker
 
@@ -33,6 +34,7 @@ def main() -> None:
     st.title("Architecture")
     st.caption("The network as a DAG-DNN: x = level (longest path from the input), one colour per level, "
                "orange curves = skip arcs spanning several levels. Hover nodes and arc diamonds for details.")
+    look("each column is one level; orange curves are skip arcs — they jump over levels.")
     key = graph_picker("arch")
     if key is None:
         st.info("Choose a model in the sidebar.")
@@ -66,11 +68,11 @@ def main() -> None:
     fig = dag_figure(dag, search=q, layout=layout)
     selectable = dag.granularity in ("unit", "op") and key.spec != state.ONNX_SPEC
     if selectable:
-        st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
+        st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points", "box", "lasso"))
         selection_panel(dag)
     else:
-        st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False})
+        st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False})
 
     if hits:
         st.dataframe([{"id": i, "op": dag.node(i).op, "module": dag.node(i).module, "level": dag.level[i],
@@ -78,6 +80,8 @@ def main() -> None:
                        "out": ", ".join(dag.successors(i))[:80]} for i in hits[:200]],
                      hide_index=True, key="arch.hits")
 
+    if classroom():  # the projector view stops at the graph: histograms, downloads and tables are for desks
+        return
     c1, c2 = st.columns([2, 3])
     with c1:
         st.plotly_chart(level_histogram_figure(dag), key="arch.hist")

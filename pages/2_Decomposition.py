@@ -11,6 +11,7 @@ from explorer.lifting import views
 from ui import cache, lifting_view as lv
 from ui.errors import graph_warnings, guard
 from explorer.links.pages import DEC_VIEWS as VIEWS, PAGES
+from ui.classroom import look
 from ui.links import Setting, clamp, linked
 from ui.picker import graph_picker
 
@@ -35,6 +36,7 @@ def main() -> None:
     st.title("Decomposition")
     st.caption("Nodes ordered by (level, index); T_l is the identity except the level-l rows (boxed), which hold "
                "the arcs from lower levels: unit lower-triangular. Blank cells are exact zeros.")
+    look("the boxed rows of T_l (left): the only rows that differ from the identity; nothing above the diagonal.")
     key = graph_picker("dec", granularities=("unit", "op"), allow_onnx=False, prefer_unit=True)
     if key is None:
         st.info("Choose a model in the sidebar.")

@@ -11,6 +11,7 @@ import streamlit as st
 from ui import cache, prune_tools as pt, state
 from ui.errors import graph_warnings, guard, show_error
 from explorer.links.pages import PAGES
+from ui.classroom import look
 from ui.links import Setting, linked, selection_fits, selection_setting
 from ui.picker import graph_picker
 
@@ -77,6 +78,7 @@ def main() -> None:
     st.caption("Select nodes and arcs on the graph (box or lasso: the modebar's select tools; click a node or an "
                "arc's diamond), by id, filter, shortcut or criterion. Pruning zeroes their entries of the "
                "lifting matrices; a selection that would break the network is refused with the reason.")
+    look("the red outlines: what the selection removes; dimmed nodes go with it. The verdict says if it is valid.")
     key = graph_picker("prune", granularities=("unit", "op"), allow_onnx=False, prefer_unit=False)
     if key is None:
         st.info("Choose a model in the sidebar.")

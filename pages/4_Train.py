@@ -15,6 +15,7 @@ import streamlit as st
 from ui.errors import guard, show_error
 from ui.grid_panel import grid_panel
 from explorer.links.pages import PAGES
+from ui.classroom import classroom, look
 from ui.links import Setting, linked
 from ui.train_forms import GROUP_KEY, backend, backend_name, damaged_store_way_out, new_runs_panel, retrain_panel
 
@@ -109,8 +110,10 @@ def main() -> None:
         show_error(e, "opening the run store")
         damaged_store_way_out(e)
         return
+    look("the curves: does the ticket (pruned, original init) reach the dashed target as early as the dense net?")
     retrain_panel()
-    grid_panel()
+    if not classroom():  # the grid of configurations is for desks, not the projector
+        grid_panel()
     new_runs_panel()
 
     be.poll()

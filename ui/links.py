@@ -112,8 +112,10 @@ def _settings(page: str, extra: Sequence[Setting], model: bool = True) -> tuple[
             Setting(CLASSROOM, get=lambda: classroom() or None, put=set_classroom), *extra)
 
 
-def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True) -> None:
-    """Apply the URL if this session did not write it (see the module doc)."""
+def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True,
+               on_link: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Apply the URL if this session did not write it (see the module doc); then `on_link(values)`, for a
+    page whose widget keys depend on several settings at once (the Lottery's, on experiment and model)."""
     qp = st.query_params.to_dict()
     ss = st.session_state
     replace = ss.pop(REPLACE, False)
@@ -133,6 +135,11 @@ def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True) -> 
                 s.apply(doc.values[s.param.key])
             except ValueError as e:
                 doc.notices.append(f"ignored {s.param.key}: {e}")
+    if on_link is not None:
+        try:
+            on_link(doc.values)
+        except ValueError as e:
+            doc.notices.append(str(e))
     ss[APPLIED] = (page, qp)
     ss[NOTICES] = doc.notices
     ss[FROM_LINK] = {s.key for s in settings if s.key and s.param.key in doc.values}
@@ -195,13 +202,14 @@ def share_box(query: dict[str, str]) -> None:
 
 
 @contextmanager
-def linked(page: str, extra: Sequence[Setting] = (), presets: str | None = None, model: bool = True) -> Iterator[None]:
+def linked(page: str, extra: Sequence[Setting] = (), presets: str | None = None, model: bool = True,
+           on_link: Callable[[dict[str, Any]], None] | None = None) -> Iterator[None]:
     """Apply an incoming link, run the page, then write its view back and offer the link. `presets`: the
     page's title in `explorer.lessons.PRESETS`, whose one-click views are drawn in the sidebar. `model`:
-    the page has the shared model keys (the Learn page has none)."""
+    the page has the shared model keys (the Learn page has none). `on_link`: see `apply_link`."""
     if presets:
         preset_box(page, presets)
-    apply_link(page, extra, model)
+    apply_link(page, extra, model, on_link)
     notices()
     yield
     q = write_link(page, extra, model)

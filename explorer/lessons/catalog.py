@@ -145,7 +145,7 @@ PRUNING = Lesson(4, "pruning", "Structural pruning", "An arc, a node, a branch; 
          "A pruned network can stay **masked** — same tensors, the pruned entries held at zero while it trains — or "
          "be **compacted**: its emptied neurons and channels physically removed. The two must compute the same "
          "function; the result panel checks it and times both.",
-         "§3", L("Prune", model="lottery_mlp", g="op", crit="magnitude", target="units", sp=0.5),
+         "§3", L("Prune", model="mlp", g="unit", crit="magnitude", target="units", sp=0.3),
          "Press *Propose* with the magnitude criterion, then Prune: read the compacted size and the equality check.",
          "When does compaction make the network faster, and when does it not?",
          "When whole units or channels go, the tensors shrink and the work with them. Scattered single weights "
@@ -230,7 +230,7 @@ IMP = Lesson(8, "imp", "Iterative magnitude pruning and its flow",
          "§7", L("Lottery", kind="imp", model="lottery_mlp", rounds=5, rate=0.2),
          "Start it and watch the rounds arrive: each round's ticket beside its reinit and random controls.",
          "What sparsity do 5 rounds at rate 0.2 reach?",
-         "1 − 0.8⁵ = 0.672: about 67% of the prunable weights are gone (up to the rounding of each round).",
+         "1 − 0.8⁵ ≈ 0.672: about 67% of the prunable weights are gone (up to the rounding of each round).",
          None),
     Step("The flow of per-layer density",
          "The IMP flow draws each layer's fraction of surviving weights across rounds. The whole network keeps "

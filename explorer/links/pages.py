@@ -148,6 +148,12 @@ def _playground_problems(values: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _activations() -> tuple[str, ...]:
+    from explorer.models.generated import ACTIVATIONS
+
+    return tuple(ACTIVATIONS)
+
+
 def _prune_criteria() -> tuple[str, ...]:
     from explorer.pruning.criteria.propose import CRITERIA
 
@@ -180,12 +186,12 @@ def _pages() -> dict[str, PageLink]:
             Param("net", str, "generated", choices=("generated", "model"), label="network"),
             Param("depth_l", int, 7, lo=1, hi=60, label="MLP depth"),
             Param("width", int, 100, lo=2, hi=512, label="MLP width"),
-            Param("act", str, "relu", label="activation"),
+            Param("act", str, "relu", choices=_activations(), label="activation"),
             Param("io", str, "square", choices=("square", "mnist1d"), label="inputs → outputs"),
             Param("schemes", str, "orthogonal,gaussian", label="init schemes"),
             Param("s2", float, 1.0, lo=0.05, hi=10.0, label="σ_w²"),
             Param("iseed", int, 0, lo=0, hi=10_000, label="init seed"),
-            Param("k", int, None, lo=1, hi=1000, label="inputs K"),
+            Param("k", int, 32, lo=1, hi=1000, label="inputs K"),
             Param("crit", str, "snip", choices=SPP_CRITERIA, label="pruning criterion"),
             Param("sp", float, 0.9, lo=0.0, hi=0.99, label="sparsity"),
             Param("scope", str, "global", choices=("global", "layer"), label="ranking"),
