@@ -81,7 +81,9 @@ def test_the_facts_the_answers_state_hold_on_the_graphs():
     skip = build_dag("mlp_skip", granularity="unit")
     assert skip.level["out[0]"] == 4 and skip.depth == 4  # lesson 1 step 2
     arcs = {f"{a.src}->{a.dst}": a for a in skip.arcs}
-    assert "fc1[0]->out[0]" in arcs and arcs["fc1[0]->fc3[0]"].kind == "identity"  # lesson 4 step 1
+    assert arcs["fc1[0]->fc3[0]"].kind == "identity"  # lesson 4 step 1
+    op = build_dag("mlp_skip", granularity="op")
+    assert (op.level["relu"], op.level["cat"]) == (2, 8) and "relu->cat" in {f"{a.src}->{a.dst}" for a in op.arcs}
     assert "identity arc" in valid(skip, Selection("unit", (), ("fc1[0]->fc3[0]",), "mlp_skip")).reasons[0]
     import torch
 

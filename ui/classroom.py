@@ -34,6 +34,9 @@ STYLE = """
 [data-testid="stAlertContainer"] p { font-size: 1.25rem; }
 .js-plotly-plot .xtick text, .js-plotly-plot .ytick text { font-size: 15px !important; }
 .js-plotly-plot .legendtext { font-size: 16px !important; }
+.js-plotly-plot .textpoint text { font-size: 14px !important; }
+[data-testid="stMain"] [data-baseweb="select"] div, [data-testid="stMain"] input { font-size: 1.15rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }  /* the first screen is the projector's */
 [data-testid="stHeader"] { background: transparent; }
 </style>
 """
@@ -74,7 +77,10 @@ def scaled(fig: Any) -> Any:
     if not classroom():
         return fig
     size = (fig.layout.font.size or 12) * FONT_SCALE
-    fig.update_layout(font={"size": size}, title_font={"size": size * 1.25})
+    fig.update_layout(font={"size": size}, title_font={"size": size * 1.1})
+    top = fig.layout.margin.t
+    if top is not None:  # the bigger title and a legend above the plot need the room
+        fig.update_layout(margin={"t": int(top * 1.8)})
     if fig.layout.height:
         fig.update_layout(height=int(fig.layout.height * HEIGHT_SCALE))
     return fig

@@ -77,7 +77,12 @@ def step_view(les: Lesson, n: int) -> None:
     """Step `n` of `les`: text, figure, the view's link, try this, the question."""
     step: Step = les.step(n)
     st.header(f"{n}. {step.title}")
-    body, side = st.columns([3, 2]) if step.figure is not None else (st.container(), None)
+    if step.figure is None:
+        body, side = st.container(), None
+    elif classroom():  # on a projector the figure takes the whole width, under the text
+        body, side = st.container(), st.container()
+    else:
+        body, side = st.columns([3, 2])
     with body:
         st.markdown(step.text)
         st.caption(f"docs/science.md {step.cite}")
@@ -89,19 +94,17 @@ def step_view(les: Lesson, n: int) -> None:
             st.markdown(step.answer)
     if side is not None:
         with side:
-            fig = _figure(step.figure, 460 if classroom() else 380)
+            fig = _figure(step.figure, 520 if classroom() else 380)
             st.plotly_chart(scaled(fig), key=f"learn.fig.{les.slug}.{n}", config={"displaylogo": False})
 
 
 def open_view(step: Step) -> None:
     """The button that opens the step's view, and what it opens."""
     link = step.link
-    c1, c2 = st.columns([1, 2])
-    if c1.button(f"Open this view on {link.page}", key="learn.open", type="primary", icon=":material/open_in_new:",
-                 use_container_width=True):
+    if st.button(f"Open this view on {link.page}", key="learn.open", type="primary", icon=":material/open_in_new:"):
         follow(link.page, link.query)
     shown = ", ".join(f"{k}={v}" for k, v in link.query.items() if k not in ("v", "sel")) or "its defaults"
-    c2.caption(f"Opens **{link.page}** with {shown}" + (" and a selection" if "sel" in link.query else "") +
+    st.caption(f"Opens **{link.page}** with {shown}" + (" and a selection" if "sel" in link.query else "") +
                ". Come back here with *Learn* in the sidebar.")
 
 

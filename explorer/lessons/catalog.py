@@ -115,18 +115,19 @@ SUB = Lesson(3, "functions", "Functions of sub-architectures",
 
 PRUNING = Lesson(4, "pruning", "Structural pruning", "An arc, a node, a branch; what validity means; masked vs compacted.", (
     Step("An arc",
-         "Removing an arc zeroes one entry of one T_l. Here the selection is one skip arc of `mlp_skip`, "
-         "fc1[0] → out[0]: a weight of the concatenation that feeds the output layer.",
-         "§3", L("Prune", model="mlp_skip", g="unit", sel=SKIP_ARC),
-         "Read the counts under the graph: one arc, one parameter. Then press Prune and compare the accuracies.",
+         "Removing an arc zeroes one entry of one T_l. Here the selection is the skip arc relu → cat of "
+         "`mlp_skip` at op level: it carries the first layer's features past three layers into the concatenation "
+         "that feeds the output layer, from level 2 to level 8 — an entry of T_8 far below the diagonal.",
+         "§3", L("Prune", model="mlp_skip", g="op", sel=SKIP_ARC),
+         "Read the verdict and the counts under the graph, then press Prune and compare the pruned network's output.",
          "`fc1[0] → fc3[0]` is a skip arc too, but the page refuses it with a mask. Why?",
          "That arc is an identity arc (the residual `add`): it has no weight to zero. Removing it means removing "
          "node fc1[0] itself, or pruning at the op level where the add's input is one arc.",
          None),
     Step("A node",
          "Removing a node zeroes its row and its column in every T_l: its in-arcs and out-arcs go with it. "
-         "A unit with other units beside it in its layer leaves the network valid.",
-         "§3", L("Prune", model="mlp_skip", g="unit", sel=NODE),
+         "Here one neuron of the plain `mlp`'s second hidden layer: the units beside it keep the network valid.",
+         "§3", L("Prune", model="mlp", g="unit", sel=NODE),
          "Look at the decomposition below the graph: the red-outlined entries are those the selection zeroes.",
          "What makes a selection **invalid**?",
          "An output that no longer depends on the input, or a surviving node left without inputs it can compute "

@@ -30,8 +30,8 @@ PRESETS: dict[str, dict[str, Link]] = {
         "the local affine map": L("Decomposition", model="mlp_skip", g="unit", l=4, masked=True),
     },
     "Prune": {
-        "a skip arc": L("Prune", model="mlp_skip", g="unit", sel=SKIP_ARC),
-        "a neuron": L("Prune", model="mlp_skip", g="unit", sel=NODE),
+        "a skip arc": L("Prune", model="mlp_skip", g="op", sel=SKIP_ARC),
+        "a neuron": L("Prune", model="mlp", g="unit", sel=NODE),
         "a residual branch": L("Prune", model="resnet_tiny", g="op", sel=BRANCH),
         "dense block layer": L("Prune", model="densenet_tiny", g="op", sel=DENSE_LAYER),
         "a pruned ticket": L("Prune", model="lottery_mlp", g="unit", crit="magnitude", target="weights",

@@ -26,8 +26,8 @@ def inline(sel: Selection) -> str:
 
 
 RESNET_BRANCH = ("block1_conv1", "block1_bn1", "relu", "block1_conv2", "block1_bn2")
-SKIP_ARC = inline(Selection("unit", (), ("fc1[0]->out[0]",), "mlp_skip"))  # a linear skip arc (via the cat)
-NODE = inline(Selection("unit", ("fc2[7]",), (), "mlp_skip"))
+SKIP_ARC = inline(Selection("op", (), ("relu->cat",), "mlp_skip"))  # the first layer's features to the head
+NODE = inline(Selection("unit", ("hidden.1[7]",), (), "mlp"))  # one neuron of the second hidden layer
 BRANCH = inline(Selection("op", tuple(sorted(RESNET_BRANCH)), (), "resnet_tiny"))
 DENSE_LAYER = inline(Selection("op", ("dense_1_bn", "dense_1_conv", "relu_1"), (), "densenet_tiny"))
 

@@ -1,0 +1,96 @@
+"""Teaching in a real browser: every lesson's every step opens without an error element; lessons 1–5
+open their views on the right pages ("Open this view"); a lab page's view travels in its link to a fresh
+browser; a preset sets the view in one click; classroom mode is legible at 1280×720 (screenshots)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from browser_harness import ARTIFACTS, assert_no_errors, open_page, wait_idle
+
+from explorer.lessons import LESSONS
+
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def _header(page) -> str:
+    return page.locator('[data-testid="stMain"] h2').first.inner_text()
+
+
+def test_every_lesson_step_opens_without_an_error(page, app_url):
+    for les in LESSONS:
+        for n, step in enumerate(les.steps, 1):
+            open_page(page, app_url, les.link(n).path)
+            assert_no_errors(page)
+            assert step.title in _header(page), (les.slug, n)
+            assert _query(page.url).get("lesson") == les.slug
+
+
+def test_lessons_one_to_five_open_their_views(page, app_url):
+    for les in LESSONS[:5]:
+        for n, step in enumerate(les.steps, 1):
+            if step.link is None:
+                continue
+            open_page(page, app_url, les.link(n).path)
+            page.get_by_role("button", name=f"Open this view on {step.link.page}").click()
+            page.wait_for_url(f"**/{step.link.path.split('?')[0]}**", timeout=60_000)
+            wait_idle(page)
+            assert_no_errors(page)
+            got = _query(page.url)
+            assert all(got.get(k) == v for k, v in step.link.query.items()), (les.slug, n, page.url)
+
+
+def test_a_lottery_view_travels_in_its_link(page, browser, app_url):
+    open_page(page, app_url, "Lottery?v=1&model=lottery_mlp&kind=imp")
+    box = page.get_by_role("spinbutton", name="Rounds").first
+    box.fill("3")
+    box.press("Enter")
+    wait_idle(page)
+    q = _query(page.url)
+    assert q.get("rounds") == "3" and q.get("model") == "lottery_mlp", q
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        fresh = ctx.new_page()
+        fresh.goto(page.url, wait_until="domcontentloaded")
+        wait_idle(fresh)
+        assert_no_errors(fresh)
+        assert fresh.get_by_role("spinbutton", name="Rounds").first.input_value() == "3"
+        assert fresh.get_by_role("combobox", name="Model").first.input_value() == "lottery_mlp"
+        assert _query(fresh.url) == q
+    finally:
+        ctx.close()
+
+
+def test_a_preset_sets_the_view_in_one_click(page, app_url):
+    open_page(page, app_url, "Decomposition")
+    page.get_by_role("combobox", name="Presets").click()
+    page.get_by_role("option", name="a skip arc").click()
+    wait_idle(page)
+    assert_no_errors(page)
+    q = _query(page.url)
+    assert q.get("model") == "mlp_skip" and q.get("l") == "4", q
+    assert page.locator('[data-testid="stSliderThumbValue"]').first.inner_text() == "4"
+
+
+def test_classroom_mode_is_legible_at_1280x720(browser, app_url):
+    ctx = browser.new_context(viewport=PROJECTOR)
+    try:
+        p = ctx.new_page()
+        for name, path in [("home", "?classroom=1"),
+                           ("architecture", "Architecture?v=1&model=resnet_tiny&g=op&classroom=1"),
+                           ("decomposition", "Decomposition?v=1&model=mlp_skip&g=unit&l=2&classroom=1"),
+                           ("learn", "Learn?v=1&lesson=lifting&step=1&classroom=1")]:
+            open_page(p, app_url, path)
+            assert_no_errors(p)
+            size = p.evaluate("""() => parseFloat(getComputedStyle(
+                document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')).fontSize)""")
+            assert size >= 20, f"{name}: body text {size}px on the projector"
+            assert p.get_by_role("switch", name="Classroom mode").first.is_checked()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            p.screenshot(path=str(ARTIFACTS / f"classroom_{name}.png"))  # the first screen, as projected
+    finally:
+        ctx.close()
