@@ -57,6 +57,12 @@ def _widget(col: Any, cls: Any, name: str, key: str, default: Any) -> Any:
     return col.text_input(label, value=str(default), key=key, help=help_)
 
 
+def _chosen(key: str) -> None:
+    """A model chosen here becomes the session's model: the link carries it, the next page opens on it."""
+    state.SOURCE.put("zoo")
+    state.SPEC.put(st.session_state[key])
+
+
 def _model(prefix: str, cls: Any) -> tuple[str, str]:
     from explorer.models import zoo_names
     from explorer.models.zoo import ZOO
@@ -64,9 +70,8 @@ def _model(prefix: str, cls: Any) -> tuple[str, str]:
     names = zoo_names()
     spec0 = state.SPEC.get() if state.SPEC.get() in names else "lottery_mlp"
     c1, c2 = st.columns(2)
-    spec = c1.selectbox("Model", names, index=names.index(spec0), key=f"{prefix}.model", help=cls.help()["model"])
-    state.SOURCE.put("zoo")  # the model is the session's model: the link carries it, the next page opens on it
-    state.SPEC.put(spec)
+    spec = c1.selectbox("Model", names, index=names.index(spec0), key=f"{prefix}.model", help=cls.help()["model"],
+                        on_change=_chosen, args=(f"{prefix}.model",))
     c1.caption(ZOO[spec].info.description)
     ds = c2.text_input("Dataset", ZOO[spec].info.dataset or "", key=f"{prefix}.dataset.{spec}",
                        help=cls.help()["dataset"])

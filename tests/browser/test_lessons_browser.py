@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from browser_harness import ARTIFACTS, assert_no_errors, open_page, wait_idle
+from browser_harness import ARTIFACTS, assert_no_errors, open_page, screenshot, wait_idle
 
 from explorer.lessons import LESSONS
 
@@ -86,11 +86,16 @@ def test_classroom_mode_is_legible_at_1280x720(browser, app_url):
                            ("learn", "Learn?v=1&lesson=lifting&step=1&classroom=1")]:
             open_page(p, app_url, path)
             assert_no_errors(p)
-            size = p.evaluate("""() => parseFloat(getComputedStyle(
-                document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')).fontSize)""")
-            assert size >= 20, f"{name}: body text {size}px on the projector"
+            sizes = p.evaluate("""() => Array.from(document.querySelectorAll(
+                '[data-testid="stMain"] [data-testid="stMarkdownContainer"] p, [data-testid="stMain"] li'))
+                .filter(e => e.offsetParent !== null && e.innerText.trim())
+                .map(e => parseFloat(getComputedStyle(e).fontSize))""")
+            assert sizes and min(sizes) >= 18, f"{name}: text as small as {min(sizes)}px on the projector"
+            assert max(sizes) >= 20, f"{name}: no body text at 20px or more ({max(sizes)}px)"
             assert p.get_by_role("switch", name="Classroom mode").first.is_checked()
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             p.screenshot(path=str(ARTIFACTS / f"classroom_{name}.png"))  # the first screen, as projected
+            if name == "learn":
+                screenshot(p, "classroom_learn_full")  # the whole step: text, figure, question
     finally:
         ctx.close()
