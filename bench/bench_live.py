@@ -16,20 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.app_server import chromium, serve  # noqa: E402
 from explorer.training.config import RunConfig  # noqa: E402
 from explorer.training.store import RunStore  # noqa: E402
 
@@ -59,29 +56,8 @@ def main() -> None:
 
     threading.Thread(target=beat, daemon=True).start()
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "EXPLORER_DATA_DIR": str(data), "OMP_NUM_THREADS": "1"}
-    log = open(data / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port),
-                               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(180):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            b = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with serve(data, threads=1) as url, chromium() as b:
+        try:
             page = b.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}/Train", wait_until="domcontentloaded")
             page.wait_for_function(f"({LAST_X})() === 1", timeout=180_000, polling=100)
@@ -95,12 +71,9 @@ def main() -> None:
                                          "wall_time": 0.0}])
                 page.wait_for_function(f"({LAST_X})() === {step}", timeout=30_000, polling=20)
                 lat.append(time.perf_counter() - t0)
-            b.close()
-    finally:
-        stop.set()
-        store.finish(rid, "cancelled", "bench over")
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
+        finally:
+            stop.set()
+            store.finish(rid, "cancelled", "bench over")
     lat.sort()
     p90 = lat[int(0.9 * (len(lat) - 1))]
     print(f"metric written -> visible in the Train page chart (real app, headless Chromium), {len(lat)} samples:")

@@ -28,7 +28,7 @@ def _fmt(n: int) -> str:
 
 
 def main() -> None:
-    from explorer.figures.dag_plot import dag_figure, figure_html, search_nodes
+    from explorer.figures.dag_plot import figure_html, search_nodes
     from explorer.figures.matrix_plot import level_histogram_figure
 
     st.title("Architecture")
@@ -41,7 +41,6 @@ def main() -> None:
         return
     t0 = time.perf_counter()
     dag = cache.dag(key)
-    layout = cache.layout(key)
     t_build = time.perf_counter() - t0
 
     s = dag.summary()
@@ -65,7 +64,7 @@ def main() -> None:
         else:
             st.warning(f"No node id, op or module contains {q.strip()!r}.")
 
-    fig = dag_figure(dag, search=q, layout=layout)
+    fig = cache.dag_figure(key, search=q)
     selectable = dag.granularity in ("unit", "op") and key.spec != state.ONNX_SPEC
     if selectable:
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
@@ -88,7 +87,7 @@ def main() -> None:
     with c2:
         st.markdown("**Downloads**")
         name = (dag.name or "graph").replace("/", "_").replace(":", "_")
-        st.download_button("Graph as JSON", data=dag.dumps(), file_name=f"{name}_{dag.granularity}.json",
+        st.download_button("Graph as JSON", data=dag.dumps, file_name=f"{name}_{dag.granularity}.json",
                            mime="application/json", key="arch.dl_json", on_click="ignore")
         st.download_button("Plot as standalone HTML", data=lambda: figure_html(fig),
                            file_name=f"{name}_{dag.granularity}.html", mime="text/html", key="arch.dl_html",

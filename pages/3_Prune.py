@@ -71,7 +71,6 @@ def summary(lm, dag, cur, verdict) -> None:
 
 
 def main() -> None:
-    from explorer.figures.dag_plot import dag_figure
     from explorer.pruning.validity import check
 
     st.title("Prune")
@@ -100,11 +99,11 @@ def main() -> None:
         pt.set_selection(Selection.empty(dag))
         st.rerun()
     with c1:
-        fig = dag_figure(dag, selected_nodes=cur.nodes, selected_arcs=cur.arcs,
-                         dimmed=verdict.disconnected, dragmode="select", layout=cache.layout(key))
+        fig = cache.dag_figure(key, selected_nodes=cur.nodes, selected_arcs=cur.arcs, dimmed=verdict.disconnected,
+                               dragmode="select")
         st.plotly_chart(fig, key="prune.dag", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         config={"displaylogo": False})
-    pt.tools(dag, lm, cur)
+    pt.tools(key, dag, lm, cur)
     summary(lm, dag, cur, verdict)
     with guard("drawing the decomposition"):
         pt.matrix_view(key, dag, verdict)

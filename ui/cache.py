@@ -84,6 +84,38 @@ def layout(key: DagKey):
     return _layout(key)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _dag_figure(key: DagKey, search: str, selected_nodes: tuple, selected_arcs: tuple, dimmed: tuple,
+                dragmode: str):
+    from explorer.figures.dag_plot import dag_figure as draw
+
+    return draw(dag(key), search=search, selected_nodes=selected_nodes, selected_arcs=selected_arcs,
+                dimmed=dimmed, dragmode=dragmode, layout=layout(key))
+
+
+def dag_figure(key: DagKey, search: str = "", selected_nodes=(), selected_arcs=(), dimmed=(), dragmode: str = "zoom"):
+    """`explorer.figures.dag_plot.dag_figure` of `dag(key)` (cached: a unit-level graph has tens of thousands
+    of arcs, and a rerun that changes nothing in the graph should not draw it again). Treat it as read-only."""
+    return _dag_figure(key, search.strip(), tuple(selected_nodes), tuple(selected_arcs), tuple(sorted(dimmed)),
+                       dragmode)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def branches(key: DagKey, head: str):
+    """`explorer.pruning.operations.branches_of(dag(key), head)` (cached)."""
+    from explorer.pruning.operations import branches_of
+
+    return branches_of(dag(key), head)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def bypassable_ranges(key: DagKey):
+    """`explorer.pruning.operations.bypassable_ranges(dag(key))` (cached)."""
+    from explorer.pruning.operations import bypassable_ranges as ranges
+
+    return ranges(dag(key))
+
+
 @st.cache_resource(show_spinner="computing the lifting matrices…", max_entries=16)
 def lifting(key: DagKey, input_seed: int = 0, sample: int | None = None):
     """`explorer.lifting.base.lifting(dag, x)` at a seeded random input (or dataset sample `sample`)."""

@@ -69,7 +69,7 @@ def graph_event(dag, cur):
     return new
 
 
-def tools(dag, lm, cur) -> None:
+def tools(key, dag, lm, cur) -> None:
     """The other ways to select: ids, filters, structural shortcuts, criteria, a saved file."""
     t_ids, t_filter, t_short, t_crit, t_file = st.tabs(
         ["Ids", "Filters", "Branches / skips / levels", "Criteria", "Saved selection"])
@@ -78,7 +78,7 @@ def tools(dag, lm, cur) -> None:
     with t_filter:
         _filter_tab(dag, cur)
     with t_short:
-        _shortcuts_tab(dag, cur)
+        _shortcuts_tab(key, dag, cur)
     with t_crit:
         _criteria_tab(dag, lm)
     with t_file:
@@ -116,14 +116,14 @@ def _filter_tab(dag, cur) -> None:
                 st.rerun()
 
 
-def _shortcuts_tab(dag, cur) -> None:
+def _shortcuts_tab(key, dag, cur) -> None:
     from explorer.pruning import operations as ops
 
     heads = ops.merge_heads(dag)
     c1, c2, c3 = st.columns(3)
     if heads:
         head = c1.selectbox("Merge node (add/cat/sum)", heads, key="prune.head")
-        branches = ops.branches_of(dag, head)
+        branches = cache.branches(key, head)
         labels = [f"{b.note}: {len(b.nodes)} nodes" if b.nodes else f"{b.note} (the arc)" for b in branches]
         k = c1.selectbox("Branch or skip into it", range(len(branches)), format_func=labels.__getitem__,
                          key="prune.branch")
@@ -137,7 +137,7 @@ def _shortcuts_tab(dag, cur) -> None:
     if skips and c2.button("Remove all skip arcs", key="prune.btn_skips"):
         set_selection(cur | ops.skip_selection(dag))
         st.rerun()
-    ranges = ops.bypassable_ranges(dag) if len(dag.nodes) <= 400 else []
+    ranges = cache.bypassable_ranges(key) if len(dag.nodes) <= 400 else []
     if ranges:
         r = c3.selectbox("Bypassable level range", ranges, format_func=lambda t: f"levels {t[0]}..{t[1]}",
                          key="prune.range")

@@ -54,6 +54,7 @@ LABEL_THRESHOLD = 40  # nodes; at or below this, node ids are written next to th
 _CURVE_SAMPLES = 9  # points per curved skip arc
 
 SELECT_COLOR = "#d62728"
+COMPACT_HOVER_ARCS = 2000  # above this many arcs an arc's hover is one line (the figure stays a few MB smaller)
 SEARCH_COLOR = "#111111"
 
 
@@ -135,7 +136,7 @@ def _lines(segments: Iterable[tuple[list[float], list[float]]]) -> tuple[np.ndar
     for sx, sy in segments:
         xs += sx + [np.nan]
         ys += sy + [np.nan]
-    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    return np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32)  # float32: half the bytes on the wire
 
 
 def dag_figure(
@@ -180,6 +181,7 @@ def dag_figure(
     # ---- arcs -------------------------------------------------------------------------
     plain, skip, highlighted, selected = [], [], [], []
     mid_x, mid_y, mid_id, mid_hover = [], [], [], []
+    many_arcs = len(dag.arcs) > COMPACT_HOVER_ARCS
     for a in dag.arcs:
         (x0, y0), (x1, y1) = pos[a.src], pos[a.dst]
         curved = x1 - x0 > 1
@@ -194,6 +196,8 @@ def dag_figure(
         mid_x.append(mx)
         mid_y.append(my)
         mid_id.append(a.id)
+        if many_arcs:  # the hover is the id (customdata); weights are on the Decomposition page
+            continue
         w = f"<br>weight: {a.weight:.4g}" if a.weight is not None else ""
         mid_hover.append(f"<b>{a.id}</b><br>{a.label or '(no label)'}<br>kind: {a.kind}<br>"
                          f"levels {dag.level[a.src]}→{dag.level[a.dst]}{w}")
@@ -214,11 +218,12 @@ def dag_figure(
     traces.append(Scatter(x=x, y=y, mode="lines", name=TRACE_SELECTED_ARCS, hoverinfo="skip",
                           line=dict(color=SELECT_COLOR, width=3.5), showlegend=bool(selected)))
     traces.append(Scatter(
-        x=np.asarray(mid_x, dtype=float), y=np.asarray(mid_y, dtype=float), mode="markers",
+        x=np.asarray(mid_x, dtype=np.float32), y=np.asarray(mid_y, dtype=np.float32), mode="markers",
         name=TRACE_ARC_MIDPOINTS, customdata=np.asarray(mid_id, dtype=object),
-        hovertext=np.asarray(mid_hover, dtype=object), hoverinfo="text",
-        marker=dict(size=np.array([9 if i in sel_arcs else 5 for i in mid_id], dtype=float), symbol="diamond",
-                    color=np.array([1.0 if i in sel_arcs else 0.0 for i in mid_id]), cmin=0, cmax=1,
+        **(dict(hovertemplate="<b>%{customdata}</b><extra></extra>") if many_arcs
+           else dict(hovertext=np.asarray(mid_hover, dtype=object), hoverinfo="text")),
+        marker=dict(size=np.array([9 if i in sel_arcs else 5 for i in mid_id], dtype=np.uint8), symbol="diamond",
+                    color=np.array([1 if i in sel_arcs else 0 for i in mid_id], dtype=np.uint8), cmin=0, cmax=1,
                     colorscale=[[0, "rgba(120,120,120,0.45)"], [1, SELECT_COLOR]], showscale=False),
         showlegend=False,
     ))

@@ -19,6 +19,7 @@ afterwards; a pruned graph is a new `Dag`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from functools import cached_property
 from collections.abc import Iterable, Sequence
@@ -222,6 +223,18 @@ class Dag:
     @cached_property
     def _index(self) -> dict[str, Node]:
         return {n.id: n for n in self.nodes}
+
+    @cached_property
+    def id_digest(self) -> str:
+        """A short hash of the granularity and the node and arc ids (computed once per graph): two
+        graphs with the same digest have the same structure and names."""
+        h = hashlib.sha256()
+        h.update(self.granularity.encode())
+        for n in self.nodes:
+            h.update(b"n" + n.id.encode())
+        for a in self.arcs:
+            h.update(b"a" + a.id.encode())
+        return h.hexdigest()[:16]
 
     def order(self) -> list[str]:
         """Node ids in (level, stable index) order: the rows/columns of every T_l."""

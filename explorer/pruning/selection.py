@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,15 +50,9 @@ def split_arc(arc_id: str) -> tuple[str, str]:
 
 
 def fingerprint(dag: Dag) -> str:
-    """A short hash of the graph's node and arc ids: a saved selection re-applies only to
-    a graph with the same fingerprint (same model spec, granularity and structure)."""
-    h = hashlib.sha256()
-    h.update(dag.granularity.encode())
-    for n in dag.nodes:
-        h.update(b"n" + n.id.encode())
-    for a in dag.arcs:
-        h.update(b"a" + a.id.encode())
-    return h.hexdigest()[:16]
+    """A short hash of the graph's node and arc ids (`Dag.id_digest`): a saved selection re-applies
+    only to a graph with the same fingerprint (same model spec, granularity and structure)."""
+    return dag.id_digest
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,11 @@ two threads against 560 on one, and resnet18's forward took 79 ms on two against
 from __future__ import annotations
 
 import os
+import sys
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 ROLES = ("interactive", "worker", "latency", "cli")
 
@@ -50,8 +53,14 @@ def threads_for(role: str) -> int:
 
 
 def use_threads(role: str) -> int:
-    """Set torch's intra-op thread count for `role` in this process; returns it."""
+    """Set torch's intra-op thread count for `role` in this process; returns it. Before torch is
+    imported this only sets `OMP_NUM_THREADS` (unless the user set it), which torch reads when it is:
+    the app's first run does not pay torch's import (`ui.warmup` does, in the background)."""
     n = threads_for(role)
+    torch = sys.modules.get("torch")
+    if torch is None:
+        os.environ.setdefault("OMP_NUM_THREADS", str(n))
+        return n
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
@@ -63,6 +72,8 @@ class DeviceError(ValueError):
 
 def available() -> list[str]:
     """Device names usable here, best first (always ends with "cpu")."""
+    import torch
+
     out = []
     if torch.cuda.is_available():
         out.append("cuda")
@@ -74,6 +85,8 @@ def available() -> list[str]:
 
 def resolve(name: str = "auto") -> torch.device:
     """`auto` -> the best available device; `cpu`/`cuda`/`mps` -> that device, if present."""
+    import torch
+
     have = available()
     if name == "auto":
         return torch.device(have[0])
@@ -87,6 +100,8 @@ def resolve(name: str = "auto") -> torch.device:
 
 def describe(device: torch.device) -> str:
     """A short, recordable name: "cpu", "cuda:0 (NVIDIA H100 80GB HBM3)", "mps"."""
+    import torch
+
     if device.type == "cuda":
         i = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{i} ({torch.cuda.get_device_name(i)})"

@@ -52,6 +52,14 @@ def app_url(browser, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def own_app_url(browser, tmp_path_factory):
+    """A server and data folder of this module's own, for tests that train in the background: their
+    runs and jobs neither queue behind another module's nor show up in its store."""
+    yield from _serve(browser, tmp_path_factory.mktemp("explorer-data-own"), "streamlit-server-own.log",
+                      warm_up=True)
+
+
+@pytest.fixture(scope="module")
 def cold_app_url(browser, tmp_path_factory):
     """A server no session has visited yet: what a shared deep link meets after a restart."""
     yield from _serve(browser, tmp_path_factory.mktemp("explorer-data-cold"), "streamlit-server-cold.log",

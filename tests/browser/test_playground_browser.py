@@ -63,8 +63,8 @@ def _until(page, cond, what: str, limit: float = WAIT_S) -> None:
         page.wait_for_timeout(500)
 
 
-def test_spiral_with_skip_arcs_live_and_a_click_prunes_a_unit(page, app_url):
-    open_page(page, app_url, LINK)
+def test_spiral_with_skip_arcs_live_and_a_click_prunes_a_unit(page, own_app_url):
+    open_page(page, own_app_url, LINK)
     page.wait_for_selector(".js-plotly-plot", timeout=WAIT_S * 1000)
     assert_no_errors(page)
     assert _step(page) == 0 and int(_metric(page, "Linear regions")) > 1

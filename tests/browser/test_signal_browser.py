@@ -12,9 +12,14 @@ from browser_harness import assert_no_errors, open_page, plot_count, screenshot,
 pytestmark = pytest.mark.browser
 
 TRAIN_POINTS = """() => {
-  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /train$/.test(t.name || '')));
+  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /· train/.test(t.name || '')));
   if (!p) return 0;
-  return p.data.filter(t => /train$/.test(t.name || '')).reduce((n, t) => n + (t.x || []).length, 0);
+  return p.data.filter(t => /· train/.test(t.name || '')).reduce((n, t) => n + (t.x || []).length, 0);
+}"""
+LAST_TRAIN_X = """() => {
+  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /· train/.test(t.name || '')));
+  if (!p) return -1;
+  return Math.max(...p.data.filter(t => /· train/.test(t.name || '')).map(t => (t.x || []).length ? t.x[t.x.length - 1] : -1));
 }"""
 TRACES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => (p.data || []).map(t => t.name || ''))"""
 
@@ -25,7 +30,8 @@ def _wait_for(page, what, cond, limit_s: float = 400) -> None:
         if cond():
             return
         page.wait_for_timeout(500)
-    raise AssertionError(f"waited {limit_s:.0f} s for {what}")
+    shot = screenshot(page, "signal_timeout")
+    raise AssertionError(f"waited {limit_s:.0f} s for {what} (the page then: {shot})")
 
 
 def _pick(page, label: str, option: str) -> None:
@@ -42,8 +48,8 @@ def _fill(page, label: str, value: str) -> None:
     wait_idle(page)
 
 
-def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, app_url):
-    open_page(page, app_url, "Signal_propagation")
+def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, own_app_url):
+    open_page(page, own_app_url, "Signal_propagation")
     assert_no_errors(page)
     _fill(page, "Inputs K", "16")
     _wait_for(page, "the seven lab figures", lambda: plot_count(page) >= 7)
@@ -63,13 +69,16 @@ def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, app_url):
     page.get_by_role("button", name="Train these").click()
     page.wait_for_url("**/Train", timeout=120_000)
     wait_idle(page)
-    seen: list[int] = []
-    _wait_for(page, "the grid's curves to grow twice",
-              lambda: (seen.append(page.evaluate(TRAIN_POINTS)) or sum(b > a for a, b in zip(seen, seen[1:])) >= 2))
+    # the grid's curves appear (how far they have grown by then depends on the machine: not asserted),
+    # and once every run has finished they reach the last step of the run
+    _wait_for(page, "the grid's first points", lambda: page.evaluate(TRAIN_POINTS) > 0)
+    first = page.evaluate(TRAIN_POINTS)
     assert_no_errors(page)
     screenshot(page, "signal_train")
     _wait_for(page, "the grid to finish", lambda: page.get_by_text("all finished").count() > 0, 600)
     wait_idle(page)
+    assert page.evaluate(TRAIN_POINTS) >= first
+    assert page.evaluate(LAST_TRAIN_X) >= 390  # logged every few steps up to step 400
     assert page.get_by_text("orthogonal: ", exact=False).count() >= 1  # the verdict, scheme by scheme
     assert_no_errors(page)
     screenshot(page, "signal_train_done")
