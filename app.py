@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.training.device import use_threads
+from ui import classroom
 from ui.nav import mark_navigation, pending_page
 from ui.warmup import start as warm_up
 
@@ -21,9 +22,10 @@ warm_up()  # torch & co. import in the background while Home is read (ui.warmup)
 
 def home() -> None:
     from ui.errors import guard
-    from ui.home import render
+    from ui.home import LINK, render
+    from ui.links import linked
 
-    with guard("drawing the home page"):
+    with guard("drawing the home page"), linked("home", LINK, model=False):
         render()
 
 
@@ -35,6 +37,7 @@ PAGES = [  # (file, title, icon)
     ("pages/5_Lottery.py", "Lottery", ":material/casino:"),
     ("pages/6_Signal_propagation.py", "Signal propagation", ":material/ssid_chart:"),
     ("pages/7_Playground.py", "Playground", ":material/scatter_plot:"),
+    ("pages/8_Learn.py", "Learn", ":material/school:"),
 ]
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]
@@ -42,7 +45,9 @@ by_file = {f: st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exi
 pages += list(by_file.values())
 mark_navigation()
 nav = st.navigation(pages)
+classroom_slot = st.sidebar.container()  # filled after the page ran (its link may have set the mode)
 goto = pending_page()  # a deep link that arrived before navigation existed (ui.nav), with its query
 if goto is not None and goto[0] in by_file:
     st.switch_page(by_file[goto[0]], query_params=goto[1] or None)
 nav.run()
+classroom.render(classroom_slot)

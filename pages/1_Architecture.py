@@ -10,12 +10,14 @@ import streamlit as st
 
 from ui import cache, node_inspector, state
 from ui.errors import graph_warnings, guard
-from ui.links import Param, Setting, linked
+from explorer.links.pages import PAGES
+from ui.classroom import classroom, look, scaled
+from ui.links import Setting, linked
 from ui.picker import graph_picker
 
 PYVIS_AUTO = 300  # the free-form view is on by default up to this many nodes
-LINK = (Setting(Param("q", str, "", label="search"), "arch.search"),
-        Setting(Param("free", bool, None, label="free-form view"), "arch.pyvis"))
+P = PAGES["Architecture"]  # the link schema (explorer.links.pages)
+LINK = (Setting(P["q"], "arch.search"), Setting(P["free"], "arch.pyvis"))
 
 
 def _fmt(n: int) -> str:
@@ -32,6 +34,7 @@ def main() -> None:
     st.title("Architecture")
     st.caption("The network as a DAG-DNN: x = level (longest path from the input), one colour per level, "
                "orange curves = skip arcs spanning several levels. Hover nodes and arc diamonds for details.")
+    look("each column is one level; orange curves are skip arcs — they jump over levels.")
     key = graph_picker("arch")
     if key is None:
         st.info("Choose a model in the sidebar.")
@@ -64,11 +67,11 @@ def main() -> None:
     fig = cache.dag_figure(key, search=q)
     selectable = dag.granularity in ("unit", "op") and key.spec != state.ONNX_SPEC
     if selectable:
-        st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
+        st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points", "box", "lasso"))
         selection_panel(dag)
     else:  # block view, ONNX: a click opens the node inspector
-        st.plotly_chart(fig, key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
+        st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points",))
         if not node_inspector.show(dag, st.session_state.get("arch.dag")):
             st.caption("Click a node for its details.")
@@ -79,6 +82,8 @@ def main() -> None:
                        "out": ", ".join(dag.successors(i))[:80]} for i in hits[:200]],
                      hide_index=True, key="arch.hits")
 
+    if classroom():  # the projector view stops at the graph: histograms, downloads and tables are for desks
+        return
     c1, c2 = st.columns([2, 3])
     with c1:
         st.plotly_chart(level_width_figure(dag), key="arch.hist")
@@ -142,5 +147,5 @@ def _pyvis(key) -> str:
     return pyvis_html(cache.dag(key))
 
 
-with guard(), linked("arch", LINK):
+with guard(), linked("arch", LINK, presets="Architecture"):
     main()

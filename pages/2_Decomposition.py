@@ -8,21 +8,17 @@ through_navigation(__file__)
 import streamlit as st
 
 from explorer.lifting import views
+from explorer.links.pages import DEC_VIEWS as VIEWS, DEC_WINDOW_DEFAULT as WINDOW_DEFAULT
+from explorer.links.pages import DEC_WINDOW_LEVELS as WINDOW_LEVELS, PAGES
 from ui import cache, lifting_view as lv
 from ui.errors import graph_warnings, guard
-from ui.links import Param, Setting, clamp, linked
+from ui.classroom import look
+from ui.links import Setting, clamp, linked
 from ui.picker import graph_picker
 
-# plain constants, not lv.*: a module-level read of ui.lifting_view can meet it half-imported while the
-# warm-up thread (ui.warmup) imports the figures it needs
-VIEWS = ("window of levels", "whole matrix", "level blocks")  # what a big graph offers
-WINDOW_LEVELS, WINDOW_DEFAULT = 24, 8  # the window slider's range and first value
-LINK = (Setting(Param("l", int, 1, lo=1, label="level"), "dec.level"),
-        Setting(Param("view", str, VIEWS[0], choices=VIEWS, label="view"), "dec.view"),
-        Setting(Param("w", int, WINDOW_DEFAULT, lo=1, hi=WINDOW_LEVELS, label="levels in the window"), "dec.window"),
-        Setting(Param("masked", bool, False, label="activation masks"), "dec.masked"),
-        Setting(Param("x", int, 0, lo=0, hi=10_000, label="input seed"), "dec.input_seed"),
-        Setting(Param("sample", int, None, lo=0, hi=999, label="sample index"), "dec.sample"))
+P = PAGES["Decomposition"]  # the link schema (explorer.links.pages)
+LINK = (Setting(P["l"], "dec.level"), Setting(P["view"], "dec.view"), Setting(P["w"], "dec.window", get=lv.window_in_link),
+        Setting(P["masked"], "dec.masked"), Setting(P["x"], "dec.input_seed"), Setting(P["sample"], "dec.sample"))
 
 
 def badge(key) -> None:
@@ -40,6 +36,7 @@ def main() -> None:
     st.title("Decomposition")
     st.caption("Nodes ordered by (level, index); T_l is the identity except the level-l rows (boxed), which hold "
                "the arcs from lower levels: unit lower-triangular. Blank cells are exact zeros.")
+    look("the boxed rows of T_l (left): the only rows that differ from the identity; nothing above the diagonal.")
     key = graph_picker("dec", granularities=("unit", "op"), allow_onnx=False, prefer_unit=True)
     if key is None:
         st.info("Choose a model in the sidebar.")
@@ -84,5 +81,5 @@ def main() -> None:
         lv.sub_architecture(key, dag, L)
 
 
-with guard(), linked("dec", LINK):
+with guard(), linked("dec", LINK, presets="Decomposition"):
     main()

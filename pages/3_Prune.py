@@ -10,7 +10,9 @@ import streamlit as st
 
 from ui import cache, prune_tools as pt, state
 from ui.errors import graph_warnings, guard, show_error
-from ui.links import Param, Setting, linked, selection_fits, selection_setting
+from explorer.links.pages import PAGES
+from ui.classroom import look
+from ui.links import Setting, linked, selection_fits, selection_setting
 from ui.picker import graph_picker
 
 
@@ -77,6 +79,7 @@ def main() -> None:
     st.caption("Select nodes and arcs on the graph (box or lasso: the modebar's select tools; click a node or an "
                "arc's diamond), by id, filter, shortcut or criterion. Pruning zeroes their entries of the "
                "lifting matrices; a selection that would break the network is refused with the reason.")
+    look("the red outlines: what the selection removes; dimmed nodes go with it. The verdict says if it is valid.")
     key = graph_picker("prune", granularities=("unit", "op"), allow_onnx=False, prefer_unit=False)
     if key is None:
         st.info("Choose a model in the sidebar.")
@@ -118,15 +121,9 @@ def main() -> None:
         pt.result_panel(key, dag)
 
 
-def _link() -> tuple[Setting, ...]:
-    from explorer.pruning.criteria.propose import CRITERIA
+P = PAGES["Prune"]  # the link schema (explorer.links.pages)
+LINK = (selection_setting(P["sel"]), Setting(P["crit"], "prune.crit"), Setting(P["target"], "prune.target"),
+        Setting(P["scope"], "prune.scope"), Setting(P["sp"], "prune.sparsity"))
 
-    return (selection_setting(Param("sel", str, None, label="selection")),
-            Setting(Param("crit", str, None, choices=tuple(CRITERIA), label="criterion"), "prune.crit"),
-            Setting(Param("target", str, None, choices=("units", "arcs", "weights"), label="criterion target"), "prune.target"),
-            Setting(Param("scope", str, "layer", choices=("layer", "global"), label="scope"), "prune.scope"),
-            Setting(Param("sp", float, 0.5, lo=0.0, hi=0.95, label="sparsity"), "prune.sparsity"))
-
-
-with guard(), linked("prune", _link()):
+with guard(), linked("prune", LINK, presets="Prune"):
     main()

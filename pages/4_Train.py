@@ -14,7 +14,9 @@ import streamlit as st
 
 from ui.errors import guard, show_error
 from ui.grid_panel import grid_panel
-from ui.links import Param, Setting, linked
+from explorer.links.pages import PAGES
+from ui.classroom import classroom, look
+from ui.links import Setting, linked
 from ui.train_forms import GROUP_KEY, backend, backend_name, damaged_store_way_out, new_runs_panel, retrain_panel
 
 LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
@@ -94,7 +96,7 @@ def compare_block(runs, metrics) -> None:
                        "text/html", on_click="ignore", key="dl.html")
 
 
-LINK = (Setting(Param("group", str, None, label="comparison group"), GROUP_KEY),)
+LINK = (Setting(PAGES["Train"]["group"], GROUP_KEY),)  # the link schema (explorer.links.pages)
 
 
 def main() -> None:
@@ -108,8 +110,10 @@ def main() -> None:
         show_error(e, "opening the run store")
         damaged_store_way_out(e)
         return
+    look("the curves: does the ticket (pruned, original init) reach the dashed target as early as the dense net?")
     retrain_panel()
-    grid_panel()
+    if not classroom():  # the grid of configurations is for desks, not the projector
+        grid_panel()
     new_runs_panel()
 
     be.poll()

@@ -15,6 +15,8 @@ import streamlit as st
 
 from ui import lottery_forms as forms, lottery_view as view
 from ui.errors import guard, show_error
+from ui.classroom import look
+from ui.links import linked
 from ui.lottery_ticket import ticket_panel
 from ui.train_forms import backend
 
@@ -77,6 +79,7 @@ def main() -> None:
     label = st.radio("Experiment", list(forms.KINDS), horizontal=True, key="lottery.kind")
     kind = forms.KINDS[label]
     st.markdown(ABOUT[kind])
+    look("the ticket's curve against reinit and random: a winning ticket reaches the target in as few steps.")
     settings(be, kind)
     be.poll()
     jid = forms.job_picker(be.store, kind)
@@ -101,5 +104,5 @@ def main() -> None:
             ticket_panel(job.result, job.id)
 
 
-with guard():
+with guard(), linked("lottery", forms.link_settings(), on_link=forms.on_link):
     main()

@@ -23,6 +23,8 @@ from ui import signal_views as views
 from ui import state
 from ui.errors import guard
 from ui.job_watch import live, read, submit
+from ui.classroom import look
+from ui.links import linked
 
 
 def _failed(job, kind: str, config: dict, slot: str) -> bool:
@@ -67,6 +69,7 @@ def main() -> None:
     st.caption("At initialisation, a network passes signals faithfully when its Jacobians are close to isometries "
                "(all singular values near 1). Compare init schemes, watch the spread grow with depth, prune at "
                "init, repair the pruned network with approximate isometry, and train the result.")
+    look("where the singular values sit: all near 1 is a faithful network; a wide spread loses signal.")
     spec, shape = controls.network()
     if not spec:
         st.info("Choose a model in the sidebar.")
@@ -115,5 +118,5 @@ def main() -> None:
         train_panel(spec, cfg)
 
 
-with guard():
+with guard(), linked("spp", controls.link_settings()):
     main()

@@ -13,6 +13,11 @@ import numpy as np
 import streamlit as st
 
 from explorer.graph.dag import Arc, Dag, Node
+from explorer.links.pages import PAGES
+from ui.classroom import look, scaled
+from ui.links import Setting
+
+LINK = (Setting(PAGES["Home"]["l"], "home.level"),)  # the worked example's level travels in the link
 
 # (src, dst, weight). Levels: x* = 0, h* = 1, g* = 2, y = 3. Skip arcs: x2->g2, h1->y.
 TOY_ARCS = [
@@ -90,7 +95,7 @@ def render() -> None:
     st.subheader("A worked example, drawn by the app")
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.plotly_chart(dag_figure(dag, height=420), key="home.dag")
+        st.plotly_chart(scaled(dag_figure(dag, height=420)), key="home.dag")
         st.caption("x = level. Nodes are coloured by level; the orange curves are skip arcs "
                    "(x2→g2 and h1→y span two levels). Hover an arc's diamond for its weight.")
     with c2:
@@ -108,17 +113,18 @@ def render() -> None:
         st.metric("y by direct evaluation", f"{ref['y']:g}")
         if abs(y_lift - ref["y"]) < 1e-9:
             st.success("✓ the product of the lifting steps equals the network")
+    look("the boxed rows of T_l: only level-l nodes change, and every cell above the diagonal is blank (zero).")
     l = st.select_slider("level l", options=list(range(1, dag.depth + 1)), value=1, key="home.level")
     band = [i for i in ids if dag.level[i] == l]
     c3, c4 = st.columns(2)
     with c3:
-        st.plotly_chart(matrix_figure(ids, transition(dag, l), band=band, title=f"T_{l} (level-{l} rows boxed)",
-                                      width=560), key=f"home.T{l}", width="content")
+        st.plotly_chart(scaled(matrix_figure(ids, transition(dag, l), band=band, title=f"T_{l} (level-{l} rows boxed)",
+                                      width=560)), key=f"home.T{l}", width="content")
     with c4:
         P = np.eye(len(ids))
         for k in range(1, l + 1):
             P = transition(dag, k) @ P
-        st.plotly_chart(matrix_figure(ids, P, title=f"T_{l} ⋯ T_1 (linear part: sums over paths)", width=560),
+        st.plotly_chart(scaled(matrix_figure(ids, P, title=f"T_{l} ⋯ T_1 (linear part: sums over paths)", width=560)),
                         key=f"home.P{l}", width="content")
     st.caption("Without the activations, each entry of the product is a sum over paths of products of arc "
                "weights. The Architecture page draws any model this way; the Decomposition page shows its "

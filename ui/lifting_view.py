@@ -42,6 +42,7 @@ def input_choice() -> tuple[int, int | None]:
 FULL_MATRIX_MAX = 250  # nodes; above this the whole matrix is not offered (too many cells to draw)
 LABELLED_MAX = {"op": 12, "unit": 40}  # nodes; above this the page opens on a labelled window of levels
 # (op level: a whole T_l with two-line operator labels fits the page up to about 12 nodes)
+WINDOW_SHOWN_DEFAULT = "dec.window_default"  # the window's first value on this graph (its depth may cap it)
 WIDE, HALF = 1000, 520  # px: a matrix across the page, or in one of two columns
 
 
@@ -65,9 +66,17 @@ def view_controls(dag, l: int, views: tuple[str, ...], window_levels: int, windo
     if view == "window of levels":
         top = min(window_levels, dag.depth + 1)
         clamp("dec.window", 1, top, "levels in the window")
+        st.session_state[WINDOW_SHOWN_DEFAULT] = min(window_default, top)  # what "no w in the link" means here
         w = st.slider("levels in the window (ending at l)", 1, top, min(window_default, top), key="dec.window",
                       help="the window also keeps every column the level-l rows read from (skip-arc sources)")
     return view, w
+
+
+def window_in_link() -> int | None:
+    """The window for the page's link: None while it is this graph's first value (a link made on a
+    deeper model then opens on that model's own first value, not on a cap that only fit this one)."""
+    w = st.session_state.get("dec.window")
+    return None if w == st.session_state.get(WINDOW_SHOWN_DEFAULT) else w
 
 
 def draw(dag, ids, M, labels, view: str, keep: list[int] | None, l: int, *, title: str,

@@ -23,14 +23,16 @@ import streamlit as st
 
 from explorer.links import MAX_URL_CHARS, MODEL_PARAMS, LinkDoc, Param, encode, url_length
 from explorer.links.codec import check_model
+from explorer.links.pages import CLASSROOM, PAGES
 from ui import state
+from ui.classroom import classroom, set_classroom
 
 WRITTEN = "links.written"  # the query this session last wrote (so its own URL is not re-applied)
 APPLIED = "links.applied"  # (page, query) of the last link applied
 NOTICES = "links.notices"  # what the last applied link carried and could not be used
 FROM_LINK = "links.from_link"  # session keys the last applied link set
 SELECTION_FROM_LINK = "links.selection_from_link"  # the current selection came from a link
-CLASSROOM = Param("classroom", bool, False, label="classroom mode")
+REPLACE = "links.replace"  # the next link applied replaces the view: settings it leaves out go to their defaults
 
 
 @dataclass(frozen=True)
@@ -105,25 +107,39 @@ def _apply_model(page: str, values: dict[str, Any], notices: list[str]) -> None:
     ss[f"{page}.model_id"] = f"{src}:{values['model']}" if "g" in values else None
 
 
-def _settings(page: str, extra: Sequence[Setting]) -> tuple[Setting, ...]:
-    return (*_model_settings(page), Setting(CLASSROOM, get=lambda: classroom() or None, put=set_classroom), *extra)
+def _settings(page: str, extra: Sequence[Setting], model: bool = True) -> tuple[Setting, ...]:
+    return (*(_model_settings(page) if model else ()),
+            Setting(CLASSROOM, get=lambda: classroom() or None, put=set_classroom), *extra)
 
 
-def apply_link(page: str, extra: Sequence[Setting] = ()) -> None:
-    """Apply the URL if this session did not write it (see the module doc)."""
+def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True,
+               on_link: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Apply the URL if this session did not write it (see the module doc); then `on_link(values)`, for a
+    page whose widget keys depend on several settings at once (the Lottery's, on experiment and model)."""
     qp = st.query_params.to_dict()
     ss = st.session_state
-    if not qp or qp == ss.get(WRITTEN) or ss.get(APPLIED) == (page, qp):
+    replace = ss.pop(REPLACE, False)
+    if not qp and not replace or qp == ss.get(WRITTEN) or ss.get(APPLIED) == (page, qp):
         return
-    settings = _settings(page, extra)
+    settings = _settings(page, extra, model)
     doc = LinkDoc.parse(qp, [s.param for s in settings])
-    _apply_model(page, doc.values, doc.notices)
+    if model:
+        _apply_model(page, doc.values, doc.notices)
+    if replace:  # a lesson or a preset: what it leaves out is the default, as in a fresh browser
+        for s in settings:
+            if s.key and s.param.key not in doc.values:
+                ss.pop(s.key, None)
     for s in settings:
         if s.param.key in doc.values and s.param.key not in ("src", "model"):
             try:
                 s.apply(doc.values[s.param.key])
             except ValueError as e:
                 doc.notices.append(f"ignored {s.param.key}: {e}")
+    if on_link is not None:
+        try:
+            on_link(doc.values)
+        except ValueError as e:
+            doc.notices.append(str(e))
     ss[APPLIED] = (page, qp)
     ss[NOTICES] = doc.notices
     ss[FROM_LINK] = {s.key for s in settings if s.key and s.param.key in doc.values}
@@ -149,8 +165,8 @@ def clamp(key: str, lo: int, hi: int, label: str) -> None:
         st.warning(f"The link asks for {label} {v}; this graph allows {lo}..{hi}, so it shows {ss[key]}.", icon=":material/link:")
 
 
-def current_query(page: str, extra: Sequence[Setting] = ()) -> dict[str, str]:
-    settings = _settings(page, extra)
+def current_query(page: str, extra: Sequence[Setting] = (), model: bool = True) -> dict[str, str]:
+    settings = _settings(page, extra, model)
     values = {s.param.key: s.read() for s in settings}
     if values.get("model") is None:
         values = {k: v for k, v in values.items() if k not in ("src", "g", "depth", "seed")}
@@ -159,9 +175,9 @@ def current_query(page: str, extra: Sequence[Setting] = ()) -> dict[str, str]:
     return encode(values, [s.param for s in settings])
 
 
-def write_link(page: str, extra: Sequence[Setting] = ()) -> dict[str, str]:
+def write_link(page: str, extra: Sequence[Setting] = (), model: bool = True) -> dict[str, str]:
     """Put the page's current view in the address bar; returns the query."""
-    q = current_query(page, extra)
+    q = current_query(page, extra, model)
     if st.query_params.to_dict() != q:
         st.query_params.from_dict(q)
     st.session_state[WRITTEN] = q
@@ -186,13 +202,55 @@ def share_box(query: dict[str, str]) -> None:
 
 
 @contextmanager
-def linked(page: str, extra: Sequence[Setting] = ()) -> Iterator[None]:
-    """Apply an incoming link, run the page, then write its view back and offer the link."""
-    apply_link(page, extra)
+def linked(page: str, extra: Sequence[Setting] = (), presets: str | None = None, model: bool = True,
+           on_link: Callable[[dict[str, Any]], None] | None = None) -> Iterator[None]:
+    """Apply an incoming link, run the page, then write its view back and offer the link. `presets`: the
+    page's title in `explorer.lessons.PRESETS`, whose one-click views are drawn in the sidebar. `model`:
+    the page has the shared model keys (the Learn page has none). `on_link`: see `apply_link`."""
+    if presets:
+        preset_box(page, presets)
+    apply_link(page, extra, model, on_link)
     notices()
     yield
-    q = write_link(page, extra)
+    q = write_link(page, extra, model)
     share_box(q)
+
+
+def follow(page: str, query: dict[str, str]) -> None:
+    """Open page `page` (a title in `explorer.links.pages.PAGES`) on the view `query` describes, replacing
+    the view it had in this session — what a lesson's "Open this view" does."""
+    ss = st.session_state
+    for k in (APPLIED, WRITTEN):
+        ss.pop(k, None)
+    if PAGES[page].model or page == "Learn":  # the pages that apply links through `linked`
+        ss[REPLACE] = True
+    ss.pop("pg.url_loaded", None)  # the Playground (`ui.playground.url_state`) reads its URL again
+    st.switch_page(PAGES[page].file, query_params=query or None)
+
+
+def _preset_chosen(key: str, title: str) -> None:
+    from explorer.lessons import PRESETS
+
+    name = st.session_state.get(key)
+    st.session_state[key] = None  # an action, not a setting: the same preset can be chosen again
+    if name in PRESETS.get(title, {}):
+        for k in (APPLIED, WRITTEN):
+            st.session_state.pop(k, None)
+        st.session_state[REPLACE] = True
+        st.query_params.from_dict(PRESETS[title][name].query)  # applied as a link, at the top of this run
+
+
+def preset_box(page: str, title: str) -> None:
+    """Sidebar: this page's presets (`explorer.lessons.PRESETS`); choosing one applies it as a link."""
+    from explorer.lessons import PRESETS
+
+    names = list(PRESETS.get(title, {}))
+    if names:
+        key = f"{page}.preset"
+        st.sidebar.selectbox("Presets", names, index=None, key=key, placeholder="one click to a view…",
+                             on_change=_preset_chosen, args=(key, title),
+                             help="a ready-made view (model, granularity, level, selection): the same as opening "
+                                  "its link")
 
 
 def selection_setting(param: Param) -> Setting:
@@ -216,15 +274,3 @@ def selection_fits(fits: bool) -> None:
         st.warning("The link's selection was made on another graph (model, seed or granularity): "
                    "it is not applied here.", icon=":material/link:")
 
-
-# ---- classroom mode ------------------------------------------------------------------------------
-
-CLASSROOM_KEY = "explorer.classroom"
-
-
-def classroom() -> bool:
-    return bool(st.session_state.get(CLASSROOM_KEY, False))
-
-
-def set_classroom(on: bool) -> None:
-    st.session_state[CLASSROOM_KEY] = bool(on)

@@ -57,6 +57,12 @@ def _widget(col: Any, cls: Any, name: str, key: str, default: Any) -> Any:
     return col.text_input(label, value=str(default), key=key, help=help_)
 
 
+def _chosen(key: str) -> None:
+    """A model chosen here becomes the session's model: the link carries it, the next page opens on it."""
+    state.SOURCE.put("zoo")
+    state.SPEC.put(st.session_state[key])
+
+
 def _model(prefix: str, cls: Any) -> tuple[str, str]:
     from explorer.models import zoo_names
     from explorer.models.zoo import ZOO
@@ -64,11 +70,22 @@ def _model(prefix: str, cls: Any) -> tuple[str, str]:
     names = zoo_names()
     spec0 = state.SPEC.get() if state.SPEC.get() in names else "lottery_mlp"
     c1, c2 = st.columns(2)
-    spec = c1.selectbox("Model", names, index=names.index(spec0), key=f"{prefix}.model", help=cls.help()["model"])
+    spec = c1.selectbox("Model", names, index=names.index(spec0), key=f"{prefix}.model", help=cls.help()["model"],
+                        on_change=_chosen, args=(f"{prefix}.model",))
     c1.caption(ZOO[spec].info.description)
     ds = c2.text_input("Dataset", ZOO[spec].info.dataset or "", key=f"{prefix}.dataset.{spec}",
                        help=cls.help()["dataset"])
     return spec, ds
+
+
+def form_defaults(kind: str, spec: str) -> dict[str, Any]:
+    """What the form of `kind` shows for model `spec` before anything is changed."""
+    cls = config_class(kind)
+    base = cls()
+    defaults = {**{f.name: getattr(base, f.name) for f in dataclasses.fields(cls)}, **DEFAULTS.get(kind, {})}
+    if spec == "lottery_mlp":  # the notebook's settings
+        defaults.update(steps=1501, lr=0.02, prune_biases=True, scope="layer")
+    return defaults
 
 
 def form(kind: str) -> Any:
@@ -76,10 +93,7 @@ def form(kind: str) -> Any:
     cls = config_class(kind)
     prefix = f"lottery.{kind.split('.')[1]}"
     spec, ds = _model(prefix, cls)
-    base = cls()
-    defaults = {**{f.name: getattr(base, f.name) for f in dataclasses.fields(cls)}, **DEFAULTS.get(kind, {})}
-    if spec == "lottery_mlp":  # the notebook's settings
-        defaults.update(steps=1501, lr=0.02, prune_biases=True, scope="layer")
+    defaults = form_defaults(kind, spec)
     values: dict[str, Any] = {}
     cols = st.columns(len(TRAINING))
     for col, name in zip(cols, TRAINING):
@@ -116,3 +130,70 @@ def job_picker(store: Any, kind: str) -> str | None:
     jid = st.selectbox("Experiment on show", ids, index=idx, format_func=label, key=f"lottery.pick.{kind}.{cur}")
     st.session_state[JOB_KEY.format(kind=kind)] = jid
     return jid
+
+
+# ---- the page's link (`ui.links`; the schema is `explorer.links.pages.PAGES["Lottery"]`) -----------
+
+def _kind() -> str:
+    return KINDS.get(st.session_state.get("lottery.kind"), "lottery.imp")
+
+
+def _spec(kind: str) -> str:
+    from explorer.models import zoo_names
+
+    spec = st.session_state.get(f"lottery.{kind.split('.')[1]}.model") or state.SPEC.get()
+    return spec if spec in zoo_names() else "lottery_mlp"
+
+
+def _shown(name: str, d: Any) -> Any:
+    """A default as its widget holds it (tuples as comma-separated text)."""
+    return ",".join(map(str, d)) if isinstance(d, tuple) else d
+
+
+def _field_get(name: str) -> Any:
+    kind = _kind()
+    if name != "dataset" and name not in TRAINING + FIELDS[kind]:
+        return None
+    spec = _spec(kind)
+    if name == "dataset":
+        from explorer.models.zoo import ZOO
+
+        v, d = st.session_state.get(f"lottery.{kind.split('.')[1]}.dataset.{spec}"), ZOO[spec].info.dataset or ""
+    else:
+        v, d = st.session_state.get(f"lottery.{kind.split('.')[1]}.{name}.{spec}"), _shown(name, form_defaults(kind, spec)[name])
+    return None if v is None or v == d else v
+
+
+def on_link(values: dict[str, Any]) -> None:
+    """Apply a Lottery link: the experiment, then every field of its form for the link's model (those the
+    link leaves out go back to the form's defaults), and the experiment on show."""
+    from explorer.links.pages import LOTTERY_KINDS
+
+    ss = st.session_state
+    kind = LOTTERY_KINDS[values.get("kind", "imp")]
+    ss["lottery.kind"] = next(label for label, k in KINDS.items() if k == kind)
+    slug = kind.split(".")[1]
+    if "model" in values:
+        for k in KINDS.values():
+            ss.pop(f"lottery.{k.split('.')[1]}.model", None)  # the forms open on the link's model
+    spec = _spec(kind)
+    for name in ("dataset", *TRAINING, *FIELDS[kind]):
+        key = f"lottery.{slug}.{name}.{spec}" if name != "dataset" else f"lottery.{slug}.dataset.{spec}"
+        if name in values:
+            ss[key] = values[name]
+        else:
+            ss.pop(key, None)
+    if "job" in values:
+        ss[JOB_KEY.format(kind=kind)] = values["job"]
+
+
+def link_settings() -> tuple:
+    from explorer.links.pages import LOTTERY_FIELDS, LOTTERY_KINDS, PAGES
+    from ui.links import Setting
+
+    P = PAGES["Lottery"]
+    slug_of = {k: s for s, k in LOTTERY_KINDS.items()}
+    noop = lambda v: None  # noqa: E731 - applied together by on_link
+    return (Setting(P["kind"], put=noop, get=lambda: slug_of[_kind()]),
+            Setting(P["job"], put=noop, get=lambda: st.session_state.get(JOB_KEY.format(kind=_kind()))),
+            *(Setting(P[n], put=noop, get=lambda n=n: _field_get(n)) for n in LOTTERY_FIELDS))

@@ -116,3 +116,39 @@ def train_settings(spec: str, dataset: str):
     base = RunConfig(model=spec, dataset=dataset, optimizer=opt, lr=lr, steps=steps, batch_size=100,
                      eval_every=every, log_every=max(1, min(10, steps // 100)))
     return base, list(range(n))
+
+
+# ---- the page's link (`ui.links`; the schema is `explorer.links.pages.PAGES["Signal propagation"]`) -------
+
+DEPTH_CHOICES = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50)
+
+
+def _list_setting(param, key: str, choices: tuple, cast=str):
+    """A multiselect in the link, comma-separated; a value outside `choices` is a notice."""
+    from ui.links import Setting
+
+    def put(raw: str) -> None:
+        items = [cast(t) for t in str(raw).split(",") if t.strip()]
+        bad = [str(t) for t in items if t not in choices]
+        if bad:
+            raise ValueError(f"{param.name}: {', '.join(bad)} not among {', '.join(map(str, choices))}")
+        st.session_state[key] = items
+
+    def get() -> str | None:
+        v = st.session_state.get(key)
+        return None if v is None else ",".join(map(str, v))
+
+    return Setting(param, put=put, get=get)
+
+
+def link_settings() -> tuple:
+    from explorer.links.pages import PAGES
+    from ui.links import Setting
+
+    P = PAGES["Signal propagation"]
+    keys = {"net": "spp.kind", "depth_l": "spp.depth", "width": "spp.width", "act": "spp.act", "io": "spp.io",
+            "s2": "spp.sigma2", "iseed": "spp.seed", "k": "spp.inputs", "crit": "spp.crit", "sp": "spp.sparsity",
+            "scope": "spp.scope", "iso": "spp.iso_steps"}
+    return (*(Setting(P[k], key) for k, key in keys.items()),
+            _list_setting(P["schemes"], "spp.schemes", SCHEME_CHOICES),
+            _list_setting(P["depths"], "spp.depths", DEPTH_CHOICES, int))

@@ -23,6 +23,7 @@ COMMANDS = {
     "stability": "stability",
     "spectrum": "spectrum",
     "regions": "regions",
+    "lessons": "lessons",
 }
 
 
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command not in ("runs",):  # the commands that compute: threads chosen, not torch's default
+    if args.command not in ("runs", "lessons"):  # the commands that compute: threads chosen, not torch's default
         from explorer.training.device import use_threads
 
         use_threads("cli")

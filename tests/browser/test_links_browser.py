@@ -62,6 +62,8 @@ def test_a_decomposition_view_travels_in_its_link(page, browser, app_url):
         assert fresh.locator('[data-testid="stSidebar"] input[type="number"]').first.input_value() == "2"
         screenshot(fresh, "links_fresh_decomposition")
         assert _selectbox(fresh, "Zoo model") == "mlp_skip"
+        fresh.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {n_plots}",
+                                timeout=60_000)  # plotly draws after the script has finished
         assert plot_count(fresh) == n_plots
         assert _query(fresh.url) == q  # it writes back the same view
         screenshot(fresh, "links_fresh_decomposition")
@@ -109,3 +111,21 @@ def test_a_malformed_link_shows_a_notice_not_an_exception(page, app_url):
     assert "no_such_net" in text and "level must be a whole number" in text and "colour" in text
     assert plot_count(page) > 0
     screenshot(page, "links_malformed_notice")
+
+
+def test_a_lottery_view_travels_in_its_link(page, browser, app_url):
+    open_page(page, app_url, "Lottery?v=1&model=lottery_mlp&kind=imp")
+    box = page.get_by_role("spinbutton", name="Rounds").first
+    box.fill("3")
+    box.press("Enter")
+    wait_idle(page)
+    q = _query(page.url)
+    assert q.get("rounds") == "3" and q.get("model") == "lottery_mlp", q
+    ctx, fresh = _fresh(browser, page.url)
+    try:
+        assert_no_errors(fresh)
+        assert fresh.get_by_role("spinbutton", name="Rounds").first.input_value() == "3"
+        assert fresh.get_by_role("combobox", name="Model").first.input_value() == "lottery_mlp"
+        assert _query(fresh.url) == q
+    finally:
+        ctx.close()
