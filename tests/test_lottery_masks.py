@@ -110,3 +110,32 @@ def test_bad_rates_are_refused_with_the_fix():
         imp_step(w, ones(w), 1.0)
     with pytest.raises(MaskError, match="no trained values"):
         imp_step({}, Mask({"t0": torch.ones(4)}), 0.2)
+
+
+def test_two_rewritten_graphs_are_one_network_when_only_removed_ops_masks_differ():
+    """fx gives every GraphModule a class of its own: the same rewritten graph twice is still one
+    network, and a mask on a parameter the graph no longer reads changes nothing."""
+    from types import SimpleNamespace
+
+    import torch
+    from torch import fx, nn
+
+    from explorer.lottery.group import same_network
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.dead = nn.Linear(3, 3), nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.a(x)
+
+    torch.manual_seed(0)
+    net = Net()
+    g1, g2 = fx.symbolic_trace(net), fx.symbolic_trace(net)
+    assert type(g1) is not type(g2)
+    ones = {k: torch.ones_like(v) for k, v in net.state_dict().items() if k.endswith("weight")}
+    other = {**ones, "dead.weight": torch.zeros(3, 3)}
+    assert same_network(SimpleNamespace(model=g1, mask=ones), SimpleNamespace(model=g2, mask=other))
+    cut = {**ones, "a.weight": torch.eye(3)}
+    assert not same_network(SimpleNamespace(model=g1, mask=ones), SimpleNamespace(model=g2, mask=cut))

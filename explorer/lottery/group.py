@@ -38,15 +38,40 @@ def same_network(a: Any, b: Any) -> bool:
     """Two starts (`roles.Start`) that are one network: the same architecture, weights and mask."""
     import torch
 
-    if type(a.model) is not type(b.model) or getattr(a.model, "code", None) != getattr(b.model, "code", None):
+    if _kind(a.model) != _kind(b.model) or getattr(a.model, "code", None) != getattr(b.model, "code", None):
         return False
     sa, sb = a.model.state_dict(), b.model.state_dict()
     if sa.keys() != sb.keys() or any(not torch.equal(sa[k], sb[k]) for k in sa):
         return False
     ma, mb = dict(a.mask or {}), dict(b.mask or {})
-    keys = set(ma) | set(mb)
+    keys = (set(ma) | set(mb)) & _used_parameters(a.model)  # a removed op's mask changes nothing
     return all(torch.equal(ma[k] if k in ma else torch.ones_like(mb[k]), mb[k] if k in mb else torch.ones_like(ma[k]))
                for k in keys)
+
+
+def _kind(model: Any) -> type:
+    """The model's class; every `torch.fx.GraphModule` is given a class of its own when it is built,
+    so two rewritten graphs compare as GraphModules (their `code` then says whether they are one)."""
+    from torch.fx import GraphModule
+
+    return GraphModule if isinstance(model, GraphModule) else type(model)
+
+
+def _used_parameters(model: Any) -> set[str]:
+    """Names of the parameters and buffers `model`'s forward can read: for a rewritten graph
+    (`torch.fx.GraphModule`) only those of the modules and attributes its graph still calls — the
+    removed ops' weights stay in its state dict but no longer compute anything."""
+    names = {k for k, _ in model.named_parameters()} | {k for k, _ in model.named_buffers()}
+    graph = getattr(model, "graph", None)
+    if graph is None or not hasattr(graph, "nodes"):
+        return names
+    used: set[str] = set()
+    for node in graph.nodes:
+        if node.op == "call_module":
+            used |= {k for k in names if k.startswith(f"{node.target}.")}
+        elif node.op == "get_attr":
+            used |= {k for k in names if k == node.target or k.startswith(f"{node.target}.")}
+    return used
 
 
 def plan(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Sequence[str] = ("reinit", "random"),
