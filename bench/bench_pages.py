@@ -63,6 +63,12 @@ def wait_quiet(page, t0: float, timeout: float = 300.0) -> float:
         time.sleep(0.025)
 
 
+def started(page) -> None:
+    """Wait until the key press or click has made the app start a script run."""
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
+                           ".getAttribute('data-test-script-state') === 'running'", timeout=10_000, polling=10)
+
+
 def visit(browser, url: str, ctx=None) -> tuple[float, object, object]:
     """Open `url` in a new tab — of `ctx` (a returning user: the browser has the app's JavaScript
     cached, the server a new session) or of a fresh context (a first-time visitor) — and time it."""
@@ -143,9 +149,7 @@ def interaction(browser, base: str, model: str, repeats: int, returning) -> dict
             page.get_by_role("slider").first.focus()
             t0 = time.perf_counter()
             page.keyboard.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
-            page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
-                                   ".getAttribute('data-test-script-state') === 'running'", timeout=10_000,
-                                   polling=10)
+            started(page)
             times.append(wait_quiet(page, t0))
     finally:
         ctx.close()
@@ -164,9 +168,7 @@ def prune(browser, base: str, repeats: int, returning) -> dict:
             btn = page.get_by_role("button", name="Prune", exact=True)
             t0 = time.perf_counter()
             btn.click()
-            page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
-                                   ".getAttribute('data-test-script-state') === 'running'", timeout=10_000,
-                                   polling=10)
+            started(page)
             times.append(wait_quiet(page, t0))
         finally:
             ctx.close()

@@ -92,3 +92,31 @@ def dag_level_colors(page) -> set[str]:
         }
         return out;
     }"""))
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose `option` in the select box labelled `label`, and wait for the rerun."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True)).first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def fill(page, label: str, value: str) -> None:
+    """Type `value` into the input labelled `label`, press Enter, and wait for the rerun."""
+    el = page.get_by_label(label, exact=True).first
+    el.fill(value)
+    el.press("Enter")
+    wait_idle(page)
+
+
+def wait_until(page, what: str, cond, limit_s: float = 600, shot: str = "wait_timeout") -> None:
+    """Poll `cond()` every 0.5 s until it holds; past `limit_s` (generous: a state, never a speed),
+    fail naming `what`, with a screenshot of the page then."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        if cond():
+            return
+        page.wait_for_timeout(500)
+    path = screenshot(page, shot)
+    raise AssertionError(f"waited {limit_s:.0f} s for {what} (the page then: {path})")

@@ -6,24 +6,13 @@ every run is done. Every wait is for a state, with a generous limit: nothing dep
 
 from __future__ import annotations
 
-import time
 
 import pytest
-from browser_harness import assert_no_errors, open_page, screenshot, wait_idle
+from browser_harness import assert_no_errors, open_page, screenshot, wait_idle, wait_until
 
 pytestmark = pytest.mark.browser
 
 TRACE_NAMES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(p => (p.data || []).map(t => t.name || ''))"""
-
-
-def _until(page, what: str, cond, limit_s: float = 600) -> None:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit_s:
-        if cond():
-            return
-        page.wait_for_timeout(500)
-    shot = screenshot(page, "handoff_timeout")
-    raise AssertionError(f"waited {limit_s:.0f} s for {what} (the page then: {shot})")
 
 
 def test_prune_hand_off_and_the_quick_comparison(page, own_app_url):
@@ -35,7 +24,7 @@ def test_prune_hand_off_and_the_quick_comparison(page, own_app_url):
     assert_no_errors(page)
     page.get_by_role("button", name="Prune", exact=True).click()
     wait_idle(page)
-    _until(page, "the latency table", lambda: page.get_by_text("Dense, pruned and compacted").count() > 0)
+    wait_until(page, "the latency table", lambda: page.get_by_text("Dense, pruned and compacted").count() > 0)
     assert_no_errors(page)
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert "Masks alone do not speed anything up" in main
@@ -58,9 +47,9 @@ def test_prune_hand_off_and_the_quick_comparison(page, own_app_url):
     def bands() -> set[str]:  # the roles drawn as a mean with a ± std band over the 2 seeds
         return {n.split(" · ")[0].split(" (")[0] for n in page.evaluate(TRACE_NAMES) if n.endswith("± std")}
 
-    _until(page, "the dense and ticket bands", lambda: {"dense", "ticket"} <= bands())
+    wait_until(page, "the dense and ticket bands", lambda: {"dense", "ticket"} <= bands())
     assert_no_errors(page)
-    _until(page, "every run of the group to finish", lambda: page.get_by_text("all finished").count() > 0, 900)
+    wait_until(page, "every run of the group to finish", lambda: page.get_by_text("all finished").count() > 0, 900)
     wait_idle(page)
     assert page.get_by_text("Verdict.", exact=False).count() > 0
     assert_no_errors(page)

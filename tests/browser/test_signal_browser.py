@@ -4,10 +4,9 @@ Every wait is for a state, with a generous limit; screenshots go to tests/artifa
 
 from __future__ import annotations
 
-import time
 
 import pytest
-from browser_harness import assert_no_errors, open_page, plot_count, screenshot, wait_idle
+from browser_harness import assert_no_errors, fill, open_page, pick, plot_count, screenshot, wait_idle, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -24,35 +23,11 @@ LAST_TRAIN_X = """() => {
 TRACES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => (p.data || []).map(t => t.name || ''))"""
 
 
-def _wait_for(page, what, cond, limit_s: float = 400) -> None:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit_s:
-        if cond():
-            return
-        page.wait_for_timeout(500)
-    shot = screenshot(page, "signal_timeout")
-    raise AssertionError(f"waited {limit_s:.0f} s for {what} (the page then: {shot})")
-
-
-def _pick(page, label: str, option: str) -> None:
-    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True)).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
-
-
-def _fill(page, label: str, value: str) -> None:
-    el = page.get_by_label(label, exact=True).first
-    el.fill(value)
-    el.press("Enter")
-    wait_idle(page)
-
-
 def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, own_app_url):
     open_page(page, own_app_url, "Signal_propagation")
     assert_no_errors(page)
-    _fill(page, "Inputs K", "16")
-    _wait_for(page, "the seven lab figures", lambda: plot_count(page) >= 7)
+    fill(page, "Inputs K", "16")
+    wait_until(page, "the seven lab figures", lambda: plot_count(page) >= 7, 400, shot="signal_timeout")
     wait_idle(page)
     assert_no_errors(page)
     names = page.evaluate(TRACES)
@@ -60,22 +35,23 @@ def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, own_app_url)
     assert page.get_by_text("find the layer where the signal dies", exact=False).count() == 1
     screenshot(page, "signal_propagation")
 
-    _pick(page, "Activation", "tanh")  # a linear net learns MNIST-1D no better than logistic regression
+    pick(page, "Activation", "tanh")  # a linear net learns MNIST-1D no better than logistic regression
     page.get_by_test_id("stSidebarUserContent").get_by_text("MNIST-1D (40 → 10)").click()
     wait_idle(page)
-    _fill(page, "Seeds", "1")
-    _fill(page, "Steps", "400")
-    _fill(page, "Evaluate every", "50")
+    fill(page, "Seeds", "1")
+    fill(page, "Steps", "400")
+    fill(page, "Evaluate every", "50")
     page.get_by_role("button", name="Train these").click()
     page.wait_for_url("**/Train", timeout=120_000)
     wait_idle(page)
     # the grid's curves appear (how far they have grown by then depends on the machine: not asserted),
     # and once every run has finished they reach the last step of the run
-    _wait_for(page, "the grid's first points", lambda: page.evaluate(TRAIN_POINTS) > 0)
+    wait_until(page, "the grid's first points", lambda: page.evaluate(TRAIN_POINTS) > 0, 400, shot="signal_timeout")
     first = page.evaluate(TRAIN_POINTS)
     assert_no_errors(page)
     screenshot(page, "signal_train")
-    _wait_for(page, "the grid to finish", lambda: page.get_by_text("all finished").count() > 0, 600)
+    wait_until(page, "the grid to finish", lambda: page.get_by_text("all finished").count() > 0, 600,
+               shot="signal_timeout")
     wait_idle(page)
     assert page.evaluate(TRAIN_POINTS) >= first
     assert page.evaluate(LAST_TRAIN_X) >= 390  # logged every few steps up to step 400

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_harness import assert_no_errors, open_page, screenshot, wait_idle
+from browser_harness import assert_no_errors, fill, open_page, pick, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -16,20 +16,6 @@ CURVE_POINTS = """() => {
 }"""
 
 
-def _pick(page, label: str, option: str) -> None:
-    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True)).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
-
-
-def _fill(page, label: str, value: str) -> None:
-    el = page.get_by_label(label, exact=True).first
-    el.fill(value)
-    el.press("Enter")
-    wait_idle(page)
-
-
 def test_start_a_run_watch_it_grow_and_cancel_it(page, app_url):
     """The run is long (100k steps) so that the page sees it grow whatever the machine's load;
     the test then cancels it and waits for the page to say so. Nothing here depends on speed:
@@ -38,9 +24,9 @@ def test_start_a_run_watch_it_grow_and_cancel_it(page, app_url):
     assert_no_errors(page)
     if page.get_by_label("Steps", exact=True).count() == 0:  # expander closed when runs exist already
         page.get_by_text("New run(s)").click()
-    _pick(page, "Model", "moons_mlp")
-    _fill(page, "Steps", "100000")
-    _fill(page, "Group", "browser-run")
+    pick(page, "Model", "moons_mlp")
+    fill(page, "Steps", "100000")
+    fill(page, "Group", "browser-run")
     page.get_by_role("button", name="Submit").click()
     wait_idle(page, settle_ms=300)
 
