@@ -26,8 +26,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @contextmanager
-def serve(data_dir: Path, threads: int | None = None, start_timeout: float = 180.0) -> Iterator[str]:
-    """Run the app until the block ends; yields its base URL once `/_stcore/health` answers."""
+def serve(data_dir: Path, threads: int | None = None, start_timeout: float = 180.0,
+          script: str = "app.py") -> Iterator[str]:
+    """Run the app (or another Streamlit `script`, for a baseline) until the block ends; yields its
+    base URL once `/_stcore/health` answers."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -36,7 +38,7 @@ def serve(data_dir: Path, threads: int | None = None, start_timeout: float = 180
         env["OMP_NUM_THREADS"] = str(threads)
     data_dir.mkdir(parents=True, exist_ok=True)
     log = open(data_dir / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
                                "--server.address", "127.0.0.1", "--server.port", str(port),
                                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

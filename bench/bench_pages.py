@@ -175,15 +175,46 @@ def prune(browser, base: str, repeats: int, returning) -> dict:
     return row("Prune button, resnet_tiny op (prune+compact+time+export)", times[0], times[1:], 2.0)
 
 
+# Baselines for Home, in the same run: Streamlit itself with nothing of this app in it.
+FLOOR_SCRIPTS = {
+    "an empty Streamlit page (a title)": "import streamlit as st\nst.title('Empty')\n",
+    "a Streamlit page with one 3-point plotly chart": (
+        "import plotly.graph_objects as go\nimport streamlit as st\nst.title('One chart')\n"
+        "st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))\n"),
+}
+
+
+def floor_rows(browser, data: Path, repeats: int) -> list[dict]:
+    """What a first-time visitor's browser pays before any of this app's work: the same visit
+    (fresh context, until idle and every chart drawn) to a bare Streamlit page and to one with a
+    single tiny plotly chart (the chart's JavaScript is fetched and compiled on the first chart)."""
+    rows = []
+    for k, (name, code) in enumerate(FLOOR_SCRIPTS.items()):
+        script = data / f"floor_{k}.py"
+        script.write_text(code)
+        with serve(data / f"floor_{k}", script=str(script)) as base:
+            visit(browser, base)[1].close()  # the server's first run
+            times = []
+            for _ in range(repeats + 1):
+                dt, ctx, _ = visit(browser, base)
+                ctx.close()
+                times.append(dt)
+        rows.append(row(f"baseline: {name}, fresh browser", times[0], times[1:], 2.0))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=5, help="warm visits per page after the first")
-    ap.add_argument("--only", default="home,zoo,interact,prune,torchvision")
+    ap.add_argument("--only", default="floor,home,zoo,interact,prune,torchvision")
     ap.add_argument("--models", default=",".join(ZOO), help="zoo models for the page visits")
     a = ap.parse_args()
     only = set(a.only.split(","))
     data = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     rows = []
+    if "floor" in only:
+        with chromium() as browser:
+            floor = floor_rows(browser, data, a.repeats)
     with serve(data) as base, chromium() as browser:
         _, ctx, _ = visit(browser, base)  # app.py once: the server then routes deep links through st.navigation
         ctx.close()
@@ -210,8 +241,10 @@ def main() -> None:
             for m in TORCHVISION:
                 rows += nav_rows(browser, base, m, "op", "torchvision", ("Architecture", "Decomposition"),
                                  min(a.repeats, 2), 3.0, returning, first_goal=True)
-    missed = [r["name"] for r in rows if not r["ok"]]
-    print(f"\n{len(rows) - len(missed)}/{len(rows)} goals met" + (f"; missed: {', '.join(missed)}" if missed else ""))
+    rows = (floor if "floor" in only else []) + rows  # baselines are context, not goals
+    missed = [r["name"] for r in rows if not r["ok"] and not r["name"].startswith("baseline")]
+    goals = [r for r in rows if not r["name"].startswith("baseline")]
+    print(f"\n{len(goals) - len(missed)}/{len(goals)} goals met" + (f"; missed: {', '.join(missed)}" if missed else ""))
 
 
 if __name__ == "__main__":

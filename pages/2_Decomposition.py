@@ -21,17 +21,6 @@ LINK = (Setting(P["l"], "dec.level"), Setting(P["view"], "dec.view"), Setting(P[
         Setting(P["masked"], "dec.masked"), Setting(P["x"], "dec.input_seed"), Setting(P["sample"], "dec.sample"))
 
 
-def badge(key) -> None:
-    v = cache.verification(key, *lv.input_choice())
-    fe, je, tol = v["forward_error"], v["jacobian_error"], v["tol"]
-    je_s = "n/a at op level" if je is None else f"{je:.2e}"
-    text = f"forward error {fe:.2e} · Jacobian error {je_s} · tolerance {tol:.0e}"
-    if v["ok"]:
-        st.success(f"✓ verified: Φ_L T_L ⋯ Φ_1 T_1 z₀ equals the model's forward — {text}")
-    else:
-        st.error(f"✗ the composition does not match the model — {text}")
-
-
 def main() -> None:
     st.title("Decomposition")
     st.caption("Nodes ordered by (level, index); T_l is the identity except the level-l rows (boxed), which hold "
@@ -49,7 +38,7 @@ def main() -> None:
         return
     L = cache.lifting(key, *lv.input_choice())
     with guard("verifying"):
-        badge(key)
+        lv.verification_badge(cache.verification(key, *lv.input_choice()))
 
     clamp("dec.level", 1, dag.depth, "level")
     l = st.slider("level l", 1, dag.depth, 1, key="dec.level",

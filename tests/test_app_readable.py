@@ -83,3 +83,20 @@ def test_a_zero_output_is_explained():
     assert len(at.info) == 1 and "identically zero" in at.info[0].value and "zero-initialises" in at.info[0].value
     at = AppTest.from_function(_zero, args=([0.0, 1.0],), default_timeout=TIMEOUT).run()
     assert not at.info
+
+
+def _badge(v):
+    from ui.lifting_view import verification_badge
+
+    verification_badge(v)
+
+
+def test_the_verification_badge_says_when_the_check_is_hollow():
+    base = {"forward_error": 0.0, "jacobian_error": None, "tol": 1e-3, "ok": True, "dtype": "float32"}
+    at = AppTest.from_function(_badge, args=({**base, "trivial": True},), default_timeout=TIMEOUT).run()
+    assert not at.success and len(at.warning) == 1
+    assert "Not a real check" in at.warning[0].value and "float32" in at.warning[0].value
+    at = AppTest.from_function(_badge, args=({**base, "trivial": False},), default_timeout=TIMEOUT).run()
+    assert at.success[0].value.startswith("✓ verified") and not at.warning
+    at = AppTest.from_function(_badge, args=({**base, "ok": False, "forward_error": 0.5},), default_timeout=TIMEOUT).run()
+    assert at.error[0].value.startswith("✗") and not at.success

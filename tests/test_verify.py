@@ -162,3 +162,26 @@ def test_cli_on_a_user_file(cls, capsys):
 def test_cli_refuses_onnx_with_a_reason(capsys):
     assert main(["verify", "model.onnx"]) == 2
     assert "structure only" in capsys.readouterr().err
+
+
+def test_a_zero_output_makes_the_check_hollow_and_says_so():
+    """torchvision's ViT zero-initialises its head: composition and forward then agree whatever the
+    lifting holds, so the verification must not read as evidence."""
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).eval()
+    nn.init.zeros_(net[2].weight), nn.init.zeros_(net[2].bias)
+    x = torch.randn(4, 3)
+    v = verify(net, unit_dag(net, x[:1], "zero-head"), x)
+    assert v.ok and v.trivial and "identically zero" in str(v) and v.to_json()["trivial"] is True
+    gm = trace(net, x[:1])
+    assert verify(net, gm, x).trivial
+    live = nn.Sequential(nn.Linear(3, 2)).eval()
+    assert not verify(live, unit_dag(live, x[:1], "live"), x).trivial
+
+
+def test_own_precision_checks_an_op_graph_without_a_float64_copy():
+    net = WideSkipMLP().eval()
+    x = torch.randn(5, 6)
+    dag = trace(net, x[:1])
+    v = verify(net, dag, x, own_precision=True)
+    assert v.ok and v.dtype == "float32" and any("own precision" in n for n in v.notes)
+    assert verify(net, dag, x).dtype == "float64"

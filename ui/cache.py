@@ -41,10 +41,12 @@ def digest(data: bytes) -> str:
 
 @st.cache_resource(show_spinner="building the model…", max_entries=16)
 def model(spec: str, seed: int = 0):
-    """`explorer.models.models.load(spec, seed)`: the model in eval mode and its example input."""
+    """`explorer.models.load_cached(spec, seed)`: the model in eval mode and its example input — the
+    same object the graph was traced from (`build_dag` loads through the same cache), so a page
+    that needs both builds the model once. Shared by every session: never modify it in place."""
     from explorer import models
 
-    return models.load(spec, seed)
+    return models.load_cached(spec, seed)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -168,22 +170,29 @@ def dataset_sample(name: str, index: int, shape: tuple[int, ...]):
 
 @st.cache_data(show_spinner="verifying against the forward pass…", max_entries=32)
 def verification(key: DagKey, input_seed: int = 0, sample: int | None = None) -> dict:
-    """`explorer.lifting.verify.verify(model, dag, x)` as a plain dict (forward_error, jacobian_error, tol, ok)."""
+    """`explorer.lifting.verify.verify(model, dag, x)` as a plain dict (forward_error, jacobian_error,
+    tol, ok, dtype, trivial). Models past `OWN_PRECISION_PARAMS` parameters are checked in their own
+    precision (float32): a float64 copy of vit_b_16 and its forward took 5 s of the page's 5.5."""
     from explorer.lifting.verify import verify
 
     import torch
 
     m = model(key.spec, key.seed)
     x = input_tensor(key, input_seed, sample)  # the sample on show, plus 3 seeded random ones (small models)
-    extra = 3 if sum(p.numel() for p in m.model.parameters()) < 1_000_000 else 0
+    n_params = sum(p.numel() for p in m.model.parameters())
+    extra = 3 if n_params < 1_000_000 else 0
     g = torch.Generator().manual_seed(1_000 + int(input_seed))
     x = torch.cat([x, torch.randn(extra, *x.shape[1:], generator=g)])
-    v = verify(m.model, dag(key), x)
+    v = verify(m.model, dag(key), x, own_precision=n_params > OWN_PRECISION_PARAMS)
     out = {}
     for k in ("forward_error", "jacobian_error", "tol", "ok"):
         val = getattr(v, k, None)
         out[k] = val if val is None or isinstance(val, bool) else float(val)
+    out["dtype"], out["trivial"] = v.dtype, v.trivial
     return out
+
+
+OWN_PRECISION_PARAMS = 20_000_000
 
 
 @st.cache_data(show_spinner="evaluating the sub-architecture…", max_entries=64)

@@ -26,6 +26,21 @@ def input_controls(key) -> None:
         sb.number_input("sample index (test split)", 0, 999, 0, key="dec.sample")
 
 
+def verification_badge(v: dict) -> None:
+    """The page's verdict on `ui.cache.verification`'s dict: verified, failed, or no real check (the
+    model's output is identically zero at this input, so any composition would agree with it)."""
+    fe, je, tol = v["forward_error"], v["jacobian_error"], v["tol"]
+    je_s = "n/a at op level" if je is None else f"{je:.2e}"
+    text = f"forward error {fe:.2e} · Jacobian error {je_s} · tolerance {tol:.0e} · {v.get('dtype', 'float64')}"
+    if not v["ok"]:
+        st.error(f"✗ the composition does not match the model — {text}")
+    elif v.get("trivial"):
+        st.warning("Not a real check: the model's output is identically zero at this input (e.g. a "
+                   f"zero-initialised head), so composition and forward agree whatever T_l holds — {text}")
+    else:
+        st.success(f"✓ verified: Φ_L T_L ⋯ Φ_1 T_1 z₀ equals the model's forward — {text}")
+
+
 def cache_model_dataset(key) -> str | None:
     from ui import cache
 

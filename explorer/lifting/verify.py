@@ -39,6 +39,13 @@ from explorer.lifting import LiftingError, lifting
 
 TOL64 = 1e-4  # float64: the composition repeats the model's own ops; anything above this is a real mismatch
 TOL32 = 1e-3  # float32: relative to the output's scale
+ZERO_OUTPUT = ("the model's output is identically zero at these inputs (e.g. a zero-initialised head), so "
+               "the forward check cannot tell a right composition from a wrong one")
+
+
+def _all_zero(ts: list[torch.Tensor]) -> bool:
+    fl = [t for t in ts if t.numel() and torch.is_floating_point(t)]
+    return bool(fl) and all(not bool(t.any()) for t in fl)
 
 
 class VerifyError(ValueError):
@@ -59,6 +66,7 @@ class Verification:
     per_output: tuple[tuple[str, float], ...]  # output node -> max |compose - forward| over the samples
     dtype: str = "float64"
     notes: tuple[str, ...] = ()  # what was chosen and why: integer inputs, a fixed batch, float32 ...
+    trivial: bool = False  # the model's output is identically zero at these inputs: the check cannot fail
 
     @property
     def ok(self) -> bool:
@@ -81,7 +89,7 @@ class Verification:
     def __str__(self) -> str:
         jac = "n/a (op level: symbolic entries)" if self.jacobian_error is None else f"{self.jacobian_error:.3g}"
         verdict = "OK" if self.ok else "FAILED"
-        notes = "".join(f"\n  note: {n}" for n in self.notes)
+        notes = "".join(f"\n  note: {n}" for n in (*self.notes, *([ZERO_OUTPUT] if self.trivial else [])))
         return (f"verify {self.name or '?'} ({self.granularity}, {self.samples} samples, {self.dtype}): forward error "
                 f"{self.forward_error:.3g}, jacobian error {jac} (tol {self.tol:g}): {verdict}{notes}")
 
@@ -143,10 +151,13 @@ def _cast(x: Any, dtype: torch.dtype) -> Any:
 
 
 def verify(model: nn.Module, dag: Dag, x: Any = None, tol: float | None = None, jacobian_samples: int = 3,
-           samples: int = 4, seed: int = 0) -> Verification:
+           samples: int = 4, seed: int = 0, own_precision: bool = False) -> Verification:
     """Compare the lifting decomposition of `dag` with `model` at the batch `x` (default: `samples`
     probe inputs drawn like the graph's example, see `probe_inputs`). `tol` defaults to TOL64
-    (float64) or TOL32 × the output's scale (float32). Raises `VerifyError`/`LiftingError`."""
+    (float64) or TOL32 × the output's scale (float32). `own_precision` checks an op-level graph in
+    the model's own dtype instead of float64 (no float64 copy of the weights: for big models, where
+    the copy and the double-precision forward cost seconds); it is written in `notes`.
+    Raises `VerifyError`/`LiftingError`."""
     if tol is not None:
         check_tol(tol)
     notes: list[str] = []
@@ -161,6 +172,9 @@ def verify(model: nn.Module, dag: Dag, x: Any = None, tol: float | None = None, 
     if dag.granularity != "op":
         raise LiftingError(f"verify works at unit or op level, not {dag.granularity!r}: rebuild the graph with "
                            "granularity 'unit' or 'op'")
+    if own_precision and _own_dtype(model) != torch.float64:
+        own = str(_own_dtype(model)).removeprefix("torch.")
+        return _verify_op(model, dag, x, _own_dtype(model), tol, [*notes, f"{own}: checked in the model's own precision"])
     try:
         return _verify_op(model, dag, x, torch.float64, tol if tol is not None else TOL64, notes)
     except LiftingError:
@@ -204,7 +218,7 @@ def _verify_op(model: nn.Module, dag: Dag, x: Any, dtype: torch.dtype, tol: floa
     per_output = tuple((f"{outs}[{k}]" if len(errs) > 1 else outs, e) for k, e in enumerate(errs))
     n = int(_tensors(xs)[0].shape[0]) if _tensors(xs) and _tensors(xs)[0].dim() else 1
     return Verification(dag.name, "op", max(errs, default=0.0), None, tol, n, 0, per_output,
-                        str(dtype).removeprefix("torch."), tuple(notes))
+                        str(dtype).removeprefix("torch."), tuple(notes), _all_zero(ref))
 
 
 def _verify_unit(model: nn.Module, dag: Dag, x: Any, tol: float, jacobian_samples: int) -> Verification:
@@ -228,4 +242,5 @@ def _verify_unit(model: nn.Module, dag: Dag, x: Any, tol: float, jacobian_sample
         Jr = torch.autograd.functional.jacobian(lambda a: ref_model(a.unsqueeze(0)).reshape(-1), x64[b],
                                                 vectorize=True)  # one batched backward pass
         jac = max(jac, float((J - Jr.reshape(J.shape)).abs().max()))
-    return Verification(dag.name, "unit", float(err.max()), jac, tol, len(x64), n_j, per_output)
+    return Verification(dag.name, "unit", float(err.max()), jac, tol, len(x64), n_j, per_output,
+                        trivial=_all_zero([ref]))

@@ -20,17 +20,31 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 IDLE_TIMEOUT = 120_000  # ms for one script run (tracing a model, first lifting)
 
 
-def wait_idle(page, timeout: int = IDLE_TIMEOUT, settle_ms: int = 600) -> None:
+# What the page shows, in brief: Streamlit reports "notRunning" as soon as the script has finished,
+# but the browser mounts the last elements a moment later (and not always in page order), so a page
+# is idle only once the number of its elements has also stopped changing (their content may go on
+# changing: a live curve).
+SETTLE_S = 6  # s: the longest wait for the last elements to mount after a run
+_SHOWN = """() => document.querySelectorAll('[data-testid="stApp"] [data-testid]').length"""
+
+
+def wait_idle(page, timeout: int = IDLE_TIMEOUT, settle_ms: int = 600, live: bool = False) -> None:
     """Wait until the app has rendered and no script run is in progress (twice, `settle_ms` apart,
-    since a widget change can trigger a rerun right after the first finishes)."""
+    since a widget change can trigger a rerun right after the first finishes), then until the page
+    stopped mounting elements (twice) — for at most `SETTLE_S`, or not at all when `live` (a page that
+    keeps refreshing, such as a running curve, would otherwise be waited on until it ends)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     deadline = time.monotonic() + timeout / 1000
-    quiet = 0
-    while quiet < 2:
+    quiet, stable, shown, quiet_since = 0, 0, page.evaluate(_SHOWN), None
+    while quiet < 2 or not (live or stable >= 2 or time.monotonic() - quiet_since > SETTLE_S):
         state = page.get_attribute('[data-testid="stApp"]', "data-test-script-state")
         running = state in ("running", "rerunRequested", "initial") or page.locator(
             '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]').count() > 0
+        now = page.evaluate(_SHOWN)
         quiet = 0 if running else quiet + 1
+        stable = 0 if running or now != shown else stable + 1
+        quiet_since = None if running else (quiet_since or time.monotonic())
+        shown = now
         if time.monotonic() > deadline:
             raise TimeoutError(f"the app was still running its script after {timeout / 1000:.0f}s")
         page.wait_for_timeout(settle_ms)

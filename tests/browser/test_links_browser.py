@@ -22,8 +22,9 @@ def _fresh(browser, url: str):
 
 
 def _level(page) -> int:
-    """The value the level slider shows (its thumb's label)."""
-    return int(page.locator('[data-testid="stSliderThumbValue"]').first.inner_text())
+    """The value the level slider shows (its thumb's label; the page has a second slider, the window's)."""
+    slider = page.locator('[data-testid="stSlider"]').filter(has=page.get_by_text("level l", exact=True))
+    return int(slider.locator('[data-testid="stSliderThumbValue"]').first.inner_text())
 
 
 def _selectbox(page, label: str) -> str:
