@@ -46,13 +46,26 @@ def tiny_onnx() -> bytes:
 
 
 def test_home_draws_the_worked_example():
+    """Home paints without plotly (its JavaScript costs a first visit about a second): the DAG, T_l
+    and the product are SVG drawings, redrawn for the level chosen."""
     at = _run("app.py")
     _ok(at)
-    assert len(_charts(at)) == 3  # DAG, T_l, product
+    assert not _charts(at)
+
+    def svgs():
+        from base64 import b64decode
+
+        urls = [i.url for e in at.get("image") for i in e.proto.imgs]
+        return [b64decode(u.split(",", 1)[1]).decode() for u in urls if u.startswith("data:image/svg+xml;base64,")]
+
+    first = svgs()
+    assert len(first) == 3 and 'id="node-h1"' in first[0] and 'id="band"' in first[1]  # DAG, T_l, product
+    assert 'id="cell-h2-x2"' in first[1] and 'id="cell-y-g1"' not in first[1]  # T_1 holds level-1 rows only
     assert any("✓" in s.value for s in at.success)
     at.select_slider(key="home.level").set_value(3).run()
     _ok(at)
-    assert len(_charts(at)) == 3
+    third = svgs()
+    assert len(third) == 3 and 'id="cell-y-g1"' in third[1] and 'id="cell-h2-x2"' not in third[1]
 
 
 def test_home_example_lifting_equals_direct_evaluation():

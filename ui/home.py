@@ -14,7 +14,7 @@ import streamlit as st
 
 from explorer.graph.dag import Arc, Dag, Node
 from explorer.links.pages import PAGES
-from ui.classroom import look, scaled
+from ui.classroom import FONT_SCALE, classroom, look
 from ui.links import Setting
 
 LINK = (Setting(PAGES["Home"]["l"], "home.level"),)  # the worked example's level travels in the link
@@ -74,10 +74,24 @@ def direct(dag: Dag, x: dict[str, float]) -> dict[str, float]:
     return val
 
 
-def render() -> None:
-    from explorer.figures.dag_plot import dag_figure
-    from explorer.figures.matrix_plot import matrix_figure
+@st.cache_data(show_spinner=False, max_entries=16)
+def figures(l: int, scale: float) -> tuple[str, str, str]:
+    """The worked example's DAG, T_l and T_l ⋯ T_1 as SVG (`explorer.figures.static`): Home paints
+    without waiting for plotly.js, about a second of a first visit (bench/bench_pages.py)."""
+    from explorer.figures.static import dag_svg, matrix_svg
 
+    dag = toy_dag()
+    ids = dag.order()
+    band = [i for i in ids if dag.level[i] == l]
+    P = np.eye(len(ids))
+    for k in range(1, l + 1):
+        P = transition(dag, k) @ P
+    return (dag_svg(dag, title="worked example: 10 nodes, 16 arcs, levels 0..3", scale=scale),
+            matrix_svg(ids, transition(dag, l), band=band, title=f"T_{l} (level-{l} rows boxed)", scale=scale),
+            matrix_svg(ids, P, title=f"T_{l} ⋯ T_1 (linear part: sums over paths)", scale=scale))
+
+
+def render() -> None:
     st.title("DAG-DNN Explorer")
     st.markdown(
         "A deep network is a **DAG-DNN**: a directed acyclic graph whose arcs carry functions "
@@ -92,12 +106,15 @@ def render() -> None:
     )
     dag = toy_dag()
     ids = dag.order()
+    l = int(st.session_state.get("home.level", 1))
+    graph, T, P = figures(l, FONT_SCALE if classroom() else 1.0)
     st.subheader("A worked example, drawn by the app")
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.plotly_chart(scaled(dag_figure(dag, height=420)), key="home.dag")
-        st.caption("x = level. Nodes are coloured by level; the orange curves are skip arcs "
-                   "(x2→g2 and h1→y span two levels). Hover an arc's diamond for its weight.")
+        st.image(graph, width="stretch")
+        st.caption("x = level. Nodes are coloured by level; the orange curves are skip arcs (x2→g2 and h1→y "
+                   "span two levels); each arc is labelled with its weight. The Architecture page draws any "
+                   "model this way, interactively.")
     with c2:
         st.markdown(
             "**Levels**: x1..x3 at 0; h1..h3 at 1; g1..g3 at 2; y at 3 — y is at level 3 even though "
@@ -114,18 +131,10 @@ def render() -> None:
         if abs(y_lift - ref["y"]) < 1e-9:
             st.success("✓ the product of the lifting steps equals the network")
     look("the boxed rows of T_l: only level-l nodes change, and every cell above the diagonal is blank (zero).")
-    l = st.select_slider("level l", options=list(range(1, dag.depth + 1)), value=1, key="home.level")
-    band = [i for i in ids if dag.level[i] == l]
+    st.select_slider("level l", options=list(range(1, dag.depth + 1)), value=1, key="home.level")
     c3, c4 = st.columns(2)
-    with c3:
-        st.plotly_chart(scaled(matrix_figure(ids, transition(dag, l), band=band, title=f"T_{l} (level-{l} rows boxed)",
-                                      width=560)), key=f"home.T{l}", width="content")
-    with c4:
-        P = np.eye(len(ids))
-        for k in range(1, l + 1):
-            P = transition(dag, k) @ P
-        st.plotly_chart(scaled(matrix_figure(ids, P, title=f"T_{l} ⋯ T_1 (linear part: sums over paths)", width=560)),
-                        key=f"home.P{l}", width="content")
+    c3.image(T, width="stretch")
+    c4.image(P, width="stretch")
     st.caption("Without the activations, each entry of the product is a sum over paths of products of arc "
-               "weights. The Architecture page draws any model this way; the Decomposition page shows its "
-               "T_l and checks the product against PyTorch's forward pass and Jacobian.")
+               "weights. The Decomposition page shows any model's T_l and checks the product against "
+               "PyTorch's forward pass and Jacobian.")
