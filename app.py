@@ -25,7 +25,7 @@ def home() -> None:
     from ui.home import LINK, render
     from ui.links import linked
 
-    with guard("drawing the home page"), linked("home", LINK, model=False):
+    with guard("drawing the home page"), linked("home", LINK, presets="Home", model=False):
         render()
 
 

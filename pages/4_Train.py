@@ -148,5 +148,5 @@ def main() -> None:
     live_view()
 
 
-with guard(), linked("train", LINK):
+with guard(), linked("train", LINK, presets="Train"):
     main()

@@ -104,5 +104,5 @@ def main() -> None:
             ticket_panel(job.result, job.id)
 
 
-with guard(), linked("lottery", forms.link_settings(), on_link=forms.on_link):
+with guard(), linked("lottery", forms.link_settings(), presets="Lottery", on_link=forms.on_link):
     main()

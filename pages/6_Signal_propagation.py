@@ -118,5 +118,5 @@ def main() -> None:
         train_panel(spec, cfg)
 
 
-with guard(), linked("spp", controls.link_settings()):
+with guard(), linked("spp", controls.link_settings(), presets="Signal propagation"):
     main()

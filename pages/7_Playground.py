@@ -16,6 +16,7 @@ through_navigation(__file__)
 import streamlit as st
 
 from ui.errors import guard
+from ui.links import preset_box
 from ui.playground import config, data_panel, network_panel, training_panel, url_state, view_settings
 from ui.playground_live import controls, current, ensure_run, live_view
 from ui.train_forms import backend, backend_name
@@ -27,6 +28,7 @@ def main() -> None:
     st.caption("A small network learns a 2-D dataset live. Every polygon is one **linear region** — the exact set "
                "of inputs on which the network is one affine map — computed from the lifting, skip arcs included; "
                "grey lines are the units' boundaries, black the decision boundary. Click a unit to prune it.")
+    preset_box("pg", "Playground")
     url_state()
     c1, c2, c3 = st.columns([1, 1.6, 1.1])
     with c1:

@@ -234,3 +234,32 @@ def test_the_lab_pages_open_their_links(tmp_path, monkeypatch):
     bad = _page("pages/5_Lottery.py", {"v": "1", "kind": "lotto", "rounds": "many"})
     _ok(bad)
     assert "kind=lotto" in " ".join(w.value for w in bad.warning)
+
+
+NEW_PRESET_PAGES = {"Home": "app.py", "Train": "pages/4_Train.py", "Lottery": "pages/5_Lottery.py",
+                    "Signal propagation": "pages/6_Signal_propagation.py", "Playground": "pages/7_Playground.py"}
+PRESET_KEY = {"Home": "home.preset", "Train": "train.preset", "Lottery": "lottery.preset",
+              "Signal propagation": "spp.preset", "Playground": "pg.preset"}
+
+
+@pytest.mark.parametrize("title", list(NEW_PRESET_PAGES))
+def test_every_page_with_a_view_has_presets_that_set_it(title, tmp_path, monkeypatch):
+    """Choosing each preset in turn (from the page's defaults, then from the previous preset) leaves the
+    page on exactly the view its link opens in a fresh session (the query both write back, which leaves
+    out the settings at their defaults), and that view holds everything the preset says."""
+    from explorer.training.jobs import backend as backend_mod
+
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(backend_mod, "ensure_worker", lambda *a, **k: None)  # nothing trains here
+    at = _page(NEW_PRESET_PAGES[title], {})
+    _ok(at)
+    model_keys = {"v", "src", "model", "g", "depth", "seed"}
+    assert set(_q(at)) <= model_keys, f"{title} opens on settings its link schema does not call defaults: {_q(at)}"
+    for name, link in PRESETS[title].items():
+        at.sidebar.selectbox(key=PRESET_KEY[title]).set_value(name).run()
+        _ok(at)
+        got = {k: v for k, v in _q(at).items() if k != "v"}
+        fresh = _page(NEW_PRESET_PAGES[title], link.query)
+        _ok(fresh)
+        assert got == {k: v for k, v in _q(fresh).items() if k != "v"}, (title, name, got)
+        assert all(link.query[k] == v for k, v in got.items()), (title, name, got, link.query)

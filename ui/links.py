@@ -237,6 +237,7 @@ def _preset_chosen(key: str, title: str) -> None:
         for k in (APPLIED, WRITTEN):
             st.session_state.pop(k, None)
         st.session_state[REPLACE] = True
+        st.session_state.pop("pg.url_loaded", None)  # the Playground (`ui.playground.url_state`) reads its URL again
         st.query_params.from_dict(PRESETS[title][name].query)  # applied as a link, at the top of this run
 
 

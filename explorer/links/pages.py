@@ -187,7 +187,7 @@ def _pages() -> dict[str, PageLink]:
             Param("net", str, "generated", choices=("generated", "model"), label="network"),
             Param("depth_l", int, 7, lo=1, hi=60, label="MLP depth"),
             Param("width", int, 100, lo=2, hi=512, label="MLP width"),
-            Param("act", str, "relu", choices=_activations(), label="activation"),
+            Param("act", str, "linear", choices=_activations(), label="activation"),  # the page opens linear
             Param("io", str, "square", choices=("square", "mnist1d"), label="inputs → outputs"),
             Param("schemes", str, "orthogonal,gaussian", label="init schemes"),
             Param("s2", float, 1.0, lo=0.05, hi=10.0, label="σ_w²"),
