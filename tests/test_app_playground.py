@@ -120,3 +120,17 @@ def test_a_bad_link_falls_back_to_defaults_with_a_warning(data):
     assert at.selectbox(key="pg.activation").value == "relu" and at.slider(key="pg.noise").value == 0
     assert at.session_state["pg.features"] == ["x1", "x2"] and at.session_state["pg.skips"] == []
     assert len(at.toast) == 3
+
+
+def test_classroom_mode_travels_in_the_playground_link(data):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for k, v in {**URL, "classroom": "1"}.items():
+        at.query_params[k] = v
+    at.run()
+    ok(at)
+    assert at.session_state["explorer.classroom"] is True
+    q = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert q.get("classroom") == "1" and q.get("dataset") == "gauss"
+    at.session_state["explorer.classroom"] = False
+    at.run()
+    assert "classroom" not in at.query_params

@@ -263,3 +263,15 @@ def test_every_page_with_a_view_has_presets_that_set_it(title, tmp_path, monkeyp
         _ok(fresh)
         assert got == {k: v for k, v in _q(fresh).items() if k != "v"}, (title, name, got)
         assert all(link.query[k] == v for k, v in got.items()), (title, name, got, link.query)
+
+
+def test_a_preset_without_a_selection_clears_the_one_held():
+    at = _page("pages/3_Prune.py", {})
+    _ok(at)
+    at.sidebar.selectbox(key="prune.preset").set_value("a skip arc").run()
+    _ok(at)
+    assert "sel" in _q(at) and not at.session_state["explorer.selection"].is_empty()
+    at.sidebar.selectbox(key="prune.preset").set_value("a pruned ticket").run()
+    _ok(at)
+    held = at.session_state["explorer.selection"] if "explorer.selection" in at.session_state else None
+    assert "sel" not in _q(at) and (held is None or held.is_empty())

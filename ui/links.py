@@ -44,6 +44,7 @@ class Setting:
     key: str = ""
     put: Callable[[Any], None] | None = None
     get: Callable[[], Any] | None = None
+    clear: Callable[[], None] | None = None  # back to the default, for a `put` setting a preset leaves out
 
     def apply(self, value: Any) -> None:
         if self.put is not None:
@@ -127,8 +128,11 @@ def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True,
         _apply_model(page, doc.values, doc.notices)
     if replace:  # a lesson or a preset: what it leaves out is the default, as in a fresh browser
         for s in settings:
-            if s.key and s.param.key not in doc.values:
-                ss.pop(s.key, None)
+            if s.param.key not in doc.values:
+                if s.key:
+                    ss.pop(s.key, None)
+                elif s.clear is not None:
+                    s.clear()
     for s in settings:
         if s.param.key in doc.values and s.param.key not in ("src", "model"):
             try:
@@ -266,7 +270,7 @@ def selection_setting(param: Param) -> Setting:
         sel = state.SELECTION.get()
         return None if sel is None or sel.is_empty() else encode_selection(sel)
 
-    return Setting(param, put=put, get=get)
+    return Setting(param, put=put, get=get, clear=state.SELECTION.pop)
 
 
 def selection_fits(fits: bool) -> None:

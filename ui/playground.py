@@ -3,7 +3,8 @@ the URL so that a lesson can link to a preset, read back into a `PlaygroundConfi
 
 `url_state()` is the one place that touches `st.query_params`: on a session's first run it seeds
 every setting's widget state from the URL (or the default), and on every run it writes the
-settings that differ from their defaults back, so the address bar always holds the current preset.
+settings that differ from their defaults back, so the address bar always holds the current preset
+(and `classroom=1` while classroom mode is on, as on every page).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import streamlit as st
 from explorer.playground.config import (ACTIVATIONS, DATASETS, FEATURES, MAX_LAYERS, MAX_NEURONS, OPTIMIZERS,
                                         REGULARIZATIONS, PlaygroundConfig, field_help, url_fields)
 from explorer.playground.features import LABELS
+from ui.classroom import classroom, set_classroom
 
 P = "pg."  # session-state prefix of the page's widgets
 LEARNING_RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
@@ -71,9 +73,11 @@ def url_state() -> None:
                     ss[f"{P}w{i}"] = int(w)
             else:
                 ss[P + k] = list(v) if isinstance(d, tuple) else v
+        if "classroom" in qp:  # the mode every page's link carries (`ui.links` on the other pages)
+            set_classroom(qp["classroom"] in ("1", "true", "True", "yes"))
         ss[P + "url_loaded"] = True
     cur = {k: current(k) for k in defaults()}
-    qp.from_dict({k: _fmt(v) for k, v in cur.items() if v != defaults()[k]})
+    qp.from_dict({k: _fmt(v) for k, v in cur.items() if v != defaults()[k]} | ({"classroom": "1"} if classroom() else {}))
 
 
 def current(k: str) -> Any:
