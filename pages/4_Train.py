@@ -12,6 +12,8 @@ through_navigation(__file__)
 
 import streamlit as st
 
+from explorer.lottery.group import compared_groups
+from ui import examples
 from ui.errors import guard, show_error
 from ui.grid_panel import grid_panel
 from explorer.links.pages import PAGES
@@ -117,6 +119,9 @@ def main() -> None:
     new_runs_panel()
 
     be.poll()
+    if examples.is_shipped_group(st.session_state.get(GROUP_KEY)):  # a lesson's link to a shipped result
+        with guard("installing the shipped example results"):
+            examples.ensure(be.store)
     groups = be.store.groups()
     if not groups:
         from explorer.figures.curves import curves_figure
@@ -129,13 +134,16 @@ def main() -> None:
     group = st.selectbox("Comparison group", groups, index=idx, key=f"train.groupsel.{cur}",
                          format_func=lambda g: g or "(no group)")
     st.session_state[GROUP_KEY] = group
-    live = any(not r.done for r in be.store.list_runs(group=group))
+    shown = compared_groups(group)  # a lottery round's tickets are compared with its experiment's dense runs
+    live = any(not r.done for g in shown for r in be.store.list_runs(group=g))
+    if examples.is_shipped_group(group):
+        examples.banner("Your own runs (Prune's *Retrain*, the Lottery page's *Start*) show up as groups of their own.")
 
     @st.fragment(run_every=LIVE_REFRESH_S if live else None)
     def live_view() -> None:
         with guard("reading runs"):
             be.poll()
-            runs = be.store.list_runs(group=group)
+            runs = [r for g in shown for r in be.store.list_runs(group=g)]
             metrics = {r.id: be.store.metrics(r.id) for r in runs}
             n_live = sum(not r.done for r in runs)
             st.caption(f"{len(runs)} run(s), {n_live} queued or running" +

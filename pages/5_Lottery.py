@@ -13,7 +13,8 @@ through_navigation(__file__)
 
 import streamlit as st
 
-from ui import lottery_forms as forms, lottery_view as view
+from explorer.lessons.results import is_shipped
+from ui import examples, lottery_forms as forms, lottery_view as view
 from ui.errors import guard, show_error
 from ui.classroom import look
 from ui.links import linked
@@ -45,8 +46,7 @@ def settings(be, kind: str) -> None:
         st.caption(f"{cfg.seeds} seed(s); the runs land in the run store (Train page) as ordinary runs.")
         if st.button("Start", type="primary", key=f"lottery.start.{kind}"):
             with guard("starting the experiment"):
-                forms.submit(be, kind, cfg)
-                st.rerun()
+                forms.submit(be, kind, cfg)  # queued: the job picker below shows it in this same run
 
 
 def draw(be, kind: str, job) -> None:
@@ -55,6 +55,9 @@ def draw(be, kind: str, job) -> None:
 
     snap = Snapshot.of(be.store.frames(job.id), job.result if job.done else None)
     view.status(be, job)
+    if not job.done and not snap.current:  # queued, or loading its data: nothing to draw yet
+        st.caption("The charts appear as the experiment trains: first the dense network (round 0), then each round.")
+        return
     if not job.done:
         view.live_curves(be.store, snap)
     if kind in ("lottery.imp", "lottery.sweep"):
@@ -76,6 +79,8 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001 — e.g. an unwritable EXPLORER_DATA_DIR
         show_error(e, "opening the run store")
         return
+    with guard("installing the shipped example results"):
+        examples.ensure(be.store)
     label = st.radio("Experiment", list(forms.KINDS), horizontal=True, key="lottery.kind")
     kind = forms.KINDS[label]
     st.markdown(ABOUT[kind])
@@ -86,7 +91,11 @@ def main() -> None:
     if jid is None:
         st.info("No experiment of this kind yet: set it up above and press Start.")
         return
-    live = not be.store.get_job(jid).done
+    shown = be.store.get_job(jid)
+    if is_shipped(shown):
+        examples.banner(f"Press *Start* in *Settings* to run your own (this one took {examples.minutes(kind):.0f} min "
+                        "here); it then shows in place of this one.")
+    live = not shown.done
 
     @st.fragment(run_every=LIVE_REFRESH_S if live else None)
     def live_view() -> None:

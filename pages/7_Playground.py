@@ -17,7 +17,7 @@ import streamlit as st
 
 from ui.errors import guard
 from ui.links import preset_box
-from ui.playground import config, data_panel, network_panel, training_panel, url_state, view_settings
+from ui.playground import config, data_panel, network_panel, share, training_panel, url_state, view_settings
 from ui.playground_live import controls, current, ensure_run, live_view
 from ui.train_forms import backend, backend_name
 
@@ -30,6 +30,7 @@ def main() -> None:
                "grey lines are the units' boundaries, black the decision boundary. Click a unit to prune it.")
     preset_box("pg", "Playground")
     url_state()
+    share()
     c1, c2, c3 = st.columns([1, 1.6, 1.1])
     with c1:
         data_panel()

@@ -12,17 +12,19 @@ through_navigation(__file__)
 import streamlit as st
 
 from ui import learn
-from ui.classroom import look
+from ui.classroom import classroom
 from ui.errors import guard
 from ui.links import linked
 
 
 def main() -> None:
-    st.title("Learn")
-    st.caption("Guided lessons: read a step, open its view, try it, answer the question. The sidebar's *Share this "
-               "view* copies a link to this step; *Classroom mode* makes it legible on a projector.")
+    if classroom():  # the projector's one screen holds the step: the sidebar folds (one click opens it)
+        st.set_page_config(initial_sidebar_state="collapsed")
+    else:
+        st.title("Learn")
+        st.caption("Guided lessons: read a step, open its view, try it, answer the question. The sidebar's *Share "
+                   "this view* copies a link to this step; *Classroom mode* makes it legible on a projector.")
     les, n = learn.picker()
-    look("the step's text and figure; then press *Open this view* and do the *Try this* on the real page.")
     learn.nav(les, n, "top")
     learn.contents(les, n)
     with guard("drawing the step"):

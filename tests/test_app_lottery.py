@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.lessons.results import is_shipped
 from explorer.lottery.experiment import EarlyBirdConfig, LotteryConfig, StabilityConfig, TransferConfig
 from explorer.training.jobs import backend as backend_mod
 from explorer.training.jobs.context import execute_job, run_inline
@@ -36,13 +37,39 @@ def charts(at: AppTest) -> int:
     return len(at.get("plotly_chart"))
 
 
-def test_every_kind_renders_empty(data):
+def test_every_kind_renders_on_a_fresh_install(data):
+    """IMP and the sweep open on the shipped example results (labelled); the other kinds are empty."""
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     ok(at)
     for label in ("IMP", "One-shot sweep", "Stability", "Transfer", "Early-bird"):
         at.radio(key="lottery.kind").set_value(label).run()
         ok(at)
-        assert any("No experiment of this kind yet" in i.value for i in at.info)
+        shipped = any("Shipped example result" in i.value for i in at.info)
+        empty = any("No experiment of this kind yet" in i.value for i in at.info)
+        assert (shipped, empty) == ((True, False) if label in ("IMP", "One-shot sweep") else (False, True)), label
+
+
+def test_start_answers_at_once_with_the_job_queued(data):
+    """Start queues the job and the same run shows it queued with its progress bar — no chart of a job that
+    has not trained yet — and nothing of the job's own code (torch, the experiment) is imported to queue it."""
+    import subprocess
+    import sys
+
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.radio(key="lottery.kind").set_value("Stability").run()
+    at.selectbox(key="lottery.stability.model").set_value("moons_mlp").run()
+    at.button(key="lottery.start.lottery.stability").click().run()
+    ok(at)
+    (job,) = RunStore(data).list_jobs(kind="lottery.stability")
+    assert job.status == "queued"
+    assert [p.proto.text for p in at.get("progress")][0].startswith("queued")
+    assert any("charts appear as the experiment trains" in c.value for c in at.caption) and charts(at) == 0
+    probe = ("import sys, tempfile; from explorer.training.jobs.backend import LocalBackend; "
+             "from explorer.training.store import RunStore; "
+             "LocalBackend(RunStore(tempfile.mkdtemp()), autostart=False).submit_job('lottery.sweep', {'model': 'mlp'}); "
+             "print('torch' in sys.modules, 'explorer.lottery.sweep' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.split() == ["False", "False"], (out.stdout, out.stderr)
 
 
 def test_start_imp_from_the_form_and_draw_its_rounds(data, one_thread):
@@ -54,7 +81,7 @@ def test_start_imp_from_the_form_and_draw_its_rounds(data, one_thread):
     at.button(key="lottery.start.lottery.imp").click().run()
     ok(at)
     store = RunStore(data)
-    (job,) = store.list_jobs(kind="lottery.imp")
+    (job,) = [j for j in store.list_jobs(kind="lottery.imp") if not is_shipped(j)]
     assert job.status == "queued" and job.config["rounds"] == 2 and job.config["model"] == "moons_mlp"
     execute_job(store, store.claim_job("test-worker"), "test-worker")  # as the worker would
     assert store.get_job(job.id).status == "done", store.get_job(job.id).error

@@ -134,3 +134,40 @@ def test_classroom_mode_travels_in_the_playground_link(data):
     at.session_state["explorer.classroom"] = False
     at.run()
     assert "classroom" not in at.query_params
+
+
+def test_a_finished_run_pruned_trains_on_from_its_pruned_frame(data, one_thread):
+    """Prune a unit of a finished run: the page shows the pruned network's own losses (not the run's last
+    ones), Play is offered, and the run trains on for as many steps again, the unit held at zero."""
+    import math
+
+    at = page(data, hidden="4", skips="")
+    at.button(key="pg.play").click().run()
+    drain(data)
+    at.run()
+    ok(at)
+    assert metric(at, "Step") == "60" and any("finished" in m.value for m in at.markdown)
+    before = float(metric(at, "Training loss"))
+    at.session_state["pg.pending"] = ["h1[0]"]  # what a click on unit h1[0] of the network drawing leaves
+    at.run()
+    ok(at)
+    assert any("computing the pruned network's first frame" in i.value for i in at.info)  # never the old losses
+    assert not at.metric
+    drain(data)
+    at.run()
+    ok(at)
+    store = RunStore(data)
+    kid = next(j for j in store.list_jobs(kind="playground") if j.config["pruned"])
+    first = next(f.payload for f in store.frames(kid.id, kind="frame"))
+    assert (kid.config["parent_step"], kid.config["steps"], first["step"], first["pruned"]) == (60, 120, 60, ["h1[0]"])
+    shown = float(metric(at, "Training loss"))
+    assert math.isclose(shown, first["train_loss"], abs_tol=5e-4) and not math.isclose(shown, before, abs_tol=5e-4)
+    assert any("paused at step 60" in m.value and "pruned: h1[0]" in m.value for m in at.markdown)
+    assert not at.button(key="pg.play").disabled
+    at.button(key="pg.play").click().run()
+    drain(data)
+    at.run()
+    ok(at)
+    assert metric(at, "Step") == "120" and any("finished" in m.value for m in at.markdown)
+    last = [f.payload for f in store.frames(kid.id, kind="frame")][-1]
+    assert last["step"] == 120 and last["pruned"] == ["h1[0]"]

@@ -78,8 +78,14 @@ def test_the_facts_the_answers_state_hold_on_the_graphs():
     assert "stem_2->add" in {f"{a.src}->{a.dst}" for a in res.arcs}
     assert {res.level[n] for n in ("block1_conv1", "block1_bn2")} == {4, 8}
     assert not valid(res, Selection("op", ("stem_2",), (), "resnet_tiny")).ok  # lesson 4 step 3
+    op = build_dag("mlp_skip", granularity="op")  # lesson 1 step 2: relu (2) reaches add (6) and cat (8) directly
+    assert (op.level["relu"], op.level["add"], op.level["cat"]) == (2, 6, 8)
+    assert {"relu->add", "relu->cat"} <= {f"{a.src}->{a.dst}" for a in op.arcs}
+    from explorer.lessons import lesson
+
+    step = lesson("dag").step(2)
+    assert step.figure.g == step.link.query["g"] == "op" and step.figure.model == step.link.query["model"]
     skip = build_dag("mlp_skip", granularity="unit")
-    assert skip.level["out[0]"] == 4 and skip.depth == 4  # lesson 1 step 2
     arcs = {f"{a.src}->{a.dst}": a for a in skip.arcs}
     assert arcs["fc1[0]->fc3[0]"].kind == "identity"  # lesson 4 step 1
     op = build_dag("mlp_skip", granularity="op")
@@ -176,7 +182,20 @@ def test_the_learn_page_draws_every_step(les):
             assert at.get("plotly_chart")
         if n < len(les.steps):
             at.button(key="learn.next.top").click().run()
-    assert at.button(key="learn.next.top").disabled
+    last = les is LESSONS[-1]
+    assert at.button(key="learn.next.top").disabled == last  # Next moves on to the next lesson, but at the very end
+    if not last:
+        assert at.button(key="learn.next.top").label == "Next lesson →"
+        at.button(key="learn.next.top").click().run()
+        _ok(at)
+        nxt = LESSONS[LESSONS.index(les) + 1]
+        assert _q(at).get("lesson") == nxt.slug and int(_q(at).get("step", 1)) == 1
+        assert at.header[0].value == f"1. {nxt.step(1).title}" and at.selectbox(key="learn.pick").value == nxt.slug
+        at.button(key="learn.prev.top").click().run()  # and Previous goes back to this lesson's last step
+        assert _q(at).get("lesson") == les.slug and int(_q(at).get("step", 1)) == len(les.steps)
+    if les is LESSONS[0]:
+        at = _page("pages/8_Learn.py", les.link(1).query)
+        assert at.button(key="learn.prev.top").disabled  # nothing before the very first step
 
 
 def test_a_bad_lesson_link_is_a_notice():
@@ -275,3 +294,55 @@ def test_a_preset_without_a_selection_clears_the_one_held():
     _ok(at)
     held = at.session_state["explorer.selection"] if "explorer.selection" in at.session_state else None
     assert "sel" not in _q(at) and (held is None or held.is_empty())
+
+
+CONTROL_TYPES = ("button", "download_button", "slider", "select_slider", "selectbox", "multiselect", "radio", "toggle",
+                 "checkbox", "number_input", "text_input", "text_area", "expander", "tab")
+
+
+def _controls(at: AppTest) -> set[str]:
+    """The labels of every control the page shows (sidebar included), lower case."""
+    out = set()
+    for kind in CONTROL_TYPES:
+        for w in at.get(kind):
+            label = getattr(w, "label", None) or getattr(getattr(w, "proto", None), "label", None)
+            if label:
+                out.add(str(label).strip().lower())
+    return out
+
+
+def named_controls(text: str) -> list[str]:
+    """What a "try this" names as a control: its *italic* phrases (values are written `like this`)."""
+    import re
+
+    return re.findall(r"(?<![*\w])\*([^*]+)\*(?![*\w])", text)
+
+
+def test_named_controls_are_the_italic_phrases():
+    assert named_controls("Move the *level l* slider, then press *Prune*; type `add` in *Search nodes*.") == \
+        ["level l", "Prune", "Search nodes"]
+
+
+@pytest.mark.parametrize("les", LESSONS, ids=[les.slug for les in LESSONS])
+def test_every_try_this_names_controls_on_the_page_it_opens(les, tmp_path, monkeypatch):
+    """Each step's "try this" names at least one control, and every control it names is on the page its
+    link opens (on a fresh install: the lottery lessons' pages install the shipped results themselves)."""
+    from explorer.training.jobs import backend as backend_mod
+    from explorer.training.jobs.context import execute_job
+    from explorer.training.store import RunStore
+
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(backend_mod, "ensure_worker", lambda *a, **k: None)
+    for n, step in enumerate(les.steps, 1):
+        names = named_controls(step.try_this)
+        assert names, f"lesson {les.number} step {n}: its try-this names no control in *italics*"
+        at = _page(step.link.file, step.link.query)
+        if step.link.page == "Playground":  # the worker draws the run's first frame
+            store = RunStore(tmp_path)
+            while (job := store.claim_job("test")) is not None:
+                execute_job(store, job, "test")
+            at.run()
+        _ok(at)
+        labels = _controls(at)
+        missing = [c for c in names if not any(lab.startswith(c.lower()) for lab in labels)]
+        assert not missing, f"lesson {les.number} step {n} ({step.link.page}) names {missing}; the page has {labels}"

@@ -32,11 +32,8 @@ STYLE = """
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
 [data-testid="stMetricLabel"] p { font-size: 1.15rem !important; }
 [data-testid="stAlertContainer"] p { font-size: 1.25rem; }
-.js-plotly-plot .xtick text, .js-plotly-plot .ytick text { font-size: 15px !important; }
-.js-plotly-plot .legendtext { font-size: 16px !important; }
-.js-plotly-plot .textpoint text { font-size: 14px !important; }
 [data-testid="stMain"] [data-baseweb="select"] div, [data-testid="stMain"] input { font-size: 1.15rem; }
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }  /* the first screen is the projector's */
+[data-testid="stMainBlockContainer"] { padding: 2.5rem 2rem 2rem 2rem; }  /* the first screen is the projector's */
 [data-testid="stHeader"] { background: transparent; }
 </style>
 """
@@ -72,15 +69,50 @@ def look(text: str) -> None:
         st.info(f"**Look at:** {text}", icon=":material/visibility:")
 
 
+def _fonts(x: Any, s: float) -> None:
+    """Every explicit font size in a plotly JSON tree times `s` (in place)."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            if k.endswith("font") and isinstance(v, dict) and isinstance(v.get("size"), (int, float)):
+                v["size"] = v["size"] * s
+            _fonts(v, s)
+    elif isinstance(x, list):
+        for v in x:
+            _fonts(v, s)
+
+
+def zoomed(fig: Any, s: float) -> Any:
+    """`fig` drawn `s` times larger: fonts, margins and — for a figure laid out in pixels (autosize off,
+    a width set: a matrix whose margins hold its labels) — its width, height and markers too, so every
+    label keeps the room it was given. Plotly sizes legends and margins for the fonts it is handed, so
+    text is scaled here, never with CSS (which grows the glyphs after plotly made room for them)."""
+    import plotly.graph_objects as go
+
+    d = fig.to_plotly_json()
+    lay = d.setdefault("layout", {})
+    _fonts(d, s)
+    base = (lay.get("font", {}).get("size") or 12) * s
+    lay["font"] = {**lay.get("font", {}), "size": base}
+    # Streamlit's plotly theme sizes the legend and tick labels itself unless the figure does: set them
+    lay["legend"] = {**lay.get("legend", {}), "font": {"size": base, **lay.get("legend", {}).get("font", {})}}
+    for ax in [k for k in lay if k.startswith(("xaxis", "yaxis"))] or ["xaxis", "yaxis"]:
+        lay[ax] = {**lay.get(ax, {}), "tickfont": {"size": base, **lay.get(ax, {}).get("tickfont", {})}}
+    lay["margin"] = {k: (v * s if isinstance(v, (int, float)) else v) for k, v in lay.get("margin", {}).items()}
+    if lay.get("autosize") is False and lay.get("width"):
+        lay["width"], lay["height"] = int(lay["width"] * s), int((lay.get("height") or 450) * s)
+        for tr in d.get("data", []):
+            m = tr.get("marker") or {}
+            if isinstance(m.get("size"), (int, float)):
+                m["size"] = m["size"] * s
+            bar = tr.get("colorbar") or {}
+            for k in ("thickness", "len") if bar.get("lenmode") == "pixels" else ("thickness",):
+                if isinstance(bar.get(k), (int, float)):
+                    bar[k] = bar[k] * s
+    elif lay.get("height"):
+        lay["height"] = int(lay["height"] * HEIGHT_SCALE)
+    return go.Figure(d)
+
+
 def scaled(fig: Any) -> Any:
-    """`fig` with larger fonts and height in classroom mode (unchanged otherwise)."""
-    if not classroom():
-        return fig
-    size = (fig.layout.font.size or 12) * FONT_SCALE
-    fig.update_layout(font={"size": size}, title_font={"size": size * 1.1})
-    top = fig.layout.margin.t
-    if top is not None:  # the bigger title and a legend above the plot need the room
-        fig.update_layout(margin={"t": int(top * 1.8)})
-    if fig.layout.height:
-        fig.update_layout(height=int(fig.layout.height * HEIGHT_SCALE))
-    return fig
+    """`fig` with larger type (and size) in classroom mode (unchanged otherwise)."""
+    return zoomed(fig, FONT_SCALE) if classroom() else fig

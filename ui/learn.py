@@ -44,58 +44,93 @@ def _picked() -> None:
     st.session_state[STEP] = 1
 
 
+def neighbour(les: Lesson, n: int, d: int) -> tuple[Lesson, int] | None:
+    """The step `d` (±1) away from step `n` of `les`, across lessons: Next on a lesson's last step is the
+    next lesson's first step, Previous on its first the previous lesson's last; None past either end."""
+    k = LESSONS.index(les)
+    if 1 <= n + d <= len(les.steps):
+        return les, n + d
+    k += d
+    if not 0 <= k < len(LESSONS):
+        return None
+    return LESSONS[k], (1 if d > 0 else len(LESSONS[k].steps))
+
+
 def _move(d: int) -> None:
-    st.session_state[STEP] = int(st.session_state.get(STEP, 1)) + d
+    to = neighbour(*current(), d)
+    if to is not None:
+        _put_lesson(to[0].slug)
+        _put_step(to[1])
 
 
 def picker() -> tuple[Lesson, int]:
-    """Lesson select box and step navigation; returns the lesson and step on show."""
+    """The lesson select box (in the sidebar on a projector); returns the lesson and step on show."""
     les, n = current()
     slugs = [x.slug for x in LESSONS]
-    st.selectbox("Lesson", slugs, index=slugs.index(les.slug), key="learn.pick", on_change=_picked,
+    (st.sidebar if classroom() else st).selectbox("Lesson", slugs, index=slugs.index(les.slug), key="learn.pick", on_change=_picked,
                  format_func=lambda s: f"{lesson(s).number}. {lesson(s).title} — {lesson(s).summary}")
     return current()
 
 
 def nav(les: Lesson, n: int, where: str) -> None:
-    c1, c2, c3 = st.columns([1, 4, 1])
-    c1.button("← Previous", key=f"learn.prev.{where}", on_click=_move, args=(-1,), disabled=n <= 1,
-              use_container_width=True)
-    c2.progress(n / len(les.steps), text=f"Lesson {les.number}, step {n} of {len(les.steps)}")
-    c3.button("Next →", key=f"learn.next.{where}", on_click=_move, args=(1,), disabled=n >= len(les.steps),
-              use_container_width=True, type="primary")
+    prev, nxt = neighbour(les, n, -1), neighbour(les, n, 1)
+    c1, c2, c3 = st.columns([1.4, 3.2, 1.4], vertical_alignment="center")
+    c1.button("← Previous" if prev is None or prev[0] is les else "← Previous lesson", key=f"learn.prev.{where}",
+              on_click=_move, args=(-1,), disabled=prev is None, use_container_width=True)
+    c2.progress(n / len(les.steps), text=f"Lesson {les.number}: {les.title} — step {n} of {len(les.steps)}")
+    c3.button("Next →" if nxt is None or nxt[0] is les else "Next lesson →", key=f"learn.next.{where}",
+              on_click=_move, args=(1,), disabled=nxt is None, use_container_width=True, type="primary")
 
 
 @st.cache_data(show_spinner="drawing the figure…", max_entries=32)
-def _figure(spec, height: int):
+def _figure(spec, height: int, width: int):
     from explorer.lessons.figures import draw
 
-    return draw(spec, height=height)
+    return draw(spec, height=height, width=width)
+
+
+FIGURE_PX = {False: (380, 520), True: (470, 540)}  # (height, width) of a step's figure; True: on a projector
+
+
+def figure(les: Lesson, n: int) -> None:
+    """The step's figure at the size of its column: on a projector, laid out at 1/FONT_SCALE of the room
+    it gets and then zoomed (`ui.classroom.zoomed`), so its type is large and every label keeps its margin."""
+    from ui.classroom import FONT_SCALE
+
+    spec, on = les.step(n).figure, classroom()
+    h, w = FIGURE_PX[on]
+    fig = scaled(_figure(spec, int(h / FONT_SCALE), int(w / FONT_SCALE)) if on else _figure(spec, h, w))
+    if on:
+        fig.update_layout(height=h)  # the column's room, whatever the figure's own zoom made of it
+    st.plotly_chart(fig, key=f"learn.fig.{les.slug}.{n}", config={"displaylogo": False})
 
 
 def step_view(les: Lesson, n: int) -> None:
-    """Step `n` of `les`: text, figure, the view's link, try this, the question."""
+    """Step `n` of `les`: text, figure, the view's link, try this, the question. On a projector it fits
+    one 1280×720 screen: two columns, the text (and the view's button) beside the figure — or, without
+    a figure, beside "try this" and the question."""
     step: Step = les.step(n)
+    on = classroom()
     st.header(f"{n}. {step.title}")
-    if step.figure is None:
-        body, side = st.container(), None
-    elif classroom():  # on a projector the figure takes the whole width, under the text
-        body, side = st.container(), st.container()
+    if on:
+        left, right = st.columns([11, 9], gap="medium")
+    elif step.figure is not None:
+        left, right = st.columns([3, 2])
     else:
-        body, side = st.columns([3, 2])
-    with body:
+        left = right = st.container()
+    with left:
         st.markdown(step.text)
         st.caption(f"docs/science.md {step.cite}")
         if step.link is not None:
             open_view(step)
+    with left if step.figure is not None else right:
         st.info(f"**Try this.** {step.try_this}", icon=":material/touch_app:")
         st.markdown(f"**Question.** {step.question}")
         with st.expander("Reveal the answer"):
             st.markdown(step.answer)
-    if side is not None:
-        with side:
-            fig = _figure(step.figure, 520 if classroom() else 380)
-            st.plotly_chart(scaled(fig), key=f"learn.fig.{les.slug}.{n}", config={"displaylogo": False})
+    if step.figure is not None:
+        with right:
+            figure(les, n)
 
 
 def open_view(step: Step) -> None:
@@ -103,6 +138,8 @@ def open_view(step: Step) -> None:
     link = step.link
     if st.button(f"Open this view on {link.page}", key="learn.open", type="primary", icon=":material/open_in_new:"):
         follow(link.page, link.query)
+    if classroom():
+        return  # on a projector the button says enough; the URL details are for desks
     shown = ", ".join(f"{k}={v}" for k, v in link.query.items() if k not in ("v", "sel")) or "its defaults"
     st.caption(f"Opens **{link.page}** with {shown}" + (" and a selection" if "sel" in link.query else "") +
                ". Come back here with *Learn* in the sidebar.")

@@ -188,8 +188,9 @@ def write_link(page: str, extra: Sequence[Setting] = (), model: bool = True) -> 
     return q
 
 
-def share_box(query: dict[str, str]) -> None:
-    """Sidebar: the whole link of this view, with a copy button (st.code's)."""
+def share_box(query: dict[str, str], model: bool = True, left_out: str = "") -> None:
+    """Sidebar: the whole link of this view, with a copy button (st.code's). `model`: the page shows the
+    session's model (an uploaded ONNX file cannot travel); `left_out`: what else the link cannot carry."""
     from urllib.parse import urlencode
 
     base = str(st.context.url or "").split("?")[0]
@@ -197,7 +198,9 @@ def share_box(query: dict[str, str]) -> None:
         link = f"{base}?{urlencode(query)}" if query else base
         st.code(link, language=None, wrap_lines=True)
         n = url_length(base, query)
-        if state.SOURCE.get() == "onnx":
+        if left_out:
+            st.caption(left_out)
+        elif model and state.SOURCE.get() == "onnx":
             st.caption("An uploaded ONNX file cannot travel in a link: the link opens the page without it.")
         elif n > MAX_URL_CHARS:
             st.caption(f"{n} characters: longer than the {MAX_URL_CHARS} every mail and chat client passes on.")
@@ -217,7 +220,7 @@ def linked(page: str, extra: Sequence[Setting] = (), presets: str | None = None,
     notices()
     yield
     q = write_link(page, extra, model)
-    share_box(q)
+    share_box(q, model)
 
 
 def follow(page: str, query: dict[str, str]) -> None:

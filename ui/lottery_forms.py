@@ -113,8 +113,11 @@ def submit(be: Any, kind: str, cfg: Any) -> str:
 
 
 def job_picker(store: Any, kind: str) -> str | None:
-    """The job of `kind` on show: the one just started, or one picked from the store's list."""
-    jobs = list(reversed(store.list_jobs(kind=kind)))
+    """The job of `kind` on show: the one just started, or one picked from the store's list (the user's
+    own newest first, the shipped examples last: one's own result replaces the example on show)."""
+    from explorer.lessons.results import is_shipped
+
+    jobs = sorted(reversed(store.list_jobs(kind=kind)), key=is_shipped)  # stable: newest first within each
     if not jobs:
         return None
     ids = [j.id for j in jobs]
@@ -125,7 +128,8 @@ def job_picker(store: Any, kind: str) -> str | None:
         j = next(x for x in jobs if x.id == jid)
         c = j.config
         what = f"{len(c['sweep'])} sparsities" if c.get("sweep") else f"{c['rounds']} rounds" if "rounds" in c else ""
-        return f"{c.get('model')} on {c.get('dataset')} · {what + ' · ' if what else ''}{c.get('seeds')} seed(s) · {jid}"
+        return (f"{'shipped example · ' if is_shipped(j) else ''}{c.get('model')} on {c.get('dataset')} · "
+                f"{what + ' · ' if what else ''}{c.get('seeds')} seed(s) · {jid}")
 
     jid = st.selectbox("Experiment on show", ids, index=idx, format_func=label, key=f"lottery.pick.{kind}.{cur}")
     st.session_state[JOB_KEY.format(kind=kind)] = jid

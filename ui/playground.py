@@ -53,8 +53,9 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def url_state() -> None:
-    """Two-way binding of the settings and the URL (see the module doc). Call before the widgets."""
+def url_state() -> dict[str, str]:
+    """Two-way binding of the settings and the URL (see the module doc). Call before the widgets; returns the
+    query it wrote."""
     ss, qp = st.session_state, st.query_params
     if not ss.get(P + "url_loaded"):
         for k, d in defaults().items():
@@ -77,7 +78,19 @@ def url_state() -> None:
             set_classroom(qp["classroom"] in ("1", "true", "True", "yes"))
         ss[P + "url_loaded"] = True
     cur = {k: current(k) for k in defaults()}
-    qp.from_dict({k: _fmt(v) for k, v in cur.items() if v != defaults()[k]} | ({"classroom": "1"} if classroom() else {}))
+    q = {k: _fmt(v) for k, v in cur.items() if v != defaults()[k]} | ({"classroom": "1"} if classroom() else {})
+    qp.from_dict(q)
+    return q
+
+
+def share() -> None:
+    """The sidebar's "Share this view" box, as on every page: the settings' link (`url_state`'s query)."""
+    from ui.links import share_box
+
+    q = st.query_params.to_dict()
+    csv = "Your CSV's points cannot travel in a link: it opens the page on the CSV dataset without them." \
+        if q.get("dataset") == "csv" else ""
+    share_box(q, model=False, left_out=csv)
 
 
 def current(k: str) -> Any:

@@ -166,6 +166,12 @@ def live_view(be: Any, cfg: PlaygroundConfig, jid: str, view: dict[str, bool]) -
             st.info("Waiting for the worker to draw the first frame…")
         _ticker(be, jid, None)
         return
+    if cfg.pruned and sorted(frames[-1].get("pruned") or []) != sorted(cfg.pruned):
+        # the prune's run has not drawn its first frame yet: the newest frame is the unpruned network's
+        st.info(f"Pruned {', '.join(cfg.pruned)}: the worker is computing the pruned network's first frame — its "
+                "losses and regions show here in a moment.", icon=":material/hourglass_top:")
+        _ticker(be, jid, None)
+        return
     if ss.get(REPLAY) and not running:
         steps = [f["step"] for f in frames]
         i = steps.index(ss[SHOW]) + 1 if ss.get(SHOW) in steps else 0

@@ -55,13 +55,15 @@ class Link:
 @dataclass(frozen=True)
 class Figure:
     """A small live figure of a step: `kind` "dag" (the graph, `search` emphasised), "T" (the lifting
-    step T_l) or "product" (T_l ⋯ T_1), of zoo model `model` at granularity `g`."""
+    step T_l) or "product" (T_l ⋯ T_1), of zoo model `model` at granularity `g`; `w` > 0 draws T_l as
+    the Decomposition page's window of the `w` levels ending at l (with the columns its rows read)."""
 
     kind: str
     model: str
     g: str = "unit"
     l: int = 1
     search: str = ""
+    w: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in ("dag", "T", "product"):

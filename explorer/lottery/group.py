@@ -34,6 +34,20 @@ def ticket_group(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Seq
     return out
 
 
+def compared_groups(group: str) -> list[str]:
+    """The groups whose runs a comparison of `group` reads: a round of a lottery experiment
+    (`lth-<id>-r<k>`, k >= 1, `explorer.lottery.rounds.group_of`) trains its tickets and controls
+    against the experiment's dense runs, which live in round 0's group; any other group stands alone.
+
+    >>> compared_groups("lth-1a2b3c-r3"), compared_groups("lth-1a2b3c-r0"), compared_groups("g1")
+    (['lth-1a2b3c-r3', 'lth-1a2b3c-r0'], ['lth-1a2b3c-r0'], ['g1'])
+    """
+    import re
+
+    m = re.fullmatch(r"(lth-[0-9a-f]{6})-r(\d+)", group or "")
+    return [group, f"{m.group(1)}-r0"] if m and int(m.group(2)) > 0 else [group]
+
+
 def same_network(a: Any, b: Any) -> bool:
     """Two starts (`roles.Start`) that are one network: the same architecture, weights and mask."""
     import torch

@@ -79,6 +79,19 @@ def step(store: Any, cfg: PlaygroundConfig, at_step: int, submit: Callable[[str,
 
 
 def child(cfg: PlaygroundConfig, parent: str, at_step: int, removed: Iterable[str]) -> PlaygroundConfig:
-    """The run that continues `parent` from its frame at `at_step` with `removed` units/arcs pruned as well."""
-    return cfg.replace(parent=parent, parent_step=int(at_step), pruned=tuple(sorted(set(cfg.pruned) | set(removed))),
-                       trial=0)
+    """The run that continues `parent` (a run of `cfg`) from its frame at `at_step` with `removed` units/arcs
+    pruned as well. Pruned where its parent had finished, it trains on for as many steps again as the
+    parent trained (else it would have no step left: nothing to play after a prune of a finished run).
+
+    >>> cfg = PlaygroundConfig(hidden=(4,), steps=60)
+    >>> k = child(cfg, "a", 20, ["h1[0]"]); (k.parent_step, k.steps, k.pruned)
+    (20, 60, ('h1[0]',))
+    >>> k = child(cfg, "a", 60, ["h1[0]"]); (k.parent_step, k.steps)
+    (60, 120)
+    >>> child(k, "b", 120, ["h1[1]"]).steps, child(k, "b", 90, ["h1[1]"]).steps
+    (180, 120)
+    """
+    at_step = int(at_step)
+    steps = cfg.steps if at_step < cfg.steps else at_step + (cfg.steps - cfg.parent_step)
+    return cfg.replace(parent=parent, parent_step=at_step, pruned=tuple(sorted(set(cfg.pruned) | set(removed))),
+                       trial=0, steps=steps)

@@ -154,6 +154,20 @@ class JobRows:
                           (time.time(), jid))
         return jid
 
+    def restore_job(self, job: str, kind: str, config: Mapping[str, Any], result: Mapping[str, Any], note: str,
+                    worker_id: str, times: Mapping[str, float | None]) -> bool:
+        """Insert a job that finished elsewhere (a result shipped with the app) as done, with its `result`
+        and `times` (created, started, finished); False, and nothing changes, when the store has it."""
+        if job_id(kind, config) != job:
+            raise JobError(f"job {job} is not the id of its kind and config ({job_id(kind, config)}); it was altered")
+        with self._tx() as c:  # type: ignore[attr-defined]
+            cur = c.execute("INSERT OR IGNORE INTO jobs (id, kind, config, status, progress, note, result, worker_id, "
+                            "created, started, finished) VALUES (?,?,?,'done',1.0,?,?,?,?,?,?)",
+                            (job, kind, json.dumps(dict(config), sort_keys=True), note,
+                             json.dumps(dict(result), default=_jsonable), worker_id, times["created"],
+                             times["started"], times["finished"]))
+            return cur.rowcount > 0
+
     def get_job(self, job: str) -> Job:
         row = self._conn().execute("SELECT * FROM jobs WHERE id=?", (job,)).fetchone()  # type: ignore[attr-defined]
         if row is None:

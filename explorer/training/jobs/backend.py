@@ -66,9 +66,9 @@ class LocalBackend:
 
     def submit_job(self, kind: str, config: dict) -> str:
         """Queue a background job and make sure the worker runs it; returns the job id."""
-        from explorer.training.jobs.registry import resolve
+        from explorer.training.jobs.registry import check
 
-        resolve(kind)  # an unknown kind is refused here, not in the worker
+        check(kind)  # an unknown kind is refused here, not in the worker (by name: nothing is imported)
         jid = self.store.submit_job(kind, config)
         self._kick()
         return jid

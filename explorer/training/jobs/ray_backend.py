@@ -217,9 +217,9 @@ class RayBackend:
     def submit_job(self, kind: str, config: dict) -> str:
         """Background jobs run in the local worker process beside the driver (they train their own runs
         in-process); returns the job id."""
-        from explorer.training.jobs.registry import resolve
+        from explorer.training.jobs.registry import check
 
-        resolve(kind)
+        check(kind)
         jid = self.store.submit_job(kind, config)
         ensure_worker(self.store.dir)
         return jid

@@ -32,9 +32,20 @@ class UnknownJobKind(ValueError):
     """A job kind nobody registered."""
 
 
-def resolve(kind: str) -> Callable[[Any], dict[str, Any]]:
-    """The function that runs jobs of `kind`."""
+def check(kind: str) -> str:
+    """`kind`, if some module registered it (`UnknownJobKind` otherwise). Nothing is imported: a page
+    submitting a job must not wait for the job's modules (torch among them) to load.
+
+    >>> check("lottery.imp")
+    'lottery.imp'
+    """
     if kind not in JOB_KINDS:
         raise UnknownJobKind(f"unknown job kind {kind!r}; registered: {', '.join(sorted(JOB_KINDS))}")
+    return kind
+
+
+def resolve(kind: str) -> Callable[[Any], dict[str, Any]]:
+    """The function that runs jobs of `kind`."""
+    check(kind)
     module, _, name = JOB_KINDS[kind].partition(":")
     return getattr(importlib.import_module(module), name)
