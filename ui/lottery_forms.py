@@ -14,6 +14,7 @@ from ui import state
 KINDS = {"IMP": "lottery.imp", "One-shot sweep": "lottery.sweep", "Stability": "lottery.stability",
          "Transfer": "lottery.transfer", "Early-bird": "lottery.earlybird"}
 JOB_KEY = "lottery.job.{kind}"  # the job on show for each kind
+UNNAMED = "lottery.job_unnamed.{kind}"  # the job on show is the shipped example shown by default: not in the link
 TRAINING = ("steps", "lr", "batch_size", "eval_every", "seeds")
 FIELDS = {  # per kind: the fields the form shows besides model, dataset and the training settings
     "lottery.imp": ("rounds", "rate", "scope", "output_rate", "rewind_step", "prune_biases", "controls", "batched"),
@@ -133,6 +134,8 @@ def job_picker(store: Any, kind: str) -> str | None:
 
     jid = st.selectbox("Experiment on show", ids, index=idx, format_func=label, key=f"lottery.pick.{kind}.{cur}")
     st.session_state[JOB_KEY.format(kind=kind)] = jid
+    # the shipped example every install opens on needs no naming in the page's link
+    st.session_state[UNNAMED.format(kind=kind)] = jid == ids[0] and is_shipped(jobs[0])
     return jid
 
 
@@ -191,6 +194,11 @@ def on_link(values: dict[str, Any]) -> None:
         ss[JOB_KEY.format(kind=kind)] = values["job"]
 
 
+def _job_in_link() -> str | None:
+    kind = _kind()
+    return None if st.session_state.get(UNNAMED.format(kind=kind)) else st.session_state.get(JOB_KEY.format(kind=kind))
+
+
 def link_settings() -> tuple:
     from explorer.links.pages import LOTTERY_FIELDS, LOTTERY_KINDS, PAGES
     from ui.links import Setting
@@ -199,5 +207,5 @@ def link_settings() -> tuple:
     slug_of = {k: s for s, k in LOTTERY_KINDS.items()}
     noop = lambda v: None  # noqa: E731 - applied together by on_link
     return (Setting(P["kind"], put=noop, get=lambda: slug_of[_kind()]),
-            Setting(P["job"], put=noop, get=lambda: st.session_state.get(JOB_KEY.format(kind=_kind()))),
+            Setting(P["job"], put=noop, get=_job_in_link),
             *(Setting(P[n], put=noop, get=lambda n=n: _field_get(n)) for n in LOTTERY_FIELDS))

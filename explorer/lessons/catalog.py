@@ -260,8 +260,9 @@ IMP = Lesson(8, "imp", "Iterative magnitude pruning and its flow",
          "shrinking, but the *relative* profile — each layer's density over the network's — settles: the flow "
          "converges towards a fixed structure.",
          "§7", L("Lottery", kind="imp", model="lottery_mlp", rounds=5, rate=0.2, scope="global"),
-         "In the flow chart, see which layers lose weights fastest under one global ranking. Then set *Scope* to "
-         "layer in *Settings* and press *Start* to compare (about ten minutes on two cores).",
+         "In the flow chart, under one global ranking the big hidden layer `fc2` loses weights fastest and the "
+         "first layer `fc1` slowest. Set *Scope* to layer in *Settings* and press *Start* to compare (about ten "
+         "minutes on two cores).",
          "With global ranking, why do the layers not all keep the same density?",
          "One magnitude threshold for all tensors prunes most where weights are small — typically the big hidden "
          "layers — and least where they are large, so each layer follows its own density curve.",
