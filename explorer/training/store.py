@@ -207,19 +207,20 @@ class RunStore(JobRows):
         """Insert a run that ended elsewhere (a result shipped with the app, `explorer.lessons.results`)
         with its `fields` (status, device, torch_version, created, started, finished, step, summary) and
         metric rows, in one transaction; False, and nothing changes, when the store has that run."""
+        rid = config.run_id
         with self._tx() as c:
-            if c.execute("SELECT 1 FROM runs WHERE id=?", (config.run_id,)).fetchone():
+            if c.execute("SELECT 1 FROM runs WHERE id=?", (rid,)).fetchone():
                 return False
             if fields["status"] not in TERMINAL:
                 raise StoreError(f"a restored run must have ended; {config.run_id} is {fields['status']!r}")
             c.execute("INSERT INTO runs (id, config, grp, label, status, device, torch_version, seed, worker_id, "
                       "created, started, finished, progress, step, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                      (config.run_id, config.to_json(), config.group, config.label, fields["status"],
+                      (rid, config.to_json(), config.group, config.label, fields["status"],
                        fields["device"], fields["torch_version"], config.seed, worker_id, fields["created"],
                        fields["started"], fields["finished"], 1.0 if fields["status"] == "done" else 0.0,
                        fields["step"], json.dumps(fields["summary"]) if fields["summary"] is not None else None))
             c.executemany("INSERT INTO metrics (run_id, step, split, loss, acc, wall_time) VALUES (?,?,?,?,?,?)",
-                          [(config.run_id, int(m["step"]), m["split"], _num(m["loss"]), _num(m["acc"]),
+                          [(rid, int(m["step"]), m["split"], _num(m["loss"]), _num(m["acc"]),
                             _num(m["wall_time"])) for m in metrics])
         return True
 

@@ -107,3 +107,39 @@ def test_spiral_with_skip_arcs_live_and_a_click_prunes_a_unit(page, own_app_url)
     page.mouse.move(5, 5)
     screenshot(page, "playground_pruned")
     assert_no_errors(page)
+
+
+def test_a_finished_run_pruned_trains_on_and_its_view_is_shared(page, own_app_url):
+    """Train a short run to its end, prune a unit by a click: the page shows the pruned network's own frame
+    (its boundary gone, its regions and losses), Play trains on from there (no Reset), and the sidebar's
+    "Share this view" holds the page's link."""
+    open_page(page, own_app_url, "Playground?dataset=xor&hidden=4&steps=200&frame_every=20")
+    page.wait_for_selector(".js-plotly-plot", timeout=WAIT_S * 1000)
+    page.get_by_role("button", name=re.compile("Play")).click()
+    _until(page, lambda: page.get_by_text("finished").count() > 0 and _step(page) == 200, "the run to finish")
+    wait_idle(page)
+    regions = int(_metric(page, "Linear regions"))
+    handles = [u for u in _trace(page, "boundary handles") or [] if u.startswith("h1[")]
+    assert handles, "no hidden unit's boundary in the box"
+    target = max(set(handles), key=handles.count)  # the unit drawing the most boundary pieces
+    t = time.monotonic() + WAIT_S
+    while page.get_by_text(re.compile(r"pruned: " + re.escape(target))).count() == 0:
+        assert time.monotonic() < t, f"clicking {target} never pruned it"
+        xy = _unit_xy(page, target)
+        if xy:
+            page.mouse.click(xy["x"], xy["y"])
+        page.wait_for_timeout(1500)
+    _until(page, lambda: page.get_by_text(re.compile(r"paused at step 200")).count() > 0, "the pruned frame")
+    wait_idle(page)
+    assert target not in (_trace(page, "boundary handles") or []), "the page still shows the unpruned frame"
+    assert _step(page) == 200 and int(_metric(page, "Linear regions")) < regions
+    page.get_by_role("button", name=re.compile("Play")).click()
+    _until(page, lambda: _step(page) == 400 and page.get_by_text("finished").count() > 0, "the pruned run to train on")
+    assert page.get_by_text(re.compile(r"pruned: " + re.escape(target))).count() > 0
+    assert target not in (_trace(page, "boundary handles") or [])
+    assert_no_errors(page)
+    page.get_by_text("Share this view").first.click()
+    code = page.locator('[data-testid="stPopoverBody"] code').first
+    code.wait_for(timeout=10_000)
+    link = code.inner_text().strip()
+    assert link.split("?")[1] == page.url.split("?")[1] and "hidden=4" in link and "steps=200" in link, link
