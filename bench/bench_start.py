@@ -3,7 +3,7 @@ click until the page shows the new experiment's progress bar (queued or running)
 idle. Baseline in the same run: the time the same page takes to redraw after a click that starts
 nothing (changing the Seeds field).
 
-    python3 bench/bench_start.py [--kind sweep] [--repeats 3]
+    python3 bench/bench_start.py [--kind sweep] [--repeats 3] [--app-root /path/to/other/checkout]
 
 Each repeat is a fresh server and data folder (the first Start of a server is what a class meets).
 """
@@ -74,7 +74,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kind", default="sweep", choices=["sweep", "imp"])
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--app-root", default="", help="another checkout's app to time (e.g. main, for the before)")
     a = p.parse_args()
+    if a.app_root:
+        import app_server
+
+        app_server.ROOT = Path(a.app_root).resolve()
     import os
 
     print(f"load before: {os.getloadavg()[0]:.1f}")
