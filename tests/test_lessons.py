@@ -346,3 +346,27 @@ def test_every_try_this_names_controls_on_the_page_it_opens(les, tmp_path, monke
         labels = _controls(at)
         missing = [c for c in names if not any(lab.startswith(c.lower()) for lab in labels)]
         assert not missing, f"lesson {les.number} step {n} ({step.link.page}) names {missing}; the page has {labels}"
+
+
+def test_classroom_zoom_grows_a_figure_the_way_plotly_lays_it_out():
+    """A matrix laid out in pixels grows whole — size, margins (its labels' room), every font — and a DAG
+    grows its type, legend and tick labels (which Streamlit's theme would otherwise size); the figure given
+    (a cached one) is left as it was."""
+    import numpy as np
+
+    from explorer.figures.matrix_plot import matrix_figure
+    from explorer.lessons.figures import draw
+    from ui.classroom import zoomed
+
+    m = matrix_figure(["x", "block1_conv1", "add"], np.eye(3), title="T_1")
+    before = m.to_plotly_json()
+    z = zoomed(m, 1.5)
+    assert m.to_plotly_json() == before
+    assert (z.layout.width, z.layout.height) == (int(m.layout.width * 1.5), int(m.layout.height * 1.5))
+    assert z.layout.margin.l == m.layout.margin.l * 1.5 and z.layout.margin.b == m.layout.margin.b * 1.5
+    assert z.layout.yaxis.tickfont.size == m.layout.yaxis.tickfont.size * 1.5
+    assert z.layout.title.font.size == m.layout.title.font.size * 1.5
+    d = draw(Figure("dag", "resnet_tiny", "op", search="add"), height=300)
+    zd = zoomed(d, 1.5, height=450)
+    assert zd.layout.height == 450 and zd.layout.legend.font.size == zd.layout.xaxis.tickfont.size == 18
+    assert d.layout.legend.font.size is None  # untouched

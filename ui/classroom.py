@@ -10,6 +10,8 @@ captions that say what to look at. A sidebar toggle turns it on, and so does `cl
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 import streamlit as st
@@ -81,11 +83,12 @@ def _fonts(x: Any, s: float) -> None:
             _fonts(v, s)
 
 
-def zoomed(fig: Any, s: float) -> Any:
+def zoomed(fig: Any, s: float, height: int | None = None) -> Any:
     """`fig` drawn `s` times larger: fonts, margins and — for a figure laid out in pixels (autosize off,
     a width set: a matrix whose margins hold its labels) — its width, height and markers too, so every
     label keeps the room it was given. Plotly sizes legends and margins for the fonts it is handed, so
-    text is scaled here, never with CSS (which grows the glyphs after plotly made room for them)."""
+    text is scaled here, never with CSS (which grows the glyphs after plotly made room for them). `height`:
+    the zoomed figure's height instead."""
     import plotly.graph_objects as go
 
     d = fig.to_plotly_json()
@@ -110,9 +113,26 @@ def zoomed(fig: Any, s: float) -> Any:
                     bar[k] = bar[k] * s
     elif lay.get("height"):
         lay["height"] = int(lay["height"] * HEIGHT_SCALE)
+    if height is not None:
+        lay["height"] = int(height)
     return go.Figure(d)
 
 
+_ZOOMED: dict[int, tuple[Any, Any]] = {}  # id(figure) -> (a weak reference to it, its classroom zoom)
+_LOCK = threading.Lock()  # sessions run in threads of one process
+
+
 def scaled(fig: Any) -> Any:
-    """`fig` with larger type (and size) in classroom mode (unchanged otherwise)."""
-    return zoomed(fig, FONT_SCALE) if classroom() else fig
+    """`fig` with larger type (and size) in classroom mode (unchanged otherwise). A new figure: a cached one
+    (`ui.cache.dag_figure`) is never changed, and its zoom is kept beside it while it lives, for the next
+    rerun (treat both as read-only)."""
+    if not classroom():
+        return fig
+    key = id(fig)
+    with _LOCK:
+        ref, z = _ZOOMED.get(key, (None, None))
+    if ref is None or ref() is not fig:
+        z = zoomed(fig, FONT_SCALE)
+        with _LOCK:
+            _ZOOMED[key] = (weakref.ref(fig, lambda _r, k=key: _ZOOMED.pop(k, None)), z)
+    return z

@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer.lessons import LESSONS, Lesson, Step, lesson
 from explorer.links.pages import PAGES
-from ui.classroom import classroom, scaled
+from ui.classroom import classroom
 from ui.links import Setting, follow
 
 LESSON = "learn.lesson_now"  # plain session keys (not widget keys): they outlive a visit to another page
@@ -95,13 +95,14 @@ FIGURE_PX = {False: (380, 520), True: (470, 540)}  # (height, width) of a step's
 def figure(les: Lesson, n: int) -> None:
     """The step's figure at the size of its column: on a projector, laid out at 1/FONT_SCALE of the room
     it gets and then zoomed (`ui.classroom.zoomed`), so its type is large and every label keeps its margin."""
-    from ui.classroom import FONT_SCALE
+    from ui.classroom import FONT_SCALE, zoomed
 
     spec, on = les.step(n).figure, classroom()
     h, w = FIGURE_PX[on]
-    fig = scaled(_figure(spec, int(h / FONT_SCALE), int(w / FONT_SCALE)) if on else _figure(spec, h, w))
-    if on:
-        fig.update_layout(height=h)  # the column's room, whatever the figure's own zoom made of it
+    if on:  # the column's room in height, whatever the zoom made of it
+        fig = zoomed(_figure(spec, int(h / FONT_SCALE), int(w / FONT_SCALE)), FONT_SCALE, height=h)
+    else:
+        fig = _figure(spec, h, w)
     st.plotly_chart(fig, key=f"learn.fig.{les.slug}.{n}", config={"displaylogo": False})
 
 

@@ -176,7 +176,7 @@ TICKET = Lesson(5, "ticket", "The weak lottery ticket", "Ticket vs reinit vs ran
          "§4", L("Lottery", kind="sweep", model="lottery_mlp"),
          "Read the *Accuracy* chart from right to left (sparser): pruned once, the ticket keeps up with the random "
          "mask but beats it clearly only at 99%. Open *Settings* and press *Start* to compute it again as your own "
-         "(about ten minutes on two cores).",
+         "(about ten minutes on two quiet cores).",
          "Why must the ticket and the dense network see the same data order?",
          "The comparison is about the mask and the initial values: with the same data order any difference in "
          "iterations to target comes from them, not from luckier batches.",
@@ -262,7 +262,7 @@ IMP = Lesson(8, "imp", "Iterative magnitude pruning and its flow",
          "§7", L("Lottery", kind="imp", model="lottery_mlp", rounds=5, rate=0.2, scope="global"),
          "In the flow chart, under one global ranking the big hidden layer `fc2` loses weights fastest and the "
          "first layer `fc1` slowest. Set *Scope* to layer in *Settings* and press *Start* to compare (about ten "
-         "minutes on two cores).",
+         "minutes on two quiet cores).",
          "With global ranking, why do the layers not all keep the same density?",
          "One magnitude threshold for all tensors prunes most where weights are small — typically the big hidden "
          "layers — and least where they are large, so each layer follows its own density curve.",
