@@ -64,7 +64,7 @@ def _handoff(data, model: str) -> AppTest:
         d / "mask.safetensors")
     (d / "spec.json").write_text(json.dumps({"model": model}))
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["explorer.retrain"] = RetrainRequest(model, str(d), "unit")
+    at.session_state["explorer.retrain"] = RetrainRequest(model, str(d), "unit", start=False)
     at.run()
     ok(at)
     return at

@@ -60,6 +60,7 @@ class RunFacts:
     kept_params: int | None = None
     sparsity: float | None = None
     scheme: str = "as-built"  # the run's init scheme
+    error: str = ""  # why it failed, if it did
 
     @property
     def best_train(self) -> float:
@@ -85,7 +86,7 @@ def facts(run: Any, metrics: Sequence[Mapping[str, Any]]) -> RunFacts:
                     [(m["step"], m["acc"]) for m in metrics if m["split"] == "train"],
                     [(m["step"], m["acc"]) for m in metrics if m["split"] == "test"],
                     summ.get("params"), summ.get("kept_params"), summ.get("sparsity"),
-                    getattr(run.config, "init_scheme", "as-built"))
+                    getattr(run.config, "init_scheme", "as-built"), (run.error or "").strip())
 
 
 @dataclass
@@ -104,6 +105,7 @@ class RoleRow:
     per_run: list[tuple[str, int, int | None]] = field(default_factory=list)  # (run id, seed, iters)
     scheme: str = ""  # set when the group compares several init schemes
     sizes: tuple[tuple[int | None, int | None], ...] = ()  # every (kept, total) its runs recorded
+    not_run: str = ""  # every run of the role failed before training: the first one's error
 
     @property
     def size(self) -> str:
@@ -149,7 +151,7 @@ class Comparison:
         t = self.row("ticket") or self.row("rewind")
         return [{"role": r.role, "title": title(r.role), "scheme": r.scheme or None, "runs": r.n,
                  "kept_params": r.kept_params, "params": r.params, "same_size_as_ticket": same_size(r, t),
-                 "compared": same_size(r, t) is not False}
+                 "compared": same_size(r, t) is not False and not r.not_run, "not_run": r.not_run or None}
                 for r in self.rows if r.role in CONTROL_ROLES]
 
 
@@ -198,11 +200,19 @@ def _compare(runs: Sequence[RunFacts], target_frac: float) -> Comparison:
         rows.append(RoleRow(role, len(rs), len(reached), _mean_std(reached), _mean_std([r.best_train for r in rs]),
                             _mean_std([r.final_train for r in rs]), _mean_std([r.best_test for r in rs]),
                             _mean_std([r.final_test for r in rs]), rs[0].params, rs[0].kept_params,
-                            rs[0].sparsity, its, sizes=tuple(dict.fromkeys((r.kept_params, r.params) for r in rs))))
+                            rs[0].sparsity, its, sizes=tuple(dict.fromkeys((r.kept_params, r.params) for r in rs)),
+                            not_run=_not_run(rs)))
     cmp = Comparison(target_frac, {s: targets[s] for s in sorted(targets)}, rows, "")
     waiting = sum(r.status not in ("done", "diverged", "failed", "cancelled") for r in runs)
     cmp.verdict = verdict(cmp, waiting == 0, waiting)
     return cmp
+
+
+def _not_run(rs: Sequence[RunFacts]) -> str:
+    """The error of a role none of whose runs trained a step (e.g. a control refused as not the ticket's size)."""
+    if all(r.status in ("failed", "cancelled") and not r.train_curve for r in rs):
+        return next((r.error.splitlines()[-1] for r in rs if r.error), "failed before training")
+    return ""
 
 
 def _controls(c: Comparison, t: RoleRow) -> str:
@@ -213,6 +223,9 @@ def _controls(c: Comparison, t: RoleRow) -> str:
         r = c.row(role)
         if r is None:
             continue
+        if r.not_run:
+            wrong.append(f"the {title(role)} did not run ({r.not_run[:300]})")
+            continue
         if same_size(r, t) is False:
             wrong.append(f"the {title(role)} ({r.size}; the ticket: {t.size}) is not the ticket's size, so it is "
                          "no control and is left out of this comparison")
@@ -220,8 +233,8 @@ def _controls(c: Comparison, t: RoleRow) -> str:
         how = (f"{r.iters[0]:.0f} iterations" if r.reached == r.n else
                f"did not reach it in {r.n - r.reached}/{r.n} runs") + f", test {_acc(r)}"
         used.append(f"{title(role)} ({r.size}{', as the ticket' if same_size(r, t) else ''}): {how}")
-    out = f" Controls: {'; '.join(used)}." if used else " There is no control in this group."
-    return out + "".join(f" Beware: {w}." for w in wrong)
+    out = f" Controls: {'; '.join(used)}." if used else " There is no control in this group to compare with."
+    return out + "".join(f" Left out: {w}." for w in wrong)
 
 
 def _acc(r: RoleRow) -> str:
