@@ -292,7 +292,7 @@ def new_runs_panel() -> None:
 
 def choose_group(roles) -> str:
     """The comparison group on show: the one this session or a link chose (`GROUP_KEY`), else the newest
-    complete comparison (`lottery.group.opening_group`: of the session's model first). The session's model
+    complete comparison (`lottery.group.opening_group`). The session's model
     then becomes the group's, so the address bar names the model whose runs are shown."""
     from explorer.lottery.group import opening_group
 
@@ -300,7 +300,7 @@ def choose_group(roles) -> str:
     cur = st.session_state.get(GROUP_KEY)
     if cur is not None and cur not in roles:
         st.warning(f"There is no comparison group {cur!r} in this run store; showing another.", icon=":material/link:")
-    pick = cur if cur in roles else opening_group(roles, state.SPEC.get())
+    pick = cur if cur in roles else opening_group(roles)
     group = st.selectbox("Comparison group", groups, index=groups.index(pick), key=f"train.groupsel.{pick}",
                          format_func=lambda g: g or "(no group)")
     st.session_state[GROUP_KEY] = group

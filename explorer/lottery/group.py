@@ -104,16 +104,15 @@ def plan(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Sequence[st
     return ticket_group(base, pruned_dir, seeds, tuple(kept), group), notes
 
 
-def opening_group(groups: Mapping[str, tuple[Set[str], Set[str]]], model: str | None = None) -> str | None:
+def opening_group(groups: Mapping[str, tuple[Set[str], Set[str]]]) -> str | None:
     """The group a comparison page opens on, from `RunStore.group_roles()` (oldest first): the newest
-    complete comparison — a dense run (its own, or round 0's for a lottery round) and a ticket — of `model`,
-    else of any model, else the newest group.
+    complete comparison — a dense run (its own, or round 0's for a lottery round) and a ticket — else the
+    newest group.
 
     >>> g = {"a": ({"dense", "ticket"}, {"mlp"}), "lth-0a0a0a-r0": ({"dense"}, {"lottery_mlp"}),
-    ...      "lth-0a0a0a-r1": ({"ticket", "random"}, {"lottery_mlp"}), "lth-0a0a0a-r2": ({"ticket"}, {"lottery_mlp"}),
-    ...      "b": ({"ticket"}, {"mlp"})}
-    >>> opening_group(g), opening_group(g, "mlp"), opening_group({"b": ({"ticket"}, {"mlp"})})
-    ('lth-0a0a0a-r2', 'a', 'b')
+    ...      "lth-0a0a0a-r1": ({"ticket", "random"}, {"lottery_mlp"}), "b": ({"ticket"}, {"mlp"})}
+    >>> opening_group(g), opening_group({"b": ({"ticket"}, {"mlp"}), "c": ({"dense"}, {"mlp"})})
+    ('lth-0a0a0a-r1', 'c')
     """
     from explorer.lottery.rounds import dense_group
 
@@ -124,6 +123,4 @@ def opening_group(groups: Mapping[str, tuple[Set[str], Set[str]]], model: str | 
         return has_dense and bool({"ticket", "rewind"} & set(inits))
 
     newest = list(groups)[::-1]
-    done = [g for g in newest if complete(g)]
-    mine = [g for g in done if model is not None and groups[g][1] == {model}]
-    return (mine or done or newest or [None])[0]
+    return next((g for g in newest if complete(g)), newest[0] if newest else None)
