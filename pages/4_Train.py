@@ -59,7 +59,7 @@ def runs_block(runs) -> None:
             st.rerun(scope="fragment")
 
 
-def compare_block(runs, metrics, group: str) -> None:
+def compare_block(runs, metrics) -> None:
     import pandas as pd
 
     from explorer.lottery.verdict import compare, facts
@@ -82,7 +82,6 @@ def compare_block(runs, metrics, group: str) -> None:
     st.plotly_chart(fig, key="train.curves", config={"displaylogo": False})
     st.caption("Each role's line is the mean over its seeds, the band ± one standard deviation; solid = train, "
                "dotted = test. The dashed line is the target the iterations are counted to.")
-    started_note(group)
     st.markdown(f"**Verdict.** {cmp.verdict}")
     if cmp.rows:
         st.dataframe(pd.DataFrame(cmp.records()), hide_index=True, width="stretch", key="train.table")
@@ -141,8 +140,9 @@ def main() -> None:
             if dense_group(group) and not any(r.group == group and r.config.init == "dense" for r in runs):
                 st.caption(f"A lottery round trains tickets and controls only: its dense runs are round 0's "
                            f"(group {dense_group(group)}), shown here as its reference.")
+            started_note(group)
             runs_block(runs)
-            compare_block(runs, metrics, group)
+            compare_block(runs, metrics)
             if live and n_live == 0:
                 st.rerun()  # everything finished: redraw once without the timer
 

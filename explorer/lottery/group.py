@@ -77,7 +77,7 @@ def _used_parameters(model: Any) -> set[str]:
 def plan(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Sequence[str] = ("reinit", "random"),
          group: str | None = None) -> tuple[list[Any], list[str]]:
     """`ticket_group`, with every control checked before anything trains: a control that cannot be
-    built (no random cut of the same kind exists) or that is the same network as the dense run or
+    built (no random cut of the ticket's size exists) or that is the same network as the dense run or
     the ticket (it would only repeat that curve) is left out, and the notes say which and why."""
     from explorer.lottery import roles
 
