@@ -55,14 +55,20 @@ def test_empty_store_and_submit_queues_runs(data):
     assert any("all finished" in c.value for c in at.caption)
 
 
-def _handoff(data, model: str) -> AppTest:
-    """The Train page as the Prune page leaves it: a retrain request for a half-pruned `model`."""
+def _half_pruned(data, model: str) -> Path:
+    """A mask keeping the larger half of every weight of `model`, as a directory the hand-off names."""
     d = data / "pruned"
     d.mkdir()
     m = models.load(model).model
     Mask({n: (p.abs() > p.abs().median()).float() for n, p in m.named_parameters() if p.dim() > 1}).save(
         d / "mask.safetensors")
     (d / "spec.json").write_text(json.dumps({"model": model}))
+    return d
+
+
+def _handoff(data, model: str) -> AppTest:
+    """The Train page's form for a half-pruned `model` (the hand-off when it could not start by itself)."""
+    d = _half_pruned(data, model)
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["explorer.retrain"] = RetrainRequest(model, str(d), "unit", start=False)
     at.run()
@@ -172,12 +178,7 @@ def test_the_prune_hand_off_starts_in_one_click(data):
     """The Prune page's Retrain button is the one click: arriving here with its request queues the quick
     comparison at once (no second button), the page shows that group with what was started, and once the
     runs end the verdict names every control with its size."""
-    d = data / "pruned"
-    d.mkdir()
-    m = models.load("moons_mlp").model
-    Mask({n: (p.abs() > p.abs().median()).float() for n, p in m.named_parameters() if p.dim() > 1}).save(
-        d / "mask.safetensors")
-    (d / "spec.json").write_text(json.dumps({"model": "moons_mlp"}))
+    d = _half_pruned(data, "moons_mlp")
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["explorer.retrain"] = RetrainRequest("moons_mlp", str(d), "unit")
     at.run()
@@ -260,3 +261,17 @@ def test_empty_charts_have_sane_axes(data):
     at.radio(key="train.y").set_value("loss").run()
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert fig["layout"]["yaxis"]["range"][0] == 0
+
+
+def test_a_hand_off_that_cannot_start_says_why_and_shows_the_form(data):
+    """A request whose export does not fit its model (here: a mask of moons_mlp sent as mlp's) starts
+    nothing: the page says why, stays up, and shows the form to set the comparison up by hand."""
+    d = _half_pruned(data, "moons_mlp")
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["explorer.retrain"] = RetrainRequest("mlp", str(d), "unit")
+    at.run()
+    assert not at.exception
+    assert at.error and "starting the comparison from the Prune page" in at.error[0].value
+    assert "moons_mlp" in at.error[0].value
+    assert any(h.value == "Retrain the pruned network" for h in at.subheader)
+    assert not RunStore(data).list_runs()

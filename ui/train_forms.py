@@ -234,7 +234,10 @@ def retrain_panel() -> None:
             st.session_state["retrain.seeds_for"] = mode
             st.session_state["retrain.seeds"] = SEEDS[mode]
         n = st.number_input("Seeds", 1, 10, key="retrain.seeds", help="independent inits; mean ± std over them")
-        configs, notes = _comparison(req, base, n) if base is not None else ([], [])
+        configs, notes = [], []
+        if base is not None:
+            with guard("checking the controls"):
+                configs, notes = _comparison(req, base, n)
         for note in notes:
             st.warning(note, icon="⚠️")
         batched = batched_toggle(configs, "retrain")
