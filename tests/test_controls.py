@@ -255,3 +255,13 @@ def test_cli_the_issue_case_end_to_end(data, capsys):
     assert "(3,938 of 5,122 parameters kept)" in doc["verdict"]  # the ticket's own size beside its sparsity
     assert main(["runs", "compare", "g"]) == 0
     assert "reinit control (3,938 of 5,122 parameters kept, as the ticket)" in capsys.readouterr().out
+
+
+def test_random_cut_refuses_what_has_no_control_of_its_kind():
+    """A selection of nodes and arcs together has no random cut of one kind; the reason says so."""
+    from explorer.pruning.random_cut import random_cut
+
+    lm = models.load("mlp_skip")
+    dag = build_dag(lm, "op")
+    cut, why = random_cut(dag, Selection.from_ids(dag, ["fc3", "relu->cat"]), lm.model)
+    assert cut is None and "both nodes and arcs" in why

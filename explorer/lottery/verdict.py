@@ -86,7 +86,7 @@ def facts(run: Any, metrics: Sequence[Mapping[str, Any]]) -> RunFacts:
                     [(m["step"], m["acc"]) for m in metrics if m["split"] == "train"],
                     [(m["step"], m["acc"]) for m in metrics if m["split"] == "test"],
                     summ.get("params"), summ.get("kept_params"), summ.get("sparsity"),
-                    getattr(run.config, "init_scheme", "as-built"), (run.error or "").strip())
+                    getattr(run.config, "init_scheme", "as-built"), (getattr(run, "error", None) or "").strip())
 
 
 @dataclass
