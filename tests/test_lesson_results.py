@@ -137,19 +137,21 @@ def test_the_masks_are_the_documents_sparsities():
             prev = ms
 
 
-def test_a_dense_run_retrained_here_logs_the_shipped_losses(one_thread, tmp_path):
-    """The sweep's dense run of seed 0, trained again for its first 50 steps by the product's loop (a
-    constant learning rate: the first 50 steps of the 1,501), logs the shipped train losses."""
+def test_runs_retrained_here_log_the_shipped_losses(installed, one_thread, tmp_path):
+    """The sweep's dense run of seed 0 and, at 90% sparsity, its ticket and both controls, trained again for
+    their first 50 steps by the product's loop from the installed masks (a constant learning rate: the first
+    50 steps of the 1,501), log the shipped train losses: the shipped numbers are this code's."""
     from explorer.training.runner import execute
 
-    cfg, shipped = next((c, r) for c, r in _runs().values()
-                        if c.group == results.group("lottery.sweep", 0) and c.seed == 0)
-    rows: list = []
-    execute(cfg.replace(steps=50, eval_every=50, save_final=False), rows.extend, checkpoint_root=tmp_path)
-    mine = {m["step"]: m["loss"] for m in rows if m["split"] == "train"}
-    m = shipped["metrics"]
-    theirs = {s: l for s, sp, l in zip(m["step"], m["split"], m["loss"]) if sp == "train" and s in mine}
-    assert len(theirs) >= 4 and all(math.isclose(mine[s], theirs[s], rel_tol=1e-3) for s in theirs), (mine, theirs)
+    for group, init in ((results.group("lottery.sweep", 0), "dense"), *((results.group("lottery.sweep", 3), i)
+                                                                         for i in ("ticket", "reinit", "random"))):
+        run = next(r for r in installed.list_runs(group=group) if r.config.init == init and r.config.seed == 0)
+        rows: list = []
+        execute(run.config.replace(steps=50, eval_every=50, save_final=False), rows.extend, checkpoint_root=tmp_path)
+        mine = {m["step"]: m["loss"] for m in rows if m["split"] == "train"}
+        theirs = {m["step"]: m["loss"] for m in installed.metrics(run.id, split="train") if m["step"] in mine}
+        assert len(theirs) >= 4 and all(math.isclose(mine[s], theirs[s], rel_tol=1e-3) for s in theirs), \
+            (init, mine, theirs)
 
 
 def test_what_the_lessons_say_of_the_results_holds():
