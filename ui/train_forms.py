@@ -68,7 +68,7 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
     the steps default to the zoo model's recipe (`quick`: its quick-comparison length)."""
     from explorer.data import BUILTIN
     from explorer.training.config import RunConfig
-    from explorer.training.device import available
+    from explorer.runtime.device import available
     from explorer.models import zoo_names
 
     names = zoo_names()

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command not in ("runs", "lessons"):  # the commands that compute: threads chosen, not torch's default
-        from explorer.training.device import use_threads
+        from explorer.runtime.device import use_threads
 
         use_threads("cli")
     try:

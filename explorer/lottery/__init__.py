@@ -1,7 +1,6 @@
-"""The lottery-ticket lab (docs/science.md §4, §6, §7).
+"""The lottery-ticket lab (docs/science.md §4, §6, §7). The roles a run plays (dense, ticket, rewind,
+reinit, random, saved) and rewinding belong to training (`explorer.training.roles`, `.rewind`).
 
-- `roles`        — the registry of run roles (dense, ticket, rewind, reinit, random) and how each starts;
-- `rewind`       — loading survivors from a saved state, mask re-applied;
 - `group`        — the configs of one comparison group (dense + ticket + controls over seeds);
 - `verdict`      — iterations to target, summaries over seeds, the weak-LTH verdict in words;
 - `experiment`   — the lab's experiment configs (frozen dataclasses with help per field, hashed);

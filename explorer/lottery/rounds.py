@@ -83,7 +83,7 @@ def round_configs(cfg: Any, r: int | str, masks: Sequence[str], dense_ids: Seque
 
 def final_weights(store: Any, run_cfg: Any) -> dict[str, torch.Tensor]:
     """The trained weights of a finished `save_final` run (its checkpoint at the last step)."""
-    from explorer.lottery.rewind import RewindError
+    from explorer.training.rewind import RewindError
     from explorer.training.checkpoints import read_checkpoint
 
     path = paths.checkpoint(paths.checkpoints(store.dir), run_cfg.run_id, run_cfg.steps)

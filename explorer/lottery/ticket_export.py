@@ -56,7 +56,7 @@ def export_ticket(spec: str, seed: int, mask: Mask, out: str | Path, meta: Mappi
     """Write the ticket (`spec` at `seed`'s init, or `state`, with `mask`) to directory `out`."""
     from explorer import models
     from explorer.graph import build_dag
-    from explorer.lottery.rewind import rewind
+    from explorer.training.rewind import rewind
     from explorer.pruning.apply import from_mask
     from explorer.pruning.export import export
     from explorer.pruning.selection import Selection

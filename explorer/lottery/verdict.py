@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.lottery.roles import ROLE_NAMES, title
+from explorer.training.roles import ROLE_NAMES, title
 
 
 

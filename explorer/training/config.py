@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.lottery.roles import ROLE_NAMES as INITS
+from explorer.training.roles import ROLE_NAMES as INITS
 from explorer.training.optim import OPTIMIZERS, SCHEDULES
 
 
