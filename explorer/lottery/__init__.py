@@ -13,7 +13,6 @@ reinit, random, saved) and rewinding belong to training (`explorer.training.role
 - `stability`    — the error barrier on the line between two copies of one rewind point;
 - `earlybird`    — the early-bird detector callback (mask FIFO, spline codes);
 - `earlybird_job`— the early-bird experiment: search, cut, retrain, compute fraction;
-- `ticket_export`— a round's ticket in the Prune export format (and as a zip);
 - `report`       — the documents as tables (mean ± std per round and role), CSV;
 - `snapshot`     — a running job's document rebuilt from its frames, for the page.
 """
