@@ -14,6 +14,7 @@ from explorer.pruning.mask import Mask
 from explorer.training.config import RunConfig
 from explorer.training.runner import execute
 from explorer.training.store import RunStore
+from explorer.models.key import ModelKey
 from ui.state import RetrainRequest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +65,7 @@ def _handoff(data, model: str) -> AppTest:
         d / "mask.safetensors")
     (d / "spec.json").write_text(json.dumps({"model": model}))
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["explorer.retrain"] = RetrainRequest(model, str(d), "unit")
+    at.session_state["explorer.retrain"] = RetrainRequest(ModelKey(model, "unit"), str(d))
     at.run()
     ok(at)
     return at

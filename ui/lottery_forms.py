@@ -46,8 +46,7 @@ def _widget(col: Any, cls: Any, name: str, key: str, default: Any) -> Any:
 
 def _chosen(key: str) -> None:
     """A model chosen here becomes the session's model: the link carries it, the next page opens on it."""
-    state.SOURCE.put("zoo")
-    state.SPEC.put(st.session_state[key])
+    state.pick(spec=st.session_state[key], source="zoo")
 
 
 def _model(prefix: str, cls: Any) -> tuple[str, str]:
@@ -55,7 +54,7 @@ def _model(prefix: str, cls: Any) -> tuple[str, str]:
     from explorer.models.zoo import ZOO
 
     names = zoo_names()
-    spec0 = state.SPEC.get() if state.SPEC.get() in names else "lottery_mlp"
+    spec0 = state.model().spec if state.model().spec in names else "lottery_mlp"
     c1, c2 = st.columns(2)
     spec = c1.selectbox("Model", names, index=names.index(spec0), key=f"{prefix}.model", help=cls.help()["model"],
                         on_change=_chosen, args=(f"{prefix}.model",))
@@ -130,7 +129,7 @@ def _kind() -> str:
 def _spec(kind: str) -> str:
     from explorer.models import zoo_names
 
-    spec = st.session_state.get(f"lottery.{kind.split('.')[1]}.model") or state.SPEC.get()
+    spec = st.session_state.get(f"lottery.{kind.split('.')[1]}.model") or state.model().spec
     return spec if spec in zoo_names() else "lottery_mlp"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from explorer.models.key import ModelKey
 from ui import cache, state
 from ui.errors import guard
 from ui.lottery_view import chart
@@ -52,7 +53,7 @@ def ticket_panel(doc: dict[str, Any], job_id: str) -> None:
                   "unit sorted by where its inputs lie: on MNIST-1D each unit keeps a window of neighbouring inputs "
                   "— the ticket has learned local connectivity.")
     with guard("drawing the ticket on the DAG"):
-        dag = cache.dag(cache.DagKey(spec, "unit"))
+        dag = cache.dag(ModelKey(spec, "unit"))
         chart(ticket_dag_figure(dag, mask), "lottery.ticket", "The ticket on the unit-level DAG (x = level): only the "
               "surviving arcs are drawn, units the mask cut off are faint.")
     downloads(spec, seed, folder, entry, job_id)
@@ -78,9 +79,7 @@ def downloads(spec: str, seed: int, folder: str, entry: dict[str, Any], job_id: 
         from explorer.pruning.export import load_pruned
 
         sel = load_pruned(complete(folder, out, seed=seed, extra=extra)).selection
-        state.SOURCE.put("zoo")
-        state.SPEC.put(spec)
-        state.GRANULARITY.put("unit")
+        state.pick(spec=spec, source="zoo", granularity="unit")
         state.SELECTION.put(sel)
         st.session_state["prune.model_id"] = f"zoo:{spec}"
         st.session_state["prune.granularity"] = "unit"

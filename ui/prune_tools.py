@@ -274,7 +274,7 @@ def result_panel(key, dag) -> None:
     c3.download_button("Selection JSON", data=(d / "selection.json").read_text(), file_name="selection.json",
                        mime="application/json", key="prune.dl_sel", on_click="ignore")
     if c4.button("Retrain: ticket vs dense vs controls", key="prune.btn_retrain", type="primary"):
-        state.RETRAIN.put(state.RetrainRequest(key.spec, str(d), dag.granularity, key.seed))
+        state.RETRAIN.put(state.RetrainRequest(key.replace(granularity=dag.granularity), str(d)))
         st.switch_page("pages/4_Train.py")
 
 

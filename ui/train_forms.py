@@ -72,7 +72,7 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
     from explorer.models import zoo_names
 
     names = zoo_names()
-    spec0 = spec_default or state.SPEC.get() or "mlp"
+    spec0 = spec_default or state.model().spec or "mlp"
     c1, c2, c3 = st.columns(3)
     if fixed_model:
         c1.text_input("Model", value=spec0, disabled=True, key=f"{prefix}.model_fixed",
