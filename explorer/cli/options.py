@@ -18,10 +18,18 @@ def add_experiment(p: argparse.ArgumentParser, cls: Any, **kw: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the experiment's document as JSON")
 
 
-def model(spec: str) -> str:
-    """MODEL as the runs and jobs take it: your own `file.py:Class` is copied into the models folder (named
-    by its content hash), the one place the worker runs model code from; any other form as it is."""
-    if ".py:" in spec.split("@")[0]:
+def model(spec: str, command: str, runs: bool = False) -> str:
+    """MODEL in any form the README documents (zoo, torchvision, deep_mlp:..., path/to/file.py:Class,
+    MODEL@sub.module), as `command` takes it. An .onnx file is structure only: refused, saying which command
+    reads it. For commands whose work `runs` as runs and jobs, your own file is copied into the models folder
+    (named by its content hash), the one place runs execute model code from."""
+    from explorer.cli import CliError
+
+    if spec.lower().endswith(".onnx"):
+        raise CliError(f"{spec}: an ONNX file is read as structure only (`python -m explorer levels {spec}` draws "
+                       f"its graph), with no forward to run and no weights; `{command}` needs the PyTorch model it "
+                       "was exported from: give it as path/to/file.py:ClassName")
+    if runs and ".py:" in spec.split("@")[0]:
         from explorer.models.user_store import adopt
 
         return adopt(spec)
@@ -32,7 +40,7 @@ def config(cls: Any, a: argparse.Namespace, **extra: Any) -> Any:
     """The experiment config from parsed arguments (settings the command did not add keep their default)."""
     from explorer.config.forms import from_args
 
-    a.model = model(a.model)
+    a.model = model(a.model, a.command, runs=True)
     return from_args(cls, a, **extra).resolved()
 
 

@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     from explorer.config.forms import from_args
     from explorer.propagation.lab import LabConfig, run_lab
 
+    from explorer.cli.options import model
+
+    args.model = model(args.model, "spectrum")
     cfg = from_args(LabConfig, args, per_layer_inputs=min(args.inputs, args.per_layer_inputs),
                     isometry_steps=args.isometry_steps if args.criterion else 0)
     doc = document(run_lab(cfg))

@@ -33,7 +33,7 @@ def _config(a: argparse.Namespace):
     from explorer.config.forms import from_args
     from explorer.training.config import RunConfig
 
-    a.model = model(a.model)  # your own file: runs use a content-hashed copy in the models folder
+    a.model = model(a.model, "train", runs=True)  # your own file: runs use a content-hashed copy in the models folder
     dataset = a.dataset
     if dataset is None:
         dataset = models.load(a.model).info.dataset or ""

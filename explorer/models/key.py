@@ -8,7 +8,9 @@ carries it (`to_link` / `from_link`) and the Prune page hands it to the Train pa
     ('resnet_tiny (block, depth 2)', {'src': 'zoo', 'model': 'resnet_tiny', 'g': 'block', 'depth': 2, 'seed': 3})
     >>> ModelKey.from_link({"src": "zoo", "model": "mlp", "seed": 1}) == ModelKey("mlp", seed=1)
     True
-    >>> ModelKey(ONNX_SPEC, onnx_digest="ab12", onnx_name="net.onnx").label()
+    >>> ModelKey("mlp").to_link()  # a page with no graph leaves the granularity out
+    {'src': 'zoo', 'model': 'mlp', 'g': None, 'depth': None, 'seed': 0}
+    >>> ModelKey(ONNX_SPEC, "op", onnx_digest="ab12", onnx_name="net.onnx").label()
     'net.onnx (op)'
 """
 
@@ -29,7 +31,7 @@ class ModelKey:
     the key for people and pickers and are left out of equality (the spec and the ONNX digest decide)."""
 
     spec: str  # zoo / torchvision name, "file.py:Class", deep_mlp:..., or ONNX_SPEC
-    granularity: str = "op"  # unit | op | block
+    granularity: str | None = None  # unit | op | block; None: not chosen (a page without a graph)
     depth: int | None = None  # module depth, block level only
     seed: int = 0  # the model's init seed (and the views' input seed)
     onnx_digest: str | None = None  # sha256 of the uploaded bytes when spec is ONNX_SPEC
