@@ -114,3 +114,15 @@ def test_an_onnx_file_is_refused_naming_the_command_that_reads_it(tmp_path, caps
     code, text = run(capsys, command, f, *extra)
     assert code == 2 and "structure only" in text and f"explorer levels {f}" in text
     assert "from the command line" not in text
+
+
+def test_only_the_command_run_builds_its_arguments():
+    """A lab's arguments come from its config, whose module may import torch: `--help` and `runs` load none."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from explorer.cli import build_parser; build_parser(['runs', 'list']); "
+            "build_parser(['--help']); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "False"

@@ -140,7 +140,10 @@ class Spec:
     # ---- checks --------------------------------------------------------------------------
     def __post_init__(self) -> None:
         for f, hint in self._own():
-            if f.metadata.get("embed") is not None:
+            inner = f.metadata.get("embed")
+            if inner is not None:
+                if not isinstance(getattr(self, f.name), inner):
+                    raise self.error(f"{f.name} must be a {inner.__name__}; got {getattr(self, f.name)!r}")
                 continue
             t, item = _type_of(hint)
             v = _checked(f.name, getattr(self, f.name), t, item, self.error)

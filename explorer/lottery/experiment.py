@@ -57,7 +57,8 @@ class Training(Spec):
     target_frac: float = setting(0.99, "iterations to target = first step reaching this fraction of the dense run's best train accuracy")
 
     def check(self) -> None:
-        changed = [k for k in PER_RUN if getattr(self.train, k) != getattr(RunConfig(), k)]
+        default = RunConfig()
+        changed = [k for k in PER_RUN if getattr(self.train, k) != getattr(default, k)]
         if changed:
             raise ExperimentError(f"{', '.join(changed)}: the experiment sets these for each run; leave them "
                                   "at their defaults in its training settings")
