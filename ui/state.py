@@ -53,6 +53,8 @@ class RetrainRequest:
 
     key: ModelKey  # the dense model, the granularity the selection was made at, the init seed the ticket keeps
     pruned_dir: str  # the export directory (`explorer.pruning.export`)
+    mode: str = "quick"  # the comparison to run: "quick" (a lesson's length) or "full" (the model's recipe)
+    start: bool = True  # start it on arrival (the Prune page's one click); False: land on the form
 
     @property
     def model(self) -> str:
