@@ -219,8 +219,7 @@ def test_train_opens_on_the_newest_complete_comparison_and_the_url_names_its_mod
     _finished(s, lot.replace(group="lth-0a1b2c-r1", init="random", pruned_dir="m1", label="r1 random s0"))
     _finished(s, base.replace(group="lonely", init="ticket", pruned_dir="q", label="ticket"))  # newest, incomplete
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["explorer.spec"] = "mlp"  # the session was on another model before
-    at.session_state["explorer.source"] = "zoo"
+    at.session_state["explorer.model"] = ModelKey("mlp", source="zoo")  # the session was on another model before
     at.run()
     ok(at)
     assert at.session_state["train.group"] == "lth-0a1b2c-r1"
