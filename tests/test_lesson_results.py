@@ -66,7 +66,7 @@ def test_the_shipped_configs_are_what_the_lessons_start(monkeypatch):
             v = link.values()
             kind = f"lottery.{v.get('kind', 'imp')}"  # the schema's default kind is left out of the link
             form = {**form_defaults(kind, v["model"]), **{k: v[k] for k in v if k not in ("kind", "v")}}
-            cfg = KINDS[kind](**{k: x for k, x in form.items()}).resolved()
+            cfg = KINDS[kind].of(**form).resolved()
             assert cfg == EXPERIMENTS[kind].replace(device="auto"), (les.slug, step.title)
 
 

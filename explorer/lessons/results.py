@@ -39,8 +39,8 @@ RUN_FIELDS = ("status", "device", "torch_version", "created", "started", "finish
 
 _NOTEBOOK = dict(model="lottery_mlp", dataset="mnist1d", steps=1501, lr=0.02, prune_biases=True, device="cpu")
 EXPERIMENTS: dict[str, LotteryConfig] = {  # what lessons 5 and 8 open on (the page's form for them, on the CPU)
-    "lottery.sweep": LotteryConfig(**_NOTEBOOK, scope="layer", sweep=(0.5, 0.8, 0.9, 0.95, 0.97, 0.99)),
-    "lottery.imp": LotteryConfig(**_NOTEBOOK, scope="global", rounds=5, rate=0.2),
+    "lottery.sweep": LotteryConfig.of(**_NOTEBOOK, scope="layer", sweep=(0.5, 0.8, 0.9, 0.95, 0.97, 0.99)),
+    "lottery.imp": LotteryConfig.of(**_NOTEBOOK, scope="global", rounds=5, rate=0.2),
 }
 
 
