@@ -31,8 +31,17 @@ def _first_layer(spec: str) -> str:
     return find_layers(lm.model, lm.example_input)[0].weight
 
 
+@st.cache_resource(show_spinner="drawing the ticket on the DAG…", max_entries=16)
+def _ticket_figure(spec: str, folder: str):
+    """The ticket of the mask in `folder` on `spec`'s unit-level DAG (cached: finding the surviving arcs of a
+    280,000-arc graph takes seconds, and every widget of the page reruns it). Treat it as read-only."""
+    from explorer.figures.tickets import ticket_dag_figure
+
+    return ticket_dag_figure(cache.dag(ModelKey(spec, "unit")), _mask(folder))
+
+
 def ticket_panel(doc: dict[str, Any], job_id: str) -> None:
-    from explorer.figures.tickets import mask_image, ticket_dag_figure
+    from explorer.figures.tickets import mask_image
 
     rounds = doc.get("rounds", [])
     if not rounds:
@@ -53,8 +62,7 @@ def ticket_panel(doc: dict[str, Any], job_id: str) -> None:
                   "unit sorted by where its inputs lie: on MNIST-1D each unit keeps a window of neighbouring inputs "
                   "— the ticket has learned local connectivity.")
     with guard("drawing the ticket on the DAG"):
-        dag = cache.dag(ModelKey(spec, "unit"))
-        chart(ticket_dag_figure(dag, mask), "lottery.ticket", "The ticket on the unit-level DAG (x = level): only the "
+        chart(_ticket_figure(spec, folder), "lottery.ticket", "The ticket on the unit-level DAG (x = level): only the "
               "surviving arcs are drawn, units the mask cut off are faint.")
     downloads(spec, seed, folder, entry, job_id)
 
