@@ -10,6 +10,7 @@ import streamlit as st
 
 from explorer.runtime.device import use_threads
 from ui import classroom
+from ui.jobs import backend_choice
 from ui.nav import mark_navigation, pending_page
 from ui.warmup import start as warm_up
 
@@ -46,6 +47,7 @@ pages += list(by_file.values())
 mark_navigation()
 nav = st.navigation(pages)
 classroom_slot = st.sidebar.container()  # filled after the page ran (its link may have set the mode)
+backend_choice()  # where every page's background work runs (ui.jobs): one choice, drawn once
 goto = pending_page()  # a deep link that arrived before navigation existed (ui.nav), with its query
 if goto is not None and goto[0] in by_file:
     st.switch_page(by_file[goto[0]], query_params=goto[1] or None)

@@ -29,7 +29,7 @@ from explorer.pruning.mask import Mask  # noqa: E402
 from explorer.training.batched import train_batched  # noqa: E402
 from explorer.training.config import RunConfig  # noqa: E402
 from explorer.training.runner import execute  # noqa: E402
-from explorer.training.jobs.sweep import execute_sweep  # noqa: E402
+from explorer.training.sweep import execute_sweep  # noqa: E402
 
 SPARSITIES = (0.2, 0.5, 0.8, 0.9)
 

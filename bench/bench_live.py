@@ -46,7 +46,7 @@ def main() -> None:
     store = RunStore(data)
     cfg = RunConfig(model="moons_mlp", dataset="moons", steps=10**6, group="live", label="live")
     rid = store.submit(cfg)
-    store.claim("bench", pid=os.getpid(), run_id=rid)  # we are the worker
+    store.claim("bench", pid=os.getpid(), job=rid)  # we are the worker
     store.log_metrics(rid, [{"step": 1, "split": "train", "loss": 1.0, "acc": 0.5, "wall_time": 0.0}])
     stop = threading.Event()
 
@@ -73,7 +73,7 @@ def main() -> None:
                 lat.append(time.perf_counter() - t0)
         finally:
             stop.set()
-            store.finish(rid, "cancelled", "bench over")
+            store.finish(rid, "cancelled", error="bench over")
     lat.sort()
     p90 = lat[int(0.9 * (len(lat) - 1))]
     print(f"metric written -> visible in the Train page chart (real app, headless Chromium), {len(lat)} samples:")

@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from explorer import paths  # noqa: E402
 from explorer.lottery.experiment import LotteryConfig  # noqa: E402
-from explorer.training.jobs.context import run_inline  # noqa: E402
-from explorer.training.jobs.sweep import execute_sweep  # noqa: E402
+from explorer.jobs.backends import InlineBackend  # noqa: E402
+from explorer.lottery.kinds import SWEEP  # noqa: E402
+from explorer.training.sweep import execute_sweep  # noqa: E402
 from explorer.training.runner import execute  # noqa: E402
 from explorer.training.store import RunStore  # noqa: E402
 
@@ -53,7 +54,7 @@ def main() -> int:
           f"batch 100, Adam 2e-2, {a.threads} torch thread(s), device {a.device}")
 
     t = time.perf_counter()
-    job = run_inline("lottery.sweep", cfg.to_dict(), store)
+    job = InlineBackend(store).run(SWEEP, cfg)
     t_exp = time.perf_counter() - t
     if job.status != "done":
         print(f"the experiment ended {job.status}: {job.error}")

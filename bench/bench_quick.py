@@ -65,8 +65,9 @@ def main() -> None:
     ap.add_argument("--baseline", action="store_true", help="also train the configs one by one in-process")
     a = ap.parse_args()
 
-    from explorer.training.jobs.backend import LocalBackend
-    from explorer.training.jobs.sweep import batched_blocker
+    from explorer.jobs.backends import LocalBackend
+    from explorer.training.kinds import submit_runs
+    from explorer.training.sweep import batched_blocker
     from explorer.training.store import RunStore
 
     data = Path(tempfile.mkdtemp(prefix="bench-quick-"))
@@ -79,7 +80,7 @@ def main() -> None:
         configs, notes = plan_for(m, a.seeds, data / f"export-{m}")
         reason = batched_blocker(configs)
         t0 = time.perf_counter()
-        ids = be.submit_sweep(configs) if reason is None else be.submit(configs)
+        ids = submit_runs(be, configs, batched=reason is None)
         status = wait_all(store, ids)
         wall = time.perf_counter() - t0
         by_role: dict[str, list[float]] = {}

@@ -5,16 +5,18 @@ up the layers of `LAYERS`: a package imports only packages of its own layer or b
 packages of one layer never import each other in a circle (`tests/test_house.py` checks both,
 lazy imports included).
 
-    models -> graph -> lifting -> pruning -> training -> labs -> figures -> links, lessons -> cli
-    (model)   (DAG)    (T_l)      (mask)     (runs)      (lottery, propagation, regions, playground)
+    jobs -> models -> graph -> lifting -> pruning -> training -> labs -> figures -> links, lessons -> cli
+    (work)  (model)   (DAG)    (T_l)      (mask)     (runs)      (lottery, propagation, regions, playground)
 
 - `paths`    — every place on disk (the data folder); `config` — the `Spec` base of every config;
+- `jobs`     — every background task, one way: the job store, kinds that register themselves, the worker,
+               backends (local, inline, Ray); it imports no package above it;
 - `runtime`  — where work computes (device) and on how many threads; `data` — offline datasets;
 - `models`   — the zoo, torchvision classifiers, user files, the model key;
 - `graph`    — the DAG-DNN and its tracers (op, unit, block, ONNX);
 - `lifting`  — the unit lower-triangular transition matrices, verified against the model;
 - `pruning`  — selections, validity, criteria, masks, compaction, export, the prune pipeline;
-- `training` — run configs, the roles a run starts as, the loop, the run store, jobs (worker, Ray);
+- `training` — run configs, the roles a run starts as, the loop, runs as jobs (`train`, `train.batch`);
 - `lottery`, `propagation`, `regions`, `playground` — the labs;
 - `figures`  — plotly and SVG figures, the pyvis view, plotly event parsing;
 - `links`, `lessons` — shareable links and the guided lessons;
@@ -26,6 +28,7 @@ __version__ = "0.2.0"
 # The layers, lowest first (the one statement of the order; README "Layout of the code" cites it).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("paths", "config", "runtime", "data"),
+    ("jobs",),
     ("models",),
     ("graph",),
     ("lifting",),

@@ -8,6 +8,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # Two cores: keep torch from oversubscribing when tests run beside the app server.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Ray reads this when it is imported: every node of a test's Ray instance (or cluster) binds 127.0.0.1, so
+# nothing a test starts listens beyond the machine.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,11 @@ work folder, so a killed job resumes at its first unfinished round.
 
     >>> import tempfile
     >>> from explorer.training.store import RunStore
-    >>> from explorer.training.jobs.context import run_inline
+    >>> from explorer.jobs.backends import InlineBackend
     >>> cfg = LotteryConfig.of(model="moons_mlp", dataset="moons", rounds=2, rate=0.5, steps=20, eval_every=10,
     ...                     seeds=1, controls=("random",), device="cpu")
-    >>> job = run_inline("lottery.imp", cfg.to_dict(), RunStore(tempfile.mkdtemp()))
+    >>> from explorer.lottery.kinds import IMP
+    >>> job = InlineBackend(RunStore(tempfile.mkdtemp())).run(IMP, cfg)
     >>> job.status, [round(r["sparsity"], 2) for r in job.result["rounds"]], sorted(job.result["rounds"][0]["runs"])
     ('done', [0.5, 0.75], ['random', 'ticket'])
 """
@@ -28,6 +29,7 @@ from explorer.lottery.magnitude import imp_step, ones, output_names, prunable
 from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense
 from explorer.pruning.export import write_mask
 from explorer.pruning.mask import Mask
+from explorer.training.kinds import train_runs
 
 
 def mask_folder(workdir: Path, seed: int, r: int | str) -> Path:
@@ -72,7 +74,7 @@ def run_imp(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
         ctx.emit("round_start", {"round": r, "label": f"round {r}", "sparsity": sum(m.sparsity for m in new) / len(new),
                                  "run_ids": [c.run_id for c in configs]})
         ctx.progress((r - 1) / cfg.rounds, f"round {r} of {cfg.rounds}: training ticket and controls")
-        ctx.train(configs, batched=cfg.batched)
+        train_runs(ctx, configs, batched=cfg.batched)
         if ctx.should_stop():
             break
         entry = round_entry(ctx.store, r, configs, dense, new, folders, cfg.target_frac)
@@ -83,7 +85,3 @@ def run_imp(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
     ctx.progress(len(state.rounds) / cfg.rounds, f"{len(state.rounds)} of {cfg.rounds} rounds done")
     return document(cfg, state)
 
-
-def run_job(ctx: Any) -> dict[str, Any]:
-    """The `lottery.imp` job kind."""
-    return run_imp(ctx, LotteryConfig.from_dict(ctx.config))

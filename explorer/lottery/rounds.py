@@ -3,7 +3,7 @@
 Round 0 trains the dense network once per seed. Every later round (or sweep entry) has one
 mask per seed, written to the job's work folder, and trains for each seed the ticket (the
 dense init — or the dense run at `rewind_step` — with the mask) and the controls, all as
-ordinary runs of the store with the same data order; `ctx.train` batches them where it can.
+ordinary runs of the store with the same data order; `train_runs` batches them where it can.
 A round ends as an *entry* of the experiment document:
 
     {"round": r, "sparsity": s, "remaining": 1 - s, "layer_density": {tensor: kept fraction},
@@ -37,6 +37,7 @@ import torch
 from explorer import paths
 from explorer.lottery.verdict import compare, facts
 from explorer.pruning.mask import Mask
+from explorer.training.kinds import train_runs
 
 STATE_FILE = "state.json"
 ROLE_KEY = {"ticket": "ticket", "rewind": "ticket", "reinit": "reinit", "random": "random", "dense": "dense"}
@@ -185,7 +186,7 @@ def train_dense(ctx: Any, cfg: Any, state: State) -> list[Any]:
     if state.dense is None:
         ctx.emit("round_start", {"round": 0, "label": "dense", "run_ids": [c.run_id for c in dense]})
         ctx.progress(0.0, "training the dense network")
-        ctx.train(dense, batched=getattr(cfg, "batched", True))
+        train_runs(ctx, dense, batched=getattr(cfg, "batched", True))
         if ctx.should_stop():
             return dense
         state.dense = dense_entry(ctx.store, dense, cfg.target_frac)

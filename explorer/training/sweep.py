@@ -1,20 +1,13 @@
-"""Sweeps: K run configs trained as ONE batched job (`explorer.training.batched`) whose
-variants are ordinary runs in the store, so the Train page draws them like any other.
+"""Sweeps: K run configs trained as ONE batched job (`explorer.training.batched`) whose variants are
+ordinary runs in the store, so the Train page draws them like any other. As a job it is the
+`train.batch` kind (`explorer.training.kinds`), whose children are the runs.
 
 - `why_not_batched(configs)`: None when the configs can share a job, else the reason.
 - `execute_sweep(configs, sink, should_stop)`: `runner.execute` for K runs at once.
-- `submit_sweep(configs, store)`: the local backend entry. It claims the runs in the
-  store (status running, so the queue worker never takes them) and starts the worker
-  process in batched mode (`python -m explorer.training.jobs.worker --runs ID,ID,...`), which
-  trains them and writes metrics, heartbeats and final statuses; cancel any of them with
-  `store.request_cancel` as usual. `RayBackend.submit_sweep` does the same on Ray.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,7 +18,6 @@ import torch
 from explorer import paths
 from explorer.pruning.mask import Mask
 from explorer.training.batched import BatchedError, train_batched
-from explorer.training.jobs.lifecycle import Heartbeat, failure_message, spawn, stop_message
 
 # What the runs of one batched job must share (init, seed, pruned_dir, data_seed, group
 # and label may differ: those are what a sweep sweeps).
@@ -165,69 +157,3 @@ def _train_family(configs: Sequence[Any], starts: Sequence[Any], data: Any, root
             starts[k].model.load_state_dict(r.state_dict)
             save_checkpoint(starts[k].model, paths.checkpoint(root, ids[k], c.steps))
     return res
-
-
-# ---------------------------------------------------------------------------------------
-# The store side: claim runs for a job, run a claimed job, record its results.
-# ---------------------------------------------------------------------------------------
-
-
-def record_results(store: Any, results: Sequence[Any], worker_id: str | None = None) -> None:
-    """Finish each run in the store with its RunResult (status, error line, summary)."""
-    for r in results:
-        store.finish(r.run_id, r.status, stop_message(r.status, r.steps_done, getattr(r, 'stop_reason', '')), summary=r.to_dict(),
-                     worker_id=worker_id)
-
-
-def run_claimed(store: Any, run_ids: Sequence[str], worker_id: str | None = None,
-                should_stop: Callable[[], bool] | None = None) -> None:
-    """Train the claimed runs `run_ids` as one batched job, writing everything to `store` as the
-    worker that claimed them (`worker_id`, by default the one recorded on the runs), so a job that
-    lost its runs (reaped while frozen) stops and changes nothing. `should_stop()` stops them all."""
-    runs = [store.get(rid) for rid in run_ids]
-    me = worker_id or runs[0].worker_id
-    steps = runs[0].config.steps
-    beat = Heartbeat(store, run_ids, me)
-
-    def sink(rid: str, rows: list[dict[str, Any]]) -> None:
-        store.log_metrics(rid, rows, me)
-        step = max(r["step"] for r in rows)
-        store.heartbeat(rid, step=step, progress=min(1.0, step / steps), worker_id=me)
-
-    def stop(rid: str) -> bool:
-        return store.should_stop(rid, me) or bool(should_stop and should_stop())
-
-    beat.start()
-    try:
-        results = execute_sweep([r.config for r in runs], sink, stop, checkpoint_root=paths.checkpoints(store.dir),
-                                on_start=store.set_started)
-        record_results(store, results, me)
-    except Exception as e:  # noqa: BLE001 - the whole job failed: every run says why
-        for rid in run_ids:
-            store.finish(rid, "failed", failure_message(e), worker_id=me)
-    finally:
-        beat.stopped.set()
-
-
-_children: list[subprocess.Popen[bytes]] = []
-
-
-def submit_sweep(configs: Sequence[Any], store: Any = None) -> list[str]:
-    """Local backend entry: run `configs` as one batched job in a new worker process.
-    Returns the run ids in order (runs already running or finished are not re-run).
-    Raises BatchedError when they cannot share a job (train them run by run instead)."""
-    from explorer.training.store import RunStore
-
-    reason = why_not_batched(configs)
-    if reason is not None:
-        raise BatchedError(reason)
-    store = store or RunStore()
-    for p in list(_children):  # collect finished jobs so they do not linger as zombies
-        if p.poll() is not None:
-            _children.remove(p)
-    ids = store.claim_batch(configs, f"batched:{socket.gethostname()}:{os.getpid()}", os.getpid())
-    if ids:
-        p = spawn(store.dir, ["--runs", ",".join(ids)])
-        _children.append(p)
-        store.set_worker_pid(ids, p.pid)  # reap() now watches the job process itself
-    return [c.run_id for c in configs]

@@ -1,4 +1,4 @@
-"""The SQLite file under the run store and the job table: connections, transactions, damage.
+"""The SQLite file under the job store: connections, transactions, damage, and the migration of older files.
 
 Every public call of a store opens its own short transaction on a connection private to the
 calling thread and process (WAL mode, so readers never block the writer), so one store object
@@ -20,7 +20,7 @@ damaged: a store this project created always holds its schema.
     >>> Database(p, "CREATE TABLE IF NOT EXISTS t (x INTEGER);")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    explorer.training.database.StoreDamaged: the run store ... is damaged (file is not a database); ...
+    explorer.jobs.database.StoreDamaged: the run store ... is damaged (file is not a database); ...
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,10 +81,12 @@ def _create(path: Path, schema: str) -> None:
 
 
 class Database:
-    """One SQLite file with a schema (`CREATE ... IF NOT EXISTS` statements) and column
-    migrations `(table, column, declaration)` added to older files."""
+    """One SQLite file with a schema (`CREATE ... IF NOT EXISTS` statements), column migrations
+    `(table, column, declaration)` added to older files, and `migrate(conn)`: run on an existing file
+    before the schema, inside one write transaction, to bring an older layout up to date."""
 
-    def __init__(self, path: str | Path, schema: str, migrations: Sequence[tuple[str, str, str]] = ()):
+    def __init__(self, path: str | Path, schema: str, migrations: Sequence[tuple[str, str, str]] = (),
+                 migrate: Callable[[sqlite3.Connection], None] | None = None):
         self.path = Path(path)
         self._local = threading.local()
         fresh = not self.path.exists()
@@ -98,6 +100,9 @@ class Database:
                 ok = c.execute("PRAGMA quick_check").fetchone()[0]
                 if ok != "ok":
                     raise StoreDamaged(self.path, f"integrity check: {ok}")
+                if migrate is not None:
+                    with self.transaction() as t:
+                        migrate(t)
             c.executescript(schema)  # executescript manages its own transaction
             for table, column, decl in migrations:
                 have = {r["name"] for r in c.execute(f"PRAGMA table_info({table})")}
