@@ -10,7 +10,7 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "diverged")
 TERMINAL = ("done", "failed", "cancelled", "diverged")  # diverged: a training run whose loss blew up
@@ -126,13 +126,11 @@ class Job:
             "control": dumps(self.control)}
 
 
-@dataclass(frozen=True)
-class Frame:
-    seq: int
-    attempt: int
-    kind: str
-    payload: dict[str, Any]
-    created: float
+class Frame(NamedTuple):
+    """One frame of a job: its sequence number (1, 2, ... across attempts), the attempt that wrote it, its
+    kind (what the page draws it as), its JSON payload and when it was written."""
+
+    seq: int; attempt: int; kind: str; payload: dict[str, Any]; created: float  # noqa: E702
 
 
 def jsonable(o: Any) -> Any:

@@ -26,10 +26,10 @@ from typing import Any
 
 from explorer.lottery.experiment import LotteryConfig
 from explorer.lottery.magnitude import imp_step, ones, output_names, prunable
-from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense
+from explorer.lottery.rounds import (State, document, final_weights, round_configs, round_entry, train_dense,
+                                     train_round)
 from explorer.pruning.export import write_mask
 from explorer.pruning.mask import Mask
-from explorer.training.kinds import train_runs
 
 
 def mask_folder(workdir: Path, seed: int, r: int | str) -> Path:
@@ -71,11 +71,9 @@ def run_imp(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
                        "round": r, "seed": s, "sparsity": m.sparsity, "experiment": cfg.id}})
                    for s, m in zip(cfg.seed_list(), new)]
         configs = round_configs(cfg, r, folders, dense_ids, save_final=r < cfg.rounds)
-        ctx.emit("round_start", {"round": r, "label": f"round {r}", "sparsity": sum(m.sparsity for m in new) / len(new),
-                                 "run_ids": [c.run_id for c in configs]})
-        ctx.progress((r - 1) / cfg.rounds, f"round {r} of {cfg.rounds}: training ticket and controls")
-        train_runs(ctx, configs, batched=cfg.batched)
-        if ctx.should_stop():
+        if not train_round(ctx, r, f"round {r}", configs, (r - 1) / cfg.rounds,
+                           f"round {r} of {cfg.rounds}: training ticket and controls", cfg.batched,
+                           sparsity=sum(m.sparsity for m in new) / len(new)):
             break
         entry = round_entry(ctx.store, r, configs, dense, new, folders, cfg.target_frac)
         state.rounds.append(entry)

@@ -1,10 +1,15 @@
 """The lottery lab's job kinds, registered here (`explorer.jobs.kinds`). This module is light — a page
 imports it to submit — and each kind imports its experiment only when it runs. Every experiment
 trains its runs as child jobs (`explorer.training.kinds.train_runs`) and reads them back typed.
+
+    >>> from explorer.jobs.kinds import KINDS
+    >>> KINDS[IMP].module, KINDS[IMP].function
+    ('explorer.lottery.kinds', 'experiment')
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from explorer.jobs.context import JobContext
@@ -12,56 +17,28 @@ from explorer.jobs.kinds import job_kind
 
 IMP, SWEEP, TRANSFER, STABILITY, EARLYBIRD = ("lottery.imp", "lottery.sweep", "lottery.transfer",
                                               "lottery.stability", "lottery.earlybird")
+# kind -> (its config class in explorer.lottery.experiment, the module.function that runs it)
+EXPERIMENTS = {
+    IMP: ("LotteryConfig", "imp.run_imp"),  # IMP with rewinding and controls
+    SWEEP: ("LotteryConfig", "sweep.run_sweep"),  # one-shot magnitude tickets at several sparsities
+    TRANSFER: ("TransferConfig", "transfer.run_transfer"),  # a ticket of task A trained on task B
+    STABILITY: ("StabilityConfig", "stability.run_stability"),  # the error barrier between two copies
+    EARLYBIRD: ("EarlyBirdConfig", "earlybird_job.run_earlybird"),  # early-bird tickets while the dense trains
+}
 
 
-def _runs(ctx: JobContext) -> JobContext:
-    """The context with its store read as runs (`training.store.RunStore.view`: the same file)."""
+def experiment(ctx: JobContext) -> dict[str, Any]:
+    """Run the lottery experiment of the job's kind on its config, with the store read as runs
+    (`training.store.RunStore.view`: the same file)."""
+    from explorer.lottery import experiment as configs
     from explorer.training.store import RunStore
 
+    cls, fn = EXPERIMENTS[ctx.kind]
+    module, name = fn.rsplit(".", 1)
+    run = getattr(importlib.import_module(f"explorer.lottery.{module}"), name)
     ctx.store = RunStore.view(ctx.store)
-    return ctx
+    return run(ctx, getattr(configs, cls).from_dict(ctx.config))
 
 
-@job_kind(IMP)
-def imp(ctx: JobContext) -> dict[str, Any]:
-    """Iterative magnitude pruning with rewinding and controls (`explorer.lottery.imp`)."""
-    from explorer.lottery.experiment import LotteryConfig
-    from explorer.lottery.imp import run_imp
-
-    return run_imp(_runs(ctx), LotteryConfig.from_dict(ctx.config))
-
-
-@job_kind(SWEEP)
-def sweep(ctx: JobContext) -> dict[str, Any]:
-    """One-shot magnitude tickets at several sparsities (`explorer.lottery.sweep`)."""
-    from explorer.lottery.experiment import LotteryConfig
-    from explorer.lottery.sweep import run_sweep
-
-    return run_sweep(_runs(ctx), LotteryConfig.from_dict(ctx.config))
-
-
-@job_kind(TRANSFER)
-def transfer(ctx: JobContext) -> dict[str, Any]:
-    """A ticket of task A trained on task B (`explorer.lottery.transfer`)."""
-    from explorer.lottery.experiment import TransferConfig
-    from explorer.lottery.transfer import run_transfer
-
-    return run_transfer(_runs(ctx), TransferConfig.from_dict(ctx.config))
-
-
-@job_kind(STABILITY)
-def stability(ctx: JobContext) -> dict[str, Any]:
-    """The error barrier between two copies trained from one rewind point (`explorer.lottery.stability`)."""
-    from explorer.lottery.experiment import StabilityConfig
-    from explorer.lottery.stability import run_stability
-
-    return run_stability(_runs(ctx), StabilityConfig.from_dict(ctx.config))
-
-
-@job_kind(EARLYBIRD)
-def earlybird(ctx: JobContext) -> dict[str, Any]:
-    """Early-bird tickets drawn while the dense network trains (`explorer.lottery.earlybird_job`)."""
-    from explorer.lottery.earlybird_job import run_earlybird
-    from explorer.lottery.experiment import EarlyBirdConfig
-
-    return run_earlybird(_runs(ctx), EarlyBirdConfig.from_dict(ctx.config))
+for _kind in EXPERIMENTS:
+    job_kind(_kind)(experiment)

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from explorer.lottery.experiment import StabilityConfig
-from explorer.lottery.rounds import clean, final_weights
+from explorer.lottery.rounds import clean, final_weights, train_round
 from explorer.pruning.export import write_mask
 from explorer.pruning.mask import Mask
 from explorer.training.kinds import train_runs
@@ -108,10 +108,7 @@ def run_stability(ctx: Any, cfg: StabilityConfig) -> dict[str, Any]:
         ctx.progress(0.0, "training the parent runs to the rewind step")
         train_runs(ctx, parents)
     copies = [c for _, cs in plans for c in cs]
-    ctx.emit("round_start", {"round": "copies", "label": "two copies per seed", "run_ids": [c.run_id for c in copies]})
-    ctx.progress(0.2, "training the two copies")
-    train_runs(ctx, copies)
-    if ctx.should_stop():
+    if not train_round(ctx, "copies", "two copies per seed", copies, 0.2, "training the two copies"):
         return {"config": cfg.to_dict(), "barrier": None, "curve": []}
     per_seed = []
     for s, (_, (a, b)) in zip(cfg.seed_list(), plans):

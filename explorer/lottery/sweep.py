@@ -25,9 +25,9 @@ from typing import Any
 from explorer.lottery.experiment import LotteryConfig
 from explorer.lottery.imp import mask_folder
 from explorer.lottery.magnitude import one_shot, output_names, prunable
-from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense
+from explorer.lottery.rounds import (State, document, final_weights, round_configs, round_entry, train_dense,
+                                     train_round)
 from explorer.pruning.export import write_mask
-from explorer.training.kinds import train_runs
 
 
 def run_sweep(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
@@ -53,11 +53,8 @@ def run_sweep(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
         plan.append((i, s, masks, folders, round_configs(cfg, i, folders, [d.run_id for d in dense],
                                                           save_final=False, tag=f"{100 * s:g}%")))
     configs = [c for *_, cs in plan for c in cs]
-    ctx.emit("round_start", {"round": "sweep", "label": f"sweep over {len(cfg.sweep)} sparsities",
-                             "run_ids": [c.run_id for c in configs]})
-    ctx.progress(0.1, f"training {len(configs)} tickets and controls")
-    train_runs(ctx, configs, batched=cfg.batched)
-    if ctx.should_stop():
+    if not train_round(ctx, "sweep", f"sweep over {len(cfg.sweep)} sparsities", configs, 0.1,
+                       f"training {len(configs)} tickets and controls", cfg.batched):
         return document(cfg, state)
     for i, s, masks, folders, cs in plan:
         entry = round_entry(ctx.store, i, cs, dense, masks, folders, cfg.target_frac, requested=s)

@@ -19,7 +19,7 @@ from typing import Any
 
 from explorer.lottery.experiment import TransferConfig
 from explorer.lottery.magnitude import one_shot, output_names, prunable
-from explorer.lottery.rounds import clean, dense_configs, dense_entry, final_weights, role_runs
+from explorer.lottery.rounds import clean, dense_configs, dense_entry, final_weights, role_runs, train_round
 from explorer.pruning.export import write_mask
 from explorer.training.kinds import train_runs
 
@@ -64,10 +64,7 @@ def run_transfer(ctx: Any, cfg: TransferConfig) -> dict[str, Any]:
             c = on_b.run_config(init=init, pruned_dir=d, label=f"{name} s{s}", **base)
             configs.append(c)
             role[c.run_id] = name
-    ctx.emit("round_start", {"round": 1, "label": "tickets on B", "run_ids": [c.run_id for c in configs]})
-    ctx.progress(0.5, "training the tickets on B")
-    train_runs(ctx, configs)
-    if ctx.should_stop():
+    if not train_round(ctx, 1, "tickets on B", configs, 0.5, "training the tickets on B"):
         return {"config": cfg.to_dict(), "rows": []}
     runs = role_runs(ctx.store, configs, dense_b, cfg.target_frac, key=lambda c: role[c.run_id])
     runs["dense"] = dense_entry(ctx.store, dense_b, cfg.target_frac)

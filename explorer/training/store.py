@@ -46,17 +46,9 @@ class Run:
             raise AttributeError(name)
         return getattr(self.job, name)
 
-    @property
-    def summary(self) -> dict[str, Any] | None:
-        return self.job.result
-
-    @property
-    def group(self) -> str:
-        return self.config.group
-
-    @property
-    def label(self) -> str:
-        return self.config.name
+    summary = property(lambda self: self.job.result, doc="the job's result: a `runner.RunResult` as a dict")
+    group = property(lambda self: self.config.group, doc="the run's comparison group")
+    label = property(lambda self: self.config.name, doc="the run's name in legends and tables")
 
 
 class RunStore(JobStore):
