@@ -27,11 +27,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from explorer.concurrency import once_per_key
 from explorer.models.spec import ModelSpecError
 
 TIMEOUT_S = 120.0  # import + construction + one forward + tracing of a user model
 MEMORY_MB = 6144  # address space of the child: torch itself maps ~3.5 GB of it
-_seen: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def _limits(memory_mb: int) -> Any:
@@ -52,9 +52,12 @@ def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = Non
         memory_mb = int(os.environ.get("EXPLORER_USER_CODE_MEMORY_MB") or MEMORY_MB)
     from explorer.models.user_file import file_digest
 
-    key = (spec, file_digest(spec))
-    if key in _seen:
-        return _seen[key]
+    return _probe(spec, file_digest(spec), float(timeout_s), int(memory_mb))
+
+
+@once_per_key(maxsize=64)
+def _probe(spec: str, digest: str, timeout_s: float, memory_mb: int) -> dict[str, Any]:
+    """`probe` once per (file content, class, limits), also when several sessions open it at once."""
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
            "OMP_NUM_THREADS": "1"}
@@ -76,7 +79,6 @@ def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = Non
         raise ModelSpecError(f"{name} failed while {stage} in a child process: {tail[0][:300]}")
     if report.get("error"):
         raise ModelSpecError(report["error"])
-    _seen[key] = report
     return report
 
 
