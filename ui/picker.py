@@ -15,6 +15,7 @@ import streamlit as st
 
 from ui import state
 from ui.cache import DagKey, digest
+from ui.progress import wait_for
 
 SOURCES = {"zoo": "Zoo (small models)", "torchvision": "torchvision (random init)",
            "onnx": "ONNX upload", "file": "Python file"}
@@ -125,7 +126,11 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     # a new model resets granularity to its default; the same model keeps the user's choice
     model_id = f"{src}:{spec}"
     if st.session_state.get(f"{page}.model_id") != model_id or st.session_state.get(f"{page}.granularity") not in grans:
-        default = default_granularity(spec, src, seed, prefer_unit)
+        # deciding builds the model's graphs: the slow part of opening a model, shown as it goes
+        default = wait_for(page, f"default:{model_id}:{seed}:{prefer_unit}", f"Opening {_short(spec)}",
+                           lambda: default_granularity(spec, src, seed, prefer_unit))
+        if default is None:  # the user stopped waiting
+            return None
         if default not in grans:
             default = "op" if "op" in grans else grans[0]
         st.session_state[f"{page}.model_id"] = model_id
@@ -140,7 +145,22 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     state.GRANULARITY.put(gran)
     state.SEED.put(seed)
     onnx_digest = digest(state.ONNX_BYTES.get()) if spec == state.ONNX_SPEC else None
-    return DagKey(spec=spec, granularity=gran, depth=depth, seed=seed, onnx_digest=onnx_digest)
+    key = DagKey(spec=spec, granularity=gran, depth=depth, seed=seed, onnx_digest=onnx_digest)
+    if src != "onnx" and wait_for(page, f"dag:{key}", f"Opening {_short(spec)} ({gran})", lambda: _build(key)) is None:
+        return None
+    return key
+
+
+def _build(key: DagKey):
+    """The graph of `key`, built into the library's cache (in `ui.progress`'s pool: no Streamlit here)."""
+    from explorer.graph import build_dag
+
+    return build_dag(key.spec, key.granularity, key.depth, key.seed)
+
+
+def _short(spec: str) -> str:
+    """How a model is named while it opens: a file's name and class, not its whole path."""
+    return spec.rpartition("/")[2]
 
 
 def _file_model(page: str) -> str | None:

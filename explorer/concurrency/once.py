@@ -26,6 +26,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from explorer.concurrency.progress import waiting
+
 
 class _Pending:
     """One computation in flight: the thread doing it, and its outcome once `done` is set."""
@@ -57,7 +59,8 @@ class _Memo:
             elif p.owner == threading.get_ident():
                 raise RuntimeError(f"{self.fn.__qualname__}{args} asks for its own result while computing it")
         if not mine:
-            p.done.wait()
+            with waiting("another session is computing the same thing; its result is shared"):
+                p.done.wait()
             if p.error is not None:
                 raise p.error
             return p.value

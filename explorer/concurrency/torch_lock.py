@@ -49,19 +49,25 @@ from typing import Any
 import torch
 from torch.fx import _symbolic_trace
 
+from explorer.concurrency.progress import waiting
+
 _LOCK = threading.RLock()
 _owner = threading.local()  # depth of this thread's hold on _LOCK
 
 
 @contextlib.contextmanager
 def exclusive() -> Iterator[None]:
-    """Hold the process-wide lock over torch's global state (re-entrant in one thread)."""
-    with _LOCK:
-        _owner.depth = getattr(_owner, "depth", 0) + 1
-        try:
-            yield
-        finally:
-            _owner.depth -= 1
+    """Hold the process-wide lock over torch's global state (re-entrant in one thread); while another
+    thread holds it, the wait is reported (`explorer.concurrency.progress.waiting`)."""
+    if not _LOCK.acquire(blocking=False):
+        with waiting("another session is tracing or building a model (one at a time)"):
+            _LOCK.acquire()
+    _owner.depth = getattr(_owner, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _owner.depth -= 1
+        _LOCK.release()
 
 
 def is_held() -> bool:

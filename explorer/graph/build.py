@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from explorer.concurrency import once_per_key
+from explorer.concurrency import once_per_key, stage
 from explorer.graph.dag import GRANULARITIES, Dag
 
 # Op graphs with more nodes than this open at block level: a 1,000-node plotly DAG is
@@ -85,6 +85,7 @@ def _from_loaded(lm, granularity: str, depth: int | None, name: str) -> Dag:  # 
         return op
     from explorer.graph.block import block_dag
 
+    stage("collapsing the ops into blocks")
     return block_dag(op, depth or DEFAULT_BLOCK_DEPTH)
 
 
@@ -93,7 +94,10 @@ def _cached(spec: str, granularity: str, depth: int | None, seed: int, digest: s
     from explorer import models
 
     lm = models.load_cached(spec, seed)
-    return _from_loaded(lm, granularity, depth, lm.info.name)
+    dag = _from_loaded(lm, granularity, depth, lm.info.name)
+    stage(f"{granularity} graph: {len(dag.nodes):,} nodes, {len(dag.arcs):,} arcs, {dag.depth + 1} levels"
+          + (f" (traced by {dag.meta['tracer']})" if dag.meta.get("tracer") else ""))
+    return dag
 
 
 def _onnx(path: str, granularity: str, depth: int | None) -> Dag:

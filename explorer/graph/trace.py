@@ -38,7 +38,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from explorer.concurrency import exclusive
+from explorer.concurrency import exclusive, stage
 from explorer.graph.checks import graph_warnings
 from explorer.graph.dag import Dag
 from explorer.graph.diagnostics import TraceError, one_line, user_frame
@@ -182,6 +182,7 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
     types = {path: type(m).__name__ for path, m in model.named_modules()}  # GraphModules lose the classes
     with exclusive(), eval_mode(model):
         for tracer in ("fx", "export"):
+            stage(f"tracing with torch.{tracer}" + (f" (torch.fx could not: {attempts[0][:120]})" if attempts else ""))
             try:
                 gm = _fx_graph(model) if tracer == "fx" else _export_graph(model, args)
                 if tracer == "fx":
@@ -199,6 +200,7 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
             except (ShapeError, ValueError) as e:
                 attempts.append(f"{tracer}: {one_line(e)}")
         from explorer.graph.record import record_dag  # noqa: PLC0415 - the last resort
+        stage("recording one forward pass (torch.fx and torch.export could not trace it)")
         try:
             dag = record_dag(model, args, name)
             dag.meta.update(module_types=types, example_input=example_input)

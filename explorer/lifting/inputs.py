@@ -15,7 +15,8 @@ A dataset sample is used only where it fits: one floating-point input of as many
     >>> x, notes = probe_inputs(ids, 2, seed=0)
     >>> x.dtype, tuple(x.shape), bool(x.min() >= 3 and x.max() <= 9), notes
     (torch.int64, (2, 4), True, ["integer input (token ids): drawn in [3, 9], the example's range"])
-    >>> probe_inputs(torch.zeros(1, 3), 1, seed=5)[0].equal(torch.randn(1, 3, generator=torch.Generator().manual_seed(5)))
+    >>> g = torch.Generator().manual_seed(5)
+    >>> probe_inputs(torch.zeros(1, 3), 1, seed=5)[0].equal(torch.randn(1, 3, generator=g))
     True
 """
 
@@ -34,16 +35,13 @@ class InputError(ValueError):
 
 
 def probe_inputs(example: Any, n: int, seed: int = 0, fixed_batch: bool = False) -> tuple[Any, list[str]]:
-    """`n` samples drawn like `example` (a tensor or a tuple of them), and notes on how: floats as
-    standard normals, integers (token ids) uniformly in the example's range, booleans at random.
-    With `fixed_batch` (a graph traced for one batch size) the example's batch size is kept."""
+    """`n` samples drawn like `example` (a tensor or a tuple of them), and notes on how
+    (`input_notes`): floats as standard normals, integers (token ids) uniformly in the example's range,
+    booleans at random. With `fixed_batch` (a graph traced for one batch size) the example's batch size
+    is kept."""
     g = torch.Generator().manual_seed(int(seed))
     ex = tuple(example) if isinstance(example, (tuple, list)) else (example,)
-    ts = [t for t in ex if isinstance(t, torch.Tensor)]
-    if not ts:
-        raise InputError("the example input holds no tensor, so there is nothing to draw probe inputs from")
-    b = int(ts[0].shape[0]) if fixed_batch and ts[0].dim() else n
-    notes = [f"batch of {b}: the graph was traced for that batch size only"] if fixed_batch and b != n else []
+    b = _batch(ex, n, fixed_batch)
     out = []
     for t in ex:
         if not isinstance(t, torch.Tensor):
@@ -53,13 +51,36 @@ def probe_inputs(example: Any, n: int, seed: int = 0, fixed_batch: bool = False)
         if t.dtype == torch.bool:
             out.append(torch.rand(shape, generator=g) > 0.5)
         elif not torch.is_floating_point(t) and not torch.is_complex(t):
-            lo, hi = int(t.min()), int(t.max())
-            hi = max(hi, lo + 1)
+            lo, hi = _range(t)
             out.append(torch.randint(lo, hi + 1, shape, generator=g, dtype=t.dtype))
-            notes.append(f"integer input (token ids): drawn in [{lo}, {hi}], the example's range")
         else:
             out.append(torch.randn(shape, generator=g, dtype=t.dtype))
-    return (tuple(out) if len(ex) > 1 else out[0]), notes
+    return (tuple(out) if len(ex) > 1 else out[0]), input_notes(example, n, fixed_batch)
+
+
+def input_notes(example: Any, n: int, fixed_batch: bool = False) -> list[str]:
+    """How `probe_inputs(example, n, ..., fixed_batch)` draws: a batch size other than `n`, integer ranges."""
+    ex = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+    b = _batch(ex, n, fixed_batch)
+    notes = [f"batch of {b}: the graph was traced for that batch size only"] if b != n else []
+    for t in ex:
+        if isinstance(t, torch.Tensor) and t.dtype != torch.bool and not (torch.is_floating_point(t)
+                                                                          or torch.is_complex(t)):
+            lo, hi = _range(t)
+            notes.append(f"integer input (token ids): drawn in [{lo}, {hi}], the example's range")
+    return notes
+
+
+def _batch(ex: tuple, n: int, fixed_batch: bool) -> int:
+    ts = [t for t in ex if isinstance(t, torch.Tensor)]
+    if not ts:
+        raise InputError("the example input holds no tensor, so there is nothing to draw probe inputs from")
+    return int(ts[0].shape[0]) if fixed_batch and ts[0].dim() else n
+
+
+def _range(t: torch.Tensor) -> tuple[int, int]:
+    lo, hi = int(t.min()), int(t.max())
+    return lo, max(hi, lo + 1)
 
 
 def example_of(dag: Dag) -> Any:

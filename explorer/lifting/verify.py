@@ -40,7 +40,7 @@ from torch import nn
 
 from explorer.graph.dag import Dag
 from explorer.lifting import LiftingError, lifting
-from explorer.lifting.inputs import example_of, fixed_batch, join_batches, probe_inputs
+from explorer.lifting.inputs import example_of, fixed_batch, input_notes, join_batches, probe_inputs
 
 TOL64 = 1e-4  # float64: the composition repeats the model's own ops; anything above this is a real mismatch
 TOL32 = 1e-3  # float32: relative to the output's scale
@@ -246,10 +246,10 @@ def verify_model(model: nn.Module, dag: Dag, x: Any = None, *, seed: int = 0, sa
     notes: list[str] = []
     if x is None:
         x, notes = probe_inputs(example_of(dag), samples or (4 if small else 1), seed, fixed_batch=fixed_batch(dag))
-    elif small and not fixed_batch(dag):
+    else:
+        notes = input_notes(example_of(dag), 1, fixed_batch(dag))  # how the page drew the input it shows
         extra = 3 if samples is None else samples - 1
-        if extra > 0:
-            more, notes = probe_inputs(example_of(dag), extra, 1_000 + seed)
-            x = join_batches(x, more)
+        if small and not fixed_batch(dag) and extra > 0:
+            x = join_batches(x, probe_inputs(example_of(dag), extra, 1_000 + seed)[0])
     v = verify(model, dag, x, tol=tol, own_precision=n_params > OWN_PRECISION_PARAMS)
     return replace(v, notes=tuple(dict.fromkeys((*notes, *v.notes))))

@@ -18,7 +18,7 @@ import re
 
 import torch
 
-from explorer.concurrency import once_per_key, seeded
+from explorer.concurrency import once_per_key, seeded, stage
 from explorer.models.generated import build_deep_mlp, deep_mlp_info, is_deep_mlp
 from explorer.models.spec import LoadedModel, ModelSpecError
 from explorer.models.torchvision_zoo import load_torchvision, torchvision_names
@@ -41,6 +41,7 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
         return submodule(load(base, seed), sub, spec)
     if ".py:" in spec:
         probe(spec)  # first in a child process under a time and memory limit (never under the lock: it takes s)
+    stage(f"building {spec.rpartition('/')[2]} in this process")
     with seeded(seed):  # the global generator is the process's: one seeded construction at a time
         return _build(spec, seed)
 
