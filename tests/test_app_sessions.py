@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import importlib
 import re
-import threading
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from tests.test_concurrency import at_once
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 900
@@ -50,20 +51,8 @@ def seen(at: AppTest) -> dict:
 def together():
     """The five pages (and the first one twice) opened at once on cold caches."""
     _cold()
-    links = [*LINKS, LINKS[0]]
-    got: list = [None] * len(links)
-
-    def run(k: int) -> None:
-        try:
-            got[k] = seen(_open(*links[k]))
-        except Exception as e:  # noqa: BLE001 - reported by the test
-            got[k] = e
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(links))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return got
+    return [p if isinstance(p, Exception) else seen(p)
+            for p in at_once([lambda link=link: _open(*link) for link in [*LINKS, LINKS[0]]])]
 
 
 @pytest.mark.parametrize("k", range(len(LINKS)), ids=[f"{p}-{m}-{g}" for p, m, g in LINKS])
