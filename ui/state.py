@@ -53,6 +53,8 @@ class RetrainRequest:
     pruned_dir: str  # the export directory (`explorer.pruning.export`)
     granularity: str  # where the selection was made (unit | op)
     seed: int = 0  # the dense model's init seed the ticket keeps
+    mode: str = "quick"  # the comparison to run: "quick" (a lesson's length) or "full" (the model's recipe)
+    start: bool = True  # start it on arrival (the Prune page's one click); False: land on the form
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
               f"params {s['params']['dense']:,} -> {s['params']['pruned_nonzero']:,} non-zero, "
               f"compacted {s['params']['compacted']:,}; MACs {s['macs']['dense']:,} -> "
               f"{s['macs']['compacted']:,} compacted")
-        for r in result.table:
+        if result.nothing:
+            print(f"  {result.nothing} (not timed)")
+        for r in result.table if not result.nothing else ():
             print(f"  {r['form']:10s} {r['latency_ms']:.3f} ms  (x{r['speedup']:.2f})")
         print(f"  compacted vs masked max abs diff {result.diff:.2e}; exported to {result.out}")
     return 0

@@ -135,6 +135,9 @@ def run(a: argparse.Namespace) -> int:
 def _print(o: dict) -> None:
     print(f"run {o['run_id']}: {o.get('status')}  ({o['config']['model']} / {o['config']['init']} on "
           f"{o['config']['dataset']}, device {o.get('device', '?')})")
+    if o.get("params"):
+        print(f"  {o['kept_params']:,} of {o['params']:,} parameters kept (sparsity {100 * (o.get('sparsity') or 0):.1f}%)"
+              f"; start: {o.get('init_source', '?')}")
     f = o.get("final") or {}
     if f:
         print("  final: " + ", ".join(f"{k} {v:.4f}" for k, v in f.items()))

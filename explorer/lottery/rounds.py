@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,27 @@ def clean(x: Any) -> Any:
 def group_of(cfg: Any, r: int | str) -> str:
     """The comparison group of round `r` of experiment `cfg` (the Train page lists it)."""
     return f"lth-{cfg.id[:6]}-r{r}"
+
+
+def dense_group(group: str) -> str | None:
+    """The group holding the dense runs a lottery round is judged against: round 0 of its experiment
+    (a round trains only tickets and controls); None for any other group.
+
+    >>> dense_group("lth-1a2b3c-r2"), dense_group("lth-1a2b3c-r0"), dense_group("mlp-lth-9f9f9f")
+    ('lth-1a2b3c-r0', None, None)
+    """
+    m = re.fullmatch(r"(lth-[0-9a-f]{6})-r(\w+)", group)
+    return f"{m.group(1)}-r0" if m and m.group(2) != "0" else None
+
+
+def comparison_runs(store: Any, group: str) -> list[Any]:
+    """The runs `group` is compared on: its own and, for a lottery round with no dense run of its own, the
+    dense runs of round 0 (`dense_group`), so the round's verdict has its reference."""
+    runs = store.list_runs(group=group)
+    ref = dense_group(group)
+    if ref is not None and not any(r.config.init == "dense" for r in runs):
+        runs = [r for r in store.list_runs(group=ref) if r.config.init == "dense"] + runs
+    return runs
 
 
 def dense_configs(cfg: Any) -> list[Any]:

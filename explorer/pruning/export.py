@@ -199,9 +199,11 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
             raise ExportError(f"{d} lacks {name}; export the pruned model again")
     spec = model_spec(doc, d)
     try:
-        s0 = int(doc["seed"] if seed is None else seed)
+        s0 = int(doc["seed"])
     except (KeyError, TypeError, ValueError) as e:
         raise ExportError(f"{d / 'spec.json'} has no integer seed; export the pruned model again") from e
+    # the graph of the model the selection was made on (a unit graph leaves out weights that are exactly 0, so
+    # another seed's graph can differ); another seed's init is loaded into the pruned model below
     lm = models.load(spec, s0)
     dag = build_dag(lm, granularity=doc["granularity"])
     sel = Selection.from_json((d / "selection.json").read_text())
@@ -216,6 +218,10 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
         pruned = apply(lm.model, dag, sel, lm.example_input)
         mask.check(pruned.model)
         pruned.mask = pruned.mask & mask
+        pruned.reapply_mask()
+    if seed is not None and seed != s0:
+        load_state(pruned.model, models.load(spec, int(seed)).model.state_dict(), f"{spec} at seed {seed}",
+                   error=ExportError)
         pruned.reapply_mask()
     if seed is None:
         try:

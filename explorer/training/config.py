@@ -52,7 +52,7 @@ class RunConfig:
 
     model: str = _f("mlp", "model spec as in `explorer.models.models.load`: zoo name, torchvision name or file.py:ClassName")
     pruned_dir: str = _f("", "directory exported by the Prune page (mask.safetensors + spec.json), or a mask file; empty = no mask")
-    init: str = _f("dense", "initialisation: dense | ticket (dense init + mask) | reinit (fresh init + mask) | random (random mask of equal per-layer sparsity) | rewind | saved (the export's own weights + mask, e.g. after approximate isometry)", choices=INITS)
+    init: str = _f("dense", "initialisation: dense | ticket (dense init + mask) | reinit (fresh init + mask) | random (a random mask, or a random cut of the same kind, keeping the ticket's parameter count per layer) | rewind | saved (the export's own weights + mask, e.g. after approximate isometry)", choices=INITS)
     init_scheme: str = _f("as-built", "how the weights are drawn before any mask: as-built | orthogonal | delta-orthogonal | kaiming-normal | kaiming-uniform | xavier-normal | xavier-uniform | lecun-normal | gaussian:SIGMA2 (explorer.models.init_schemes)")
     rewind_step: int = _f(0, "rewind: the dense run's step whose weights the survivors start from (a dense run saves a checkpoint at its rewind_step); keep equal across a group")
     rewind_from: str = _f("", "for init=rewind: run id of the dense run to rewind to (default: this config's dense twin)")
