@@ -58,14 +58,10 @@ def test_opening_a_user_file_reports_the_sandbox_child_the_build_and_the_tracer(
 # ---- the page --------------------------------------------------------------------------------------
 
 
-def _status(node) -> list:
-    """(label, texts) of every st.status box under `node`."""
-    out = []
-    for c in getattr(node, "children", {}).values():
-        if type(c).__name__ == "Status":
-            out.append((c.label, [getattr(m, "value", "") or "" for m in c.children.values()]))
-        out += _status(c)
-    return out
+def _record(at: AppTest) -> list:
+    """(label, text) of the expanders that keep the record of a model's opening."""
+    return [(e.label, "\n".join(getattr(m, "value", "") or "" for m in e.children.values()))
+            for e in at.expander if e.label.startswith("Opening ")]
 
 
 def test_a_page_opening_a_user_file_shows_each_stage_and_its_time(tmp_path, monkeypatch):
@@ -76,17 +72,16 @@ def test_a_page_opening_a_user_file_shows_each_stage_and_its_time(tmp_path, monk
     at.sidebar.radio(key="arch.source").set_value("file").run()
     at.sidebar.selectbox(key="arch.file").set_value(f"{tmp_path / 'models' / 'staged.py'}:BranchyNet").run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
-    boxes = _status(at.main)
-    assert boxes, "no progress box while the file was probed and traced"
-    label, texts = boxes[0]
+    boxes = _record(at)
+    assert boxes, "no record of the stages the file went through"
+    label, shown = boxes[0]
     assert label.startswith("Opening staged.py:BranchyNet: ready in ") and label.endswith(" s"), label
-    shown = "\n".join(texts)
     for what in ("sandboxed child process: importing the file and constructing the model",
                  "building staged.py:BranchyNet in this process", "tracing with torch.fx", "op graph: "):
         assert what in shown, shown
     assert all(line.rstrip().endswith(" s") for line in shown.splitlines() if line.startswith("- "))
-    at.run()  # the graph is cached now: no progress box
-    assert not _status(at.main) and at.metric
+    at.run()  # the graph is cached now: no progress shown
+    assert not _record(at) and at.metric
 
 
 HELD = threading.Event()  # released by the test: the work the page waits for

@@ -128,7 +128,7 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     if st.session_state.get(f"{page}.model_id") != model_id or st.session_state.get(f"{page}.granularity") not in grans:
         # deciding builds the model's graphs: the slow part of opening a model, shown as it goes
         default = wait_for(page, f"default:{model_id}:{seed}:{prefer_unit}", f"Opening {_short(spec)}",
-                           lambda: default_granularity(spec, src, seed, prefer_unit))
+                           lambda: default_granularity(spec, src, seed, prefer_unit), record=src == "file")
         if default is None:  # the user stopped waiting
             return None
         if default not in grans:
@@ -146,7 +146,8 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     state.SEED.put(seed)
     onnx_digest = digest(state.ONNX_BYTES.get()) if spec == state.ONNX_SPEC else None
     key = DagKey(spec=spec, granularity=gran, depth=depth, seed=seed, onnx_digest=onnx_digest)
-    if src != "onnx" and wait_for(page, f"dag:{key}", f"Opening {_short(spec)} ({gran})", lambda: _build(key)) is None:
+    if src != "onnx" and wait_for(page, f"dag:{key}", f"Opening {_short(spec)} ({gran})", lambda: _build(key),
+                                  record=src == "file") is None:
         return None
     return key
 

@@ -4,7 +4,8 @@ Opening a user's model takes tens of seconds: a sandboxed child process imports,
 traces it, then this process builds and traces it again. The work runs in a thread of this
 module's pool — library code only, which reports its stages (`explorer.concurrency.progress`);
 Streamlit is called from the script thread alone, which polls and shows the stage and the elapsed
-time in an `st.status`, with a "Stop waiting" button. Stopping leaves the work running (its result
+time under a spinner, with a "Stop waiting" button; once done, the stages and their times may stay in
+a collapsed expander ("Opening X: ready in 12.3 s"), or go. Stopping leaves the work running (its result
 lands in the library's caches, ready when the model is opened again) and the page usable.
 
     dag = wait_for("arch", f"dag:{key}", "Opening mlp_skip", lambda: build_dag("mlp_skip"))
@@ -41,11 +42,12 @@ def _stages(stages: list[tuple[str, float]]) -> str:
     return "\n".join(f"- {text} — {s:.1f} s" for text, s in stages)
 
 
-def wait_for(page: str, job: str, title: str, work: Callable[[], T]) -> T | None:
+def wait_for(page: str, job: str, title: str, work: Callable[[], T], record: bool = False) -> T | None:
     """`work()` (library code, run in a pool thread) with its stages and elapsed time shown while it runs
     past `QUICK_S`; None when the user stopped waiting (the work goes on in the background). `job` names the
     work within the session: a rerun while it runs waits for the same work again instead of starting
-    another. Its exceptions are raised here, in the script thread."""
+    another. With `record`, the stages and their times stay on the page afterwards (collapsed); else the
+    progress goes when the work is done. Its exceptions are raised here, in the script thread."""
     jobs: dict[str, tuple[Future, Progress]] = st.session_state.setdefault(IN_FLIGHT, {})
     if job not in jobs:
         progress = Progress()
@@ -63,28 +65,29 @@ def wait_for(page: str, job: str, title: str, work: Callable[[], T]) -> T | None
         return _finish(jobs, job, fut, timeout=QUICK_S)
     except FutureTimeout:
         pass
-    status = st.status(f"{title}…", expanded=True)
-    with status:
-        now, done, stop = st.empty(), st.empty(), st.empty()
-        stop.button("Stop waiting", key=f"{page}.stop.{_tag(job)}", icon=":material/pause_circle:",
-                    on_click=stopped.add, args=(job,), help="the work goes on in the background; this page stops waiting for it")
-    while not fut.done():
-        stages = progress.stages()
-        now.markdown(f"**{progress.current}** — {stages[-1][1] if stages else 0:.0f} s")
-        done.markdown(_stages(stages[:-1]))  # the stages behind it, with their times
-        status.update(label=f"{title}… {progress.elapsed():.0f} s")
-        time.sleep(POLL_S)
+    slot = st.empty()  # while it runs: a spinner with the time, the stage, the stages done; then their record
+    with slot.container(border=True), st.spinner(f"{title}…", show_time=True):
+        now, done = st.empty(), st.empty()
+        st.button("Stop waiting", key=f"{page}.stop.{_tag(job)}", icon=":material/pause_circle:",
+                  on_click=stopped.add, args=(job,), help="the work goes on in the background; this page stops "
+                                                          "waiting for it")
+        while not fut.done():
+            stages = progress.stages()
+            now.markdown(f"**{progress.current}** — {stages[-1][1] if stages else 0:.0f} s "
+                         f"({progress.elapsed():.0f} s in all)")
+            done.markdown(_stages(stages[:-1]))  # the stages behind it, with their times
+            time.sleep(POLL_S)
     try:
         result = _finish(jobs, job, fut)
     except Exception:
-        status.update(label=f"{title}: failed after {progress.elapsed():.1f} s", state="error", expanded=False)
-        now.empty()
-        stop.empty()
+        slot.expander(f"{title}: failed after {progress.elapsed():.1f} s", icon=":material/error:").markdown(
+            _stages(progress.stages()))
         raise
-    status.update(label=f"{title}: ready in {progress.elapsed():.1f} s", state="complete", expanded=False)
-    now.empty()
-    stop.empty()
-    done.markdown(_stages(progress.stages()))
+    if record:
+        slot.expander(f"{title}: ready in {progress.elapsed():.1f} s", icon=":material/check:").markdown(
+            _stages(progress.stages()))
+    else:
+        slot.empty()
     return result
 
 
