@@ -5,6 +5,8 @@ import os
 
 from streamlit.testing.v1 import AppTest
 
+from explorer.models.key import ModelKey
+
 from pathlib import Path
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "3_Prune.py")
@@ -13,8 +15,7 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "3_Prune.py")
 def fresh(tmp_path, spec="resnet_tiny", granularity="op"):
     os.environ["EXPLORER_DATA_DIR"] = str(tmp_path)
     at = AppTest.from_file(PAGE, default_timeout=300)
-    at.session_state["explorer.spec"] = spec
-    at.session_state["explorer.source"] = "zoo"
+    at.session_state["explorer.model"] = ModelKey(spec, granularity, source="zoo")
     at.session_state["prune.model_id"] = f"zoo:{spec}"
     at.session_state["prune.granularity"] = granularity
     at.run()
@@ -93,7 +94,7 @@ def test_a_big_model_prunes_in_the_worker_with_progress(tmp_path):
     import time
 
     at = fresh(tmp_path, "squeezenet1_1", "op")
-    at.session_state["explorer.source"] = "torchvision"
+    at.session_state["explorer.model"] = ModelKey("squeezenet1_1", "op", source="torchvision")
     at.run()
     at.selectbox(key="prune.crit").set_value("magnitude").run()
     at.selectbox(key="prune.target").set_value("units").run()

@@ -14,6 +14,7 @@ from explorer.pruning.mask import Mask
 from explorer.training.config import RunConfig
 from explorer.training.runner import execute
 from explorer.training.store import RunStore
+from explorer.models.key import ModelKey
 from ui.state import RetrainRequest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,7 @@ def _handoff(data, model: str) -> AppTest:
     """The Train page's form for a half-pruned `model` (the hand-off when it could not start by itself)."""
     d = _half_pruned(data, model)
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["explorer.retrain"] = RetrainRequest(model, str(d), "unit", start=False)
+    at.session_state["explorer.retrain"] = RetrainRequest(ModelKey(model, "unit"), str(d), start=False)
     at.run()
     ok(at)
     return at
@@ -180,7 +181,7 @@ def test_the_prune_hand_off_starts_in_one_click(data):
     runs end the verdict names every control with its size."""
     d = _half_pruned(data, "moons_mlp")
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["explorer.retrain"] = RetrainRequest("moons_mlp", str(d), "unit")
+    at.session_state["explorer.retrain"] = RetrainRequest(ModelKey("moons_mlp", "unit"), str(d))
     at.run()
     ok(at)
     s = RunStore(data)
@@ -218,8 +219,7 @@ def test_train_opens_on_the_newest_complete_comparison_and_the_url_names_its_mod
     _finished(s, lot.replace(group="lth-0a1b2c-r1", init="random", pruned_dir="m1", label="r1 random s0"))
     _finished(s, base.replace(group="lonely", init="ticket", pruned_dir="q", label="ticket"))  # newest, incomplete
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["explorer.spec"] = "mlp"  # the session was on another model before
-    at.session_state["explorer.source"] = "zoo"
+    at.session_state["explorer.model"] = ModelKey("mlp", source="zoo")  # the session was on another model before
     at.run()
     ok(at)
     assert at.session_state["train.group"] == "lth-0a1b2c-r1"
@@ -268,7 +268,7 @@ def test_a_hand_off_that_cannot_start_says_why_and_shows_the_form(data):
     nothing: the page says why, stays up, and shows the form to set the comparison up by hand."""
     d = _half_pruned(data, "moons_mlp")
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["explorer.retrain"] = RetrainRequest("mlp", str(d), "unit")
+    at.session_state["explorer.retrain"] = RetrainRequest(ModelKey("mlp", "unit"), str(d))
     at.run()
     assert not at.exception
     assert at.error and "starting the comparison from the Prune page" in at.error[0].value

@@ -237,7 +237,7 @@ def test_batchnorm_and_rewritten_tickets_train_batched_as_one_by_one(tmp_path):
     from explorer.pruning import operations as ops
     from explorer.pruning.pipeline import run
     from explorer.training.jobs.sweep import architectures
-    from explorer.lottery import roles
+    from explorer.training import roles
 
     os.environ["EXPLORER_DATA_DIR"] = str(tmp_path)
     lm = models.load_cached("resnet_tiny")

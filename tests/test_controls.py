@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from explorer import models, paths
 from explorer.graph import build_dag
-from explorer.lottery import roles
+from explorer.training import roles
 from explorer.lottery.group import same_network
 from explorer.pruning.apply import apply
 from explorer.pruning.export import export

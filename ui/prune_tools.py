@@ -281,7 +281,7 @@ def result_panel(key, dag) -> None:
     if c4.button("Retrain: ticket vs dense vs controls", key="prune.btn_retrain", type="primary",
                  help="one click: the quick comparison (2 seeds, a few hundred steps) starts on the Train page — the "
                       "dense network, the ticket, and controls of the ticket's size"):
-        state.RETRAIN.put(state.RetrainRequest(key.spec, str(d), dag.granularity, key.seed))
+        state.RETRAIN.put(state.RetrainRequest(key.replace(granularity=dag.granularity), str(d)))
         st.switch_page("pages/4_Train.py")
 
 

@@ -84,11 +84,11 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
     the steps default to the zoo model's recipe (`quick`: its quick-comparison length; `default_config`)."""
     from explorer.data import BUILTIN
     from explorer.training.config import RunConfig
-    from explorer.training.device import available
+    from explorer.runtime.device import available
     from explorer.models import zoo_names
 
     names = zoo_names()
-    spec0 = spec_default or state.SPEC.get() or "mlp"
+    spec0 = spec_default or state.model().spec or "mlp"
     c1, c2, c3 = st.columns(3)
     if fixed_model:
         c1.text_input("Model", value=spec0, disabled=True, key=f"{prefix}.model_fixed",
@@ -317,9 +317,8 @@ def _show_model(spec: str) -> None:
     from explorer.models import ZOO
 
     src = "zoo" if spec in ZOO else "file" if ".py:" in spec.split("@")[0] else "torchvision"
-    if (state.SOURCE.get(), state.SPEC.get()) != (src, spec):
-        state.SOURCE.put(src)
-        state.SPEC.put(spec)
+    if (state.model().source, state.model().spec) != (src, spec):
+        state.pick(spec=spec, source=src)
 
 
 def damaged_store_way_out(e: BaseException) -> None:

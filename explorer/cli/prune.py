@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.cli import CliError
 
-    if args.model.lower().endswith(".onnx"):
-        raise CliError(f"{args.model}: an ONNX file is read as structure only, so there are no weights to prune; "
-                       "prune the PyTorch model it was exported from")
+    from explorer.cli.options import model
+
+    model(args.model, "prune")
     if args.granularity == "block":
         raise CliError("the block level is for browsing (ops collapsed by module); prune at op level with the ids "
                        f"of `python -m explorer levels {args.model} --granularity op`, or by a --criterion")

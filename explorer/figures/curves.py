@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from explorer.lottery.roles import ROLES
+from explorer.training.roles import ROLES
 
 MAX_POINTS = 400  # per curve: long runs are downsampled before drawing
 

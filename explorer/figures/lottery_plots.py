@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 
 from explorer.lottery.flow import Flow
 from explorer.lottery.report import TITLES, mean_std, roles, series
-from explorer.lottery.roles import ROLES
+from explorer.training.roles import ROLES
 
 COLORS = {"ticket": ROLES["ticket"].color, "reinit": ROLES["reinit"].color, "random": ROLES["random"].color,
           "dense": ROLES["dense"].color, "earlybird": "#2ca02c", "end": ROLES["ticket"].color}

@@ -79,7 +79,7 @@ def plan(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Sequence[st
     """`ticket_group`, with every control checked before anything trains: a control that cannot be
     built (no random cut of the ticket's size exists) or that is the same network as the dense run or
     the ticket (it would only repeat that curve) is left out, and the notes say which and why."""
-    from explorer.lottery import roles
+    from explorer.training import roles
 
     seeds = list(seeds)
     probe = base.replace(seed=seeds[0] if seeds else 0, pruned_dir=pruned_dir)

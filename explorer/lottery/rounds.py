@@ -16,7 +16,7 @@ A round ends as an *entry* of the experiment document:
 a killed job skips them.
 
     >>> from explorer.lottery.experiment import LotteryConfig
-    >>> cfg = LotteryConfig(model="mlp", dataset="mnist1d", seeds=2)
+    >>> cfg = LotteryConfig.of(model="mlp", dataset="mnist1d", seeds=2)
     >>> [(c.init, c.seed, c.save_final) for c in dense_configs(cfg)]
     [('dense', 0, True), ('dense', 1, True)]
 """
@@ -105,7 +105,7 @@ def round_configs(cfg: Any, r: int | str, masks: Sequence[str], dense_ids: Seque
 
 def final_weights(store: Any, run_cfg: Any) -> dict[str, torch.Tensor]:
     """The trained weights of a finished `save_final` run (its checkpoint at the last step)."""
-    from explorer.lottery.rewind import RewindError
+    from explorer.training.rewind import RewindError
     from explorer.training.checkpoints import read_checkpoint
 
     path = paths.checkpoint(paths.checkpoints(store.dir), run_cfg.run_id, run_cfg.steps)
@@ -115,14 +115,6 @@ def final_weights(store: Any, run_cfg: Any) -> dict[str, torch.Tensor]:
                           "round has nothing to prune" + (f": {run.error}" if run.error else "")
                           + "; lower the learning rate or train more steps")
     return read_checkpoint(path)
-
-
-def write_mask(folder: Path, mask: Mask, spec: str, meta: dict[str, Any]) -> str:
-    """`mask.safetensors` and a spec naming the model in `folder`; returns the folder (a `pruned_dir`)."""
-    folder = paths.ensure_dir(folder)
-    mask.save(folder / "mask.safetensors")
-    (folder / "spec.json").write_text(json.dumps({"model": spec, "lottery": meta}, indent=1))
-    return str(folder)
 
 
 def role_runs(store: Any, configs: Sequence[Any], dense: Sequence[Any], target_frac: float,

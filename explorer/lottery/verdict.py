@@ -8,7 +8,7 @@ runs draw their weights with several init schemes (a trainability grid: init × 
 pruned, pruned + isometry}) is compared scheme by scheme, each against its own dense runs.
 
 The verdict names every control it uses with its size (parameters kept of the total). A control is
-a network of the ticket's size (`explorer.pruning.kept`; `lottery.roles` refuses to build one that
+a network of the ticket's size (`explorer.pruning.kept`; `training.roles` refuses to build one that
 is not); a run in the store whose recorded size differs from the ticket's (one trained before that
 check existed) is named as such and left out of the verdict's comparison, never compared silently.
 
@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.lottery.roles import ROLE_NAMES, ROLES, title
+from explorer.training.roles import ROLE_NAMES, ROLES, title
 
 
 

@@ -17,7 +17,7 @@ result is a copy). Then:
   zero.
 
 The `PrunedModel` carries the pruned model, its mask, the selection, the verdict and
-the pruned network's DAG (`explorer.lottery.rewind` loads surviving weights into it from a
+the pruned network's DAG (`explorer.training.rewind` loads surviving weights into it from a
 saved state, e.g. the dense init of a lottery ticket).
 
     >>> from explorer import models

@@ -7,7 +7,7 @@ of its entries a mask keeps (a tensor the mask does not name is kept whole). Its
 A lottery ticket is judged against controls (docs/science.md §4, §7): the same cut re-initialised
 (`reinit`), the ticket rewound (`rewind`), and a random network *of the same size* (`random`).
 "The same size" is decided here, per kind of cut, and every control is checked against its ticket
-before it trains (`explorer.lottery.roles.build`): a control whose size differs is refused with the
+before it trains (`explorer.training.roles.build`): a control whose size differs is refused with the
 layers that differ, never trained as if it were comparable.
 
 - **reinit, rewind** (every cut): the ticket's own mask — the same kept count in every tensor

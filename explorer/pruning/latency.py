@@ -94,7 +94,7 @@ def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.
     `pruned_form` names the middle form: "masked" (unit level: the same kernels, zeros inside) or
     "rewritten" (op level: the removed ops are gone from the graph, so it can be faster)."""
     from explorer.pruning.compact import count
-    from explorer.training.device import threads_for
+    from explorer.runtime.device import threads_for
 
     threads = threads_for("latency") if threads is None else threads
     forms = (("dense", dense), (pruned_form, masked), ("compacted", compacted))

@@ -147,7 +147,7 @@ def _note(c: Any) -> str:
 
 
 def _rewind(c: Any, root: Path) -> Start:
-    from explorer.lottery.rewind import rewind_to_checkpoint
+    from explorer.training.rewind import rewind_to_checkpoint
 
     start = _ticket(c, root)
     dense_id = c.rewind_from or c.dense_twin().run_id
