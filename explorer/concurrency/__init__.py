@@ -4,6 +4,7 @@
   global random generator), held while a graph is traced or a seeded model is built; and the
   scoping of fx's patches to the thread that traces, so another thread's forward pass is untouched;
 - `once`       — a memo that computes each key once when several threads ask for it at once;
+- `gc_pause`   — the cyclic garbage collector paused while any thread builds a big graph;
 - `progress`   — the stages of long work (probing, building, tracing), reported by the library and
   read by a page from another thread.
 """
