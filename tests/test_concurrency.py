@@ -243,3 +243,35 @@ def test_a_wait_for_the_lock_is_reported_to_the_waiting_thread():
     w.join()
     assert "tracing — waiting: another session is tracing" in seen[-1]
     assert p.current == "tracing" and p.done
+
+
+def test_the_gc_pause_lasts_until_the_last_thread_leaves():
+    """Two sessions building unit graphs: the first to finish must not turn the collector back on under the
+    other, and the last one out turns it back on."""
+    import gc
+
+    from explorer.concurrency.gc_pause import paused_gc
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a() -> None:
+        with paused_gc():
+            a_in.set()
+            b_in.wait(60)
+        a_out.set()
+
+    def b() -> None:
+        a_in.wait(60)
+        with paused_gc():
+            b_in.set()
+            a_out.wait(60)
+            seen["after a left"] = gc.isenabled()
+
+    assert gc.isenabled()
+    ts = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert seen == {"after a left": False} and gc.isenabled()
