@@ -10,6 +10,8 @@ lazy imports included).
 
 - `paths`    — every place on disk (the data folder); `config` — the `Spec` base of every config;
 - `runtime`  — where work computes (device) and on how many threads; `data` — offline datasets;
+- `concurrency` — sessions as threads of one process: the lock over torch's global state, compute-once
+  caches, progress reports;
 - `models`   — the zoo, torchvision classifiers, user files, the model key;
 - `graph`    — the DAG-DNN and its tracers (op, unit, block, ONNX);
 - `lifting`  — the unit lower-triangular transition matrices, verified against the model;
@@ -25,7 +27,7 @@ __version__ = "0.2.0"
 
 # The layers, lowest first (the one statement of the order; README "Layout of the code" cites it).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paths", "config", "runtime", "data"),
+    ("paths", "config", "runtime", "data", "concurrency"),
     ("models",),
     ("graph",),
     ("lifting",),

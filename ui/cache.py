@@ -109,19 +109,18 @@ def lifting(key: DagKey, input_seed: int = 0, sample: int | None = None):
 
 
 def input_tensor(key: DagKey, input_seed: int = 0, sample: int | None = None):
-    """The input the numeric views use: the dataset sample `sample` where one exists, else seeded noise."""
-    import torch
+    """The input the numeric views use (`explorer.lifting.inputs.view_input`): the dataset sample `sample`
+    where one fits the model's example, else a seeded draw like that example (token ids stay integers,
+    several inputs stay several) — the inputs `python -m explorer verify` draws."""
+    from explorer.lifting.inputs import view_input
 
     if key.is_onnx:
         return None
-    m = model(key.spec, key.seed)
-    shape = tuple(m.example_input.shape[1:])
-    if sample is not None and m.info.dataset:
-        x = dataset_sample(m.info.dataset, sample, shape)
-        if x is not None:
-            return x
-    g = torch.Generator().manual_seed(int(input_seed))
-    return torch.randn(1, *shape, generator=g)
+    arr = None
+    if sample is not None:
+        ds = model(key.spec, key.seed).info.dataset
+        arr = _dataset_array(ds, sample) if ds else None
+    return view_input(dag(key), input_seed, arr)
 
 
 @st.cache_data(show_spinner="loading the dataset…", max_entries=64)
@@ -137,44 +136,20 @@ def _dataset_array(name: str, index: int):
     return x[int(index) % len(x)].numpy()
 
 
-def dataset_sample(name: str, index: int, shape: tuple[int, ...]):
-    import numpy as np
-    import torch
-
-    arr = _dataset_array(name, int(index))
-    if arr is None:
-        return None
-    t = torch.as_tensor(np.asarray(arr), dtype=torch.float32)
-    if t.numel() != int(np.prod(shape)):
-        return None
-    return t.reshape(1, *shape)
-
-
 @st.cache_data(show_spinner="verifying against the forward pass…", max_entries=32)
 def verification(key: DagKey, input_seed: int = 0, sample: int | None = None) -> dict:
-    """`explorer.lifting.verify.verify(model, dag, x)` as a plain dict (forward_error, jacobian_error,
-    tol, ok, dtype, trivial). Models past `OWN_PRECISION_PARAMS` parameters are checked in their own
-    precision (float32): a float64 copy of vit_b_16 and its forward took 5 s of the page's 5.5."""
-    from explorer.lifting.verify import verify
-
-    import torch
+    """`explorer.lifting.verify.verify_model` (the policy `python -m explorer verify` runs too) at the input
+    on show, as a plain dict (forward_error, jacobian_error, tol, ok, dtype, trivial, notes)."""
+    from explorer.lifting.verify import verify_model
 
     m = model(key.spec, key.seed)
-    x = input_tensor(key, input_seed, sample)  # the sample on show, plus 3 seeded random ones (small models)
-    n_params = sum(p.numel() for p in m.model.parameters())
-    extra = 3 if n_params < 1_000_000 else 0
-    g = torch.Generator().manual_seed(1_000 + int(input_seed))
-    x = torch.cat([x, torch.randn(extra, *x.shape[1:], generator=g)])
-    v = verify(m.model, dag(key), x, own_precision=n_params > OWN_PRECISION_PARAMS)
+    v = verify_model(m.model, dag(key), input_tensor(key, input_seed, sample), seed=int(input_seed))
     out = {}
     for k in ("forward_error", "jacobian_error", "tol", "ok"):
         val = getattr(v, k, None)
         out[k] = val if val is None or isinstance(val, bool) else float(val)
-    out["dtype"], out["trivial"] = v.dtype, v.trivial
+    out["dtype"], out["trivial"], out["notes"] = v.dtype, v.trivial, list(v.notes)
     return out
-
-
-OWN_PRECISION_PARAMS = 20_000_000
 
 
 @st.cache_data(show_spinner="evaluating the sub-architecture…", max_entries=64)
@@ -183,9 +158,10 @@ def function_value(key: DagKey, input_seed: int, sample: int | None, node: str,
     """`lifting(...).function_at(node, x, removed_nodes, removed_arcs)` as a flat float64 numpy array (cached)."""
     import numpy as np
 
+    from explorer.graph.shapes import tensors_in
+
     L = lifting(key, input_seed, sample)
     v = L.function_at(node, input_tensor(key, input_seed, sample), removed_nodes=tuple(removed_nodes),
                       removed_arcs=tuple(removed_arcs))
-    if hasattr(v, "detach"):
-        v = v.detach().cpu().numpy()
-    return np.asarray(v, dtype=float).ravel()
+    parts = [t.detach().cpu().double().numpy().ravel() for t in tensors_in(v)]  # a tuple/dict output: every tensor
+    return np.concatenate(parts) if parts else np.asarray(v, dtype=float).ravel()

@@ -39,6 +39,8 @@ def verification_badge(v: dict) -> None:
                    f"zero-initialised head), so composition and forward agree whatever T_l holds — {text}")
     else:
         st.success(f"✓ verified: Φ_L T_L ⋯ Φ_1 T_1 z₀ equals the model's forward — {text}")
+    if v.get("notes"):  # how the inputs were drawn (token ids, a fixed batch) and the precision chosen
+        st.caption("How this was checked: " + "; ".join(v["notes"]))
 
 
 def cache_model_dataset(key) -> str | None:

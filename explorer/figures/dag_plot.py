@@ -59,7 +59,9 @@ BRIEF_HOVER_NODES = 400  # above this many nodes a node's hover counts its arcs 
 
 
 def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
-    """Nodes whose id, op or module contains `query` (case-insensitive), and their neighbours.
+    """Nodes whose id, op or module contains `query` (case-insensitive), and their neighbours. A module
+    path matches in both spellings: `layers.17.self_attn` (the module) and `layers_17_self_attn` (the
+    node id torch.fx makes of it).
 
     >>> from explorer.graph.dag import Dag, Node, Arc
     >>> dag = Dag.build([Node("x", "input"), Node("fc", "linear", "layer.fc"), Node("y", "relu")],
@@ -67,14 +69,21 @@ def search_nodes(dag: Dag, query: str | None) -> tuple[list[str], set[str]]:
     >>> hits, nbrs = search_nodes(dag, "LAYER")
     >>> hits, sorted(nbrs)
     (['fc'], ['x', 'y'])
+    >>> search_nodes(dag, "layer_fc")[0]
+    ['fc']
     """
-    q = (query or "").strip().lower()
+    q = _spelling((query or "").strip())
     if not q:
         return [], set()
-    hits = [n.id for n in dag.nodes if q in n.id.lower() or q in n.op.lower() or q in (n.module or "").lower()]
+    hits = [n.id for n in dag.nodes if any(q in _spelling(f) for f in (n.id, n.op, n.module or ""))]
     hit_set = set(hits)
     nbrs = {j for i in hits for j in (*dag.predecessors(i), *dag.successors(i))} - hit_set
     return hits, nbrs
+
+
+def _spelling(text: str) -> str:
+    """Lower case, with module-path dots as underscores: the one spelling of ids and module paths."""
+    return text.lower().replace(".", "_")
 
 
 def _node_hover(dag: Dag, node_id: str) -> str:
