@@ -122,19 +122,29 @@ def timed_graph(key: DagKey, since: float):
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _dag_figure(key: DagKey, search: str, selected_nodes: tuple, selected_arcs: tuple, dimmed: tuple,
-                dragmode: str):
+def _dag_figure(key: DagKey, search: str, ids_digest: str, dragmode: str, _selected_nodes: tuple,
+                _selected_arcs: tuple, _dimmed: tuple):
     from explorer.figures.dag_plot import dag_figure as draw
 
-    return draw(dag(key), search=search, selected_nodes=selected_nodes, selected_arcs=selected_arcs,
-                dimmed=dimmed, dragmode=dragmode, layout=layout(key))
+    return draw(dag(key), search=search, selected_nodes=_selected_nodes, selected_arcs=_selected_arcs,
+                dimmed=_dimmed, dragmode=dragmode, layout=layout(key))
+
+
+def _ids_digest(*groups: tuple) -> str:
+    """One short digest of tuples of ids (Streamlit's own argument hashing takes seconds on the 224,000
+    arcs of a magnitude ticket; this takes milliseconds)."""
+    h = hashlib.blake2b(digest_size=16)
+    for g in groups:
+        h.update("\x00".join(g).encode())
+        h.update(b"\x01")
+    return h.hexdigest()
 
 
 def dag_figure(key: DagKey, search: str = "", selected_nodes=(), selected_arcs=(), dimmed=(), dragmode: str = "zoom"):
     """`explorer.figures.dag_plot.dag_figure` of `dag(key)` (cached: a unit-level graph has tens of thousands
     of arcs, and a rerun that changes nothing in the graph should not draw it again). Treat it as read-only."""
-    return _dag_figure(key, search.strip(), tuple(selected_nodes), tuple(selected_arcs), tuple(sorted(dimmed)),
-                       dragmode)
+    nodes, arcs, dim = tuple(selected_nodes), tuple(selected_arcs), tuple(sorted(dimmed))
+    return _dag_figure(key, search.strip(), _ids_digest(nodes, arcs, dim), dragmode, nodes, arcs, dim)
 
 
 _MEMO_LOCK = threading.Lock()

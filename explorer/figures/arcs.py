@@ -179,16 +179,17 @@ def extents(dag: Dag, pos: dict[str, tuple[float, float]]) -> dict[tuple[int, st
 def band(b: Bundle, ext: dict[tuple[int, str], tuple[float, float]], x0: float, x1: float,
          pad: float = 0.3) -> tuple[list[float], list[float], tuple[float, float]]:
     """The closed outline of bundle `b` from its source layer's extent at x0 to its target's at x1 (a
-    skip bundle bows like a skip arc), and the point its label sits on: half a level after the source,
-    between two columns of nodes — in the middle of the band, or for a skip bundle near its upper edge,
-    clear of the label of a bundle it crosses."""
+    skip bundle bows like a skip arc), and the point its label sits on: between the first two columns of
+    nodes — in the middle of the band, or for a skip bundle near its upper edge, clear of the label of a
+    bundle it crosses."""
     (s_lo, s_hi), (d_lo, d_hi) = ext[(b.src_level, b.src)], ext[(b.dst_level, b.dst)]
     tx, ty = arc_points(x0, s_hi + pad, x1, d_hi + pad, b.skip)
     bx, by = arc_points(x0, s_lo - pad, x1, d_lo - pad, b.skip)
-    t = 0.5 / max(x1 - x0, 1e-9)  # the Bézier's x runs linearly from x0 to x1 (its control point sits midway)
+    dx = 0.5 if b.skip else 0.3  # a plain band's single arcs put their diamonds half way: keep clear of them
+    t = dx / max(x1 - x0, 1e-9)  # the Bézier's x runs linearly from x0 to x1 (its control point sits midway)
     top, bottom = _bezier(x0, s_hi + pad, x1, d_hi + pad, t, b.skip), _bezier(x0, s_lo - pad, x1, d_lo - pad, t, b.skip)
     w = 0.8 if b.skip else 0.5  # how far up the band, bottom (0) to top (1)
-    return tx + bx[::-1] + [tx[0]], ty + by[::-1] + [ty[0]], (x0 + 0.5, w * top + (1 - w) * bottom)
+    return tx + bx[::-1] + [tx[0]], ty + by[::-1] + [ty[0]], (x0 + dx, w * top + (1 - w) * bottom)
 
 
 def centre_line(b: Bundle, ext: dict[tuple[int, str], tuple[float, float]], x0: float,

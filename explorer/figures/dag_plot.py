@@ -46,7 +46,7 @@ import plotly.graph_objects as go
 
 from explorer.graph.block import shortcut_arcs
 from explorer.graph.dag import Dag
-from explorer.figures.arcs import ARC_BUDGET, arc_plan, arc_points, band, centre_line, count_text, extents
+from explorer.figures.arcs import ARC_BUDGET, ArcPlan, arc_plan, arc_points, band, centre_line, count_text, extents
 from explorer.figures.layout import level_layout
 from explorer.figures.node_labels import LABEL_ANGLE, label_plan, node_facts, node_label
 from explorer.figures.palette import (ARC_COLOR, ARC_FAINT, BUNDLE_FILL, SEARCH_COLOR, SELECT_COLOR,
@@ -148,8 +148,8 @@ def dag_figure(
         dim |= set(ids) - hit_set - nbrs
 
     # ---- arcs -------------------------------------------------------------------------
-    traces = _arc_traces(dag, pos, Scatter, hit_set | hi | sel_nodes, hit_set, sel_arcs, faint=bool(search and hits))
-    plan = traces.pop()
+    traces, plan = _arc_traces(dag, pos, Scatter, hit_set | hi | sel_nodes, hit_set, sel_arcs,
+                               faint=bool(search and hits))
 
     # ---- nodes ------------------------------------------------------------------------
     colors = level_colors(n_levels)
@@ -249,9 +249,9 @@ def _spaced(dag: Dag, ids: list[str], pos: dict, gap: float) -> list[str]:
 
 
 def _arc_traces(dag: Dag, pos: dict, Scatter, focus: set[str], hit_set: set[str], sel_arcs: set[str],
-                faint: bool) -> list:
+                faint: bool) -> tuple[list, ArcPlan]:
     """Traces 0..7 of the module table (bundles, arcs, highlighted and selected arcs, bundle labels,
-    midpoints), then the `arcs.ArcPlan` they were drawn by as the last item."""
+    midpoints), and the `arcs.ArcPlan` they were drawn by."""
     plan = arc_plan(dag, focus)
     shortcuts = {a.id for a in shortcut_arcs(dag)}
     sel_idx = [k for k, a in enumerate(dag.arcs) if a.id in sel_arcs] if sel_arcs else []
@@ -338,8 +338,7 @@ def _arc_traces(dag: Dag, pos: dict, Scatter, focus: set[str], hit_set: set[str]
                     colorscale=[[0, "rgba(120,120,120,0.45)"], [1, SELECT_COLOR]], showscale=False),
         showlegend=False,
     ))
-    traces.append(plan)
-    return traces
+    return traces, plan
 
 
 def arcs_note(fig: go.Figure) -> str:
