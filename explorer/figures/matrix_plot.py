@@ -263,15 +263,16 @@ def _shapes(rows: Sequence[str], cols: Sequence[str], band: Collection[str] | No
     return shapes
 
 
-def _layer_ticks(ids: Sequence[str], most: int = 24) -> tuple[list[int], list[str]]:
-    """Tick positions and labels at the first id of each layer ("fc2[0]" starts fc2), when few enough."""
+def _layer_ticks(ids: Sequence[str], min_gap: float = 0.0, most: int = 24) -> tuple[list[int], list[str]]:
+    """Tick positions and labels at the first id of each layer ("fc2[0]" starts fc2), at least `min_gap`
+    entries apart (a one-entry layer such as the bias slot "1" would print over the next), when few enough."""
     vals, text, last = [], [], None
     for k, i in enumerate(ids):
         layer = i.split("[", 1)[0]
-        if layer != last:
+        if layer != last and (not vals or k - vals[-1] >= min_gap):
             vals.append(k)
             text.append(i)
-            last = layer
+        last = layer
     return (vals, text) if len(vals) <= most else ([], [])
 
 
@@ -300,10 +301,11 @@ def _picture(rows: Sequence[str], cols: Sequence[str], Z: np.ndarray, scale: tup
                      marker=dict(color=[zmin], cmin=zmin, cmax=zmax, colorscale=colorscale, showscale=True,
                                  colorbar=dict(title=dict(text=colorbar_title), thickness=12)))
     fig = go.Figure([img, red, halo, bar])
-    yt, xt = _layer_ticks(rows), _layer_ticks(cols)
+    left = int(max(len(r) for r in rows) * CHAR_PX) + 14  # room for the longest id a tick may name
+    cell = min(MAX_CELL, max(width - left - COLORBAR_PX, 80) / max(m, 1), MAX_HEIGHT / max(n, 1))
+    yt, xt = _layer_ticks(rows, LINE_PX / cell), _layer_ticks(cols, LINE_PX / cell)
     left = int(max((len(t) for t in yt[1]), default=1) * CHAR_PX) + 14
     bottom = int(max((len(t) for t in xt[1]), default=1) * CHAR_PX) + 16
-    cell = min(MAX_CELL, max(width - left - COLORBAR_PX, 80) / max(m, 1), MAX_HEIGHT / max(n, 1))
     top = 52 if title else 24
     fig.update_layout(
         shapes=_shapes(rows, cols, band, shade=False), autosize=False, plot_bgcolor="white",
