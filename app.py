@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.training.device import use_threads
+from explorer.runtime.device import use_threads
 from ui import classroom
 from ui.nav import mark_navigation, pending_page
 from ui.warmup import start as warm_up
@@ -16,7 +16,7 @@ from ui.warmup import start as warm_up
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="DAG-DNN Explorer", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
-use_threads("interactive")  # the script thread shares the CPU with a training worker (explorer.training.device)
+use_threads("interactive")  # the script thread shares the CPU with a training worker (explorer.runtime.device)
 warm_up()  # torch & co. import in the background while Home is read (ui.warmup)
 
 

@@ -45,7 +45,7 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    cfg = LotteryConfig(model="lottery_mlp", dataset="mnist1d", sweep=SWEEP, steps=a.steps, lr=2e-2, batch_size=100,
+    cfg = LotteryConfig.of(model="lottery_mlp", dataset="mnist1d", sweep=SWEEP, steps=a.steps, lr=2e-2, batch_size=100,
                         eval_every=100, scope="layer", prune_biases=True, seeds=a.seeds, controls=("random",),
                         device=a.device)
     store = RunStore(tempfile.mkdtemp(prefix="bench_lottery_"))

@@ -94,7 +94,7 @@ def main() -> None:
         line = (f"{m:<17} {len(configs):>4} {configs[0].steps:>5} {'yes' if reason is None else 'no':<8} "
                 f"{wall:7.1f} {'OK' if wall <= 30 and not failed else 'MISSED':>6}  {accs}")
         if a.baseline:
-            from explorer.training.device import use_threads
+            from explorer.runtime.device import use_threads
             from explorer.training.runner import execute
 
             use_threads("worker")  # as the worker trains: one thread

@@ -1,4 +1,4 @@
-"""Why the thread counts in `explorer.training.device` are what they are.
+"""Why the thread counts in `explorer.runtime.device` are what they are.
 
     python3 bench/bench_threads.py [--seconds 3] [--repeats 15]
 

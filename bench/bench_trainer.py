@@ -30,7 +30,7 @@ from explorer import models  # noqa: E402
 from explorer.data import Batches, load_dataset  # noqa: E402
 from explorer.pruning.mask import Mask  # noqa: E402
 from explorer.training.config import RunConfig  # noqa: E402
-from explorer.training.device import resolve  # noqa: E402
+from explorer.runtime.device import resolve  # noqa: E402
 from explorer.training.loop import Callback  # noqa: E402
 from explorer.training.runner import execute  # noqa: E402
 

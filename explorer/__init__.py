@@ -1,20 +1,38 @@
 """DAG-DNN Explorer: networks as directed acyclic graphs, their lifting decomposition, pruning and retraining.
 
-The package is plain Python (no Streamlit). One package per concept; the data flows one way:
+The package is plain Python (no Streamlit). One package per concept; the data flows one way,
+up the layers of `LAYERS`: a package imports only packages of its own layer or below, and
+packages of one layer never import each other in a circle (`tests/test_house.py` checks both,
+lazy imports included).
 
-    models -> graph -> lifting -> pruning -> training -> lottery -> propagation -> figures
-    (model)   (DAG)    (T_l)      (mask)     (job, metrics) (verdict) (spectra)     (plotly)
+    models -> graph -> lifting -> pruning -> training -> labs -> figures -> links, lessons -> cli
+    (model)   (DAG)    (T_l)      (mask)     (runs)      (lottery, propagation, regions, playground)
 
-- `paths`    — every place on disk (the data folder);
-- `models`   — the zoo, torchvision classifiers, user files; `data` — offline datasets;
+- `paths`    — every place on disk (the data folder); `config` — the `Spec` base of every config;
+- `runtime`  — where work computes (device) and on how many threads; `data` — offline datasets;
+- `models`   — the zoo, torchvision classifiers, user files, the model key;
 - `graph`    — the DAG-DNN and its tracers (op, unit, block, ONNX);
 - `lifting`  — the unit lower-triangular transition matrices, verified against the model;
 - `pruning`  — selections, validity, criteria, masks, compaction, export, the prune pipeline;
-- `training` — run configs, the loop and its callbacks, the run store, jobs (worker, Ray);
-- `lottery`  — roles (dense, ticket, controls), rewinding, comparison groups and verdicts;
-- `propagation` — the signal-propagation lab: Jacobian spectra per init, pruning at init, isometry;
-- `figures`  — plotly figures, the pyvis view, plotly event parsing;
+- `training` — run configs, the roles a run starts as, the loop, the run store, jobs (worker, Ray);
+- `lottery`, `propagation`, `regions`, `playground` — the labs;
+- `figures`  — plotly and SVG figures, the pyvis view, plotly event parsing;
+- `links`, `lessons` — shareable links and the guided lessons;
 - `cli`      — `python -m explorer COMMAND`.
 """
 
 __version__ = "0.2.0"
+
+# The layers, lowest first (the one statement of the order; README "Layout of the code" cites it).
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("paths", "config", "runtime", "data"),
+    ("models",),
+    ("graph",),
+    ("lifting",),
+    ("pruning",),
+    ("training",),
+    ("lottery", "propagation", "regions", "playground"),
+    ("figures",),
+    ("links", "lessons"),
+    ("cli",),
+)

@@ -71,7 +71,7 @@ def main() -> None:
             st.warning(f"No node id, op or module contains {q.strip()!r}.")
 
     fig = cache.dag_figure(key, search=q)
-    selectable = dag.granularity in ("unit", "op") and key.spec != state.ONNX_SPEC
+    selectable = dag.granularity in ("unit", "op") and not key.is_onnx
     if selectable:
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points", "box", "lasso"))

@@ -67,6 +67,11 @@ def summary(key, cur, verdict) -> None:
     m[2].metric("params removed", _fmt(counts["params"]))
     m[3].metric("MACs removed", _fmt(counts["macs"]))
     m[4].metric("disconnected", len(verdict.disconnected) if verdict.ok else 0)
+    if verdict.ok and not cur.is_empty() and counts["params"] == 0 and counts["macs"] == 0:
+        from explorer.pruning.apply import no_gain_note
+
+        note = no_gain_note(cur)
+        st.info(note[0].upper() + note[1:] + ".", icon=":material/info:")  # said before anyone prunes and times
     if verdict.ok and verdict.disconnected:
         st.caption("Disconnected with it (dimmed on the graph): " + ", ".join(verdict.disconnected[:30])
                    + (" ..." if len(verdict.disconnected) > 30 else ""))

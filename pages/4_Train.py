@@ -17,7 +17,9 @@ from ui.grid_panel import grid_panel
 from explorer.links.pages import PAGES
 from ui.classroom import classroom, look
 from ui.links import Setting, linked
-from ui.train_forms import GROUP_KEY, backend, backend_name, damaged_store_way_out, new_runs_panel, retrain_panel
+from explorer.lottery.rounds import comparison_runs, dense_group
+from ui.train_forms import (GROUP_KEY, backend, backend_name, choose_group, damaged_store_way_out, new_runs_panel,
+                            retrain_panel, started_note)
 
 LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
 
@@ -80,8 +82,6 @@ def compare_block(runs, metrics) -> None:
     st.plotly_chart(fig, key="train.curves", config={"displaylogo": False})
     st.caption("Each role's line is the mean over its seeds, the band ± one standard deviation; solid = train, "
                "dotted = test. The dashed line is the target the iterations are counted to.")
-    for note in st.session_state.get("train.notes", {}).get(runs[0].group if runs else "", []):
-        st.warning(note, icon="⚠️")
     st.markdown(f"**Verdict.** {cmp.verdict}")
     if cmp.rows:
         st.dataframe(pd.DataFrame(cmp.records()), hide_index=True, width="stretch", key="train.table")
@@ -117,29 +117,30 @@ def main() -> None:
     new_runs_panel()
 
     be.poll()
-    groups = be.store.groups()
+    roles = be.store.group_roles()
+    groups = list(roles)
     if not groups:
         from explorer.figures.curves import curves_figure
 
         st.info("No runs yet: configure one above, or come from the Prune page with a pruned network.")
         st.plotly_chart(curves_figure([], {}), key="train.curves.empty", config={"displaylogo": False})
         return
-    cur = st.session_state.get(GROUP_KEY)
-    idx = groups.index(cur) if cur in groups else len(groups) - 1
-    group = st.selectbox("Comparison group", groups, index=idx, key=f"train.groupsel.{cur}",
-                         format_func=lambda g: g or "(no group)")
-    st.session_state[GROUP_KEY] = group
-    live = any(not r.done for r in be.store.list_runs(group=group))
+    group = choose_group(roles)
+    live = any(not r.done for r in comparison_runs(be.store, group))
 
     @st.fragment(run_every=LIVE_REFRESH_S if live else None)
     def live_view() -> None:
         with guard("reading runs"):
             be.poll()
-            runs = be.store.list_runs(group=group)
+            runs = comparison_runs(be.store, group)
             metrics = {r.id: be.store.metrics(r.id) for r in runs}
             n_live = sum(not r.done for r in runs)
             st.caption(f"{len(runs)} run(s), {n_live} queued or running" +
                        (f" — refreshing every {LIVE_REFRESH_S:g} s" if n_live else " — all finished"))
+            if dense_group(group) and not any(r.group == group and r.config.init == "dense" for r in runs):
+                st.caption(f"A lottery round trains tickets and controls only: its dense runs are round 0's "
+                           f"(group {dense_group(group)}), shown here as its reference.")
+            started_note(group)
             runs_block(runs)
             compare_block(runs, metrics)
             if live and n_live == 0:

@@ -77,11 +77,11 @@ def test_start_imp_from_the_form_and_draw_its_rounds(data, one_thread):
 
 def test_sweep_stability_transfer_and_earlybird_documents_render(data, one_thread):
     store = RunStore(data)
-    for kind, cfg in (("lottery.sweep", LotteryConfig(**TINY, sweep=(0.5, 0.9), controls=("random",))),
-                      ("lottery.stability", StabilityConfig(**TINY)),
-                      ("lottery.transfer", TransferConfig(**{**TINY, "model": "mlp", "dataset": "mnist1d"},
+    for kind, cfg in (("lottery.sweep", LotteryConfig.of(**TINY, sweep=(0.5, 0.9), controls=("random",))),
+                      ("lottery.stability", StabilityConfig.of(**TINY)),
+                      ("lottery.transfer", TransferConfig.of(**{**TINY, "model": "mlp", "dataset": "mnist1d"},
                                                           target_dataset="mnist1d@perm=1")),
-                      ("lottery.earlybird", EarlyBirdConfig(**{**TINY, "steps": 100}))):
+                      ("lottery.earlybird", EarlyBirdConfig.of(**{**TINY, "steps": 100}))):
         assert run_inline(kind, cfg.to_dict(), store).status == "done"
     at = AppTest.from_file(PAGE, default_timeout=180).run()
     want = {"One-shot sweep": 4, "Stability": 1, "Transfer": 0, "Early-bird": 1}

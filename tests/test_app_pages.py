@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.models.key import ONNX_SPEC, ModelKey
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
 
@@ -69,19 +71,32 @@ def test_home_draws_the_worked_example():
 
 
 def test_home_example_lifting_equals_direct_evaluation():
-    from ui.home import compose, direct, toy_dag, transition
+    """Home's T_l are the library's lifting of a real module (explorer.lessons.worked): each is the identity
+    but in the level-l rows, which hold exactly the weights of the arcs into level l; the composition
+    equals the network evaluated node by node, and the module's own forward."""
+    import torch
 
-    dag = toy_dag()
+    from explorer.lessons import worked
+
+    dag = worked.dag()
     ids = dag.order()
+    assert ids == worked.NAMES and len(dag.arcs) == len(worked.ARCS) == 16
     for l in range(1, dag.depth + 1):
-        T = transition(dag, l)
+        T = worked.transition(l)
         assert (T.diagonal() == 1).all() and not np.triu(T, 1).any()  # unit lower-triangular
-        changed = {ids[r] for r in range(len(ids)) if (T[r] != np.eye(len(ids))[r]).any()}
-        assert changed == {i for i in ids if dag.level[i] == l}  # only the level-l rows
+        want = np.eye(len(ids))
+        for s, d, w in worked.ARCS:
+            if dag.level[d] == l:
+                want[ids.index(d), ids.index(s)] = w
+        assert np.array_equal(T, want)  # only the level-l rows, holding the arc weights
     for x in ({"x1": 1.0, "x2": 2.0, "x3": -1.0}, {"x1": -3.0, "x2": 0.5, "x3": 2.0}):
-        z = compose(dag, x)[-1]
-        ref = direct(dag, x)
-        assert z[ids.index("y")] == pytest.approx(ref["y"])
+        ref = worked.direct(x)
+        assert worked.output(x) == pytest.approx(ref["y"])
+        with torch.no_grad():
+            assert float(worked.network()(torch.tensor([[x["x1"], x["x2"], x["x3"]]]))) == pytest.approx(ref["y"])
+    P = worked.product(3)  # linear part: (y, x2) sums the weight products of the paths x2 -> ... -> y
+    paths = [(-1, 1), (-1, 1, 1), (-1, -1, -1), (2, 1, 1), (2, -1, 2), (1, 2)]  # via h1; h1,g1; h1,g3; h2,g1; h2,g2; g2
+    assert P[ids.index("y"), ids.index("x2")] == sum(np.prod(p) for p in paths) == -3
 
 
 def test_architecture_switches_model_granularity_and_searches():
@@ -118,8 +133,7 @@ def test_architecture_torchvision_defaults_to_a_readable_view():
 def test_architecture_onnx_upload_path():
     at = AppTest.from_file(str(ROOT / "pages/1_Architecture.py"), default_timeout=TIMEOUT)
     at.session_state["explorer.onnx_bytes"] = tiny_onnx()
-    at.session_state["explorer.onnx_name"] = "tiny.onnx"
-    at.session_state["explorer.source"] = "onnx"
+    at.session_state["explorer.model"] = ModelKey(ONNX_SPEC, source="onnx", onnx_name="tiny.onnx")
     at.run()
     _ok(at)
     assert at.sidebar.radio(key="arch.source").value == "onnx"
@@ -130,8 +144,7 @@ def test_architecture_onnx_upload_path():
 def test_architecture_bad_onnx_is_an_error_message_not_a_traceback():
     at = AppTest.from_file(str(ROOT / "pages/1_Architecture.py"), default_timeout=TIMEOUT)
     at.session_state["explorer.onnx_bytes"] = b"this is not an onnx file"
-    at.session_state["explorer.onnx_name"] = "junk.onnx"
-    at.session_state["explorer.source"] = "onnx"
+    at.session_state["explorer.model"] = ModelKey(ONNX_SPEC, source="onnx", onnx_name="junk.onnx")
     at.run()
     assert not at.exception
     assert at.error and "onnx" in at.error[0].value.lower()

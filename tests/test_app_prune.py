@@ -5,6 +5,8 @@ import os
 
 from streamlit.testing.v1 import AppTest
 
+from explorer.models.key import ModelKey
+
 from pathlib import Path
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "3_Prune.py")
@@ -13,8 +15,7 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "3_Prune.py")
 def fresh(tmp_path, spec="resnet_tiny", granularity="op"):
     os.environ["EXPLORER_DATA_DIR"] = str(tmp_path)
     at = AppTest.from_file(PAGE, default_timeout=300)
-    at.session_state["explorer.spec"] = spec
-    at.session_state["explorer.source"] = "zoo"
+    at.session_state["explorer.model"] = ModelKey(spec, granularity, source="zoo")
     at.session_state["prune.model_id"] = f"zoo:{spec}"
     at.session_state["prune.granularity"] = granularity
     at.run()
@@ -93,7 +94,7 @@ def test_a_big_model_prunes_in_the_worker_with_progress(tmp_path):
     import time
 
     at = fresh(tmp_path, "squeezenet1_1", "op")
-    at.session_state["explorer.source"] = "torchvision"
+    at.session_state["explorer.model"] = ModelKey("squeezenet1_1", "op", source="torchvision")
     at.run()
     at.selectbox(key="prune.crit").set_value("magnitude").run()
     at.selectbox(key="prune.target").set_value("units").run()
@@ -118,3 +119,22 @@ def test_a_big_model_prunes_in_the_worker_with_progress(tmp_path):
                 os.kill(int(lock.read_text()), signal.SIGTERM)
             except ProcessLookupError:
                 pass
+
+
+def test_a_skip_arc_that_removes_nothing_is_said_before_pruning_and_not_timed(tmp_path):
+    """mlp_skip's skip arc into the add: the page says the cut removes no parameters before Prune is pressed,
+    and after it shows sizes with no timing and no speed-up, never a "slower" ×0.7 from noise."""
+    at = fresh(tmp_path, "mlp_skip", "op")
+    at.multiselect(key="prune.ids").set_value(["relu->add"]).run()
+    assert not at.exception and not at.error
+    assert metric(at, "params removed") == "0" and metric(at, "MACs removed") == "0"
+    said = [i.value for i in at.info if "removes no parameters" in i.value]
+    assert said and said[0].startswith("This cut removes no parameters: arc relu->add") and "no speed-up" in said[0]
+    at.button(key="prune.btn_prune").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("The three forms were not timed" in i.value for i in at.info)
+    table = at.dataframe[0].value
+    assert list(table["speed-up vs dense"]) == ["1 (reference)", "none possible: same size", "none possible: same size"]
+    assert set(table["latency (ms)"]) == {"not timed"}
+    assert len(set(table["parameters"])) == 1  # the same size in every form
+    assert not any("×0" in str(v) for v in table["speed-up vs dense"])

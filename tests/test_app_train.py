@@ -14,6 +14,7 @@ from explorer.pruning.mask import Mask
 from explorer.training.config import RunConfig
 from explorer.training.runner import execute
 from explorer.training.store import RunStore
+from explorer.models.key import ModelKey
 from ui.state import RetrainRequest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,16 +56,22 @@ def test_empty_store_and_submit_queues_runs(data):
     assert any("all finished" in c.value for c in at.caption)
 
 
-def _handoff(data, model: str) -> AppTest:
-    """The Train page as the Prune page leaves it: a retrain request for a half-pruned `model`."""
+def _half_pruned(data, model: str) -> Path:
+    """A mask keeping the larger half of every weight of `model`, as a directory the hand-off names."""
     d = data / "pruned"
     d.mkdir()
     m = models.load(model).model
     Mask({n: (p.abs() > p.abs().median()).float() for n, p in m.named_parameters() if p.dim() > 1}).save(
         d / "mask.safetensors")
     (d / "spec.json").write_text(json.dumps({"model": model}))
+    return d
+
+
+def _handoff(data, model: str) -> AppTest:
+    """The Train page's form for a half-pruned `model` (the hand-off when it could not start by itself)."""
+    d = _half_pruned(data, model)
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["explorer.retrain"] = RetrainRequest(model, str(d), "unit")
+    at.session_state["explorer.retrain"] = RetrainRequest(ModelKey(model, "unit"), str(d), start=False)
     at.run()
     ok(at)
     return at
@@ -155,3 +162,116 @@ def test_a_damaged_store_is_reported_with_a_way_out(data):
     at.run()
     ok(at)
     assert any("No runs yet" in i.value for i in at.info)
+
+
+def _finished(store: RunStore, config: RunConfig, accs=(0.3, 0.6, 0.9)) -> str:
+    """A run in the store as if trained: its metrics and summary, without training."""
+    rid = store.submit(config)
+    store.claim("t", run_id=rid)
+    store.log_metrics(rid, [{"step": 10 * (i + 1), "split": s, "loss": 1 - a, "acc": a, "wall_time": 0.0}
+                            for i, a in enumerate(accs) for s in ("train", "test")], "t")
+    store.finish(rid, "done", summary={"params": 100, "kept_params": 100 if config.init == "dense" else 60,
+                                       "sparsity": 0.0 if config.init == "dense" else 0.4}, worker_id="t")
+    return rid
+
+
+def test_the_prune_hand_off_starts_in_one_click(data):
+    """The Prune page's Retrain button is the one click: arriving here with its request queues the quick
+    comparison at once (no second button), the page shows that group with what was started, and once the
+    runs end the verdict names every control with its size."""
+    d = _half_pruned(data, "moons_mlp")
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["explorer.retrain"] = RetrainRequest(ModelKey("moons_mlp", "unit"), str(d))
+    at.run()
+    ok(at)
+    s = RunStore(data)
+    runs = s.list_runs()
+    assert sorted({r.config.init for r in runs}) == ["dense", "random", "reinit", "ticket"]
+    assert {r.config.seed for r in runs} == {0, 1} and {r.config.steps for r in runs} == {200}  # the quick recipe
+    assert "explorer.retrain" not in at.session_state and not [b for b in at.button if b.key == "retrain.go"]
+    assert at.session_state["train.group"] == runs[0].group
+    assert any("Started from the Prune page: the quick comparison" in x.value for x in at.success)
+    assert at.text_input(key="new.pruned").value == str(d)  # the settings can be changed from here
+    t = time.monotonic() + 300
+    while not all(r.done for r in s.list_runs()) and time.monotonic() < t:
+        time.sleep(0.5)
+    assert {r.status for r in s.list_runs()} == {"done"}
+    at.run()
+    ok(at)
+    verdict = next(md.value for md in at.markdown if "Verdict" in md.value)
+    ticket = s.list_runs(group=runs[0].group)[1].summary
+    size = f"{ticket['kept_params']:,} of {ticket['params']:,} parameters kept"
+    assert f"reinit control ({size}, as the ticket)" in verdict
+    assert f"random-mask control ({size}, as the ticket)" in verdict
+
+
+def test_train_opens_on_the_newest_complete_comparison_and_the_url_names_its_model(data):
+    """After a Lottery run (round 0: dense; later rounds: tickets and controls only) the page opens on the
+    newest round, judged against round 0's dense runs — not on "Needs a dense run" — and its address names
+    the round's model; a link naming a group opens that one, with its model."""
+    s = RunStore(data)
+    base = RunConfig(model="mlp", dataset="mnist1d", steps=30)
+    _finished(s, base.replace(group="older", label="dense"))
+    _finished(s, base.replace(group="older", init="ticket", pruned_dir="p", label="ticket"))
+    lot = RunConfig(model="lottery_mlp", dataset="mnist1d", steps=30)
+    _finished(s, lot.replace(group="lth-0a1b2c-r0", label="dense s0"))
+    _finished(s, lot.replace(group="lth-0a1b2c-r1", init="ticket", pruned_dir="m1", label="r1 ticket s0"))
+    _finished(s, lot.replace(group="lth-0a1b2c-r1", init="random", pruned_dir="m1", label="r1 random s0"))
+    _finished(s, base.replace(group="lonely", init="ticket", pruned_dir="q", label="ticket"))  # newest, incomplete
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["explorer.model"] = ModelKey("mlp", source="zoo")  # the session was on another model before
+    at.run()
+    ok(at)
+    assert at.session_state["train.group"] == "lth-0a1b2c-r1"
+    verdict = next(md.value for md in at.markdown if "Verdict" in md.value)
+    assert "Needs a dense run" not in verdict and "Weak LTH" in verdict
+    assert any("round 0's" in c.value for c in at.caption)
+    q = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert q["model"] == "lottery_mlp" and q["group"] == "lth-0a1b2c-r1"
+
+    link = AppTest.from_file(PAGE, default_timeout=120)
+    link.query_params["group"] = "older"
+    link.query_params["model"] = "lottery_mlp"  # a link whose model disagrees with its group's runs
+    link.run()
+    ok(link)
+    assert link.session_state["train.group"] == "older"
+    q = {k: (v[0] if isinstance(v, list) else v) for k, v in link.query_params.items()}
+    assert q["model"] == "mlp" and q["group"] == "older"
+
+
+def test_empty_charts_have_sane_axes(data):
+    """An empty store's chart, and a group whose runs have logged nothing yet: accuracy 0..1 from step 0,
+    not plotly's -1..4."""
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    ok(at)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["yaxis"]["range"] == [0, 1] and fig["layout"]["xaxis"]["range"][0] == 0
+    from explorer.training.jobs import backend as backend_mod
+
+    orig = backend_mod.ensure_worker
+    backend_mod.ensure_worker = lambda *a, **k: None  # queued and never started: no metrics yet
+    try:
+        RunStore(data).submit(RunConfig(model="mlp", steps=70, group="g"))
+        at.run()
+    finally:
+        backend_mod.ensure_worker = orig
+    ok(at)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["yaxis"]["range"] == [0, 1] and fig["layout"]["xaxis"]["range"] == [0, 70]
+    at.radio(key="train.y").set_value("loss").run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["yaxis"]["range"][0] == 0
+
+
+def test_a_hand_off_that_cannot_start_says_why_and_shows_the_form(data):
+    """A request whose export does not fit its model (here: a mask of moons_mlp sent as mlp's) starts
+    nothing: the page says why, stays up, and shows the form to set the comparison up by hand."""
+    d = _half_pruned(data, "moons_mlp")
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["explorer.retrain"] = RetrainRequest(ModelKey("mlp", "unit"), str(d))
+    at.run()
+    assert not at.exception
+    assert at.error and "starting the comparison from the Prune page" in at.error[0].value
+    assert "moons_mlp" in at.error[0].value
+    assert any(h.value == "Retrain the pruned network" for h in at.subheader)
+    assert not RunStore(data).list_runs()

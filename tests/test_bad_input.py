@@ -148,7 +148,7 @@ def test_onnx_cycles_self_loops_and_negative_dims_are_refused(tmp_path, data, ca
     (["verify", "mlp", "--batch", "0"], "at least 1"),
     (["prune", "mlp", "--criterion", "magnitude", "--sparsity", "1.5", "--out", "{tmp}/o"], "fraction in [0, 1]"),
     (["prune", "mlp", "--criterion", "magnitude", "--sparsity", "-0.1", "--out", "{tmp}/o"], "fraction in [0, 1]"),
-    (["prune", "mlp", "--criterion", "nope", "--sparsity", "0.5", "--out", "{tmp}/o"], "unknown criterion"),
+    (["prune", "mlp", "--criterion", "nope", "--sparsity", "0.5", "--out", "{tmp}/o"], "criterion='nope' is not one of random, magnitude"),
     (["prune", "mlp_skip", "--select", "no_such_node", "--out", "{tmp}/o"], "no node 'no_such_node'"),
     (["prune", "resnet_tiny", "--granularity", "block", "--select", "stem", "--out", "{tmp}/o"], "block level is for browsing"),
 ])

@@ -78,3 +78,25 @@ def test_argument_errors(tmp_path, capsys, argv):
         return
     rc, cap = run_cli(capsys, "mlp", *argv, "--out", str(tmp_path / "x"))
     assert rc == 2 and "--sparsity" in cap.err
+
+
+@pytest.mark.parametrize("arc", ["relu->add", "relu->cat"])
+def test_a_cut_that_removes_nothing_says_so_and_is_not_timed(tmp_path, capsys, arc):
+    """mlp_skip's skip arcs carry no weight: the same size before and after, so no speed-up (or slowdown) is
+    reported — the summary says why instead, and no form is timed (its noise would read as a slowdown)."""
+    rc, cap = run_cli(capsys, "mlp_skip", "--select", arc, "--out", str(tmp_path / "s"), "--repeats", "2",
+                      "--no-onnx", "--json")
+    assert rc == 0, cap.err
+    doc = json.loads(cap.out)
+    assert doc["params"]["compacted"] == doc["params"]["dense"] == doc["params"]["pruned_nonzero"]
+    assert doc["macs"]["compacted"] == doc["macs"]["dense"]
+    assert doc["removes_nothing"].startswith(f"this cut removes no parameters: arc {arc} carries no weight")
+    assert "no speed-up is possible" in doc["removes_nothing"]
+    assert set(doc["latency_ms"].values()) == {None} and all(r["speedup"] is None for r in doc["table"])
+    rc, cap = run_cli(capsys, "mlp_skip", "--select", arc, "--out", str(tmp_path / "t"), "--repeats", "2", "--no-onnx")
+    assert rc == 0 and "this cut removes no parameters" in cap.out and " ms " not in cap.out and "(x" not in cap.out
+    # a cut that removes a layer is timed as before
+    rc, cap = run_cli(capsys, "mlp_skip", "--select", "fc3", "--out", str(tmp_path / "u"), "--repeats", "2",
+                      "--no-onnx", "--json")
+    doc = json.loads(cap.out)
+    assert "removes_nothing" not in doc and all(v > 0 for v in doc["latency_ms"].values())

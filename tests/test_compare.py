@@ -71,3 +71,23 @@ def test_ticket_group_shares_data_order_and_seeds():
         assert {c.init for c in cs if c.seed == s} == {"dense", "ticket", "reinit", "random"}
     assert all(c.dense_twin().run_id == next(d.run_id for d in cs if d.init == "dense" and d.seed == c.seed)
                for c in cs if c.init == "ticket")
+
+
+def test_the_verdict_names_each_control_and_its_size_and_leaves_out_a_wrong_size():
+    """A control trained before the size check (the issue's 4,962-parameter random cut beside a 3,938-parameter
+    ticket) is named as not the ticket's size and not compared; the others are named with their sizes."""
+    runs = []
+    for s in range(2):
+        runs += [facts("dense", s, [0.2, 0.5, 0.8, 0.9, 1.0], params=5122, kept_params=5122, sparsity=0.0),
+                 facts("ticket", s, [0.3, 0.7, 0.99, 1.0, 1.0], params=5122, kept_params=3938, sparsity=0.2312),
+                 facts("reinit", s, [0.1, 0.2, 0.3, 0.5, 0.6], params=5122, kept_params=3938, sparsity=0.2312),
+                 facts("random", s, [0.1, 0.3, 0.6, 0.98, 0.99], params=5122, kept_params=4962, sparsity=0.031)]
+    c = compare(runs, 0.99)
+    assert "at 23% sparsity (3,938 of 5,122 parameters kept)" in c.verdict
+    assert "reinit control (3,938 of 5,122 parameters kept, as the ticket): did not reach it" in c.verdict
+    assert ("Left out: the random-mask control (4,962 of 5,122 parameters kept; the ticket: 3,938 of 5,122 "
+            "parameters kept) is not the ticket's size" in c.verdict)
+    assert [(x["role"], x["same_size_as_ticket"], x["compared"]) for x in c.controls()] == [
+        ("reinit", True, True), ("random", False, False)]
+    assert [r["params (kept/total)"] for r in c.records()] == ["5,122/5,122", "3,938/5,122", "3,938/5,122",
+                                                               "4,962/5,122"]

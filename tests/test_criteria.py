@@ -339,3 +339,31 @@ def test_global_proposals_at_rising_sparsity_are_nested(models):
     lm = models["cnn1d"]
     masks = [propose(lm, "magnitude", s, scope="global").mask for s in (0.2, 0.5, 0.8)]
     assert masks[2].is_subset_of(masks[1]) and masks[1].is_subset_of(masks[0])
+
+
+def test_level_reads_each_arc_at_its_weights_own_index():
+    """An arc's index is its weight's own: (in, out) for a transposed conv, and a list where a channel is
+    flattened into several inputs of a Linear. The level criterion once read every index as (out, in) ints:
+    it crashed on cnn1d's unit graph and dropped (or transposed) a ConvTranspose's arcs. Each head level
+    is checked against the graph itself: every weight entry of a layer gets its arc's head level."""
+    from torch import nn
+
+    from explorer.graph.build import build_dag
+    from explorer.models.spec import LoadedModel, ZooInfo
+    from explorer.pruning.coupling import find_layers
+    from explorer.pruning.criteria.base import Context
+    from explorer.pruning.criteria.level import _levels_from_dag
+
+    cnn = load_model("cnn1d")
+    p = propose(cnn, "level", 0.5, dag=build_dag(cnn, "unit"))
+    assert abs(p.achieved - 0.5) < 1e-3  # layerwise: each layer rounds its own count
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Unflatten(1, (3, 2)), nn.ConvTranspose1d(3, 2, 2, stride=2),
+                        nn.ReLU(), nn.Flatten(), nn.Linear(8, 2))
+    lm = LoadedModel(net.eval(), torch.zeros(1, 3), ZooInfo("t", (3,), "t"))
+    dag = build_dag(lm, "unit")
+    layers = find_layers(lm.model, lm.example_input)
+    head, _ = _levels_from_dag(Context(lm.model, lm.example_input, layers, "weights", "layer", 0, dag))
+    for name, lv in head.items():
+        want = {dag.level[a.dst] for a in dag.arcs if a.meta.get("param") == name}
+        assert not torch.isnan(lv).any() and set(lv.unique().tolist()) == want, name

@@ -1,6 +1,7 @@
-"""The shape of the house, checked on every run: the library's import graph has no cycle, no
-module imports another's private names, one module owns the data folder, and no module or
-page grows past the size at which it holds two ideas."""
+"""The shape of the house, checked on every run: the library's import graph has no cycle between
+modules or packages and no import reaching up the layers of `explorer.LAYERS`, no module imports
+another's private names, one module owns the data folder, and no module or page grows past the
+size at which it holds two ideas."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ MAX_MODULE_LINES = 500
 MAX_PAGE_LINES = 220
 
 
-def _modules() -> dict[str, Path]:
+def _modules(root: Path = ROOT) -> dict[str, Path]:
     out = {}
-    for p in (ROOT / "explorer").rglob("*.py"):
-        name = ".".join(p.relative_to(ROOT).with_suffix("").parts)
+    for p in (root / "explorer").rglob("*.py"):
+        name = ".".join(p.relative_to(root).with_suffix("").parts)
         out[name.removesuffix(".__init__")] = p
     return out
 
@@ -41,6 +42,76 @@ def _imports(mods: dict[str, Path]) -> list[tuple[str, str, str | None]]:
             elif isinstance(node, ast.Import):
                 edges += [(name, a.name, None) for a in node.names if a.name in mods and a.name != name]
     return edges
+
+
+def layers(root: Path = ROOT) -> list[tuple[str, ...]]:
+    """`explorer.LAYERS`, read from the source (nothing is imported, so a test tree can declare its own)."""
+    for node in ast.parse((root / "explorer" / "__init__.py").read_text()).body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+            if getattr(target, "id", "") == "LAYERS":
+                return [tuple(layer) for layer in ast.literal_eval(node.value)]
+    raise AssertionError("explorer/__init__.py declares no LAYERS")
+
+
+def package_problems(root: Path = ROOT) -> tuple[list[str], list[str], list[str]]:
+    """(cycles between packages, imports reaching up the layers, packages in no layer) of the library
+    under `root`. A module's package is its first name under `explorer` (`explorer.paths` is `paths`);
+    every import counts, lazy ones inside functions included; `explorer.__main__` is the entry point."""
+    order = layers(root)
+    rank = {pkg: i for i, layer in enumerate(order) for pkg in layer}
+    mods = _modules(root)
+    edges: dict[tuple[str, str], str] = {}
+    for a, b, _ in _imports(mods):
+        pa, pb = a.split(".")[1:2], b.split(".")[1:2]
+        if pa and pb and pa != pb and pa[0] != "__main__":
+            edges.setdefault((pa[0], pb[0]), f"{a} imports {b}")
+    for name, path in mods.items():  # the app's view code is above every layer of the library
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            for n in names:
+                if n.split(".")[0] in ("ui", "pages", "app"):
+                    edges.setdefault((name.split(".")[1], "ui"), f"{name} imports {n}")
+    rank["ui"] = len(order)
+    g = nx.DiGraph(list(edges))
+    cycles = [" <-> ".join(sorted(c)) for c in nx.strongly_connected_components(g) if len(c) > 1]
+    packages = {n.split(".")[1] for n in mods if n.count(".")} - {"__main__"}
+    unplaced = sorted(packages - set(rank))
+    upward = sorted(f"{why} ({a}, layer {rank[a]}, reaches up to {b}, layer {rank[b]})"
+                    for (a, b), why in edges.items() if a in rank and b in rank and rank[b] > rank[a])
+    return cycles, upward, unplaced
+
+
+def test_packages_form_the_declared_layers():
+    cycles, upward, unplaced = package_problems()
+    assert not unplaced, f"packages in no layer of explorer.LAYERS: {unplaced}; add each to its layer"
+    assert not cycles, f"package import cycles: {cycles}; move the shared piece down to a package both can import"
+    assert not upward, ("imports reaching up the layers of explorer.LAYERS: " + "; ".join(upward)
+                        + "; move the code down, or pass what it needs in from above")
+
+
+def test_the_layer_check_catches_a_bad_import(tmp_path):
+    """The check above, on a small tree that breaks it twice: an upward import and a cycle."""
+    def write(rel: str, text: str = "") -> None:
+        f = tmp_path / "explorer" / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+
+    write("__init__.py", 'LAYERS = (("paths",), ("models",), ("graph", "lifting"))\n')
+    write("paths.py")
+    write("models/__init__.py")
+    write("models/load.py", "def f():\n    from explorer.graph.dag import Dag  # lazy, upward\n")
+    write("graph/__init__.py")
+    write("graph/dag.py", "from explorer.lifting.base import L\nfrom explorer import paths\n")
+    write("lifting/__init__.py")
+    write("lifting/base.py", "import explorer.graph.dag\nL = 1\n")
+    cycles, upward, unplaced = package_problems(tmp_path)
+    assert cycles == ["graph <-> lifting"] and unplaced == []
+    assert len(upward) == 1 and upward[0].startswith("explorer.models.load imports explorer.graph.dag (models")
+    write("lottery/__init__.py")
+    assert package_problems(tmp_path)[2] == ["lottery"]
+    assert package_problems()[0:2] == ([], []), "the real tree keeps its layers"
 
 
 def test_no_import_cycles():

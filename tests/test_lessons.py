@@ -197,7 +197,7 @@ def test_open_this_view_opens_the_step_on_its_page():
     at.button(key="learn.open").click().run()
     _ok(at)
     assert at.text_input(key="arch.search").value == "add"
-    assert at.session_state["explorer.spec"] == "resnet_tiny"
+    assert at.session_state["explorer.model"].spec == "resnet_tiny"
 
 
 def test_a_preset_sets_the_whole_view_in_one_click():
@@ -205,7 +205,7 @@ def test_a_preset_sets_the_whole_view_in_one_click():
     _ok(at)
     at.sidebar.selectbox(key="dec.preset").set_value("the local affine map").run()
     _ok(at)
-    assert at.session_state["explorer.spec"] == "mlp_skip"
+    assert at.session_state["explorer.model"].spec == "mlp_skip"
     assert at.slider(key="dec.level").value == 4 and at.toggle(key="dec.masked").value
     assert _q(at) == PRESETS["Decomposition"]["the local affine map"].query
     at.sidebar.selectbox(key="dec.preset").set_value("a residual add").run()  # replaces the view: masks off

@@ -120,7 +120,7 @@ def test_decomposition_opens_the_view_a_link_names():
     _no_errors(at)
     assert at.slider(key="dec.level").value == 2
     assert at.sidebar.number_input(key="dec.seed").value == 3
-    assert at.session_state["explorer.spec"] == "mlp_skip"
+    assert at.session_state["explorer.model"].spec == "mlp_skip"
     assert not at.warning, [w.value for w in at.warning]
 
 

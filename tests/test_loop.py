@@ -12,8 +12,8 @@ from safetensors.torch import load_file
 from explorer import models
 from explorer.pruning.mask import Mask
 from explorer import paths
-from explorer.lottery import roles
-from explorer.lottery.rewind import RewindError
+from explorer.training import roles
+from explorer.training.rewind import RewindError
 from explorer.training.config import ConfigError, RunConfig
 from explorer.training.loop import Callback
 from explorer.training.runner import execute
@@ -155,7 +155,7 @@ def test_errors_name_the_fix(pruned_dir):
         execute(cfg(model="mlp", dataset="moons"))  # 2-D points into a 40-input MLP
     with pytest.raises(roles.InitError, match="pruned from model 'moons_mlp'"):
         roles.build(cfg(model="mlp", dataset="mnist1d", init="ticket", pruned_dir=pruned_dir))
-    from explorer.training.device import DeviceError, available
+    from explorer.runtime.device import DeviceError, available
 
     if "cuda" not in available():
         with pytest.raises(DeviceError, match="device='auto'"):

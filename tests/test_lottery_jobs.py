@@ -42,7 +42,7 @@ def masks_of(entry) -> list[Mask]:
 @pytest.mark.parametrize("batched", [True, False])
 def test_imp_rounds_nest_hit_their_sparsity_and_hold_zeros(tmp_path, one_thread, batched):
     store = RunStore(tmp_path)
-    cfg = LotteryConfig(**TINY, rounds=3, rate=0.4, seeds=2, scope="layer", batched=batched)
+    cfg = LotteryConfig.of(**TINY, rounds=3, rate=0.4, seeds=2, scope="layer", batched=batched)
     job = run_inline("lottery.imp", cfg.to_dict(), store)
     assert job.status == "done", job.error
     doc = job.result
@@ -70,7 +70,7 @@ def test_imp_rounds_nest_hit_their_sparsity_and_hold_zeros(tmp_path, one_thread,
 
 def test_rewinding_starts_the_ticket_at_the_dense_runs_step(tmp_path, one_thread):
     store = RunStore(tmp_path)
-    cfg = LotteryConfig(**TINY, rounds=1, rate=0.5, seeds=1, rewind_step=10, controls=())
+    cfg = LotteryConfig.of(**TINY, rounds=1, rate=0.5, seeds=1, rewind_step=10, controls=())
     job = run_inline("lottery.imp", cfg.to_dict(), store)
     assert job.status == "done", job.error
     ticket = store.get(job.result["rounds"][0]["runs"]["ticket"]["run_ids"][0])
@@ -82,7 +82,7 @@ def test_rewinding_starts_the_ticket_at_the_dense_runs_step(tmp_path, one_thread
 
 def test_sweep_trains_every_sparsity_as_one_batched_job(tmp_path, one_thread):
     store = RunStore(tmp_path)
-    cfg = LotteryConfig(**TINY, sweep=(0.5, 0.8, 0.95), seeds=2, controls=("random",), scope="layer")
+    cfg = LotteryConfig.of(**TINY, sweep=(0.5, 0.8, 0.95), seeds=2, controls=("random",), scope="layer")
     job = run_inline("lottery.sweep", cfg.to_dict(), store)
     assert job.status == "done", job.error
     for e, s in zip(job.result["rounds"], (0.5, 0.8, 0.95)):
@@ -94,7 +94,7 @@ def test_sweep_trains_every_sparsity_as_one_batched_job(tmp_path, one_thread):
 
 def test_transfer_trains_a_ticket_of_task_a_on_task_b(tmp_path, one_thread):
     store = RunStore(tmp_path)
-    cfg = TransferConfig(model="mlp", dataset="mnist1d", target_dataset="mnist1d@perm=3", steps=20, eval_every=10,
+    cfg = TransferConfig.of(model="mlp", dataset="mnist1d", target_dataset="mnist1d@perm=3", steps=20, eval_every=10,
                          lr=1e-2, seeds=1, sparsity=0.8, device="cpu")
     job = run_inline("lottery.transfer", cfg.to_dict(), store)
     assert job.status == "done", job.error
@@ -108,7 +108,7 @@ def test_transfer_trains_a_ticket_of_task_a_on_task_b(tmp_path, one_thread):
 
 def test_a_killed_imp_job_resumes_from_its_last_finished_round(tmp_path):
     store = RunStore(tmp_path)
-    cfg = LotteryConfig(**{**TINY, "steps": 2000, "eval_every": 500}, rounds=2, rate=0.5, seeds=1,
+    cfg = LotteryConfig.of(**{**TINY, "steps": 2000, "eval_every": 500}, rounds=2, rate=0.5, seeds=1,
                         controls=("random",))
     jid = store.submit_job("lottery.imp", cfg.to_dict())
     w1 = spawn(tmp_path, ["--idle-exit", "30"])
@@ -126,7 +126,7 @@ def test_a_killed_imp_job_resumes_from_its_last_finished_round(tmp_path):
     round1 = [f for f in store.frames(jid, kind="round") if f.payload["round"] == 1]
     assert len(round1) == 1 and round1[0].attempt == 1
     ids1 = [rid for v in round1[0].payload["runs"].values() for rid in v["run_ids"]]
-    ckpt = paths.checkpoint(paths.checkpoints(tmp_path), ids1[0], cfg.steps)
+    ckpt = paths.checkpoint(paths.checkpoints(tmp_path), ids1[0], cfg.train.steps)
     stamp = ckpt.stat().st_mtime_ns
     w2 = spawn(tmp_path, ["--idle-exit", "2"])
     try:

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from explorer import models
 from explorer.cli import main
-from explorer.lottery import roles
+from explorer.training import roles
 from explorer.lottery.verdict import compare, facts
 from explorer.models.generated import deep_mlp_spec
 from explorer.models.init_schemes import apply_init

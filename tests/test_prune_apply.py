@@ -14,7 +14,7 @@ from explorer import models
 from explorer.lifting import LiftingError, lifting
 from explorer.pruning.mask import Mask
 from explorer.pruning import operations as ops
-from explorer.lottery.rewind import rewind
+from explorer.training.rewind import rewind
 from explorer.pruning.apply import apply
 from explorer.pruning.selection import Selection
 from explorer.pruning.validity import InvalidSelection, check

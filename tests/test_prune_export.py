@@ -4,6 +4,7 @@ rebuilds the same pruned model (saved weights) or the seed's init with the same 
 import json
 import zipfile
 import io
+from pathlib import Path
 
 import pytest
 import torch
@@ -120,3 +121,82 @@ def test_unit_level_compacted_equals_masked():
     x = torch.randn(5, 40)
     with torch.no_grad():
         assert (c(x) - p.model(x)).abs().max() < 1e-5
+
+
+# ---- one format: the mask form a lab writes, its completion, and folders written before it -----------------
+
+BEFORE = Path(__file__).resolve().parent / "data" / "before_issue18"
+
+
+def test_folders_written_before_the_mask_form_still_load():
+    """A ticket export, a Prune export and a lottery round's bare mask folder, written by the code at d14cec5,
+    load to the same networks (outputs recorded then) and describe themselves as they did."""
+    from explorer.pruning.export import describe
+
+    want = json.loads((BEFORE / "expected.json").read_text())
+    x = torch.linspace(-2, 2, 10).reshape(5, 2)
+    for name in ("ticket", "prune_units"):
+        p = load_pruned(BEFORE / name)
+        with torch.no_grad():
+            y = p.model.eval()(x)
+        assert torch.allclose(y, torch.tensor(want[name]["y"]), atol=1e-6), name
+        assert (p.mask.sparsity, len(p.selection.arcs), len(p.selection.nodes)) == \
+            (want[name]["sparsity"], want[name]["arcs"], want[name]["nodes"])
+    r = describe(BEFORE / "lottery_round")
+    assert (r.model, r.full) == (want["lottery_round"]["model"], want["lottery_round"]["full"])
+
+
+def test_completing_a_round_gives_the_ticket_export_of_before(tmp_path):
+    """The lottery round's mask, completed through this module, is the ticket `export_ticket` wrote before:
+    the same removed arcs (the one mask-to-arc mapping) and the same network at the seed's init."""
+    from explorer.pruning.export import complete, read_spec
+
+    d = complete(BEFORE / "lottery_round", tmp_path / "t", seed=0)
+    old, new = load_pruned(BEFORE / "ticket"), load_pruned(d)
+    assert set(new.selection.arcs) == set(old.selection.arcs) and len(new.selection.arcs) == 86
+    x = torch.linspace(-2, 2, 10).reshape(5, 2)
+    with torch.no_grad():
+        assert torch.equal(new.model.eval()(x), old.model.eval()(x))
+    assert read_spec(d)["lottery"]["round"] == 1 and read_spec(d)["mask_only"] is True
+
+
+def test_a_proposal_on_a_transposed_conv_selects_the_arcs_its_mask_empties():
+    """A ConvTranspose1d stores its weight (in, out, k) and the unit graph indexes its arcs so. The mask-to-arc
+    mapping once swapped them for ConvTranspose (IndexError when in != out channels, the transposed arcs when
+    equal); checked against the weight entries themselves, arc by arc, and against the export's completion."""
+    from torch import nn
+
+    from explorer.models.spec import LoadedModel, ZooInfo
+    from explorer.pruning.coupling import emptied_arcs
+    from explorer.pruning.criteria import propose
+
+    torch.manual_seed(0)
+    for c_in, c_out in ((3, 2), (3, 3)):
+        net = nn.Sequential(nn.ConvTranspose1d(c_in, c_out, 2, stride=2), nn.ReLU(), nn.Flatten(),
+                            nn.Linear(4 * c_out, 2))
+        lm = LoadedModel(net.eval(), torch.zeros(1, c_in, 2), ZooInfo("t", (c_in, 2), "t"))
+        dag = build_dag(lm, granularity="unit")
+        p = propose(lm, "magnitude", 0.5, target="weights", dag=dag)
+        w = p.mask["0.weight"]  # (in, out, k)
+        want = {f"x[{i}]->0[{o}]" for i in range(c_in) for o in range(c_out) if not w[i, o].any()}
+        got = {a for a in p.selection.arcs if a.startswith("x[")}
+        assert want and got == want
+        assert set(emptied_arcs(dag, p.mask)) == set(p.selection.arcs)
+
+
+def test_a_user_files_mask_names_its_hashed_copy(tmp_path, monkeypatch):
+    """A lab's mask of your own file records the content-hashed copy and its hash, so a run from it loads
+    (before: "... was pruned from net.py, which is missing from the models folder")."""
+    from explorer.pruning.export import describe, read_spec, write_mask
+
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "data"))
+    src = tmp_path / "net.py"
+    src.write_text("import torch\nclass Net(torch.nn.Module):\n    input_shape = (2,)\n"
+                   "    def __init__(self):\n        super().__init__()\n        self.fc = torch.nn.Linear(2, 2)\n"
+                   "    def forward(self, x):\n        return self.fc(x)\n")
+    from explorer.pruning.mask import Mask
+
+    d = write_mask(tmp_path / "m", Mask({"fc.weight": torch.tensor([[1.0, 0.0], [1.0, 1.0]])}), spec=f"{src}:Net")
+    ref = describe(d)
+    assert ref.model.startswith(str(tmp_path / "data")) and ref.model.endswith(":Net")
+    assert len(read_spec(d)["model_sha256"]) == 64

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from explorer.figures.static import dag_svg, matrix_svg
-from ui.home import toy_dag, transition
+from explorer.lessons import worked
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -26,7 +26,7 @@ def _text_of(svg: str, gid: str) -> str:
 
 
 def test_the_dag_drawing_holds_every_node_and_arc_and_each_weight():
-    dag = toy_dag()
+    dag = worked.dag()
     svg = dag_svg(dag)
     ids = _ids(svg)
     assert {f"node-{n}" for n in dag.order()} <= ids
@@ -38,10 +38,10 @@ def test_the_dag_drawing_holds_every_node_and_arc_and_each_weight():
 
 
 def test_the_matrix_drawing_labels_exactly_the_nonzero_entries():
-    dag = toy_dag()
+    dag = worked.dag()
     ids = dag.order()
     for l in range(1, dag.depth + 1):
-        T = transition(dag, l)
+        T = worked.transition(l)
         band = [i for i in ids if dag.level[i] == l]
         svg = matrix_svg(ids, T, band=band)
         cells = {g for g in _ids(svg) if g.startswith("cell-")}
@@ -54,5 +54,5 @@ def test_the_matrix_drawing_labels_exactly_the_nonzero_entries():
 
 
 def test_the_same_figure_gives_the_same_bytes():
-    dag = toy_dag()
+    dag = worked.dag()
     assert dag_svg(dag) == dag_svg(dag)

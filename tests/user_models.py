@@ -89,4 +89,25 @@ class DeepNarrowConvNet(nn.Module):
         return self.head(torch.cat([self.body(s).flatten(1), self.pool(s).flatten(1)], dim=1))
 
 
+class TwinBlocks(nn.Module):
+    """Two residual blocks of the same widths: at op level each branch has a twin of the same size
+    (the random control of a branch cut is the other block's branch)."""
+
+    input_shape = (8,)
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Linear(8, 16)
+        self.a1, self.a2 = nn.Linear(16, 16), nn.Linear(16, 16)
+        self.b1, self.b2 = nn.Linear(16, 16), nn.Linear(16, 16)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.stem(x))
+        h = h + self.a2(torch.relu(self.a1(h)))
+        h = h + self.b2(torch.relu(self.b1(h)))
+        return self.head(h)
+
+
 MODELS = ["LongSkipMLP", "ConcatPoolCNN", "BranchyNet", "DeepNarrowConvNet"]
+

@@ -3,8 +3,8 @@
 the process, shared by every page, rerun and library call. What only the pages need
 (layouts, lifting matrices at an input, verification badges) is cached here on top.
 
-A `DagKey` names one graph; ONNX uploads are keyed by the SHA-256 of their bytes, which
-live in session state (`ui.state.ONNX_BYTES`).
+A graph is named by the one model key, `explorer.models.key.ModelKey` (`DagKey` here); ONNX uploads are
+keyed by the SHA-256 of their bytes, which live in session state (`ui.state.ONNX_BYTES`).
 """
 
 from __future__ import annotations
@@ -13,29 +13,11 @@ import hashlib
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 
 import streamlit as st
 
+from explorer.models.key import ModelKey as DagKey  # the one model key
 from ui import state
-
-
-@dataclass(frozen=True)
-class DagKey:
-    spec: str  # zoo / torchvision name, "file.py:Class", or state.ONNX_SPEC
-    granularity: str = "op"
-    depth: int | None = None  # module depth, block view only
-    seed: int = 0
-    onnx_digest: str | None = None  # sha256 of the uploaded bytes when spec is ONNX_SPEC
-
-    @property
-    def is_onnx(self) -> bool:
-        return self.spec == state.ONNX_SPEC
-
-    def label(self) -> str:
-        name = state.ONNX_NAME.get("upload.onnx") if self.is_onnx else self.spec
-        d = f", depth {self.depth}" if self.granularity == "block" and self.depth else ""
-        return f"{name} ({self.granularity}{d})"
 
 
 def digest(data: bytes) -> str:

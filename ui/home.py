@@ -1,78 +1,22 @@
 """The Home page: what a DAG-DNN, a level and a lifting step are, with a worked example.
 
-The example is a 3-neuron-per-level ReLU network with small integer weights and two skip
-arcs, so every number in its matrices can be checked by hand. Its lifting matrices are
-built here from the arc weights exactly as docs/science.md §2 defines them (identity, plus the
-level-l rows holding the weights of the arcs into level l), and the page shows that
-composing them reproduces the network's direct evaluation.
+The example (`explorer.lessons.worked`) is a 3-neuron-per-level ReLU network with small integer
+weights and two skip arcs, so every number in its matrices can be checked by hand. Its graph and
+its lifting matrices are the library's own (docs/science.md §2: identity, plus the level-l rows
+holding the weights of the arcs into level l), and the page shows that composing them reproduces
+the network's direct evaluation.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from explorer.graph.dag import Arc, Dag, Node
+from explorer.lessons import worked
 from explorer.links.pages import PAGES
 from ui.classroom import FONT_SCALE, classroom, look
 from ui.links import Setting
 
 LINK = (Setting(PAGES["Home"]["l"], "home.level"),)  # the worked example's level travels in the link
-
-# (src, dst, weight). Levels: x* = 0, h* = 1, g* = 2, y = 3. Skip arcs: x2->g2, h1->y.
-TOY_ARCS = [
-    ("x1", "h1", 1), ("x2", "h1", -1), ("x2", "h2", 2), ("x3", "h2", 1), ("x1", "h3", -1), ("x3", "h3", 1),
-    ("h1", "g1", 1), ("h2", "g1", 1), ("h2", "g2", -1), ("h3", "g3", 2), ("h1", "g3", -1),
-    ("x2", "g2", 1),  # skip arc spanning two levels
-    ("g1", "y", 1), ("g2", "y", 2), ("g3", "y", -1),
-    ("h1", "y", 1),  # skip arc spanning two levels
-]
-TOY_INPUT = {"x1": 1.0, "x2": 2.0, "x3": -1.0}
-
-
-def toy_dag() -> Dag:
-    names = ["x1", "x2", "x3", "h1", "h2", "h3", "g1", "g2", "g3", "y"]
-    nodes = [Node(n, "input" if n.startswith("x") else ("linear" if n == "y" else "relu"), shape=(1,),
-                  params=sum(1 for a in TOY_ARCS if a[1] == n)) for n in names]
-    arcs = [Arc(s, d, label=f"×{w:g}", weight=float(w)) for s, d, w in TOY_ARCS]
-    return Dag.build(nodes, arcs, "unit", name="worked example")
-
-
-def transition(dag: Dag, l: int) -> np.ndarray:
-    """T_l: the identity, with the weights of the arcs into level-l nodes in their rows."""
-    ids = dag.order()
-    pos = {i: k for k, i in enumerate(ids)}
-    T = np.eye(len(ids))  # (n_nodes, n_nodes), unit lower-triangular
-    for a in dag.arcs:
-        if dag.level[a.dst] == l:
-            T[pos[a.dst], pos[a.src]] = a.weight
-    return T
-
-
-def compose(dag: Dag, x: dict[str, float]) -> list[np.ndarray]:
-    """z_0, z_1, ..., z_L with z_l = Phi_l T_l z_{l-1} (ReLU on the hidden levels, none on the output)."""
-    ids = dag.order()
-    z = np.array([x.get(i, 0.0) for i in ids])
-    states = [z]
-    for l in range(1, dag.depth + 1):
-        z = transition(dag, l) @ z
-        if l < dag.depth:
-            rows = [k for k, i in enumerate(ids) if dag.level[i] == l]
-            z[rows] = np.maximum(z[rows], 0.0)
-        states.append(z)
-    return states
-
-
-def direct(dag: Dag, x: dict[str, float]) -> dict[str, float]:
-    """The same network evaluated node by node, x_v = relu(sum_u w_uv x_u): the independent reference."""
-    val = dict(x)
-    for v in dag.order():
-        if v in val:
-            continue
-        s = sum(a.weight * val[a.src] for a in dag.in_arcs(v))
-        val[v] = s if v in dag.outputs else max(s, 0.0)
-    return val
-
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def figures(l: int, scale: float) -> tuple[str, str, str]:
@@ -80,15 +24,12 @@ def figures(l: int, scale: float) -> tuple[str, str, str]:
     without waiting for plotly.js, about a second of a first visit (bench/bench_pages.py)."""
     from explorer.figures.static import dag_svg, matrix_svg
 
-    dag = toy_dag()
+    dag = worked.dag()
     ids = dag.order()
     band = [i for i in ids if dag.level[i] == l]
-    P = np.eye(len(ids))
-    for k in range(1, l + 1):
-        P = transition(dag, k) @ P
     return (dag_svg(dag, title="worked example: 10 nodes, 16 arcs, levels 0..3", scale=scale),
-            matrix_svg(ids, transition(dag, l), band=band, title=f"T_{l} (level-{l} rows boxed)", scale=scale),
-            matrix_svg(ids, P, title=f"T_{l} ⋯ T_1 (linear part: sums over paths)", scale=scale))
+            matrix_svg(ids, worked.transition(l), band=band, title=f"T_{l} (level-{l} rows boxed)", scale=scale),
+            matrix_svg(ids, worked.product(l), title=f"T_{l} ⋯ T_1 (linear part: sums over paths)", scale=scale))
 
 
 def render() -> None:
@@ -104,8 +45,7 @@ def render() -> None:
         "**unit lower-triangular lifting step**. The network is their product, "
         "$z_L = \\Phi_L T_L \\cdots \\Phi_1 T_1 z_0$, and pruning an arc is zeroing one entry."
     )
-    dag = toy_dag()
-    ids = dag.order()
+    dag = worked.dag()
     l = int(st.session_state.get("home.level", 1))
     graph, T, P = figures(l, FONT_SCALE if classroom() else 1.0)
     st.subheader("A worked example, drawn by the app")
@@ -121,11 +61,10 @@ def render() -> None:
             "h1 reaches it in one hop, because its longest path has three.\n\n"
             "**Lifting step** $T_l$: identity, plus the weights of the arcs into level $l$ in the rows "
             "of level-$l$ nodes (boxed). Blank cells are zeros; everything above the diagonal is zero.\n\n"
-            f"**Input** x = ({', '.join(f'{v:g}' for v in TOY_INPUT.values())}), ReLU on levels 1 and 2."
+            f"**Input** x = ({', '.join(f'{v:g}' for v in worked.INPUT.values())}), ReLU on levels 1 and 2."
         )
-        states = compose(dag, TOY_INPUT)
-        ref = direct(dag, TOY_INPUT)
-        y_lift = states[-1][ids.index("y")]
+        ref = worked.direct(worked.INPUT)
+        y_lift = worked.output(worked.INPUT)
         st.metric("y by the lifting product", f"{y_lift:g}", help="z_L = Φ_L T_L ⋯ Φ_1 T_1 z_0, slot y")
         st.metric("y by direct evaluation", f"{ref['y']:g}")
         if abs(y_lift - ref["y"]) < 1e-9:

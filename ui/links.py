@@ -63,29 +63,31 @@ def _model_settings(page: str) -> tuple[Setting, ...]:
     ss = st.session_state
 
     def put_g(g: str) -> None:
-        state.GRANULARITY.put(g)
+        state.pick(granularity=g)
         ss[f"{page}.granularity"] = g
 
     def get_g() -> Any:
-        return ss.get(f"{page}.granularity", state.GRANULARITY.get())
+        return ss.get(f"{page}.granularity", state.MODEL.get() and state.model().granularity)
 
     def put_depth(d: int) -> None:
-        state.DEPTH.put(int(d))
+        state.pick(depth=int(d))
         ss.pop(f"{page}.depth", None)
 
     def get_depth() -> Any:
-        return state.DEPTH.get() if get_g() == "block" else None
+        return state.model().depth if get_g() == "block" else None
 
     def put_seed(s: int) -> None:
-        state.SEED.put(int(s))
+        state.pick(seed=int(s))
         ss.pop(f"{page}.seed", None)
 
-    return (Setting(by["src"], get=lambda: state.SOURCE.get(), put=lambda v: None),  # applied with the model
-            Setting(by["model"], get=lambda: state.SPEC.get() if state.SOURCE.get() != "onnx" else None,
-                    put=lambda v: None),
+    def get(k: str) -> Any:  # what the session's model key puts in a link
+        return state.model().to_link().get(k) if state.MODEL.get() else None
+
+    return (Setting(by["src"], get=lambda: get("src"), put=lambda v: None),  # applied with the model
+            Setting(by["model"], get=lambda: get("model"), put=lambda v: None),
             Setting(by["g"], put=put_g, get=get_g),
             Setting(by["depth"], put=put_depth, get=get_depth),
-            Setting(by["seed"], put=put_seed, get=lambda: state.SEED.get()))
+            Setting(by["seed"], put=put_seed, get=lambda: get("seed")))
 
 
 def _apply_model(page: str, values: dict[str, Any], notices: list[str]) -> None:
@@ -100,8 +102,7 @@ def _apply_model(page: str, values: dict[str, Any], notices: list[str]) -> None:
         for k in ("model", "src", "g", "depth"):
             values.pop(k, None)
         return
-    state.SOURCE.put(src)
-    state.SPEC.put(values["model"])
+    state.pick(spec=values["model"], source=src)
     ss = st.session_state
     for w in ("source", "zoo", "tv", "file"):  # the picker then opens on the state's model
         ss.pop(f"{page}.{w}", None)
@@ -197,7 +198,7 @@ def share_box(query: dict[str, str]) -> None:
         link = f"{base}?{urlencode(query)}" if query else base
         st.code(link, language=None, wrap_lines=True)
         n = url_length(base, query)
-        if state.SOURCE.get() == "onnx":
+        if state.model().is_onnx:
             st.caption("An uploaded ONNX file cannot travel in a link: the link opens the page without it.")
         elif n > MAX_URL_CHARS:
             st.caption(f"{n} characters: longer than the {MAX_URL_CHARS} every mail and chat client passes on.")

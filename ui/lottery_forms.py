@@ -1,10 +1,10 @@
-"""The Lottery page's settings: one form per experiment, its widgets built from the config
-dataclass (`explorer.lottery.experiment`) so every tooltip is the field's own help; Start
-submits the experiment as a background job, and the page remembers which job it shows."""
+"""The Lottery page's settings: one form per experiment, its widgets described by the config's
+settings (`explorer.config.forms.widgets` of `explorer.lottery.experiment`) so every tooltip is the
+setting's own help; Start submits the experiment as a background job, and the page remembers which
+job it shows."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import streamlit as st
@@ -37,30 +37,16 @@ def config_class(kind: str) -> Any:
 
 
 def _widget(col: Any, cls: Any, name: str, key: str, default: Any) -> Any:
-    """One widget for one config field, with the field's help; tuples are comma-separated text."""
-    f = {f.name: f for f in dataclasses.fields(cls)}[name]
-    label, help_ = LABELS.get(name, name.replace("_", " ").capitalize()), f.metadata.get("help", "")
-    if "choices" in f.metadata:
-        opts = list(f.metadata["choices"])
-        return col.selectbox(label, opts, index=opts.index(default), key=key, help=help_)
-    if isinstance(default, bool):
-        return col.checkbox(label, value=default, key=key, help=help_)
-    if isinstance(default, int):
-        return int(col.number_input(label, value=default, step=1, key=key, help=help_))
-    if isinstance(default, float):
-        return float(col.number_input(label, value=default, format="%.4g", key=key, help=help_))
-    if isinstance(default, tuple):
-        text = col.text_input(label, ",".join(map(str, default)), key=key, help=help_)
-        items = [x for x in text.replace(" ", "").split(",") if x]
-        return tuple(float(x) for x in items) if default and isinstance(default[0], float) or name == "sweep" \
-            else tuple(items)
-    return col.text_input(label, value=str(default), key=key, help=help_)
+    """One widget for one config setting, as the library describes it (its help as the tooltip)."""
+    from explorer.config.forms import widgets
+    from ui.spec_form import draw
+
+    return draw(col, widgets(cls, (name,), labels=LABELS)[0], key, default)
 
 
 def _chosen(key: str) -> None:
     """A model chosen here becomes the session's model: the link carries it, the next page opens on it."""
-    state.SOURCE.put("zoo")
-    state.SPEC.put(st.session_state[key])
+    state.pick(spec=st.session_state[key], source="zoo")
 
 
 def _model(prefix: str, cls: Any) -> tuple[str, str]:
@@ -68,7 +54,7 @@ def _model(prefix: str, cls: Any) -> tuple[str, str]:
     from explorer.models.zoo import ZOO
 
     names = zoo_names()
-    spec0 = state.SPEC.get() if state.SPEC.get() in names else "lottery_mlp"
+    spec0 = state.model().spec if state.model().spec in names else "lottery_mlp"
     c1, c2 = st.columns(2)
     spec = c1.selectbox("Model", names, index=names.index(spec0), key=f"{prefix}.model", help=cls.help()["model"],
                         on_change=_chosen, args=(f"{prefix}.model",))
@@ -79,13 +65,15 @@ def _model(prefix: str, cls: Any) -> tuple[str, str]:
 
 
 def form_defaults(kind: str, spec: str) -> dict[str, Any]:
-    """What the form of `kind` shows for model `spec` before anything is changed."""
+    """What the form of `kind` shows for model `spec` before anything is changed: the settings' defaults,
+    then the zoo model's own lab settings where its recipe has some (lottery_mlp: the notebook's)."""
+    from explorer.models.zoo import ZOO
+
     cls = config_class(kind)
-    base = cls()
-    defaults = {**{f.name: getattr(base, f.name) for f in dataclasses.fields(cls)}, **DEFAULTS.get(kind, {})}
-    if spec == "lottery_mlp":  # the notebook's settings
-        defaults.update(steps=1501, lr=0.02, prune_biases=True, scope="layer")
-    return defaults
+    recipe = ZOO[spec].info.recipe if spec in ZOO else None
+    names = {s.name for s in cls.settings()}
+    return {**{s.name: s.default for s in cls.settings()}, **DEFAULTS.get(kind, {}),
+            **{k: v for k, v in (recipe.lottery if recipe else ()) if k in names}}
 
 
 def form(kind: str) -> Any:
@@ -103,7 +91,7 @@ def form(kind: str) -> Any:
         cols = st.columns(4)
         for col, name in zip(cols, extra[i:i + 4]):
             values[name] = _widget(col, cls, name, f"{prefix}.{name}.{spec}", defaults[name])
-    return cls(model=spec, dataset=ds, **values).resolved()  # device "auto": the GPU where there is one
+    return cls.of(model=spec, dataset=ds, **values).resolved()  # device "auto": the GPU where there is one
 
 
 def submit(be: Any, kind: str, cfg: Any) -> str:
@@ -141,7 +129,7 @@ def _kind() -> str:
 def _spec(kind: str) -> str:
     from explorer.models import zoo_names
 
-    spec = st.session_state.get(f"lottery.{kind.split('.')[1]}.model") or state.SPEC.get()
+    spec = st.session_state.get(f"lottery.{kind.split('.')[1]}.model") or state.model().spec
     return spec if spec in zoo_names() else "lottery_mlp"
 
 

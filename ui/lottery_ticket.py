@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from explorer.models.key import ModelKey
 from ui import cache, state
 from ui.errors import guard
 from ui.lottery_view import chart
@@ -52,7 +53,7 @@ def ticket_panel(doc: dict[str, Any], job_id: str) -> None:
                   "unit sorted by where its inputs lie: on MNIST-1D each unit keeps a window of neighbouring inputs "
                   "— the ticket has learned local connectivity.")
     with guard("drawing the ticket on the DAG"):
-        dag = cache.dag(cache.DagKey(spec, "unit"))
+        dag = cache.dag(ModelKey(spec, "unit"))
         chart(ticket_dag_figure(dag, mask), "lottery.ticket", "The ticket on the unit-level DAG (x = level): only the "
               "surviving arcs are drawn, units the mask cut off are faint.")
     downloads(spec, seed, folder, entry, job_id)
@@ -60,12 +61,16 @@ def ticket_panel(doc: dict[str, Any], job_id: str) -> None:
 
 def downloads(spec: str, seed: int, folder: str, entry: dict[str, Any], job_id: str) -> None:
     from explorer import paths
-    from explorer.lottery.ticket_export import UNIT_ARCS_MAX, ticket_zip
+    from explorer.pruning.export import UNIT_ARCS_MAX, complete, zip_dir
 
     out = paths.exports() / f"lottery-{job_id}-r{entry['round']}-s{seed}"
-    meta = {"round": entry["round"], "seed": seed, "sparsity": entry["sparsity"], "job": job_id}
+    extra = {"lottery": {"round": entry["round"], "seed": seed, "sparsity": entry["sparsity"], "job": job_id}}
+
+    def ticket_zip() -> bytes:
+        return zip_dir(complete(folder, out, seed=seed, extra=extra))
+
     c1, c2 = st.columns(2)
-    c1.download_button("Ticket (zip, Prune export format)", lambda: ticket_zip(spec, seed, folder, out, meta),
+    c1.download_button("Ticket (zip, Prune export format)", ticket_zip,
                        f"{out.name}.zip", "application/zip", on_click="ignore", key="dl.lottery.ticket_zip",
                        help="mask, the ticket's initial weights and the spec; it opens as a pruned_dir on the Train page")
     n_weights = sum(v.numel() for v in _mask(folder).values())
@@ -73,11 +78,8 @@ def downloads(spec: str, seed: int, folder: str, entry: dict[str, Any], job_id: 
                                                 help="the ticket's removed arcs as the unit-level selection"):
         from explorer.pruning.export import load_pruned
 
-        ticket_zip(spec, seed, folder, out, meta)
-        sel = load_pruned(out).selection
-        state.SOURCE.put("zoo")
-        state.SPEC.put(spec)
-        state.GRANULARITY.put("unit")
+        sel = load_pruned(complete(folder, out, seed=seed, extra=extra)).selection
+        state.pick(spec=spec, source="zoo", granularity="unit")
         state.SELECTION.put(sel)
         st.session_state["prune.model_id"] = f"zoo:{spec}"
         st.session_state["prune.granularity"] = "unit"

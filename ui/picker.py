@@ -4,7 +4,8 @@ or the user's own `file.py:ClassName`; then granularity and block depth.
     key = graph_picker("arch")          # in a page: widgets in the sidebar
     dag = ui.cache.dag(key)             # the cached Dag
 
-The choice is copied into `ui.state` so the next page opens on the same model.
+The choice is kept as the session's model key (`ui.state.MODEL`, an `explorer.models.key.ModelKey`)
+so the next page opens on the same model.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from explorer.models.key import ONNX_SPEC, ModelKey
 from ui import state
-from ui.cache import DagKey, digest
+from ui.cache import digest
 
 SOURCES = {"zoo": "Zoo (small models)", "torchvision": "torchvision (random init)",
            "onnx": "ONNX upload", "file": "Python file"}
@@ -65,22 +67,23 @@ def model_picker(page: str, *, allow_onnx: bool = True, allow_file: bool = True,
     `page` prefixes the widget keys so each page has its own widgets.
     """
     sb = st.sidebar
+    cur = state.model()
     srcs = list(sources or [s for s in SOURCES if (s != "onnx" or allow_onnx) and (s != "file" or allow_file)])
     src = sb.radio("Model source", srcs, format_func=SOURCES.get, key=f"{page}.source",
-                   index=_index(srcs, state.SOURCE.get("zoo")))
+                   index=_index(srcs, cur.source))
     spec: str | None = None
     if src == "zoo":
         zoo = _zoo()
         names = [z[0] for z in zoo]
         desc = {z[0]: z[1] for z in zoo}
         shape = {z[0]: z[2] for z in zoo}
-        prev = state.SPEC.get() if state.SOURCE.get() == "zoo" else DEFAULT_ZOO
+        prev = cur.spec if cur.source == "zoo" else DEFAULT_ZOO
         spec = sb.selectbox("Zoo model", names, index=_index(names, prev, _index(names, DEFAULT_ZOO)),
                             key=f"{page}.zoo", help="small networks that exercise the DAG structure")
         sb.caption(f"{desc[spec]}  \ninput shape {tuple(shape[spec])}")
     elif src == "torchvision":
         names = _torchvision()
-        prev = state.SPEC.get() if state.SOURCE.get() == "torchvision" else DEFAULT_TV
+        prev = cur.spec if cur.source == "torchvision" else DEFAULT_TV
         spec = sb.selectbox("torchvision model", names, index=_index(names, prev, _index(names, DEFAULT_TV)),
                             key=f"{page}.tv", help="built with weights=None: random init, no download")
     elif src == "onnx":
@@ -93,25 +96,25 @@ def model_picker(page: str, *, allow_onnx: bool = True, allow_file: bool = True,
                 raise ValueError(f"{up.name} is {len(data) / 2**20:.1f} MB, over the {cap} MB upload cap "
                                  "(server.maxUploadSize in .streamlit/config.toml)")
             state.ONNX_BYTES.put(data)
-            state.ONNX_NAME.put(up.name)
+            state.pick(spec=ONNX_SPEC, source="onnx", onnx_name=up.name, onnx_digest=digest(data))
         if state.ONNX_BYTES.get() is None:
             sb.info("Upload an .onnx file to see its graph.")
             return None
-        sb.caption(f"using {state.ONNX_NAME.get()}")
-        spec = state.ONNX_SPEC
+        sb.caption(f"using {state.model().onnx_name}")
+        spec = ONNX_SPEC
     else:
         spec = _file_model(page)
         if spec is None:
             return None
-    state.SOURCE.put(src)
-    state.SPEC.put(spec)
+    if (cur.spec, cur.source) != (spec, src):
+        state.pick(spec=spec, source=src)
     return spec, src
 
 
 def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "block"),
                  allow_onnx: bool = True, allow_file: bool = True, show_depth: bool = True,
-                 sources: Sequence[str] | None = None, prefer_unit: bool = False) -> DagKey | None:
-    """Model picker + granularity + block depth + seed; returns the `DagKey` or None.
+                 sources: Sequence[str] | None = None, prefer_unit: bool = False) -> ModelKey | None:
+    """Model picker + granularity + block depth + seed; returns the `ModelKey` or None.
 
     The granularity resets to the model's default when the model changes (`prefer_unit`:
     the unit level where the model has one, as the Decomposition page wants)."""
@@ -121,7 +124,8 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     spec, src = picked
     sb = st.sidebar
     grans = ["op"] if src == "onnx" else list(granularities)
-    seed = int(state.SEED.get(0) or 0)
+    cur = state.model()
+    seed = cur.seed
     # a new model resets granularity to its default; the same model keeps the user's choice
     model_id = f"{src}:{spec}"
     if st.session_state.get(f"{page}.model_id") != model_id or st.session_state.get(f"{page}.granularity") not in grans:
@@ -133,14 +137,15 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     gran = sb.radio("Granularity", grans, key=f"{page}.granularity", horizontal=True, help=GRANULARITY_HELP)
     depth = None
     if gran == "block" and show_depth:
-        depth = int(sb.slider("Block depth (module nesting)", 1, 6, int(state.DEPTH.get(2) or 2),
+        depth = int(sb.slider("Block depth (module nesting)", 1, 6, int(cur.depth or 2),
                               key=f"{page}.depth", help="collapse ops into modules this many levels deep"))
-        state.DEPTH.put(depth)
-    seed = int(sb.number_input("Seed (init)", 0, 10_000, int(state.SEED.get(0)), key=f"{page}.seed"))
-    state.GRANULARITY.put(gran)
-    state.SEED.put(seed)
-    onnx_digest = digest(state.ONNX_BYTES.get()) if spec == state.ONNX_SPEC else None
-    return DagKey(spec=spec, granularity=gran, depth=depth, seed=seed, onnx_digest=onnx_digest)
+    seed = int(sb.number_input("Seed (init)", 0, 10_000, seed, key=f"{page}.seed"))
+    onnx_digest = digest(state.ONNX_BYTES.get()) if spec == ONNX_SPEC else None
+    key = cur.replace(granularity=gran, depth=depth if depth is not None else cur.depth, seed=seed,
+                      onnx_digest=onnx_digest)
+    if key != cur:
+        state.MODEL.put(key)  # the block depth stays for when the block view is back
+    return key.replace(depth=depth)
 
 
 def _file_model(page: str) -> str | None:
@@ -152,7 +157,7 @@ def _file_model(page: str) -> str | None:
     sb = st.sidebar
     files = [(p, c) for p, c in listing() if c]
     options = [f"{p}:{c}" for p, cs in files for c in cs]
-    prev = state.SPEC.get() if state.SOURCE.get() == "file" else None
+    prev = state.model().spec if state.model().source == "file" else None
     chosen = None
     if options:
         chosen = sb.selectbox("Model class (models folder)", options, index=_index(options, prev),

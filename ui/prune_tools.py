@@ -243,12 +243,15 @@ def _n(v: float) -> str:
 
 
 def table_row(r: dict) -> dict:
-    """One form of the latency table in words a reader takes in at a glance."""
-    speed = "1 (reference)" if r["form"] == "dense" else (
+    """One form of the latency table in words a reader takes in at a glance (a form that was not timed,
+    because the cut removes nothing, says so instead of showing noise as a speed-up or a slowdown)."""
+    timed = r.get("latency_ms") is not None
+    speed = "1 (reference)" if r["form"] == "dense" else "none possible: same size" if not timed else (
         f"×{r['speedup']:.2f} ± {r.get('speedup_iqr', 0) / 2:.2f}" + ("  ⚠ noisy" if r.get("noisy") else ""))
     return {"form": FORMS.get(r["form"], r["form"]), "parameters": _n(r["params"]),
             "non-zero parameters": _n(r["nonzero_params"]), "MACs per example": _n(r["macs"]),
-            "latency (ms)": f"{r['latency_ms']:.3g} ± {r.get('iqr_ms', 0) / 2:.2g}", "speed-up vs dense": speed}
+            "latency (ms)": f"{r['latency_ms']:.3g} ± {(r.get('iqr_ms') or 0) / 2:.2g}" if timed else "not timed",
+            "speed-up vs dense": speed}
 
 
 def result_panel(key, dag) -> None:
@@ -261,18 +264,20 @@ def result_panel(key, dag) -> None:
     if res is None:
         return
     st.subheader("Dense, pruned and compacted")
+    if res.nothing:  # said first: the table below then has sizes only, and no timing to misread
+        st.info(res.nothing[0].upper() + res.nothing[1:] + ". The three forms were not timed.", icon=":material/info:")
     st.dataframe(pd.DataFrame([table_row(r) for r in res.table]), hide_index=True, key="prune.table")
     noisy = [r for r in res.table if r.get("noisy")]
     for r in noisy:
         st.warning(f"{FORMS.get(r['form'], r['form'])}: {r['note']}. The machine was busy while timing; the "
                    "speed-up shown is not to be trusted.", icon="⏱️")
     masked = next((r for r in res.table if r["form"] == "masked"), None)
+    timing = ("" if res.nothing else f" Latencies: medians of {res.table[0].get('rounds', '?')} interleaved rounds "
+              "on one CPU thread after warm-up, speed-ups paired round by round.")
     st.caption("Masks alone do not speed anything up: a dense kernel multiplies the zeros too"
                + (" (the masked row)" if masked else "") + ". Only the compacted form — and at op level the "
                "rewritten graph, which no longer runs the removed ops — does less work. "
-               f"Compacted vs pruned max |Δ| = {res.diff:.2e} on 4 probe inputs. Latencies: medians of "
-               f"{res.table[0].get('rounds', '?')} interleaved rounds on one CPU thread after warm-up, speed-ups "
-               "paired round by round.")
+               f"Compacted vs pruned max |Δ| = {res.diff:.2e} on 4 probe inputs." + timing)
     d = res.out
     c1, c2, c3, c4 = st.columns([1, 1, 1, 2])  # the Retrain label is long: room for it on one line
     c1.download_button("Export (zip)", data=zip_dir(d), file_name=f"{d.name}.zip", mime="application/zip",
@@ -282,8 +287,10 @@ def result_panel(key, dag) -> None:
                            key="prune.dl_onnx", on_click="ignore")
     c3.download_button("Selection JSON", data=(d / "selection.json").read_text(), file_name="selection.json",
                        mime="application/json", key="prune.dl_sel", on_click="ignore")
-    if c4.button("Retrain: ticket vs dense vs controls", key="prune.btn_retrain", type="primary"):
-        state.RETRAIN.put(state.RetrainRequest(key.spec, str(d), dag.granularity, key.seed))
+    if c4.button("Retrain: ticket vs dense vs controls", key="prune.btn_retrain", type="primary",
+                 help="one click: the quick comparison (2 seeds, a few hundred steps) starts on the Train page — the "
+                      "dense network, the ticket, and controls of the ticket's size"):
+        state.RETRAIN.put(state.RetrainRequest(key.replace(granularity=dag.granularity), str(d)))
         st.switch_page("pages/4_Train.py")
 
 
@@ -294,6 +301,7 @@ class ResultView:
     table: list
     diff: float
     out: Path
+    nothing: str = ""  # why the cut cannot be smaller or faster (`apply.removes_nothing`), or ""
 
 
 def submit_prune_job(key, dag, sel, prop, out: Path) -> None:
@@ -326,7 +334,8 @@ def job_panel() -> None:
         if job.status == "done":
             res = job.result or {}
             st.session_state[RESULT] = ResultView(res.get("table", []), float(res.get("compacted_vs_masked_max_abs_diff",
-                                                                                      0.0)), Path(res.get("out", "")))
+                                                                                      0.0)), Path(res.get("out", "")),
+                                                  res.get("removes_nothing", ""))
             st.session_state.pop(JOB, None)
             st.rerun()
         elif job.status in ("failed", "cancelled"):

@@ -20,6 +20,15 @@ def _help(name: str) -> str:
     return LabConfig.help()[name]
 
 
+def _options(name: str, skip: tuple = ()) -> dict:
+    """A LabConfig setting's choices (minus `skip`) and the index of its default, for a radio or selectbox."""
+    from explorer.propagation.lab import LabConfig
+
+    s = next(s for s in LabConfig.settings() if s.name == name)
+    opts = [c for c in s.choices if c not in skip]
+    return {"options": opts, "index": opts.index(s.default)}
+
+
 def network() -> tuple[str, object | None]:
     """Sidebar: a generated deep MLP (depth, width, activation, in/out) or a model; (spec, shape or None)."""
     from explorer.models.generated import ACTIVATIONS, DeepMLPShape
@@ -57,7 +66,7 @@ def spectra_settings(image: bool = False, big: bool = False) -> dict:
     c5, c6, c7, c8 = st.columns([1.4, 2, 1, 1])
     source = c5.selectbox("Inputs from", ["", "noise"], key="spp.inputs_from", help=_help("dataset"),
                           format_func={"": "the model's dataset", "noise": "Gaussian noise"}.get)
-    route = c6.radio("Per-layer maps", ["auto", "lifting", "autograd"], horizontal=True, key="spp.route",
+    route = c6.radio("Per-layer maps", **_options("per_layer", skip=("none",)), horizontal=True, key="spp.route",
                      help=_help("per_layer"), format_func={"auto": "auto", "lifting": "lifting D_l(x)T_l",
                                                            "autograd": "autograd"}.get)
     f64 = c7.toggle("float64", not big, key=f"spp.f64{sfx}", help=_help("float64"))
@@ -76,7 +85,7 @@ def pruning_settings() -> dict:
     crit = c1.selectbox("Criterion", list(CRITERIA), format_func=CRITERIA.get, key="spp.crit",
                         help=_help("criterion") + "; with SNIP the other SNIP's mask is shown beside it")
     sparsity = c2.slider("Sparsity", 0.0, 0.99, 0.9, 0.01, key="spp.sparsity", help=_help("sparsity"))
-    scope = c3.radio("Ranking", ["global", "layer"], key="spp.scope", help=_help("scope"))
+    scope = c3.radio("Ranking", **_options("scope"), key="spp.scope", help=_help("scope"))
     return {"criterion": crit, "sparsity": float(sparsity), "scope": scope}
 
 
@@ -85,7 +94,7 @@ def isometry_settings() -> dict:
     steps = int(c1.number_input("SGD steps", 0, 20_000, 1000, 100, key="spp.iso_steps", help=_help("isometry_steps")))
     lr = float(c2.number_input("Learning rate", 1e-4, 1.0, 0.1, format="%.4g", key="spp.iso_lr",
                                help=_help("isometry_lr")))
-    sched = c3.radio("Schedule", ["constant", "cosine"], horizontal=True, key="spp.iso_sched",
+    sched = c3.radio("Schedule", **_options("isometry_schedule"), horizontal=True, key="spp.iso_sched",
                      help=_help("isometry_schedule"))
     return {"isometry_steps": steps, "isometry_lr": lr, "isometry_schedule": sched}
 
@@ -105,10 +114,12 @@ def depth_settings(shape, schemes: list[str], seed: int):
 def train_settings(spec: str, dataset: str):
     """The grid's training settings as a base RunConfig (the spp reference: SGD 0.1, batch 100), and seeds."""
     from explorer.training.config import RunConfig, field_help
+    from explorer.training.optim import OPTIMIZERS
 
     c1, c2, c3, c4, c5 = st.columns(5)
     steps = int(c1.number_input("Steps", 10, 100_000, 2000, 100, key="spp.t_steps", help=field_help("steps")))
-    opt = c2.selectbox("Optimiser", ["sgd", "adam"], key="spp.t_opt", help=field_help("optimizer"))
+    opt = c2.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("sgd"), key="spp.t_opt",  # the spp reference's
+                       help=field_help("optimizer"))
     lr = float(c3.number_input("Learning rate", 1e-5, 1.0, 0.1 if opt == "sgd" else 1e-3, format="%.4g",
                                key=f"spp.t_lr.{opt}", help=field_help("lr")))
     n = int(c4.number_input("Seeds", 1, 10, 3, key="spp.t_seeds", help="independent inits; mean ± std over them"))

@@ -5,6 +5,7 @@ Widget keys are per page (Streamlit drops a widget's state when its page is left
 pickers copy the user's choice into these keys, which persist for the session. A `Key`
 checks the type of what is put under it, so a hand-off cannot silently carry the wrong thing.
 
+    MODEL.get()                   # the model the user picked last: an explorer.models.key.ModelKey
     SELECTION.put(sel)            # Architecture -> Prune
     req = RETRAIN.pop()           # Prune -> Train: a RetrainRequest or None
     GRID.put(GridRequest(job_id, title))   # Signal propagation -> Train: a trainability grid
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from explorer.models.key import ModelKey
 from explorer.pruning.selection import Selection
 
 T = TypeVar("T")
@@ -49,10 +51,22 @@ class Key(Generic[T]):
 class RetrainRequest:
     """Prune -> Train: retrain this pruned export against the dense network and controls."""
 
-    model: str  # the dense model's spec
+    key: ModelKey  # the dense model, the granularity the selection was made at, the init seed the ticket keeps
     pruned_dir: str  # the export directory (`explorer.pruning.export`)
-    granularity: str  # where the selection was made (unit | op)
-    seed: int = 0  # the dense model's init seed the ticket keeps
+    mode: str = "quick"  # the comparison to run: "quick" (a lesson's length) or "full" (the model's recipe)
+    start: bool = True  # start it on arrival (the Prune page's one click); False: land on the form
+
+    @property
+    def model(self) -> str:
+        return self.key.spec
+
+    @property
+    def granularity(self) -> str:
+        return self.key.granularity
+
+    @property
+    def seed(self) -> int:
+        return self.key.seed
 
 
 @dataclass(frozen=True)
@@ -65,15 +79,20 @@ class GridRequest:
     batched: bool = True  # train as one batched job where the runs can share it
 
 
-ONNX_SPEC = "onnx-upload"  # the spec string of an uploaded ONNX file
-
-SPEC: Key[str] = Key("explorer.spec", str)  # zoo name, torchvision name, "file.py:Class", or ONNX_SPEC
-SOURCE: Key[str] = Key("explorer.source", str)  # "zoo" | "torchvision" | "onnx" | "file"
-ONNX_BYTES: Key[bytes] = Key("explorer.onnx_bytes", bytes)
-ONNX_NAME: Key[str] = Key("explorer.onnx_name", str)
-GRANULARITY: Key[str] = Key("explorer.granularity", str)  # "unit" | "op" | "block"
-DEPTH: Key[int] = Key("explorer.depth", int)  # module depth of the block view
-SEED: Key[int] = Key("explorer.seed", int)  # model init / input seed
+MODEL: Key[ModelKey] = Key("explorer.model", ModelKey)  # the model picked last, as every page's picker opens
+ONNX_BYTES: Key[bytes] = Key("explorer.onnx_bytes", bytes)  # an uploaded ONNX file (its key holds the digest)
 SELECTION: Key[Selection] = Key("explorer.selection", Selection)  # Architecture -> Prune, and Prune's own
 RETRAIN: Key[RetrainRequest] = Key("explorer.retrain", RetrainRequest)
 GRID: Key[GridRequest] = Key("explorer.grid", GridRequest)
+
+
+def model() -> ModelKey:
+    """The model picked last (a key with an empty spec before any)."""
+    return MODEL.get() or ModelKey("")
+
+
+def pick(**changes: Any) -> ModelKey:
+    """Change the picked model's key (`spec`, `source`, `granularity`, `depth`, `seed`, ...); returns it."""
+    key = model().replace(**changes)
+    MODEL.put(key)
+    return key

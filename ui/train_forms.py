@@ -62,17 +62,33 @@ def recipe(spec: str):
     return ZOO[spec].info.recipe if spec in ZOO else None
 
 
+def default_config(spec: str, quick: bool = False, optimizer: str = "adam"):
+    """The run settings the forms open with for `spec`: its default dataset, and the learning rate and
+    length of its measured recipe (`quick`: the quick-comparison length); the Prune hand-off starts with these."""
+    from explorer.training.config import RunConfig
+
+    rec = recipe(spec)
+    lr = (rec.lr if rec else 1e-3) if optimizer == "adam" else 0.05
+    steps = int((rec.quick_steps if quick else rec.steps) if rec else (300 if quick else 1000))
+    return RunConfig(model=spec, dataset=_default_dataset(spec), optimizer=optimizer, lr=float(lr), steps=steps,
+                     batch_size=100, eval_every=max(10, steps // 10), log_every=_log_every(steps))
+
+
+def _log_every(steps: int) -> int:
+    return max(1, min(10, int(steps) // 100))
+
+
 def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool = False, quick: bool = False):
     """The run settings as widgets; returns a base RunConfig (dense, seed 0) or None.
     `fixed_model`: the model is given (a pruned export's) and shown, not chosen. The learning rate and
-    the steps default to the zoo model's recipe (`quick`: its quick-comparison length)."""
+    the steps default to the zoo model's recipe (`quick`: its quick-comparison length; `default_config`)."""
     from explorer.data import BUILTIN
     from explorer.training.config import RunConfig
-    from explorer.training.device import available
+    from explorer.runtime.device import available
     from explorer.models import zoo_names
 
     names = zoo_names()
-    spec0 = spec_default or state.SPEC.get() or "mlp"
+    spec0 = spec_default or state.model().spec or "mlp"
     c1, c2, c3 = st.columns(3)
     if fixed_model:
         c1.text_input("Model", value=spec0, disabled=True, key=f"{prefix}.model_fixed",
@@ -88,38 +104,37 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
         from explorer.models.user_store import check_allowed
 
         check_allowed(spec)  # the worker runs model code only from the models folder
-    ds_default = _default_dataset(spec)
     ds_opts = [*BUILTIN, "file…"]
-    ds = c2.selectbox("Dataset", ds_opts, index=ds_opts.index(ds_default), key=f"{prefix}.dataset.{spec}",
+    ds = c2.selectbox("Dataset", ds_opts, index=ds_opts.index(_default_dataset(spec)), key=f"{prefix}.dataset.{spec}",
                       help=_help("dataset"))
     if ds == "file…":
         ds = c2.text_input("Path to .csv / .npz", key=f"{prefix}.dataset_path", help=_help("dataset"))
     optimizer = c3.selectbox("Optimiser", ["adam", "sgd"], key=f"{prefix}.opt", help=_help("optimizer"))
     rec = recipe(spec) if spec else None
-    lr0 = (rec.lr if rec else 1e-3) if optimizer == "adam" else 0.05
-    steps0 = (rec.quick_steps if quick else rec.steps) if rec else (300 if quick else 1000)
+    d = default_config(spec or spec0, quick, optimizer)
     for_what = (spec, quick, optimizer)
     if st.session_state.get(f"{prefix}.defaults_for") != for_what:  # a new model or mode: its recipe's values
         st.session_state[f"{prefix}.defaults_for"] = for_what
-        st.session_state[f"{prefix}.lr"] = float(lr0)
-        st.session_state[f"{prefix}.steps"] = int(steps0)
-        st.session_state[f"{prefix}.eval"] = max(10, int(steps0) // 10)
+        st.session_state[f"{prefix}.lr"] = d.lr
+        st.session_state[f"{prefix}.steps"] = d.steps
+        st.session_state[f"{prefix}.eval"] = d.eval_every
     c4, c5, c6, c7 = st.columns(4)
     lr = c4.number_input("Learning rate", min_value=1e-6, format="%.4g", key=f"{prefix}.lr", help=_help("lr"))
     steps = c5.number_input("Steps", 10, 200_000, step=50, key=f"{prefix}.steps",
                             help=_help("steps") + (f" — {spec}'s recipe: {rec.steps} steps reach about "
                                                    f"{100 * rec.test_acc:.0f}% test accuracy" if rec else ""))
-    batch = c6.number_input("Batch size", 1, 4096, 100, key=f"{prefix}.batch", help=_help("batch_size"))
+    batch = c6.number_input("Batch size", 1, 4096, d.batch_size, key=f"{prefix}.batch", help=_help("batch_size"))
     eval_every = c7.number_input("Evaluate every", 1, 100_000, key=f"{prefix}.eval", help=_help("eval_every"))
     c8, c9, c10 = st.columns(3)
     schedule = c8.selectbox("Schedule", ["constant", "cosine"], key=f"{prefix}.sched", help=_help("schedule"))
-    data_seed = c9.number_input("Data-order seed", 0, 2**31 - 1, 0, key=f"{prefix}.dseed", help=_help("data_seed"))
+    data_seed = c9.number_input("Data-order seed", 0, 2**31 - 1, d.data_seed, key=f"{prefix}.dseed",
+                                help=_help("data_seed"))
     device = c10.selectbox("Device", ["auto", *available()], key=f"{prefix}.device",
                            help=_help("device") + f" — here: {', '.join(available())}")
     if not spec or not ds:
         return None
     return RunConfig(model=spec, dataset=ds, optimizer=optimizer, lr=float(lr), steps=int(steps),
-                     batch_size=int(batch), eval_every=int(eval_every), log_every=max(1, min(10, int(steps) // 100)),
+                     batch_size=int(batch), eval_every=int(eval_every), log_every=_log_every(int(steps)),
                      schedule=schedule, data_seed=int(data_seed), device=device)
 
 
@@ -140,34 +155,89 @@ def _plan(base_json: str, pruned_dir: str, seeds: int) -> tuple[list[str], list[
     return [c.to_json() for c in configs], notes
 
 
-def retrain_panel() -> None:
-    """The Prune page's hand-off: one click for dense vs ticket vs controls over seeds — a quick
-    comparison that fits a lesson, or the model's full recipe."""
+SEEDS = {"quick": 2, "full": 3}  # seeds of the Prune hand-off's comparison, per mode
+MODES = {"quick": "Quick — a few hundred steps, 2 seeds (a lesson's length)",
+         "full": "Full — the model's training recipe, 3 seeds"}
+STARTED = "train.started"  # group -> what the Prune hand-off started in it (shown above its table)
+NOTES = "train.notes"  # group -> the controls left out of it, and why (`lottery.group.plan`)
+
+
+def _comparison(req, base, seeds: int) -> tuple[list, list[str]]:
     from explorer.training.config import RunConfig
+
+    cj, notes = _plan(base.to_json(), req.pruned_dir, int(seeds))
+    return [RunConfig.from_json(c) for c in cj], notes
+
+
+def _started(req, configs, notes: list[str], batched: bool, how: str) -> None:
+    """Record what the hand-off queued (shown above the group's table) and let the new-run form hold the export."""
+    g = configs[0].group
+    st.session_state[NOTES] = {g: notes}
+    roles = ", ".join(dict.fromkeys(c.init for c in configs))
+    st.session_state[STARTED] = {g: (
+        f"Started from the Prune page: {how} of `{req.pruned_dir}` ({req.model}) — {roles} over "
+        f"{len({c.seed for c in configs})} seed(s), {configs[0].steps} steps each"
+        + (", as one batched job" if batched else "") + ". To change the settings or run the full recipe, open "
+        "*New run(s)* below: it holds this export.")}
+    st.session_state["new.pruned"] = req.pruned_dir
+    state.RETRAIN.pop()
+
+
+def start_handoff(req) -> None:
+    """The one click of the Prune page's Retrain: queue the comparison it asked for (`req.mode`) with the
+    forms' default settings (`default_config`), the controls checked first (`lottery.group.plan`)."""
+    from explorer.training.jobs.sweep import batched_blocker
+
+    configs, notes = _comparison(req, default_config(req.model, quick=req.mode == "quick"), SEEDS[req.mode])
+    batched = batched_blocker(configs) is None
+    submit(configs, batched)
+    _started(req, configs, notes, batched, f"the {req.mode} comparison")
+
+
+def started_note(group: str) -> None:
+    """What the hand-off started in `group`, and the controls it left out with the reason."""
+    text = st.session_state.get(STARTED, {}).get(group)
+    if text:
+        st.success(text, icon=":material/play_circle:")
+    for note in st.session_state.get(NOTES, {}).get(group, []):
+        st.warning(note, icon="⚠️")
+
+
+def retrain_panel() -> None:
+    """The Prune page's hand-off. Its Retrain button is the one click: the comparison starts here at once
+    (`start_handoff`); the form below is shown only when that could not start, to set it up by hand."""
+    from dataclasses import replace
+
+    from ui.errors import show_error
 
     req = state.RETRAIN.get()
     if req is None:
         return
+    if req.start:
+        try:
+            start_handoff(req)
+            return
+        except Exception as e:  # noqa: BLE001 - shown, and the form below lets the user fix the settings
+            show_error(e, "starting the comparison from the Prune page")
+            req = replace(req, start=False)
+            state.RETRAIN.put(req)
     with st.container(border=True):
         st.subheader("Retrain the pruned network")
         st.markdown(f"From the Prune page: **{req.model}** ({req.granularity} level), exported to "
                     f"`{req.pruned_dir}`. Per seed, the **dense** network, the **ticket** (the dense init with the "
-                    "cut), a **reinit** control (the same cut, a fresh init) and a **random** control (a random cut "
-                    "of the same size: a random mask of equal per-layer sparsity, or a random branch, skip or set of "
-                    "units), all with the same data order.")
-        mode = st.radio("Comparison", ["quick", "full"], horizontal=True, key="retrain.mode",
-                        format_func={"quick": "Quick — a few hundred steps, 2 seeds (a lesson's length)",
-                                     "full": "Full — the model's training recipe, 3 seeds"}.get)
-        quick = mode == "quick"
-        base = config_form("retrain", req.model, fixed_model=True, quick=quick)
+                    "cut), a **reinit** control (the same cut, a fresh init) and a **random** control (a random "
+                    "network of the ticket's size, layer for layer: a random mask, or a random branch, skip or set "
+                    "of units), all with the same data order.")
+        mode = st.radio("Comparison", list(MODES), horizontal=True, key="retrain.mode", format_func=MODES.get)
+        base = config_form("retrain", req.model, fixed_model=True, quick=mode == "quick")
         if st.session_state.get("retrain.seeds_for") != mode:
             st.session_state["retrain.seeds_for"] = mode
-            st.session_state["retrain.seeds"] = 2 if quick else 3
+            st.session_state["retrain.seeds"] = SEEDS[mode]
         n = st.number_input("Seeds", 1, 10, key="retrain.seeds", help="independent inits; mean ± std over them")
         configs, notes = [], []
         if base is not None:
-            cj, notes = _plan(base.to_json(), req.pruned_dir, int(n))
-            configs = [RunConfig.from_json(c) for c in cj]
+            with guard("checking the controls"):
+                configs, notes = _comparison(req, base, n)
         for note in notes:
             st.warning(note, icon="⚠️")
         batched = batched_toggle(configs, "retrain")
@@ -176,8 +246,7 @@ def retrain_panel() -> None:
         if configs and st.button("Retrain: ticket vs dense vs controls", type="primary", key="retrain.go"):
             with guard("submitting the comparison"):
                 submit(configs, batched)
-                st.session_state["train.notes"] = {configs[0].group: notes}
-                state.RETRAIN.pop()
+                _started(req, configs, notes, batched, f"the {mode} comparison")
 
 
 def batched_toggle(configs, prefix: str) -> bool:
@@ -196,7 +265,7 @@ def batched_toggle(configs, prefix: str) -> bool:
 
 
 def new_runs_panel() -> None:
-    from explorer.lottery.group import ticket_group
+    from explorer.lottery.group import plan
 
     with st.expander("New run(s)", expanded=state.RETRAIN.get() is None and not backend().store.list_runs()):
         base = config_form("new")
@@ -215,11 +284,41 @@ def new_runs_panel() -> None:
                 ss = [int(s) for s in seeds.replace(" ", "").split(",") if s]
                 if not ss:
                     raise ValueError("give at least one seed, e.g. 0 or 0,1,2")
-                if cmp:
-                    submit(ticket_group(base.replace(group=group), pruned, ss, group=group))
+                if cmp:  # the controls checked first, as the hand-off's: one of the wrong size never trains
+                    configs, notes = plan(base.replace(group=group), pruned, ss, group=group)
+                    submit(configs)
+                    st.session_state[NOTES] = {group: notes}
                 else:
                     submit([base.replace(seed=s, group=group, init=init, pruned_dir=pruned if init != "dense" else "",
                                          label=f"{init} s{s}") for s in ss])
+
+
+def choose_group(roles) -> str:
+    """The comparison group on show: the one this session or a link chose (`GROUP_KEY`), else the newest
+    complete comparison (`lottery.group.opening_group`). The session's model
+    then becomes the group's, so the address bar names the model whose runs are shown."""
+    from explorer.lottery.group import opening_group
+
+    groups = list(roles)
+    cur = st.session_state.get(GROUP_KEY)
+    if cur is not None and cur not in roles:
+        st.warning(f"There is no comparison group {cur!r} in this run store; showing another.", icon=":material/link:")
+    pick = cur if cur in roles else opening_group(roles)
+    group = st.selectbox("Comparison group", groups, index=groups.index(pick), key=f"train.groupsel.{pick}",
+                         format_func=lambda g: g or "(no group)")
+    st.session_state[GROUP_KEY] = group
+    models = roles[group][1]
+    if len(models) == 1:
+        _show_model(next(iter(models)))
+    return group
+
+
+def _show_model(spec: str) -> None:
+    from explorer.models import ZOO
+
+    src = "zoo" if spec in ZOO else "file" if ".py:" in spec.split("@")[0] else "torchvision"
+    if (state.model().source, state.model().spec) != (src, spec):
+        state.pick(spec=spec, source=src)
 
 
 def damaged_store_way_out(e: BaseException) -> None:

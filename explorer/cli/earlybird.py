@@ -20,11 +20,7 @@ HELP = "early-bird tickets: the mask drawn during dense training, retrained; its
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from explorer.lottery.experiment import EarlyBirdConfig as C
 
-    options.add_training(p, C)
-    options.add(p, C, "ratio")
-    options.add(p, C, "ratios", type=options.floats)
-    for name in ("window", "threshold", "spline_window", "spline_threshold", "probe_size", "l1_gamma"):
-        options.add(p, C, name)
+    options.add_experiment(p, C)
 
 
 def run(a: argparse.Namespace) -> int:
@@ -36,8 +32,8 @@ def run(a: argparse.Namespace) -> int:
     def pct(x):
         return "–" if x is None else f"{100 * x:.1f}%"
 
-    text = (f"early-bird ticket of {cfg.model} ({doc['criterion']} mask, ratio {cfg.ratio}): drawn at step "
-            f"{doc['draw_step']} of {cfg.steps} (compute fraction {doc['compute_fraction']:.2f}); spline draw at step "
+    text = (f"early-bird ticket of {cfg.train.model} ({doc['criterion']} mask, ratio {cfg.ratio}): drawn at step "
+            f"{doc['draw_step']} of {cfg.train.steps} (compute fraction {doc['compute_fraction']:.2f}); spline draw at step "
             f"{doc['spline_draw_step']}\n  test accuracy: early-bird ticket {pct(doc['ticket_test_acc'])}, "
             f"end-of-training ticket {pct(doc['end_ticket_test_acc'])}, dense {pct(doc['dense_test_acc'])}")
     options.emit(doc, a.json, text)

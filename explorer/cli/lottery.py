@@ -26,17 +26,9 @@ HELP = "find lottery tickets: IMP with rewinding (or a one-shot --sweep), contro
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from explorer.lottery.experiment import LotteryConfig as C
 
-    options.add_training(p, C)
-    for name in ("rounds", "rate", "rewind_step"):
-        options.add(p, C, name)
-    options.add(p, C, "sweep", type=options.floats, default=())
-    p.add_argument("--layerwise", dest="scope", action="store_const", const="layer", default="global",
-                   help="prune every tensor at the same rate (default: one global |w| ranking)")
-    options.add(p, C, "output_rate")
-    options.add(p, C, "prune_biases", action="store_true")
-    options.add(p, C, "prune_norms", action="store_true")
-    options.add(p, C, "controls", type=lambda s: tuple(x for x in s.split(",") if x))
-    p.add_argument("--no-batched", dest="batched", action="store_false", help="train every run on its own")
+    options.add_experiment(p, C)
+    p.add_argument("--layerwise", dest="scope", action="store_const", const="layer",
+                   help="the same as --scope layer: prune every tensor at the same rate")
     p.add_argument("--out", default="", metavar="DIR", help="write each round's ticket in the Prune export format")
 
 
@@ -48,7 +40,7 @@ def run(a: argparse.Namespace) -> int:
     doc = options.run_job(cfg.kind, cfg)
     if a.out:
         doc["exports"] = write_tickets(cfg, doc, Path(a.out))
-    lines = [f"{cfg.kind} {cfg.model} on {cfg.dataset}: {len(doc['rounds'])} rounds, {cfg.seeds} seed(s)"]
+    lines = [f"{cfg.kind} {cfg.train.model} on {cfg.train.dataset}: {len(doc['rounds'])} rounds, {cfg.seeds} seed(s)"]
     lines += [f"  round {r['round']:>2}  {r['sparsity %']:>6.2f}% pruned  {r['role']:<7} test {r['test acc %']:<12} "
               f"iterations to target {r['iterations to target']} ({r['reached target']})" for r in rounds_table(doc)]
     options.emit(doc, a.json, "\n".join(lines))
@@ -58,8 +50,7 @@ def run(a: argparse.Namespace) -> int:
 def write_tickets(cfg, doc: dict, out: Path) -> list[str]:
     """Each round's ticket of each seed as a Prune export under `out`; returns their folders."""
     from explorer import paths
-    from explorer.lottery.ticket_export import export_ticket
-    from explorer.pruning.mask import Mask
+    from explorer.pruning.export import complete
     from explorer.training.checkpoints import read_checkpoint
     from explorer.training.store import RunStore
 
@@ -70,8 +61,5 @@ def write_tickets(cfg, doc: dict, out: Path) -> list[str]:
             if cfg.rewind_step > 0:
                 state = read_checkpoint(paths.checkpoint(paths.checkpoints(store.dir), doc["dense"]["run_ids"][s],
                                                          cfg.rewind_step))
-            d = export_ticket(cfg.model, s, Mask.load(Path(folder) / "mask.safetensors"),
-                              out / f"round{e['round']:02d}_s{s}", {"round": e["round"], "sparsity": e["sparsity"],
-                                                                   "experiment": cfg.id}, state)
-            written.append(str(d))
+            written.append(str(complete(folder, out / f"round{e['round']:02d}_s{s}", seed=s, state=state)))
     return written

@@ -1,45 +1,47 @@
-"""Arguments shared by the lottery commands, with the help texts of the experiment configs
-(`explorer.lottery.experiment`), and running an experiment as a job in this process."""
+"""What the lab commands share: their arguments generated from the experiment's settings
+(`explorer.config.forms`), the MODEL argument in every form the README documents, and running an
+experiment as a job in this process."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from typing import Any
 
-TRAINING = ("dataset", "steps", "lr", "batch_size", "optimizer", "eval_every", "log_every", "seeds", "data_seed",
-            "target_frac", "device")
 
+def add_experiment(p: argparse.ArgumentParser, cls: Any, **kw: Any) -> None:
+    """MODEL and an option per setting of experiment config `cls` (`kw`: flags, skip, ... as
+    `explorer.config.forms.add_arguments` takes them), and --json."""
+    from explorer.config.forms import add_arguments
 
-def add(p: argparse.ArgumentParser, cls: Any, name: str, flag: str | None = None, **kw: Any) -> None:
-    """`--name` with the config field's default, type and help."""
-    f = {f.name: f for f in dataclasses.fields(cls)}[name]
-    if "type" not in kw and "action" not in kw:
-        kw["type"] = type(f.default) if not isinstance(f.default, tuple) else str
-    if "choices" in f.metadata and "choices" not in kw:
-        kw["choices"] = f.metadata["choices"]
-    default = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
-    p.add_argument(flag or "--" + name.replace("_", "-"), dest=name, default=kw.pop("default", default),
-                   help=f.metadata.get("help", ""), **kw)
-
-
-def add_training(p: argparse.ArgumentParser, cls: Any) -> None:
-    p.add_argument("model", help=cls.help()["model"])
-    for name in TRAINING:
-        add(p, cls, name, choices=None) if name == "device" else add(p, cls, name)
+    add_arguments(p, cls, positional=("model",), **kw)
     p.add_argument("--json", action="store_true", help="print the experiment's document as JSON")
 
 
+def model(spec: str, command: str, runs: bool = False) -> str:
+    """MODEL in any form the README documents (zoo, torchvision, deep_mlp:..., path/to/file.py:Class,
+    MODEL@sub.module), as `command` takes it. An .onnx file is structure only: refused, saying which command
+    reads it. For commands whose work `runs` as runs and jobs, your own file is copied into the models folder
+    (named by its content hash), the one place runs execute model code from."""
+    from explorer.cli import CliError
+
+    if spec.lower().endswith(".onnx"):
+        raise CliError(f"{spec}: an ONNX file is read as structure only (`python -m explorer levels {spec}` draws "
+                       f"its graph), with no forward to run and no weights; `{command}` needs the PyTorch model it "
+                       "was exported from: give it as path/to/file.py:ClassName")
+    if runs and ".py:" in spec.split("@")[0]:
+        from explorer.models.user_store import adopt
+
+        return adopt(spec)
+    return spec
+
+
 def config(cls: Any, a: argparse.Namespace, **extra: Any) -> Any:
-    """The experiment config from parsed arguments (fields the command did not add keep their default)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    kw = {k: v for k, v in vars(a).items() if k in names}
-    return cls(**{**kw, **extra}).resolved()
+    """The experiment config from parsed arguments (settings the command did not add keep their default)."""
+    from explorer.config.forms import from_args
 
-
-def floats(text: str) -> tuple[float, ...]:
-    return tuple(float(x) for x in text.replace(" ", "").split(",") if x)
+    a.model = model(a.model, a.command, runs=True)
+    return from_args(cls, a, **extra).resolved()
 
 
 def run_job(kind: str, cfg: Any) -> dict[str, Any]:

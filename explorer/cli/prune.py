@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.cli import CliError
 
-    if args.model.lower().endswith(".onnx"):
-        raise CliError(f"{args.model}: an ONNX file is read as structure only, so there are no weights to prune; "
-                       "prune the PyTorch model it was exported from")
+    from explorer.cli.options import model
+
+    model(args.model, "prune")
     if args.granularity == "block":
         raise CliError("the block level is for browsing (ops collapsed by module); prune at op level with the ids "
                        f"of `python -m explorer levels {args.model} --granularity op`, or by a --criterion")
@@ -97,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
               f"params {s['params']['dense']:,} -> {s['params']['pruned_nonzero']:,} non-zero, "
               f"compacted {s['params']['compacted']:,}; MACs {s['macs']['dense']:,} -> "
               f"{s['macs']['compacted']:,} compacted")
-        for r in result.table:
+        if result.nothing:
+            print(f"  {result.nothing} (not timed)")
+        for r in result.table if not result.nothing else ():
             print(f"  {r['form']:10s} {r['latency_ms']:.3f} ms  (x{r['speedup']:.2f})")
         print(f"  compacted vs masked max abs diff {result.diff:.2e}; exported to {result.out}")
     return 0

@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     from explorer.regions.partition import partition_of
     from explorer.regions.plane import Plane
 
-    lm = models.load(args.model, args.seed)
+    from explorer.cli.options import model
+
+    lm = models.load(model(args.model, "regions"), args.seed)
     model = lm.model.eval()
     shape = tuple(lm.info.input_shape)
     if args.plane:

@@ -1,4 +1,8 @@
-"""`python -m explorer runs list|export|cancel|delete|repair`: the run store from the command line.
+"""`python -m explorer runs list|compare|export|cancel|delete|repair`: the run store from the command line.
+
+`compare GROUP` prints a comparison group's table and its weak lottery-ticket verdict, the one the
+Train page shows: every control it uses is named with its size (parameters kept of the total), and a
+control whose size is not the ticket's is named as such and left out.
 
 `repair` moves a damaged store file aside (kept as `runs.sqlite3.damaged-<time>`, nothing is
 deleted) so that the next command starts a fresh store."""
@@ -11,7 +15,8 @@ import io
 import json
 import sys
 
-HELP = "list runs, export a run's metrics (csv/json), cancel or delete a run, repair a damaged store"
+HELP = ("list runs, compare a group (table and verdict), export a run's metrics (csv/json), cancel or delete a run, "
+        "repair a damaged store")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,6 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("list", help="all runs, oldest first")
     ls.add_argument("--group", default=None)
     ls.add_argument("--json", action="store_true")
+    cm = sub.add_parser("compare", help="a comparison group's table and weak lottery-ticket verdict")
+    cm.add_argument("group", help="the group id (see `runs list`)")
+    cm.add_argument("--target", type=float, default=0.99, help="fraction of the dense run's best train accuracy")
+    cm.add_argument("--json", action="store_true")
     ex = sub.add_parser("export", help="a run's metrics")
     ex.add_argument("run_id")
     ex.add_argument("--format", choices=["csv", "json"], default="csv")
@@ -67,6 +76,8 @@ def run(a: argparse.Namespace) -> int:
             for r in runs:
                 print(f"{r.id:12}  {r.status:9}  {100 * r.progress:7.0f}%  {r.group[:18]:18}  {r.label}")
         return 0
+    if a.action == "compare":
+        return compare(store, a)
     if a.action == "export":
         r = store.get(a.run_id)
         rows = [{"run_id": r.id, **m} for m in store.metrics(r.id)]
@@ -84,4 +95,25 @@ def run(a: argparse.Namespace) -> int:
         return 0
     status = store.request_cancel(a.run_id)
     print(f"run {a.run_id}: {status}" + (" (cancel requested; the worker stops it shortly)" if status == "running" else ""))
+    return 0
+
+
+def compare(store, a: argparse.Namespace) -> int:  # noqa: ANN001 - a RunStore
+    """The group's comparison (`lottery.verdict.compare`): its table, its controls with their sizes, the verdict."""
+    from explorer.cli import CliError
+    from explorer.lottery.verdict import compare as compare_runs
+    from explorer.lottery.rounds import comparison_runs
+    from explorer.lottery.verdict import facts
+
+    runs = comparison_runs(store, a.group)
+    if not runs:
+        raise CliError(f"no runs in group {a.group!r}; list the groups with `python -m explorer runs list`")
+    c = compare_runs([facts(r, store.metrics(r.id)) for r in runs], a.target)
+    if a.json:
+        print(json.dumps({"group": a.group, "target_frac": c.target_frac, "rows": c.records(),
+                          "controls": c.controls(), "verdict": c.verdict}, indent=2, default=str))
+        return 0
+    for rec in c.records():
+        print("  ".join(f"{k}: {v}" for k, v in rec.items()))
+    print(f"verdict: {c.verdict}")
     return 0

@@ -15,29 +15,23 @@ import argparse
 import json
 
 HELP = "Jacobian singular values at K inputs after an init scheme, pruning at init and approximate isometry"
-INITS = ("orthogonal", "delta-orthogonal", "kaiming-normal", "kaiming-uniform", "xavier-normal", "xavier-uniform",
-         "lecun-normal", "gaussian:SIGMA2", "as-built")
+ALIASES = {"snip-unsup": "snip_unsupervised"}  # --prune snip-unsup: SNIP with a uniform target
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="zoo name, torchvision name, path/to/file.py:ClassName, or "
-                                 "deep_mlp:depth=7,width=100,act=linear|tanh|relu|hardtanh[,d_in=40,d_out=10]")
-    p.add_argument("--init", default="as-built", help="init scheme: " + " | ".join(INITS))
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the inputs")
-    p.add_argument("--prune", default="", choices=("", "snip", "snip-unsup", "random", "magnitude"),
-                   help="prune at init with this criterion (snip-unsup: SNIP with a uniform target)")
-    p.add_argument("--sparsity", type=float, default=0.9, help="fraction of the weights to prune")
-    p.add_argument("--scope", default="global", choices=("global", "layer"), help="one ranking, or the same rate per layer")
-    p.add_argument("--isometry-steps", type=int, default=0, help="SGD steps of approximate isometry after pruning")
-    p.add_argument("--isometry-lr", type=float, default=0.1, help="SGD learning rate of the isometry step")
-    p.add_argument("--inputs", type=int, default=32, help="K: inputs the Jacobian is taken at")
-    p.add_argument("--dataset", default="", help="inputs from this dataset's test split ('noise' for N(0, 1); "
-                                                 "default: the model's dataset if it fits, else noise)")
-    p.add_argument("--image-size", type=int, default=0, help="image models: inputs of this height and width "
-                                                            "(0 = the model's own; e.g. 32 for a torchvision net)")
-    p.add_argument("--float32", action="store_true", help="take Jacobians in float32 (faster for big convnets)")
-    p.add_argument("--per-layer", default="auto", choices=("auto", "lifting", "autograd", "none"),
-                   help="per-layer maps from the lifting D_l(x)T_l (unit level) or autograd (op level)")
+    from explorer.config.forms import add_arguments as add_settings
+    from explorer.propagation.lab import LabConfig
+
+    add_settings(p, LabConfig, positional=("model",), flags={"schemes": "--init", "criterion": "--prune",
+                                                             "float64": "--float32"},
+                 defaults={"schemes": ("as-built",)},
+                 helps={"schemes": "init scheme (one): as-built keeps the model's own | orthogonal | delta-orthogonal | "
+                                   "kaiming-normal | kaiming-uniform | xavier-normal | xavier-uniform | lecun-normal | "
+                                   "gaussian:SIGMA2",
+                        "criterion": LabConfig.help()["criterion"] + " (snip-unsup: snip_unsupervised)",
+                        "float64": "take Jacobians in float32 (faster for big convnets)"},
+                 extra={"schemes": {"metavar": "SCHEME"},  # the lab checks the names:
+                        "criterion": {"type": lambda s: ALIASES.get(s, s), "choices": None, "metavar": "CRITERION"}})
     p.add_argument("--json", action="store_true", help="print the JSON document")
 
 
@@ -57,18 +51,19 @@ def document(lab: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.config.forms import from_args
     from explorer.propagation.lab import LabConfig, run_lab
 
-    crit = {"snip-unsup": "snip_unsupervised"}.get(args.prune, args.prune)
-    cfg = LabConfig(model=args.model, schemes=(args.init,), seed=args.seed, inputs=args.inputs, dataset=args.dataset,
-                    per_layer=args.per_layer, per_layer_inputs=min(args.inputs, 8), criterion=crit,
-                    sparsity=args.sparsity, scope=args.scope, isometry_steps=args.isometry_steps if crit else 0,
-                    isometry_lr=args.isometry_lr, image_size=args.image_size, float64=not args.float32)
+    from explorer.cli.options import model
+
+    args.model = model(args.model, "spectrum")
+    cfg = from_args(LabConfig, args, per_layer_inputs=min(args.inputs, args.per_layer_inputs),
+                    isometry_steps=args.isometry_steps if args.criterion else 0)
     doc = document(run_lab(cfg))
     if args.json:
         print(json.dumps(doc))
         return 0
-    print(f"{args.model}, init {doc['init']}: {len(doc['singular_values'])} singular values over {args.inputs} inputs")
+    print(f"{cfg.model}, init {doc['init']}: {len(doc['singular_values'])} singular values over {cfg.inputs} inputs")
     print(f"  mean {doc['mean']:.4g}  std {doc['std']:.4g}  min {doc['min']:.4g}  max {doc['max']:.4g}")
     for l in doc["per_layer"]:
         if l["mean"] is None:

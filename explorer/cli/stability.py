@@ -21,11 +21,7 @@ HELP = "instability: test error along the line between two copies trained with d
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from explorer.lottery.experiment import StabilityConfig as C
 
-    options.add_training(p, C)
-    options.add(p, C, "rewind_step")
-    options.add(p, C, "pruned_dir", flag="--mask", metavar="DIR")
-    for name in ("order_a", "order_b", "points"):
-        options.add(p, C, name)
+    options.add_experiment(p, C, flags={"pruned_dir": "--mask"})
 
 
 def run(a: argparse.Namespace) -> int:

@@ -10,28 +10,13 @@ HELP = "train a model (dense, or a pruned ticket/control) and print final metric
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from explorer.training.config import field_help
+    from explorer.config.forms import add_arguments as add_settings
+    from explorer.training.config import RunConfig, field_help
 
-    p.add_argument("model", help=field_help("model"))
-    p.add_argument("--dataset", default=None, help=field_help("dataset") + " (default: the model's own)")
-    p.add_argument("--steps", type=int, default=1000, help=field_help("steps"))
-    p.add_argument("--batch-size", type=int, default=100, help=field_help("batch_size"))
-    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam", help=field_help("optimizer"))
-    p.add_argument("--lr", type=float, default=1e-3, help=field_help("lr"))
-    p.add_argument("--momentum", type=float, default=0.9, help=field_help("momentum"))
-    p.add_argument("--weight-decay", type=float, default=0.0, help=field_help("weight_decay"))
-    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant", help=field_help("schedule"))
-    p.add_argument("--eval-every", type=int, default=100, help=field_help("eval_every"))
-    p.add_argument("--log-every", type=int, default=10, help=field_help("log_every"))
-    p.add_argument("--seed", type=int, default=0, help=field_help("seed"))
-    p.add_argument("--data-seed", type=int, default=0, help=field_help("data_seed"))
-    p.add_argument("--mask", default="", metavar="DIR", help=field_help("pruned_dir"))
-    p.add_argument("--init", choices=["dense", "ticket", "reinit", "random", "rewind"], default=None,
-                   help="initialisation (default: ticket with --mask, else dense)")
-    p.add_argument("--rewind-step", type=int, default=0, help=field_help("rewind_step"))
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto", help=field_help("device"))
-    p.add_argument("--group", default="", help=field_help("group"))
-    p.add_argument("--label", default="", help=field_help("label"))
+    add_settings(p, RunConfig, positional=("model",), flags={"pruned_dir": "--mask"},
+                 defaults={"dataset": None, "init": None},
+                 helps={"dataset": field_help("dataset") + " (default: the model's own)",
+                        "init": field_help("init") + " (default: ticket with --mask, else dense)"})
     p.add_argument("--dense-reference", default=None, metavar="RUN_ID",
                    help="a dense run in the store: report iterations to reach --target of its best train accuracy")
     p.add_argument("--target", type=float, default=0.99, help="fraction of the reference's best train accuracy")
@@ -44,22 +29,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _config(a: argparse.Namespace):
     from explorer import models
-    from explorer.models.user_store import adopt
+    from explorer.cli.options import model
+    from explorer.config.forms import from_args
     from explorer.training.config import RunConfig
 
-    if ".py:" in a.model.split("@")[0]:  # your own file: runs use a content-hashed copy in the models folder
-        a.model = adopt(a.model)
+    a.model = model(a.model, "train", runs=True)  # your own file: runs use a content-hashed copy in the models folder
     dataset = a.dataset
     if dataset is None:
         dataset = models.load(a.model).info.dataset or ""
         if not dataset:
             raise ValueError(f"model {a.model!r} has no default dataset; pass --dataset NAME or a .csv/.npz path")
-    init = a.init or ("ticket" if a.mask else "dense")
-    return RunConfig(model=a.model, pruned_dir=a.mask, init=init, rewind_step=a.rewind_step, dataset=dataset,
-                     optimizer=a.optimizer, lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay,
-                     schedule=a.schedule, steps=a.steps, batch_size=a.batch_size, eval_every=a.eval_every,
-                     log_every=a.log_every, seed=a.seed, data_seed=a.data_seed, device=a.device, group=a.group,
-                     label=a.label)
+    return from_args(RunConfig, a, dataset=dataset, init=a.init or ("ticket" if a.pruned_dir else "dense"))
 
 
 def run(a: argparse.Namespace) -> int:
@@ -135,6 +115,9 @@ def run(a: argparse.Namespace) -> int:
 def _print(o: dict) -> None:
     print(f"run {o['run_id']}: {o.get('status')}  ({o['config']['model']} / {o['config']['init']} on "
           f"{o['config']['dataset']}, device {o.get('device', '?')})")
+    if o.get("params"):
+        print(f"  {o['kept_params']:,} of {o['params']:,} parameters kept (sparsity {100 * (o.get('sparsity') or 0):.1f}%)"
+              f"; start: {o.get('init_source', '?')}")
     f = o.get("final") or {}
     if f:
         print("  final: " + ", ".join(f"{k} {v:.4f}" for k, v in f.items()))

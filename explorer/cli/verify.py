@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from explorer.graph import build_dag
     from explorer.lifting.verify import check_tol, verify
 
-    if args.model.lower().endswith(".onnx"):
-        raise CliError(f"{args.model}: an ONNX file has structure only (levels), nothing to verify; give a Python model")
+    from explorer.cli.options import model
+
+    model(args.model, "verify")
     if args.batch < 1:
         raise CliError(f"--batch {args.batch}: give at least 1 input sample")
     if args.tol is not None:

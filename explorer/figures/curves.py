@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from explorer.lottery.roles import ROLES
+from explorer.training.roles import ROLES
 
 MAX_POINTS = 400  # per curve: long runs are downsampled before drawing
 
@@ -48,7 +48,13 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
                   per_seed: bool = False) -> Any:
     """Learning curves per role (dense, ticket, controls): the mean over seeds as a line and ± one
     standard deviation as a band, train solid and test dotted; with `per_seed`, every run's own thin
-    line as well. `target` is drawn as a dashed horizontal line."""
+    line as well. `target` is drawn as a dashed horizontal line. Axes never go below 0; with nothing to draw
+    yet they span the runs' steps and accuracy 0..1 (loss 0..2.5).
+
+    >>> fig = curves_figure([], {})
+    >>> fig.layout.yaxis.range, fig.layout.xaxis.range
+    ((0, 1), (0, 100))
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -90,12 +96,18 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
                         name=f"{r.label} · {split}", line={"color": ROLES[role].color if role in ROLES else "#2ca02c",
                                                            "dash": dash[split], "width": 0.8}, opacity=0.5,
                         hovertemplate=f"{r.label} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}<extra>{r.id}</extra>"))
-    if not runs:
-        fig.add_annotation(text="learning curves of the selected group appear here", showarrow=False,
+    empty = not any(len(t.x or ()) for t in fig.data)
+    if empty:  # axes of what will be drawn, not plotly's default -1..4
+        fig.add_annotation(text="learning curves of the selected group appear here" if not runs else
+                           "no metrics yet: the curves appear as the runs log them", showarrow=False,
                            x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": "#888"})
+        fig.update_xaxes(range=[0, max((r.config.steps for r in runs), default=100)])
+        fig.update_yaxes(range=[0, 1] if y == "acc" else [0, 2.5])
     if target is not None:
         fig.add_hline(y=target, line={"dash": "dash", "color": "#2ca02c"},
                       annotation_text=f"target {target:.3f}", annotation_position="bottom right")
+    fig.update_xaxes(rangemode="nonnegative")
+    fig.update_yaxes(rangemode="nonnegative")  # accuracy (a fraction) and loss are never negative
     fig.update_layout(xaxis_title="iteration (optimiser step)", yaxis_title={"acc": "accuracy", "loss": "loss"}[y],
                       height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"font": {"size": 11}},
                       uirevision="curves")  # keep zoom across live refreshes

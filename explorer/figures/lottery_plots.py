@@ -23,16 +23,27 @@ from plotly.subplots import make_subplots
 
 from explorer.lottery.flow import Flow
 from explorer.lottery.report import TITLES, mean_std, roles, series
-from explorer.lottery.roles import ROLES
+from explorer.training.roles import ROLES
 
 COLORS = {"ticket": ROLES["ticket"].color, "reinit": ROLES["reinit"].color, "random": ROLES["random"].color,
           "dense": ROLES["dense"].color, "earlybird": "#2ca02c", "end": ROLES["ticket"].color}
 LAYOUT = {"height": 400, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"font": {"size": 11}}}
 
 
-def _empty(fig: go.Figure, text: str) -> go.Figure:
+def _empty(fig: go.Figure, text: str, y_range: tuple[float, float] | None = None,
+           x_range: tuple[float, float] | None = None) -> go.Figure:
+    """A placeholder: the note, and axes that show what will be drawn (`y_range`) or no numbers at all,
+    never plotly's default -1..4."""
     fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                        font={"size": 14, "color": "#888"})
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
+    else:
+        fig.update_yaxes(showticklabels=False, zeroline=False)
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
+    elif fig.layout.xaxis.type != "log":
+        fig.update_xaxes(showticklabels=False, zeroline=False)
     return fig
 
 
@@ -67,13 +78,15 @@ def _remaining_axis(fig: go.Figure, doc: Mapping[str, Any]) -> None:
     ticks = xs[::step]
     fig.update_xaxes(type="log", autorange="reversed", title="weights remaining (%, log scale)", tickvals=ticks,
                      ticktext=[f"{x:.3g}" for x in ticks], minor={"showgrid": False})
+    if len(xs) == 1:  # nothing pruned yet: 100% down to 1% (a log axis's range is in decades)
+        fig.update_xaxes(autorange=False, range=[2, 0], tickvals=[100, 10, 1], ticktext=["100", "10", "1"])
 
 
 def accuracy_figure(doc: Mapping[str, Any], key: str = "test_acc") -> go.Figure:
     """Test accuracy (or `key`) of each role vs the remaining weights; dense as a dashed band."""
     fig = go.Figure()
     if not doc.get("rounds"):
-        _empty(fig, "accuracy vs sparsity grows here round by round")
+        _empty(fig, "accuracy vs sparsity grows here round by round", (0, 100))
     _role_lines(fig, doc, key, 100, "%")
     if doc.get("dense"):
         _dense_band(fig, doc["dense"].get(key, []), 100, "dense")
@@ -89,6 +102,7 @@ def iterations_figure(doc: Mapping[str, Any]) -> go.Figure:
     fig = go.Figure()
     if not doc.get("rounds"):
         _empty(fig, "iterations to target vs sparsity grows here")
+        fig.update_yaxes(rangemode="nonnegative")
     _role_lines(fig, doc, "iters_to_target", 1, " iterations")
     if doc.get("dense"):
         _dense_band(fig, doc["dense"].get("iters_to_target", []), 1, "dense")
@@ -124,7 +138,7 @@ def stability_figure(doc: Mapping[str, Any]) -> go.Figure:
     """Test error along the straight line between the two copies (per seed thin, mean thick)."""
     fig = go.Figure()
     if not doc.get("curve"):
-        return _empty(fig, "the error along the line between the two copies appears here")
+        return _empty(fig, "the error along the line between the two copies appears here", (0, 100), (0, 1))
     for p in doc.get("per_seed", []):
         fig.add_trace(go.Scatter(x=[c[0] for c in p["curve"]], y=[100 * c[1] for c in p["curve"]],
                                  name=f"seed {p['seed']} (barrier {100 * p['barrier']:.2f} pts)", mode="lines",

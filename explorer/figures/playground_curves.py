@@ -68,4 +68,7 @@ def curves_figure(frames: Sequence[dict[str, Any]], eb_threshold: float | None =
     fig.update_xaxes(showgrid=True, gridcolor="#eee")
     fig.update_xaxes(title_text="step", row=3, col=1)
     fig.update_yaxes(showgrid=True, gridcolor="#eee", rangemode="tozero")
+    if not frames:  # before the first step: axes from 0, not plotly's default -1..4
+        fig.update_xaxes(range=[0, 100])
+        fig.update_yaxes(range=[0, 1])
     return fig

@@ -21,6 +21,7 @@ import torch
 
 from explorer.figures.dag_plot import dag_figure
 from explorer.graph.dag import Dag
+from explorer.pruning.coupling import emptied_arcs
 
 MAX_ARCS = 12_000  # surviving arcs drawn at most (evenly thinned beyond, and said so)
 
@@ -58,13 +59,8 @@ def surviving(dag: Dag, mask: Mapping[str, torch.Tensor], max_arcs: int = MAX_AR
     """The ticket's sub-graph of a unit-level `dag`: arcs whose weight (or kernel) survives `mask`
     (arcs of unmasked parameters and identity arcs always do), thinned to `max_arcs`; the units
     left with no input or no output (dimmed); and how many arcs survive in all."""
-    keep = []
-    for a in dag.arcs:
-        param, index = a.meta.get("param"), a.meta.get("index")
-        if param in mask and index is not None and len(index) == 2 and mask[param].dim() >= 2:
-            if not bool(mask[param][int(index[0]), int(index[1])].any()):
-                continue
-        keep.append(a)
+    gone = set(emptied_arcs(dag, mask))  # the one mask-to-arc mapping
+    keep = [a for a in dag.arcs if a.id not in gone]
     n = len(keep)
     if n > max_arcs:
         step = n / max_arcs

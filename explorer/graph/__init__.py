@@ -9,6 +9,7 @@
 - `block`       — block level: ops collapsed by module hierarchy.
 - `onnx_file`   — an ONNX file read as structure only.
 - `build`       — `build_dag(spec, granularity, depth, seed)`: the one door the pages and CLI use.
+- `probe`       — the tracing stage of the user-code sandbox (`explorer.models.sandbox`).
 
     >>> from explorer.graph import build_dag
     >>> build_dag("mlp_skip").depth
@@ -17,5 +18,8 @@
 
 from explorer.graph.build import GraphError, build_dag, default_granularity
 from explorer.graph.dag import GRANULARITIES, Arc, Dag, DagError, Node
+from explorer.models.sandbox import add_stage
+
+add_stage("tracing its graph", "explorer.graph.probe:sandbox_stage")  # user code is traced in the sandbox first
 
 __all__ = ["GRANULARITIES", "Arc", "Dag", "DagError", "GraphError", "Node", "build_dag", "default_granularity"]

@@ -18,7 +18,6 @@ Playground carries its own settings (`explorer.playground.config.url_fields`), n
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -93,14 +92,13 @@ SCHEMES = ("orthogonal", "delta-orthogonal", "kaiming-normal", "kaiming-uniform"
 SPP_CRITERIA = ("snip", "snip_unsupervised", "random", "magnitude")
 
 
-def _field_param(cls: Any, name: str) -> Param:
-    """A config field as a link param: no default (the form's default, which may depend on the model,
-    is what a link leaves out), the field's type, its choices; tuples travel comma-separated."""
-    f = {f.name: f for f in dataclasses.fields(cls)}[name]
-    d = f.default
-    kind = bool if isinstance(d, bool) else int if isinstance(d, int) else float if isinstance(d, float) else str
-    return Param(name, kind, None, choices=tuple(f.metadata.get("choices", ())) if kind is str else (),
-                 label=name.replace("_", " "))
+def _field_param(s: Any, choices: bool = True) -> Param:
+    """A config setting (`explorer.config.Setting`) as a link param: no default (the form's default, which
+    may depend on the model, is what a link leaves out), the setting's type and choices; tuples travel
+    comma-separated."""
+    kind = s.type if s.type in (bool, int, float) else str
+    return Param(s.name, kind, None, choices=tuple(s.choices or ()) if choices and s.type is str else (),
+                 label=s.name.replace("_", " "))
 
 
 def _lottery_params() -> tuple[Param, ...]:
@@ -108,21 +106,14 @@ def _lottery_params() -> tuple[Param, ...]:
 
     out = [Param("kind", str, "imp", choices=tuple(LOTTERY_KINDS), label="experiment"),
            Param("job", str, None, label="experiment on show")]
-    for name in LOTTERY_FIELDS:
-        cls = next(c for c in KINDS.values() if name in {f.name for f in dataclasses.fields(c)})
-        out.append(_field_param(cls, name))
-    return tuple(out)
+    by = {s.name: s for c in KINDS.values() for s in c.settings()}
+    return (*out, *(_field_param(by[name]) for name in LOTTERY_FIELDS))
 
 
 def _playground_params() -> tuple[Param, ...]:
-    from explorer.playground.config import PlaygroundConfig, url_fields
+    from explorer.playground.config import PlaygroundConfig
 
-    fields = {f.name: f for f in dataclasses.fields(PlaygroundConfig)}
-    out = []
-    for name in url_fields():
-        d = fields[name].default
-        kind = bool if isinstance(d, bool) else int if isinstance(d, int) else float if isinstance(d, float) else str
-        out.append(Param(name, kind, None, label=name.replace("_", " ")))
+    out = [_field_param(s, choices=False) for s in PlaygroundConfig.settings() if s.url]
     return (*out, Param("show_test", bool, False, label="show test data"),
             Param("discretize", bool, False, label="discretize output"))
 

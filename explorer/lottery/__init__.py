@@ -1,7 +1,6 @@
-"""The lottery-ticket lab (docs/science.md §4, §6, §7).
+"""The lottery-ticket lab (docs/science.md §4, §6, §7). The roles a run plays (dense, ticket, rewind,
+reinit, random, saved) and rewinding belong to training (`explorer.training.roles`, `.rewind`).
 
-- `roles`        — the registry of run roles (dense, ticket, rewind, reinit, random) and how each starts;
-- `rewind`       — loading survivors from a saved state, mask re-applied;
 - `group`        — the configs of one comparison group (dense + ticket + controls over seeds);
 - `verdict`      — iterations to target, summaries over seeds, the weak-LTH verdict in words;
 - `experiment`   — the lab's experiment configs (frozen dataclasses with help per field, hashed);
@@ -14,7 +13,6 @@
 - `stability`    — the error barrier on the line between two copies of one rewind point;
 - `earlybird`    — the early-bird detector callback (mask FIFO, spline codes);
 - `earlybird_job`— the early-bird experiment: search, cut, retrain, compute fraction;
-- `ticket_export`— a round's ticket in the Prune export format (and as a zip);
 - `report`       — the documents as tables (mean ± std per round and role), CSV;
 - `snapshot`     — a running job's document rebuilt from its frames, for the page.
 """

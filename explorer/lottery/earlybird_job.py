@@ -22,15 +22,16 @@ from typing import Any
 
 from explorer.lottery.earlybird import EarlyBird
 from explorer.lottery.experiment import EarlyBirdConfig
-from explorer.lottery.rounds import clean, dense_configs, role_runs, write_mask
+from explorer.lottery.rounds import clean, dense_configs, role_runs
+from explorer.pruning.export import write_mask
 from explorer.training.loop import Callback, LoopState
 
 
 class Keep(Callback):
     """At the end of a search, write what `eb` found to `folder` (json + both masks)."""
 
-    def __init__(self, eb: EarlyBird, folder: Path, spec: str):
-        self.eb, self.folder, self.spec = eb, folder, spec
+    def __init__(self, eb: EarlyBird, folder: Path, spec: str, seed: int):
+        self.eb, self.folder, self.spec, self.seed = eb, folder, spec, seed
 
     def on_end(self, s: LoopState) -> None:
         eb = self.eb
@@ -38,8 +39,9 @@ class Keep(Callback):
             return
         drawn = eb.ratio in eb.draws
         eb_mask = eb.masks[eb.ratio] if drawn else eb.final
-        write_mask(self.folder / "earlybird", eb_mask, self.spec, {"draw_step": eb.draws.get(eb.ratio)})
-        write_mask(self.folder / "end", eb.final, self.spec, {"step": s.step})
+        write_mask(self.folder / "earlybird", eb_mask, spec=self.spec, seed=self.seed,
+                   extra={"lottery": {"draw_step": eb.draws.get(eb.ratio)}})
+        write_mask(self.folder / "end", eb.final, spec=self.spec, seed=self.seed, extra={"lottery": {"step": s.step}})
         doc = {"kind": eb.kind, "steps": eb.steps, "draws": {str(r): st for r, st in eb.draws.items()},
                "draw_step": eb.draws.get(eb.ratio), "spline_draw_step": eb.spline_draw,
                "spline_distances": eb.spline.history, "distances": eb.matrix(), "records": eb.records,
@@ -51,8 +53,8 @@ def _probe(cfg: EarlyBirdConfig) -> Any:
     from explorer import models
     from explorer.data import load_dataset
 
-    shape = models.load_cached(cfg.model).info.input_shape
-    return load_dataset(cfg.dataset).reshaped(shape).x_test[:cfg.probe_size]
+    shape = models.load_cached(cfg.train.model).info.input_shape
+    return load_dataset(cfg.train.dataset).reshaped(shape).x_test[:cfg.probe_size]
 
 
 def run_earlybird(ctx: Any, cfg: EarlyBirdConfig) -> dict[str, Any]:
@@ -63,11 +65,11 @@ def run_earlybird(ctx: Any, cfg: EarlyBirdConfig) -> dict[str, Any]:
     probe = _probe(cfg)
 
     def callbacks(c: Any) -> list[Callback]:
-        eb = EarlyBird(cfg.all_ratios(), cfg.ratio, cfg.eval_every, probe, window=cfg.window,
+        eb = EarlyBird(cfg.all_ratios(), cfg.ratio, cfg.train.eval_every, probe, window=cfg.window,
                        threshold=cfg.threshold, spline_window=cfg.spline_window,
                        spline_threshold=cfg.spline_threshold, l1_gamma=cfg.l1_gamma,
                        on_eval=lambda rec: ctx.emit("eb", {"seed": c.seed, **clean(rec)}))
-        return [eb, Keep(eb, Path(ctx.workdir) / f"s{c.seed}", cfg.model)]
+        return [eb, Keep(eb, Path(ctx.workdir) / f"s{c.seed}", cfg.train.model, c.seed)]
 
     ctx.emit("round_start", {"round": 0, "label": "dense search", "run_ids": [c.run_id for c in dense]})
     ctx.progress(0.0, "training the dense network, watching its masks")
@@ -101,7 +103,7 @@ def run_earlybird(ctx: Any, cfg: EarlyBirdConfig) -> dict[str, Any]:
 
     first = found[0]
     draws = [f["draw_step"] for f in found]
-    fractions = [(d if d is not None else cfg.steps) / cfg.steps for d in draws]
+    fractions = [(d if d is not None else cfg.train.steps) / cfg.train.steps for d in draws]
     doc = {"config": cfg.to_dict(), "criterion": first["kind"], "ratio": cfg.ratio, "steps": first["steps"],
            "draw_step": first["draw_step"], "draws": first["draws"], "distances": first["distances"],
            "spline_draw_step": first["spline_draw_step"], "spline_distances": first["spline_distances"],

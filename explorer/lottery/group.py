@@ -7,7 +7,7 @@ where the role claims it, the same initialisation; one group id names them in th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import Any
 
 
@@ -77,9 +77,9 @@ def _used_parameters(model: Any) -> set[str]:
 def plan(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Sequence[str] = ("reinit", "random"),
          group: str | None = None) -> tuple[list[Any], list[str]]:
     """`ticket_group`, with every control checked before anything trains: a control that cannot be
-    built (no random cut of the same kind exists) or that is the same network as the dense run or
+    built (no random cut of the ticket's size exists) or that is the same network as the dense run or
     the ticket (it would only repeat that curve) is left out, and the notes say which and why."""
-    from explorer.lottery import roles
+    from explorer.training import roles
 
     seeds = list(seeds)
     probe = base.replace(seed=seeds[0] if seeds else 0, pruned_dir=pruned_dir)
@@ -102,3 +102,25 @@ def plan(base: Any, pruned_dir: str, seeds: Iterable[int], controls: Sequence[st
             continue
         kept.append(role)
     return ticket_group(base, pruned_dir, seeds, tuple(kept), group), notes
+
+
+def opening_group(groups: Mapping[str, tuple[Set[str], Set[str]]]) -> str | None:
+    """The group a comparison page opens on, from `RunStore.group_roles()` (oldest first): the newest
+    complete comparison — a dense run (its own, or round 0's for a lottery round) and a ticket — else the
+    newest group.
+
+    >>> g = {"a": ({"dense", "ticket"}, {"mlp"}), "lth-0a0a0a-r0": ({"dense"}, {"lottery_mlp"}),
+    ...      "lth-0a0a0a-r1": ({"ticket", "random"}, {"lottery_mlp"}), "b": ({"ticket"}, {"mlp"})}
+    >>> opening_group(g), opening_group({"b": ({"ticket"}, {"mlp"}), "c": ({"dense"}, {"mlp"})})
+    ('lth-0a0a0a-r1', 'c')
+    """
+    from explorer.lottery.rounds import dense_group
+
+    def complete(g: str) -> bool:
+        inits, _ = groups[g]
+        ref = dense_group(g)
+        has_dense = "dense" in inits or (ref in groups and "dense" in groups[ref][0])
+        return has_dense and bool({"ticket", "rewind"} & set(inits))
+
+    newest = list(groups)[::-1]
+    return next((g for g in newest if complete(g)), newest[0] if newest else None)

@@ -11,7 +11,7 @@ work folder, so a killed job resumes at its first unfinished round.
     >>> import tempfile
     >>> from explorer.training.store import RunStore
     >>> from explorer.training.jobs.context import run_inline
-    >>> cfg = LotteryConfig(model="moons_mlp", dataset="moons", rounds=2, rate=0.5, steps=20, eval_every=10,
+    >>> cfg = LotteryConfig.of(model="moons_mlp", dataset="moons", rounds=2, rate=0.5, steps=20, eval_every=10,
     ...                     seeds=1, controls=("random",), device="cpu")
     >>> job = run_inline("lottery.imp", cfg.to_dict(), RunStore(tempfile.mkdtemp()))
     >>> job.status, [round(r["sparsity"], 2) for r in job.result["rounds"]], sorted(job.result["rounds"][0]["runs"])
@@ -25,7 +25,8 @@ from typing import Any
 
 from explorer.lottery.experiment import LotteryConfig
 from explorer.lottery.magnitude import imp_step, ones, output_names, prunable
-from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense, write_mask
+from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense
+from explorer.pruning.export import write_mask
 from explorer.pruning.mask import Mask
 
 
@@ -37,7 +38,7 @@ def starting_masks(cfg: LotteryConfig, store: Any, dense: list[Any]) -> tuple[li
     """The dense mask over the prunable tensors of each seed, and the names of the output layer's."""
     from explorer import models
 
-    lm = models.load(cfg.model, 0)
+    lm = models.load(cfg.train.model, 0)
     names = prunable(lm.model, cfg.prune_biases, cfg.prune_norms)
     out = output_names(lm.model, lm.example_input, names)
     w = final_weights(store, dense[0])
@@ -64,8 +65,8 @@ def run_imp(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
         ctx.progress((r - 1) / cfg.rounds, f"round {r} of {cfg.rounds}: pruning")
         new = [imp_step(final_weights(ctx.store, p), m, cfg.rate, scope=cfg.scope, output=out,
                         output_rate=cfg.out_rate(cfg.rate)) for p, m in zip(prev, masks)]
-        folders = [write_mask(mask_folder(ctx.workdir, s, r), m, cfg.model,
-                              {"round": r, "seed": s, "sparsity": m.sparsity, "experiment": cfg.id})
+        folders = [write_mask(mask_folder(ctx.workdir, s, r), m, spec=cfg.train.model, seed=s, extra={"lottery": {
+                       "round": r, "seed": s, "sparsity": m.sparsity, "experiment": cfg.id}})
                    for s, m in zip(cfg.seed_list(), new)]
         configs = round_configs(cfg, r, folders, dense_ids, save_final=r < cfg.rounds)
         ctx.emit("round_start", {"round": r, "label": f"round {r}", "sparsity": sum(m.sparsity for m in new) / len(new),

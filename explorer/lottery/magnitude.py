@@ -28,7 +28,7 @@ from torch import nn
 
 from explorer.pruning.coupling import NORMS, find_layers
 from explorer.pruning.criteria.allocate import n_pruned
-from explorer.lottery.experiment import SCOPES
+from explorer.pruning.criteria.allocate import SCOPES
 from explorer.pruning.mask import Mask, MaskError
 
 

@@ -16,7 +16,7 @@ A round ends as an *entry* of the experiment document:
 a killed job skips them.
 
     >>> from explorer.lottery.experiment import LotteryConfig
-    >>> cfg = LotteryConfig(model="mlp", dataset="mnist1d", seeds=2)
+    >>> cfg = LotteryConfig.of(model="mlp", dataset="mnist1d", seeds=2)
     >>> [(c.init, c.seed, c.save_final) for c in dense_configs(cfg)]
     [('dense', 0, True), ('dense', 1, True)]
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,27 @@ def group_of(cfg: Any, r: int | str) -> str:
     return f"lth-{cfg.id[:6]}-r{r}"
 
 
+def dense_group(group: str) -> str | None:
+    """The group holding the dense runs a lottery round is judged against: round 0 of its experiment
+    (a round trains only tickets and controls); None for any other group.
+
+    >>> dense_group("lth-1a2b3c-r2"), dense_group("lth-1a2b3c-r0"), dense_group("mlp-lth-9f9f9f")
+    ('lth-1a2b3c-r0', None, None)
+    """
+    m = re.fullmatch(r"(lth-[0-9a-f]{6})-r(\w+)", group)
+    return f"{m.group(1)}-r0" if m and m.group(2) != "0" else None
+
+
+def comparison_runs(store: Any, group: str) -> list[Any]:
+    """The runs `group` is compared on: its own and, for a lottery round with no dense run of its own, the
+    dense runs of round 0 (`dense_group`), so the round's verdict has its reference."""
+    runs = store.list_runs(group=group)
+    ref = dense_group(group)
+    if ref is not None and not any(r.config.init == "dense" for r in runs):
+        runs = [r for r in store.list_runs(group=ref) if r.config.init == "dense"] + runs
+    return runs
+
+
 def dense_configs(cfg: Any) -> list[Any]:
     """Round 0: the dense run of each seed; it saves its init, its rewind step and its end."""
     return [cfg.run_config(init="dense", seed=s, rewind_step=getattr(cfg, "rewind_step", 0), save_final=True,
@@ -83,7 +105,7 @@ def round_configs(cfg: Any, r: int | str, masks: Sequence[str], dense_ids: Seque
 
 def final_weights(store: Any, run_cfg: Any) -> dict[str, torch.Tensor]:
     """The trained weights of a finished `save_final` run (its checkpoint at the last step)."""
-    from explorer.lottery.rewind import RewindError
+    from explorer.training.rewind import RewindError
     from explorer.training.checkpoints import read_checkpoint
 
     path = paths.checkpoint(paths.checkpoints(store.dir), run_cfg.run_id, run_cfg.steps)
@@ -93,14 +115,6 @@ def final_weights(store: Any, run_cfg: Any) -> dict[str, torch.Tensor]:
                           "round has nothing to prune" + (f": {run.error}" if run.error else "")
                           + "; lower the learning rate or train more steps")
     return read_checkpoint(path)
-
-
-def write_mask(folder: Path, mask: Mask, spec: str, meta: dict[str, Any]) -> str:
-    """`mask.safetensors` and a spec naming the model in `folder`; returns the folder (a `pruned_dir`)."""
-    folder = paths.ensure_dir(folder)
-    mask.save(folder / "mask.safetensors")
-    (folder / "spec.json").write_text(json.dumps({"model": spec, "lottery": meta}, indent=1))
-    return str(folder)
 
 
 def role_runs(store: Any, configs: Sequence[Any], dense: Sequence[Any], target_frac: float,

@@ -24,7 +24,8 @@ from typing import Any
 import torch
 
 from explorer.lottery.experiment import StabilityConfig
-from explorer.lottery.rounds import clean, final_weights, write_mask
+from explorer.lottery.rounds import clean, final_weights
+from explorer.pruning.export import write_mask
 from explorer.pruning.mask import Mask
 
 
@@ -71,7 +72,7 @@ def copy_configs(cfg: StabilityConfig, seed: int, mask_dir: str) -> tuple[Any | 
     for name, order in (("A", cfg.order_a), ("B", cfg.order_b)):
         g = group + ("-B" if name == "B" and cfg.order_a == cfg.order_b else "")  # identical copies: two runs still
         common = dict(seed=seed, pruned_dir=mask_dir, data_seed=order, save_final=True, group=g,
-                      label=f"copy {name} s{seed}", steps=cfg.steps - k)
+                      label=f"copy {name} s{seed}", steps=cfg.train.steps - k)
         if parent is not None:
             copies.append(cfg.run_config(init="rewind", rewind_step=k, rewind_from=parent.run_id, **common))
         else:
@@ -86,10 +87,10 @@ def _mask_dir(ctx: Any, cfg: StabilityConfig) -> str:
     from explorer import models
     from explorer.lottery.magnitude import ones, prunable
 
-    m = models.load(cfg.model, 0).model
+    m = models.load(cfg.train.model, 0).model
     params = dict(m.named_parameters())
-    return write_mask(Path(ctx.workdir) / "dense", ones({n: params[n] for n in prunable(m)}), cfg.model,
-                      {"note": "all ones: the dense network"})
+    return write_mask(Path(ctx.workdir) / "dense", ones({n: params[n] for n in prunable(m)}), spec=cfg.train.model,
+                      extra={"lottery": {"note": "all ones: the dense network"}})
 
 
 def run_stability(ctx: Any, cfg: StabilityConfig) -> dict[str, Any]:
@@ -113,8 +114,8 @@ def run_stability(ctx: Any, cfg: StabilityConfig) -> dict[str, Any]:
         return {"config": cfg.to_dict(), "barrier": None, "curve": []}
     per_seed = []
     for s, (_, (a, b)) in zip(cfg.seed_list(), plans):
-        lm = models.load(cfg.model, s)
-        data = load_dataset(cfg.dataset).reshaped(lm.info.input_shape)
+        lm = models.load(cfg.train.model, s)
+        data = load_dataset(cfg.train.dataset).reshaped(lm.info.input_shape)
         curve = error_curve(lm.model, final_weights(ctx.store, a), final_weights(ctx.store, b), data.x_test,
                             data.y_test, cfg.points, mask)
         per_seed.append({"seed": s, "barrier": barrier(curve), "curve": curve, "run_ids": [a.run_id, b.run_id]})

@@ -10,7 +10,7 @@ one entry per sparsity (`round` = its index, from 1), the shape of the IMP docum
     >>> import tempfile
     >>> from explorer.training.store import RunStore
     >>> from explorer.training.jobs.context import run_inline
-    >>> cfg = LotteryConfig(model="moons_mlp", dataset="moons", sweep=(0.5, 0.9), steps=20, eval_every=10,
+    >>> cfg = LotteryConfig.of(model="moons_mlp", dataset="moons", sweep=(0.5, 0.9), steps=20, eval_every=10,
     ...                     seeds=1, controls=("random",), device="cpu")
     >>> job = run_inline("lottery.sweep", cfg.to_dict(), RunStore(tempfile.mkdtemp()))
     >>> job.status, [round(r["sparsity"], 2) for r in job.result["rounds"]]
@@ -24,7 +24,8 @@ from typing import Any
 from explorer.lottery.experiment import LotteryConfig
 from explorer.lottery.imp import mask_folder
 from explorer.lottery.magnitude import one_shot, output_names, prunable
-from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense, write_mask
+from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense
+from explorer.pruning.export import write_mask
 
 
 def run_sweep(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def run_sweep(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
     dense = train_dense(ctx, cfg, state)
     if state.dense is None or state.rounds:  # stopped during round 0, or finished before
         return document(cfg, state)
-    lm = models.load(cfg.model, 0)
+    lm = models.load(cfg.train.model, 0)
     names = prunable(lm.model, cfg.prune_biases, cfg.prune_norms)
     out = output_names(lm.model, lm.example_input, names)
     trained = [final_weights(ctx.store, d) for d in dense]
@@ -44,8 +45,8 @@ def run_sweep(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
     for i, s in enumerate(cfg.sweep, start=1):
         masks = [one_shot(w, names, s, scope=cfg.scope, output=out, rate=cfg.rate, output_rate=cfg.out_rate(cfg.rate))
                  for w in trained]
-        folders = [write_mask(mask_folder(ctx.workdir, seed, f"sweep{i}"), m, cfg.model,
-                              {"sweep": i, "seed": seed, "sparsity": m.sparsity, "experiment": cfg.id})
+        folders = [write_mask(mask_folder(ctx.workdir, seed, f"sweep{i}"), m, spec=cfg.train.model, seed=seed,
+                              extra={"lottery": {"sweep": i, "seed": seed, "sparsity": m.sparsity, "experiment": cfg.id}})
                    for seed, m in zip(cfg.seed_list(), masks)]
         plan.append((i, s, masks, folders, round_configs(cfg, i, folders, [d.run_id for d in dense],
                                                           save_final=False, tag=f"{100 * s:g}%")))

@@ -19,7 +19,8 @@ from typing import Any
 
 from explorer.lottery.experiment import TransferConfig
 from explorer.lottery.magnitude import one_shot, output_names, prunable
-from explorer.lottery.rounds import clean, dense_configs, dense_entry, final_weights, role_runs, write_mask
+from explorer.lottery.rounds import clean, dense_configs, dense_entry, final_weights, role_runs
+from explorer.pruning.export import write_mask
 
 ROWS = {"transfer": "A's ticket on B", "own": "B's own ticket", "random": "random mask (A's sparsity)",
         "reinit": "A's mask, fresh init", "dense": "dense on B"}
@@ -28,15 +29,15 @@ ROWS = {"transfer": "A's ticket on B", "own": "B's own ticket", "random": "rando
 def _masks(ctx: Any, cfg: TransferConfig, dense: list[Any], task: str) -> list[str]:
     from explorer import models
 
-    lm = models.load(cfg.model, 0)
+    lm = models.load(cfg.train.model, 0)
     names = prunable(lm.model, cfg.prune_biases, cfg.prune_norms)
     out = output_names(lm.model, lm.example_input, names)
     folders = []
     for s, d in zip(cfg.seed_list(), dense):
         m = one_shot(final_weights(ctx.store, d), names, cfg.sparsity, scope=cfg.scope, output=out, rate=cfg.rate,
                      output_rate=cfg.out_rate(cfg.rate))
-        folders.append(write_mask(Path(ctx.workdir) / f"{task}_s{s}", m, cfg.model,
-                                  {"task": getattr(d, "dataset", ""), "seed": s, "sparsity": m.sparsity}))
+        folders.append(write_mask(Path(ctx.workdir) / f"{task}_s{s}", m, spec=cfg.train.model, seed=s, extra={
+            "lottery": {"task": getattr(d, "dataset", ""), "seed": s, "sparsity": m.sparsity}}))
     return folders
 
 
@@ -70,7 +71,7 @@ def run_transfer(ctx: Any, cfg: TransferConfig) -> dict[str, Any]:
     runs = role_runs(ctx.store, configs, dense_b, cfg.target_frac, key=lambda c: role[c.run_id])
     runs["dense"] = dense_entry(ctx.store, dense_b, cfg.target_frac)
     rows = [{"row": name, "title": ROWS[name], **runs[name]} for name in ROWS if name in runs]
-    doc = clean({"config": cfg.to_dict(), "source": cfg.dataset, "target": cfg.target_dataset,
+    doc = clean({"config": cfg.to_dict(), "source": cfg.train.dataset, "target": cfg.target_dataset,
                  "sparsity": cfg.sparsity, "rows": rows, "dense_source": dense_entry(ctx.store, dense_a, cfg.target_frac),
                  "masks": {"A": masks_a, "B": masks_b}})
     ctx.emit("transfer", doc)

@@ -7,6 +7,11 @@ seed where the dense run of that seed exists, else the mean over dense seeds. A 
 runs draw their weights with several init schemes (a trainability grid: init × {dense,
 pruned, pruned + isometry}) is compared scheme by scheme, each against its own dense runs.
 
+The verdict names every control it uses with its size (parameters kept of the total). A control is
+a network of the ticket's size (`explorer.pruning.kept`; `training.roles` refuses to build one that
+is not); a run in the store whose recorded size differs from the ticket's (one trained before that
+check existed) is named as such and left out of the verdict's comparison, never compared silently.
+
     >>> iterations_to_target([(10, 0.5), (20, 0.8), (30, 0.95)], 0.8)
     20
     >>> iterations_to_target([(10, 0.5)], 0.9) is None
@@ -22,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.lottery.roles import ROLE_NAMES, title
+from explorer.training.roles import ROLE_NAMES, ROLES, title
 
 
 
@@ -55,6 +60,7 @@ class RunFacts:
     kept_params: int | None = None
     sparsity: float | None = None
     scheme: str = "as-built"  # the run's init scheme
+    error: str = ""  # why it failed, if it did
 
     @property
     def best_train(self) -> float:
@@ -80,7 +86,7 @@ def facts(run: Any, metrics: Sequence[Mapping[str, Any]]) -> RunFacts:
                     [(m["step"], m["acc"]) for m in metrics if m["split"] == "train"],
                     [(m["step"], m["acc"]) for m in metrics if m["split"] == "test"],
                     summ.get("params"), summ.get("kept_params"), summ.get("sparsity"),
-                    getattr(run.config, "init_scheme", "as-built"))
+                    getattr(run.config, "init_scheme", "as-built"), (getattr(run, "error", None) or "").strip())
 
 
 @dataclass
@@ -98,6 +104,17 @@ class RoleRow:
     sparsity: float | None
     per_run: list[tuple[str, int, int | None]] = field(default_factory=list)  # (run id, seed, iters)
     scheme: str = ""  # set when the group compares several init schemes
+    sizes: tuple[tuple[int | None, int | None], ...] = ()  # every (kept, total) its runs recorded
+    not_run: str = ""  # every run of the role failed before training: the first one's error
+
+    @property
+    def size(self) -> str:
+        """'3,938 of 5,122 parameters kept' (or what is wrong with the recorded sizes)."""
+        if len(self.sizes) > 1:
+            return "sizes differ between its runs: " + ", ".join(f"{_num(k)} of {_num(t)}" for k, t in self.sizes)
+        if self.kept_params is None or self.params is None:
+            return "size not recorded"
+        return f"{self.kept_params:,} of {self.params:,} parameters kept"
 
     def as_record(self) -> dict[str, Any]:
         def ms(v: tuple[float, float], pct: bool = True) -> str:
@@ -110,7 +127,8 @@ class RoleRow:
                 "reached target": f"{self.reached}/{self.n}", "iterations to target": ms(self.iters, pct=False),
                 "best train %": ms(self.best_train), "final train %": ms(self.final_train),
                 "best test %": ms(self.best_test), "final test %": ms(self.final_test),
-                "params (kept/total)": f"{self.kept_params}/{self.params}" if self.params else "–",
+                "params (kept/total)": f"{self.kept_params:,}/{self.params:,}" if self.params and
+                self.kept_params is not None and len(self.sizes) <= 1 else ("differ" if len(self.sizes) > 1 else "–"),
                 "sparsity %": f"{100 * self.sparsity:.1f}" if self.sparsity is not None else "–"}
 
 
@@ -126,6 +144,30 @@ class Comparison:
 
     def records(self) -> list[dict[str, Any]]:
         return [r.as_record() for r in self.rows]
+
+    def controls(self) -> list[dict[str, Any]]:
+        """Each control row: its role, title, kept and total parameters, whether that is the ticket's size
+        and whether the verdict compares it (the CLI's `--json`)."""
+        t = self.row("ticket") or self.row("rewind")
+        return [{"role": r.role, "title": title(r.role), "scheme": r.scheme or None, "runs": r.n,
+                 "kept_params": r.kept_params, "params": r.params, "same_size_as_ticket": same_size(r, t),
+                 "compared": same_size(r, t) is not False and not r.not_run, "not_run": r.not_run or None}
+                for r in self.rows if r.role in CONTROL_ROLES]
+
+
+CONTROL_ROLES = tuple(r for r in ROLE_NAMES if ROLES[r].control)
+
+
+def same_size(r: RoleRow, ticket: RoleRow | None) -> bool | None:
+    """Whether a control's recorded size is the ticket's (None when either is not recorded)."""
+    if ticket is None or r.kept_params is None or ticket.kept_params is None:
+        return None
+    return len(r.sizes) <= 1 and len(ticket.sizes) <= 1 and (r.kept_params, r.params) == (ticket.kept_params,
+                                                                                          ticket.params)
+
+
+def _num(v: int | None) -> str:
+    return "?" if v is None else f"{v:,}"
 
 
 def compare(runs: Sequence[RunFacts], target_frac: float = 0.99) -> Comparison:
@@ -158,11 +200,41 @@ def _compare(runs: Sequence[RunFacts], target_frac: float) -> Comparison:
         rows.append(RoleRow(role, len(rs), len(reached), _mean_std(reached), _mean_std([r.best_train for r in rs]),
                             _mean_std([r.final_train for r in rs]), _mean_std([r.best_test for r in rs]),
                             _mean_std([r.final_test for r in rs]), rs[0].params, rs[0].kept_params,
-                            rs[0].sparsity, its))
+                            rs[0].sparsity, its, sizes=tuple(dict.fromkeys((r.kept_params, r.params) for r in rs)),
+                            not_run=_not_run(rs)))
     cmp = Comparison(target_frac, {s: targets[s] for s in sorted(targets)}, rows, "")
     waiting = sum(r.status not in ("done", "diverged", "failed", "cancelled") for r in runs)
     cmp.verdict = verdict(cmp, waiting == 0, waiting)
     return cmp
+
+
+def _not_run(rs: Sequence[RunFacts]) -> str:
+    """The error of a role none of whose runs trained a step (e.g. a control refused as not the ticket's size)."""
+    if all(r.status in ("failed", "cancelled") and not r.train_curve for r in rs):
+        return next((r.error.splitlines()[-1] for r in rs if r.error), "failed before training")
+    return ""
+
+
+def _controls(c: Comparison, t: RoleRow) -> str:
+    """The controls the verdict uses, each with its size, and those it cannot use because their size
+    is not the ticket's."""
+    used, wrong = [], []
+    for role in CONTROL_ROLES:
+        r = c.row(role)
+        if r is None:
+            continue
+        if r.not_run:
+            wrong.append(f"the {title(role)} did not run ({r.not_run[:300]})")
+            continue
+        if same_size(r, t) is False:
+            wrong.append(f"the {title(role)} ({r.size}; the ticket: {t.size}) is not the ticket's size, so it is "
+                         "no control and is left out of this comparison")
+            continue
+        how = (f"{r.iters[0]:.0f} iterations" if r.reached == r.n else
+               f"did not reach it in {r.n - r.reached}/{r.n} runs") + f", test {_acc(r)}"
+        used.append(f"{title(role)} ({r.size}{', as the ticket' if same_size(r, t) else ''}): {how}")
+    out = f" Controls: {'; '.join(used)}." if used else " There is no control in this group to compare with."
+    return out + "".join(f" Left out: {w}." for w in wrong)
 
 
 def _acc(r: RoleRow) -> str:
@@ -184,17 +256,11 @@ def verdict(c: Comparison, finished: bool = True, waiting: int = 0) -> str:
         return "The dense run has no training accuracy, so there is no target to reach."
     name = title(t.role)
     sp = t.sparsity or 0.0
-    what = (f" at {100 * sp:.0f}% sparsity" if sp >= 0.005 else "")
+    what = (f" at {100 * sp:.0f}% sparsity ({t.size})" if sp >= 0.005 else "")
     caveat = ("" if sp >= 0.005 else
               " The cut removes no weight (0% of the weights are pruned: an arc such as a skip connection carries "
               "none), so this compares an architecture change with the dense network, not a lottery ticket.")
-    ctrl = []
-    for role in ("reinit", "random"):
-        r = c.row(role)
-        if r is not None:
-            ctrl.append((f"{title(role)} {r.iters[0]:.0f} iterations" if r.reached == r.n else
-                         f"{title(role)} did not reach it in {r.n - r.reached}/{r.n} runs") + f", test {_acc(r)}")
-    ctrl_s = f" Controls: {'; '.join(ctrl)}." if ctrl else " There is no control in this group."
+    ctrl_s = _controls(c, t)
     seeds = f" (mean over {t.n} seed{'s' if t.n > 1 else ''})"
     acc = f" Final test accuracy: {name} {_acc(t)} vs dense {_acc(d)}."
     if t.reached < t.n:

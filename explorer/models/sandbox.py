@@ -2,10 +2,11 @@
 
 `probe(spec)` starts `python -m explorer.models.sandbox SPEC` with its address space capped
 (`MEMORY_MB`) and a wall-clock limit (`TIMEOUT_S`); the child imports the file, constructs
-the model, runs one forward on its example input and traces it — everything the app or the
-CLI is about to do in its own process. A model that hangs, loops or asks for too much memory
-is refused with what it was doing when the limit hit; an error names the line. Results are
-kept per (file content, class), so a file is probed once per process.
+the model, runs one forward on its example input, then the stages higher layers add (`add_stage`:
+`explorer.graph` adds tracing) — everything the app or the CLI is about to do in its own process.
+A model that hangs, loops or asks for too much memory is refused with what it was doing when
+the limit hit; an error names the line. Results are kept per (file content, class, stages), so a
+file is probed once per process.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "loop.py"
@@ -19,6 +20,7 @@ kept per (file content, class), so a file is probed once per process.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -31,7 +33,17 @@ from explorer.models.spec import ModelSpecError
 
 TIMEOUT_S = 120.0  # import + construction + one forward + tracing of a user model
 MEMORY_MB = 6144  # address space of the child: torch itself maps ~3.5 GB of it
-_seen: dict[tuple[str, str], dict[str, Any]] = {}
+_seen: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+# Stages a higher layer runs in the child after the forward pass, as "what=module:function" (the function
+# takes the LoadedModel and returns facts for the report). The models layer names no package above it:
+# `explorer.graph` adds its tracing stage when it is imported.
+_STAGES: dict[str, str] = {}
+
+
+def add_stage(what: str, target: str) -> None:
+    """Also run `target` ("module:function", called with the loaded model; returns a dict merged into the
+    report) in the child, announced as `what` ("tracing its graph")."""
+    _STAGES[what] = target
 
 
 def _limits(memory_mb: int) -> Any:
@@ -52,7 +64,8 @@ def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = Non
         memory_mb = int(os.environ.get("EXPLORER_USER_CODE_MEMORY_MB") or MEMORY_MB)
     from explorer.models.user_file import file_digest
 
-    key = (spec, file_digest(spec))
+    stages = tuple(f"{what}={target}" for what, target in _STAGES.items())
+    key = (spec, file_digest(spec), stages)
     if key in _seen:
         return _seen[key]
     root = Path(__file__).resolve().parents[2]
@@ -60,8 +73,8 @@ def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = Non
            "OMP_NUM_THREADS": "1"}
     name = Path(spec.rpartition(":")[0]).name + ":" + spec.rpartition(":")[2]
     try:
-        r = subprocess.run([sys.executable, "-m", "explorer.models.sandbox", spec], capture_output=True, text=True,
-                           timeout=timeout_s, env=env, preexec_fn=_limits(memory_mb), stdin=subprocess.DEVNULL)
+        r = subprocess.run([sys.executable, "-m", "explorer.models.sandbox", spec, *stages], capture_output=True,
+                           text=True, timeout=timeout_s, env=env, preexec_fn=_limits(memory_mb), stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
         stage = _last_stage(e.stdout)
         raise ModelSpecError(f"{name} did not finish {stage} within {timeout_s:g} s: it may loop forever or be far "
@@ -98,8 +111,8 @@ def _report(out: str) -> dict[str, Any] | None:
     return None
 
 
-def _child(spec: str) -> int:
-    """The child's side: import, construct, forward, trace; print each stage as it starts."""
+def _child(spec: str, stages: list[str]) -> int:
+    """The child's side: import, construct, forward, then `stages`; print each stage as it starts."""
     def stage(s: str) -> None:
         print(f"stage {s}", flush=True)
 
@@ -116,14 +129,13 @@ def _child(spec: str) -> int:
             out = lm.model(*args)
         if out is None:
             raise ModelSpecError(f"{lm.info.name}'s forward returned None; return the tensor(s) the model computes")
-        stage("tracing its graph")
-        from explorer.graph.trace import trace
-
-        report = {"params": sum(p.numel() for p in lm.model.parameters()), "stage": "done"}
-        try:  # a model that does not trace can still be trained; the graph pages say why it does not
-            trace(lm.model, lm.example_input, lm.info.name)
-        except ValueError as e:
-            report["trace_error"] = str(e)[:500]
+        report = {"params": sum(p.numel() for p in lm.model.parameters())}
+        for s in stages:
+            what, _, target = s.partition("=")
+            stage(what)
+            module, _, fn = target.partition(":")
+            report.update(getattr(importlib.import_module(module), fn)(lm))
+        report["stage"] = "done"
     except ValueError as e:  # the library's own errors name the problem and the fix
         report = {"error": str(e)}
     print("report " + json.dumps(report), flush=True)
@@ -131,4 +143,4 @@ def _child(spec: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1]))
+    sys.exit(_child(sys.argv[1], sys.argv[2:]))

@@ -20,12 +20,14 @@ class ModelSpecError(ValueError):
 @dataclass(frozen=True)
 class Recipe:
     """How a zoo model trains well on its dataset (measured): Adam at `lr` for `steps` (batch 100)
-    reaches about `test_acc`; a quick comparison trains `quick_steps`."""
+    reaches about `test_acc`; a quick comparison trains `quick_steps`. `lottery`: the Lottery lab's
+    settings for this model where a paper or notebook fixes them, as (setting, value) pairs."""
 
     lr: float
     steps: int
     quick_steps: int
     test_acc: float
+    lottery: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

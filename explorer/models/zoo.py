@@ -251,7 +251,8 @@ ZOO: dict[str, Entry] = {
         _entry("mlp", MLP, (40,), "mnist1d", 10, Recipe(3e-3, 1500, 300, 0.64)),
         _entry("mlp_skip", SkipMLP, (40,), "mnist1d", 10, Recipe(3e-3, 1500, 300, 0.67)),
         _entry("cnn1d", CNN1d, (40,), "mnist1d", 10, Recipe(3e-3, 1500, 200, 0.87)),
-        _entry("lottery_mlp", LotteryMLP, (40,), "mnist1d", 10, Recipe(2e-2, 1500, 200, 0.645)),
+        _entry("lottery_mlp", LotteryMLP, (40,), "mnist1d", 10, Recipe(2e-2, 1500, 200, 0.645, lottery=(
+            ("steps", 1501), ("lr", 2e-2), ("prune_biases", True), ("scope", "layer")))),  # the MNIST-1D notebook's
         _entry("resnet_tiny", TinyResNet, (1, 8, 8), "digits", 10, Recipe(3e-3, 600, 150, 0.98)),
         _entry("densenet_tiny", TinyDenseNet, (1, 8, 8), "digits", 10, Recipe(3e-3, 600, 150, 0.99)),
         _entry("inception_tiny", TinyInception, (1, 8, 8), "digits", 10, Recipe(3e-3, 600, 150, 0.85)),

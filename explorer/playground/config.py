@@ -17,64 +17,56 @@ list and the run it continues from.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from explorer.config import Spec, SpecError, setting
+from explorer.training.optim import OPTIMIZERS
 
 DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "csv")
 ACTIVATIONS = ("relu", "leaky_relu", "abs", "linear", "tanh", "sigmoid")
 REGULARIZATIONS = ("none", "l1", "l2")
-OPTIMIZERS = ("adam", "sgd")
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
 MAX_LAYERS, MAX_NEURONS = 6, 16  # TensorFlow Playground stops at 8 neurons
 
 
-class PlaygroundConfigError(ValueError):
+class PlaygroundConfigError(SpecError):
     """A playground setting out of range; the message names the field and the allowed values."""
 
 
-def _f(default: Any, help: str, **meta: Any) -> Any:
-    return field(default=default, metadata={"help": help, **meta})
-
-
 @dataclass(frozen=True)
-class PlaygroundConfig:
+class PlaygroundConfig(Spec):
     """Everything that determines one playground run (its data, network and training)."""
 
-    dataset: str = _f("spiral", "data: circle | xor | gauss | spiral | moons | csv (your own 2-D points)", choices=DATASETS)
-    noise: int = _f(0, "noise added to the data, 0-50 (percent, as in TensorFlow Playground)")
-    train_ratio: int = _f(50, "share of the points used for training, 10-90 %; the rest is the test set")
-    n_points: int = _f(500, "points generated (TensorFlow Playground: 500)")
-    batch_size: int = _f(10, "examples per training step, 1-30")
-    optimizer: str = _f("adam", "optimiser: adam | sgd (TensorFlow Playground's)", choices=OPTIMIZERS)
-    learning_rate: float = _f(0.01, "learning rate")
-    activation: str = _f("relu", "activation of every hidden unit: relu | leaky_relu | abs | linear are piecewise "
-                         "linear (exact regions); tanh | sigmoid are smooth (grid approximation)", choices=ACTIVATIONS)
-    regularization: str = _f("none", "weight penalty: none | l1 | l2", choices=REGULARIZATIONS)
-    reg_rate: float = _f(0.0, "regularisation rate (the penalty's weight in the loss)")
-    features: tuple[str, ...] = _f(("x1", "x2"), "input features: x1, x2, x1^2, x2^2, x1x2, sin_x1, sin_x2 "
-                                   "(only x1, x2 keep the regions polygons)")
-    hidden: tuple[int, ...] = _f((8, 8, 8), "neurons per hidden layer (up to 6 layers of up to 16)")
-    skips: tuple[str, ...] = _f((), "skip arcs 'i-j' from layer i to layer j >= i + 2 (0 = the input features, "
-                                "depth + 1 = the output), added before j's activation")
-    seed: int = _f(0, "seed of the data, the split, the initial weights and the batch order")
-    steps: int = _f(3000, "training steps in all")
-    frame_every: int = _f(20, "draw a frame (regions, boundaries, metrics) every this many steps")
-    eb_threshold: float = _f(0.02, "early-bird: drawn when the last 3 partition distances (one epoch back) are all below "
-                             "this (the spline early-bird paper uses 0.16 between ImageNet-size epochs)")
-    points: tuple[tuple[float, float, int], ...] = _f((), "dataset csv: the points (x1, x2, label)", url=False)
-    pruned: tuple[str, ...] = _f((), "unit ids (h2[3]) and arc ids (h1[0]->h2[3]) removed from the network", url=False)
-    parent: str = _f("", "job id of the run this one continues (after a prune); empty = from its init", url=False)
-    parent_step: int = _f(0, "the parent's step this run starts from", url=False)
-    trial: int = _f(0, "restart counter: Reset starts a fresh run of the same settings", url=False)
+    error = PlaygroundConfigError
 
-    def __post_init__(self) -> None:
-        for name, allowed in (("dataset", DATASETS), ("activation", ACTIVATIONS),
-                              ("regularization", REGULARIZATIONS), ("optimizer", OPTIMIZERS)):
-            if getattr(self, name) not in allowed:
-                raise PlaygroundConfigError(f"{name}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
+    dataset: str = setting("spiral", "data: circle | xor | gauss | spiral | moons | csv (your own 2-D points)", choices=DATASETS)
+    noise: int = setting(0, "noise added to the data, 0-50 (percent, as in TensorFlow Playground)")
+    train_ratio: int = setting(50, "share of the points used for training, 10-90 %; the rest is the test set")
+    n_points: int = setting(500, "points generated (TensorFlow Playground: 500)")
+    batch_size: int = setting(10, "examples per training step, 1-30")
+    optimizer: str = setting("adam", "optimiser: adam | sgd (TensorFlow Playground's)", choices=OPTIMIZERS)
+    learning_rate: float = setting(0.01, "learning rate")
+    activation: str = setting("relu", "activation of every hidden unit: relu | leaky_relu | abs | linear are piecewise "
+                         "linear (exact regions); tanh | sigmoid are smooth (grid approximation)", choices=ACTIVATIONS)
+    regularization: str = setting("none", "weight penalty: none | l1 | l2", choices=REGULARIZATIONS)
+    reg_rate: float = setting(0.0, "regularisation rate (the penalty's weight in the loss)")
+    features: tuple[str, ...] = setting(("x1", "x2"), "input features: x1, x2, x1^2, x2^2, x1x2, sin_x1, sin_x2 "
+                                   "(only x1, x2 keep the regions polygons)")
+    hidden: tuple[int, ...] = setting((8, 8, 8), "neurons per hidden layer (up to 6 layers of up to 16)")
+    skips: tuple[str, ...] = setting((), "skip arcs 'i-j' from layer i to layer j >= i + 2 (0 = the input features, "
+                                "depth + 1 = the output), added before j's activation")
+    seed: int = setting(0, "seed of the data, the split, the initial weights and the batch order")
+    steps: int = setting(3000, "training steps in all")
+    frame_every: int = setting(20, "draw a frame (regions, boundaries, metrics) every this many steps")
+    eb_threshold: float = setting(0.02, "early-bird: drawn when the last 3 partition distances (one epoch back) are all below "
+                             "this (the spline early-bird paper uses 0.16 between ImageNet-size epochs)")
+    points: tuple[tuple[float, float, int], ...] = setting((), "dataset csv: the points (x1, x2, label)", url=False)
+    pruned: tuple[str, ...] = setting((), "unit ids (h2[3]) and arc ids (h1[0]->h2[3]) removed from the network", url=False)
+    parent: str = setting("", "job id of the run this one continues (after a prune); empty = from its init", url=False)
+    parent_step: int = setting(0, "the parent's step this run starts from", url=False)
+    trial: int = setting(0, "restart counter: Reset starts a fresh run of the same settings", url=False)
+
+    def check(self) -> None:
         bad = [f for f in self.features if f not in FEATURES]
         if bad or not self.features or len(set(self.features)) != len(self.features):
             raise PlaygroundConfigError(f"features {list(self.features)}: pick one or more distinct of "
@@ -124,39 +116,15 @@ class PlaygroundConfig:
         return sorted(out)
 
     # ---- identity ---------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        return {k: [list(v) for v in d[k]] if k == "points" else (list(v) if isinstance(v, tuple) else v)
-                for k, v in d.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PlaygroundConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise PlaygroundConfigError(f"unknown playground field(s) {sorted(unknown)}; known: {sorted(names)}")
-        kw = dict(d)
-        for k in ("features", "skips", "pruned"):
-            if k in kw:
-                kw[k] = tuple(kw[k])
-        if "hidden" in kw:
-            kw["hidden"] = tuple(int(h) for h in kw["hidden"])
-        if "points" in kw:
-            kw["points"] = tuple((float(a), float(b), int(c)) for a, b, c in kw["points"])
-        return cls(**kw)
-
     @property
     def config_id(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
-
-    def replace(self, **changes: Any) -> PlaygroundConfig:
-        return dataclasses.replace(self, **changes)
+        return self.digest()
 
 
 def field_help(name: str) -> str:
-    return {f.name: f.metadata["help"] for f in dataclasses.fields(PlaygroundConfig)}[name]
+    return PlaygroundConfig.help()[name]
 
 
 def url_fields() -> list[str]:
     """The fields a shared link carries (everything but the data points, prunes and the run chain)."""
-    return [f.name for f in dataclasses.fields(PlaygroundConfig) if f.metadata.get("url", True)]
+    return [s.name for s in PlaygroundConfig.settings() if s.url]

@@ -12,60 +12,44 @@ Gaussian and variance-scaling inits spread the spectrum more with every layer.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from explorer import models
+from explorer.config import Spec, SpecError, setting
 from explorer.models.generated import ACTIVATIONS, deep_mlp_spec
 from explorer.models.init_schemes import apply_init, parse_scheme
 from explorer.propagation.spectrum import jacobian_spectrum
 
 
-class DepthError(ValueError):
+class DepthError(SpecError):
     """A depth-sweep setting that cannot run."""
 
 
-def _f(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass(frozen=True)
-class DepthConfig:
+class DepthConfig(Spec):
     """The sweep's settings; nets are square (width -> width), so each Jacobian has `width` singular values."""
 
-    width: int = _f(100, "width of every layer (inputs and outputs too)")
-    act: str = _f("linear", "activation between the layers: " + " | ".join(ACTIVATIONS))
-    depths: tuple[int, ...] = _f((3, 7, 15, 30), "depths (weight matrices) to generate")
-    schemes: tuple[str, ...] = _f(("orthogonal", "kaiming-normal", "gaussian:1"), "init schemes to compare")
-    inputs: int = _f(16, "K: Gaussian inputs the Jacobian is taken at")
-    seed: int = _f(0, "seed of the weights and the inputs")
-    float64: bool = _f(True, "take Jacobians in float64")
+    error = DepthError
 
-    def __post_init__(self) -> None:
+    width: int = setting(100, "width of every layer (inputs and outputs too)")
+    act: str = setting("linear", "activation between the layers: " + " | ".join(ACTIVATIONS), choices=tuple(ACTIVATIONS))
+    depths: tuple[int, ...] = setting((3, 7, 15, 30), "depths (weight matrices) to generate")
+    schemes: tuple[str, ...] = setting(("orthogonal", "kaiming-normal", "gaussian:1"), "init schemes to compare")
+    inputs: int = setting(16, "K: Gaussian inputs the Jacobian is taken at")
+    seed: int = setting(0, "seed of the weights and the inputs")
+    float64: bool = setting(True, "take Jacobians in float64")
+
+    def check(self) -> None:
         object.__setattr__(self, "schemes", tuple(parse_scheme(s).text for s in self.schemes))
         object.__setattr__(self, "depths", tuple(sorted({int(d) for d in self.depths})))
-        if self.act not in ACTIVATIONS:
-            raise DepthError(f"act {self.act!r} is not one of {', '.join(ACTIVATIONS)}")
         if not self.depths or min(self.depths) < 1:
             raise DepthError(f"depths must be positive integers; got {self.depths}")
         if self.inputs < 1:
             raise DepthError(f"inputs must be >= 1; got {self.inputs}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["depths"], d["schemes"] = list(self.depths), list(self.schemes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DepthConfig:
-        names = {f.name for f in fields(cls)}
-        if set(d) - names:
-            raise DepthError(f"unknown depth-sweep setting(s) {sorted(set(d) - names)}; known: {sorted(names)}")
-        return cls(**{k: tuple(v) if k in ("depths", "schemes") else v for k, v in d.items()})
 
 
 def depth_sweep(cfg: DepthConfig, emit: Callable[[str, dict[str, Any]], None] | None = None,

@@ -21,50 +21,40 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from explorer.config import Spec, SpecError, setting
 from explorer.models.activations import WEIGHTED
 from explorer.models.init_schemes import as_matrix
+from explorer.training.optim import SCHEDULES
 
 
-SCHEDULES = ("constant", "cosine")
-
-
-class IsometryError(ValueError):
+class IsometryError(SpecError):
     """A bad isometry setting or a model with no Linear/Conv layer."""
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
-
-
 @dataclass(frozen=True)
-class IsometryConfig:
+class IsometryConfig(Spec):
     """The isometry step's settings (the spp reference: SGD 0.1 for 10k steps)."""
 
-    steps: int = field(default=1000, metadata=_help("SGD steps on the isometry penalty (0 = none)"))
-    lr: float = field(default=0.1, metadata=_help("SGD learning rate (no momentum)"))
-    gain: float = field(default=1.0, metadata=_help("target each layer's Gram matrix at gain² · I"))
-    schedule: str = field(default="constant", metadata=_help(
-        "learning rate: constant (the reference) or cosine (decays to 0, settles below the bounce of a "
-        "constant step on this non-smooth penalty)"))
+    error = IsometryError
 
-    def __post_init__(self) -> None:
+    steps: int = setting(1000, "SGD steps on the isometry penalty (0 = none)")
+    lr: float = setting(0.1, "SGD learning rate (no momentum)")
+    gain: float = setting(1.0, "target each layer's Gram matrix at gain² · I")
+    schedule: str = setting("constant", "learning rate: constant (the reference) or cosine (decays to 0, settles "
+                            "below the bounce of a constant step on this non-smooth penalty)", choices=SCHEDULES)
+
+    def check(self) -> None:
         if self.steps < 0:
             raise IsometryError(f"isometry steps must be >= 0; got {self.steps}")
         if not self.lr > 0:
             raise IsometryError(f"isometry lr must be positive; got {self.lr}")
         if not self.gain > 0:
             raise IsometryError(f"isometry gain must be positive; got {self.gain}")
-        if self.schedule not in SCHEDULES:
-            raise IsometryError(f"isometry schedule {self.schedule!r} is not one of {', '.join(SCHEDULES)}")
-
-    @classmethod
-    def help(cls) -> dict[str, str]:
-        return {f.name: f.metadata["help"] for f in fields(cls)}
 
 
 def layer_penalty(module: nn.Module, weight: torch.Tensor, gain: float = 1.0) -> torch.Tensor:

@@ -18,17 +18,20 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from explorer import models
+from explorer.config import Spec, SpecError, setting
 from explorer.models.generated import deep_mlp_spec
 from explorer.models.init_schemes import apply_init, parse_scheme
 from explorer.propagation.at_init import CRITERIA, TWIN, agreement, prune_at_init
 from explorer.propagation.isometry import IsometryConfig, approximate_isometry, isometry_penalty
+from explorer.pruning.criteria.allocate import SCOPES
+from explorer.training.optim import SCHEDULES
 from explorer.propagation.layers import LayerSpectrum, autograd_layer_spectra
 from explorer.propagation.spectrum import jacobian_spectrum
 
@@ -38,45 +41,39 @@ LIFTING_MAX_PARAMS = 200_000  # auto: above this the unit-level graph is too big
 DEFAULT_MODEL = deep_mlp_spec(7, 100, "linear")
 
 
-class LabError(ValueError):
+class LabError(SpecError):
     """A lab setting that cannot run; the message names the field and the fix."""
 
 
-def _f(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass(frozen=True)
-class LabConfig:
+class LabConfig(Spec):
     """What one lab computation depends on; `help` feeds the page's tooltips and the CLI's --help."""
 
-    model: str = _f(DEFAULT_MODEL, "model spec: zoo / torchvision name, file.py:Class, or deep_mlp:depth=..,width=..,act=..")
-    schemes: tuple[str, ...] = _f(("orthogonal", "kaiming-normal", "gaussian:1"), "init schemes to compare (as-built keeps the model's own)")
-    seed: int = _f(0, "seed of the weights (each scheme draws with it) and of the inputs")
-    inputs: int = _f(32, "K: inputs the input-output Jacobian is taken at")
-    dataset: str = _f("", "where the K inputs come from: '' = the model's dataset if it fits, else Gaussian noise; 'noise'; or a dataset name")
-    float64: bool = _f(True, "take Jacobians in float64 (slower, exact to ~1e-15)")
-    per_layer: str = _f("auto", "per-layer maps from: lifting (unit level, D_l(x) T_l), autograd (op level), auto, or none")
-    per_layer_inputs: int = _f(8, "inputs the per-layer spectra are taken at (the first of the K)")
-    criterion: str = _f("", "prune at init with: snip | snip_unsupervised | random | magnitude ('' = no pruning)")
-    sparsity: float = _f(0.9, "fraction of the Linear/Conv weights to prune")
-    scope: str = _f("global", "global: one ranking over all layers (SNIP's); layer: the same rate in each layer")
-    snip_batch: int = _f(1000, "samples SNIP's connection sensitivity is summed over")
-    isometry_steps: int = _f(0, "SGD steps of approximate isometry after pruning (0 = none)")
-    isometry_lr: float = _f(0.1, "SGD learning rate of the isometry step")
-    isometry_schedule: str = _f("constant", "isometry learning rate: constant | cosine")
-    image_size: int = _f(0, "image models: inputs of this height and width (0 = the model's own; torchvision nets pool adaptively, so 32 works)")
+    error = LabError
 
-    def __post_init__(self) -> None:
+    model: str = setting(DEFAULT_MODEL, "model spec: zoo / torchvision name, file.py:Class, or deep_mlp:depth=..,width=..,act=..")
+    schemes: tuple[str, ...] = setting(("orthogonal", "kaiming-normal", "gaussian:1"), "init schemes to compare (as-built keeps the model's own)")
+    seed: int = setting(0, "seed of the weights (each scheme draws with it) and of the inputs")
+    inputs: int = setting(32, "K: inputs the input-output Jacobian is taken at")
+    dataset: str = setting("", "where the K inputs come from: '' = the model's dataset if it fits, else Gaussian noise; 'noise'; or a dataset name")
+    float64: bool = setting(True, "take Jacobians in float64 (slower, exact to ~1e-15)")
+    per_layer: str = setting("auto", "per-layer maps from: lifting (unit level, D_l(x) T_l), autograd (op level), auto, or none", choices=ROUTES)
+    per_layer_inputs: int = setting(8, "inputs the per-layer spectra are taken at (the first of the K)")
+    criterion: str = setting("", "prune at init with: snip | snip_unsupervised | random | magnitude ('' = no pruning)", choices=("", *CRITERIA))
+    sparsity: float = setting(0.9, "fraction of the Linear/Conv weights to prune")
+    scope: str = setting("global", "global: one ranking over all layers (SNIP's); layer: the same rate in each layer", choices=SCOPES)
+    snip_batch: int = setting(1000, "samples SNIP's connection sensitivity is summed over")
+    isometry_steps: int = setting(0, "SGD steps of approximate isometry after pruning (0 = none)")
+    isometry_lr: float = setting(0.1, "SGD learning rate of the isometry step")
+    isometry_schedule: str = setting("constant", "isometry learning rate: constant | cosine", choices=SCHEDULES)
+    image_size: int = setting(0, "image models: inputs of this height and width (0 = the model's own; torchvision nets pool adaptively, so 32 works)")
+
+    def check(self) -> None:
         object.__setattr__(self, "schemes", tuple(parse_scheme(s).text for s in self.schemes))
         if not self.schemes:
             raise LabError("give at least one init scheme, e.g. orthogonal")
         if self.inputs < 1 or self.per_layer_inputs < 1:
             raise LabError(f"inputs and per_layer_inputs must be >= 1; got {self.inputs}, {self.per_layer_inputs}")
-        if self.per_layer not in ROUTES:
-            raise LabError(f"per_layer={self.per_layer!r} is not one of {', '.join(ROUTES)}")
-        if self.criterion and self.criterion not in CRITERIA:
-            raise LabError(f"criterion={self.criterion!r} is not one of {', '.join(CRITERIA)} (or '' for none)")
         if not 0.0 <= self.sparsity < 1.0:
             raise LabError(f"sparsity {self.sparsity} must lie in [0, 1)")
         if self.isometry_steps and not self.criterion:
@@ -84,22 +81,6 @@ class LabConfig:
         IsometryConfig(self.isometry_steps, self.isometry_lr, 1.0, self.isometry_schedule)
         if self.image_size < 0:
             raise LabError(f"image_size must be >= 0 (0 = the model's own); got {self.image_size}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["schemes"] = list(self.schemes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LabConfig:
-        names = {f.name for f in fields(cls)}
-        if set(d) - names:
-            raise LabError(f"unknown lab setting(s) {sorted(set(d) - names)}; known: {sorted(names)}")
-        return cls(**{k: tuple(v) if k == "schemes" else v for k, v in d.items()})
-
-    @classmethod
-    def help(cls) -> dict[str, str]:
-        return {f.name: f.metadata["help"] for f in fields(cls)}
 
     @property
     def isometry(self) -> IsometryConfig:

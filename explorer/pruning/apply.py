@@ -17,7 +17,7 @@ result is a copy). Then:
   zero.
 
 The `PrunedModel` carries the pruned model, its mask, the selection, the verdict and
-the pruned network's DAG (`explorer.lottery.rewind` loads surviving weights into it from a
+the pruned network's DAG (`explorer.training.rewind` loads surviving weights into it from a
 saved state, e.g. the dense init of a lottery ticket).
 
     >>> from explorer import models
@@ -242,6 +242,41 @@ def removal_counts(model: nn.Module, dag: Dag, verdict: Verdict, x: torch.Tensor
             out["params"] += int(n.params)
             out["macs"] += int(n.macs)
     return out
+
+
+def removes_nothing(pruned: PrunedModel) -> str:
+    """Why `pruned` cannot be smaller or faster than the dense network — its mask keeps every entry and
+    no removed op holds a parameter or does a multiply-add — or "" when the cut removes something.
+    At op level an arc into an add or a concatenation is not a separable parameter group: cutting a skip
+    connection replaces its input by zeros, and the layer that reads it keeps its whole kernel.
+
+        >>> from explorer import models
+        >>> from explorer.graph import build_dag
+        >>> lm = models.load("mlp_skip")
+        >>> dag = build_dag(lm, "op")
+        >>> removes_nothing(apply(lm.model, dag, Selection.from_ids(dag, ["relu->add"]), lm.example_input))[:40]
+        'this cut removes no parameters: arc relu'
+        >>> removes_nothing(apply(lm.model, dag, Selection.from_ids(dag, ["fc3"]), lm.example_input))
+        ''
+    """
+    if pruned.mask.kept < pruned.mask.total:
+        return ""
+    dag, v = pruned.dense_dag, pruned.verdict
+    if any(dag.node(n).params or dag.node(n).macs for n in v.removed_nodes):
+        return ""
+    return no_gain_note(pruned.selection)
+
+
+def no_gain_note(sel: Selection) -> str:
+    """The words for a cut of `sel` that removes no parameter and no multiply-add (see `removes_nothing`)."""
+    if sel.arcs and not sel.nodes:
+        what = (f"arc{'s' * (len(sel.arcs) > 1)} {', '.join(sel.arcs[:3])}{' ...' if len(sel.arcs) > 3 else ''} "
+                f"carr{'y' if len(sel.arcs) > 1 else 'ies'} no weight of its own — an arc into an add or a "
+                "concatenation is not a separable parameter group: the input becomes zeros and the layer reading it "
+                "keeps its whole kernel")
+    else:
+        what = "the ops it removes hold no parameters and do no multiply-adds"
+    return f"this cut removes no parameters: {what}; so no speed-up is possible — it changes the function only"
 
 
 # ---- compacted form ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +86,22 @@ def find_layers(model: nn.Module, x: torch.Tensor) -> list[Layer]:
         out.append(Layer(n, f"{n}.weight" if n else "weight",
                          (f"{n}.bias" if n else "bias") if getattr(m, "bias", None) is not None else None,
                          i, m is last, kind))
+    return out
+
+
+def emptied_arcs(dag: Any, mask: Mapping[str, torch.Tensor]) -> list[str]:
+    """The ids of the unit-level arcs of `dag` whose weight `mask` empties: a Linear entry, or a whole conv
+    kernel, or all the entries a flattened channel feeds. An arc's `index` indexes its weight as the weight
+    is laid out (a transposed conv's is (in, out, ...): the unit graph records (in, out) for it), so no
+    layer needs a swap; one of its two entries may be a list (a channel flattened into several inputs)."""
+    out = []
+    for a in dag.arcs:
+        param, index = a.meta.get("param"), a.meta.get("index")
+        if param not in mask or index is None or len(index) != 2 or mask[param].dim() < 2:
+            continue
+        at = tuple(torch.as_tensor(i) if isinstance(i, list) else int(i) for i in index)
+        if not bool(mask[param][at].any()):
+            out.append(a.id)
     return out
 
 

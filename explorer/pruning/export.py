@@ -1,16 +1,32 @@
-"""The pruned-model directory: safetensors + JSON + ONNX, never a pickle.
+"""The pruned-model directory: safetensors + JSON + ONNX, never a pickle. This module is the only
+writer and reader of one.
 
-    DIR/spec.json           format "explorer-pruned/1": model spec, granularity, seed,
-                            selection, op-level rewrites, sparsity, counts, ONNX check
+    DIR/spec.json           format "explorer-pruned/1": model spec (and the hash of a user file),
+                            granularity, seed, selection, op-level rewrites, sparsity, counts, ONNX check
     DIR/selection.json      the selection alone (re-applicable to the same model)
     DIR/mask.safetensors    `Mask.save`
     DIR/weights.safetensors the pruned model's state dict
     DIR/model.onnx          the compacted model (`compact.compact`), checked with onnxruntime
 
-`load_pruned(DIR)` rebuilds the model from the spec (`models.load` + the selection's
-rewrites + the mask) and loads the saved weights; `load_pruned(DIR, seed=s)` leaves the
-model at seed `s`'s initialisation instead (a lottery ticket uses the dense init, a
-re-init control another seed). `zip_dir(DIR)` gives the bytes for a download button.
+`export` writes all of it. `write_mask` writes the mask form — spec.json (`"mask_only": true`,
+no graph) and mask.safetensors — that a lab writes every round and a run trains as its
+`pruned_dir`; `complete` turns it into the full form (weights, the unit-level arcs the mask
+empties as the selection) that opens on the Prune page. `load_pruned(DIR)` rebuilds the model
+from the spec (`models.load` + the selection's rewrites + the mask) and loads the saved weights;
+`load_pruned(DIR, seed=s)` leaves the model at seed `s`'s initialisation instead (a lottery
+ticket uses the dense init, a re-init control another seed). `zip_dir(DIR)` gives the bytes for
+a download button. Folders written before the mask form existed (a bare spec.json naming the
+model) are still read.
+
+    >>> import tempfile, torch
+    >>> mask = Mask({"fc2.weight": (torch.arange(256).reshape(16, 16) % 2).float()})
+    >>> d = write_mask(tempfile.mkdtemp(), mask, spec="moons_mlp", seed=0, extra={"lottery": {"round": 1}})
+    >>> ref = describe(d)
+    >>> ref.model, ref.full, read_spec(d)["mask_only"]
+    ('moons_mlp', False, True)
+    >>> p = load_pruned(complete(d, tempfile.mkdtemp()))
+    >>> p.mask.sparsity, len(p.selection.arcs), p.selection.granularity, read_spec(d)["lottery"]
+    (0.5, 128, 'unit', {'round': 1})
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ import io
 import json
 import warnings
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +51,7 @@ from explorer.pruning.selection import Selection
 
 FORMAT = "explorer-pruned/1"
 FILES = ("spec.json", "selection.json", "mask.safetensors", "weights.safetensors")
+UNIT_ARCS_MAX = 20_000  # `complete`: above this many unit-level arcs the selection is left at op level (empty)
 
 
 class ExportError(ValueError):
@@ -60,12 +78,7 @@ def export(
     if out.exists() and not out.is_dir():
         raise ExportError(f"--out {out} is a file; give a directory to export the pruned model into (it is created)")
     out.mkdir(parents=True, exist_ok=True)
-    code: dict[str, Any] = {}
-    if ".py:" in spec.split("@")[0]:  # user code: the export names a content-hashed copy in the models folder
-        from explorer.models.user_store import adopt, digest
-
-        spec = adopt(spec)
-        code = {"model_sha256": digest(Path(spec.split("@")[0].rpartition(":")[0]))}
+    spec, code = _named(spec)
     if dense is None:
         from explorer import models
 
@@ -94,6 +107,72 @@ def export(
         doc["onnx"] = export_onnx(pruned, out / "model.onnx", x)
     (out / "spec.json").write_text(json.dumps(doc, indent=1, default=float))
     return out
+
+
+def _named(spec: str) -> tuple[str, dict[str, Any]]:
+    """(the spec an export records, the facts that pin it): your own file is named by a content-hashed copy
+    in the models folder, with its hash, so the export never runs other code."""
+    if ".py:" not in spec.split("@")[0]:
+        return spec, {}
+    from explorer.models.user_store import adopt, digest
+
+    spec = adopt(spec)
+    return spec, {"model_sha256": digest(Path(spec.split("@")[0].rpartition(":")[0]))}
+
+
+def write_mask(out: str | Path, mask: Mask, *, spec: str, seed: int = 0, extra: dict[str, Any] | None = None) -> str:
+    """The mask form of an export in `out`: mask.safetensors and a spec.json naming the model (no weights,
+    no graph: what a lab writes every round, and a run trains as its `pruned_dir`). Returns `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    spec, code = _named(spec)
+    mask.save(out / "mask.safetensors")
+    doc = {"format": FORMAT, "model": spec, "seed": int(seed), "mask_only": True,
+           "sparsity": {"mask": mask.sparsity}, **code, **(extra or {})}
+    (out / "spec.json").write_text(json.dumps(doc, indent=1))
+    return str(out)
+
+
+def complete(folder: str | Path, out: str | Path, *, seed: int | None = None,
+             state: Mapping[str, torch.Tensor] | None = None, extra: dict[str, Any] | None = None) -> Path:
+    """The full form of the mask in `folder` (`write_mask`'s, or a full export's) written to `out`: the
+    model at the init of `seed` (default: the recorded one) or at `state` (e.g. a rewind point) with the
+    mask, and as the selection the unit-level arcs the mask empties (a Linear weight, a whole conv kernel;
+    op level with no selection past `UNIT_ARCS_MAX` weights). A lottery ticket opens so on the Prune page
+    and the Train page. `out` that already holds a full export is returned as it is."""
+    from explorer import models
+    from explorer.graph import build_dag
+    from explorer.models.state import load_state
+
+    out = Path(out)
+    if (out / "mask.safetensors").is_file() and describe(out).full:
+        return out
+    ref = describe(folder)
+    if ref.model is None:
+        raise ExportError(f"{folder} holds a mask but names no model; export it again with its model")
+    doc = json.loads((Path(folder) / "spec.json").read_text())
+    seed = int(doc.get("seed", 0) if seed is None else seed)
+    mask = Mask.load(ref.mask_file)
+    lm = models.load(ref.model, seed)
+    if state is not None:
+        load_state(lm.model, state, "the state to start the ticket from", error=ExportError)
+    n_weights = sum(p.numel() for p in lm.model.parameters() if p.dim() >= 2)
+    if n_weights <= UNIT_ARCS_MAX:
+        from explorer.pruning.coupling import emptied_arcs
+        from explorer.pruning.selection import fingerprint
+
+        dag = build_dag(lm, granularity="unit")
+        arcs = emptied_arcs(dag, mask)
+        sel = Selection(dag.granularity, (), tuple(arcs), dag.name, fingerprint(dag), "lottery ticket")
+    else:
+        dag = build_dag(lm, granularity="op")
+        sel = Selection.empty(dag)
+    pruned = from_mask(lm.model, dag, mask, lm.example_input, selection=sel)
+    kept = {k: v for k, v in doc.items() if k not in ("format", "model", "seed", "mask_only", "sparsity",
+                                                        "model_sha256")}
+    return export(pruned, out, spec=ref.model, seed=seed, x=lm.example_input, dense=lm.model, onnx=False,
+                  extra={**kept, **(extra or {}), "mask_only": True,
+                         "weights": "the ticket's starting point (init or rewind state) with the mask"})
 
 
 def export_onnx(pruned: PrunedModel, path: Path, x: torch.Tensor) -> dict[str, Any]:
@@ -199,9 +278,11 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
             raise ExportError(f"{d} lacks {name}; export the pruned model again")
     spec = model_spec(doc, d)
     try:
-        s0 = int(doc["seed"] if seed is None else seed)
+        s0 = int(doc["seed"])
     except (KeyError, TypeError, ValueError) as e:
         raise ExportError(f"{d / 'spec.json'} has no integer seed; export the pruned model again") from e
+    # the graph of the model the selection was made on (a unit graph leaves out weights that are exactly 0, so
+    # another seed's graph can differ); another seed's init is loaded into the pruned model below
     lm = models.load(spec, s0)
     dag = build_dag(lm, granularity=doc["granularity"])
     sel = Selection.from_json((d / "selection.json").read_text())
@@ -216,6 +297,10 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
         pruned = apply(lm.model, dag, sel, lm.example_input)
         mask.check(pruned.model)
         pruned.mask = pruned.mask & mask
+        pruned.reapply_mask()
+    if seed is not None and seed != s0:
+        load_state(pruned.model, models.load(spec, int(seed)).model.state_dict(), f"{spec} at seed {seed}",
+                   error=ExportError)
         pruned.reapply_mask()
     if seed is None:
         try:

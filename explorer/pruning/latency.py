@@ -94,7 +94,7 @@ def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.
     `pruned_form` names the middle form: "masked" (unit level: the same kernels, zeros inside) or
     "rewritten" (op level: the removed ops are gone from the graph, so it can be faster)."""
     from explorer.pruning.compact import count
-    from explorer.training.device import threads_for
+    from explorer.runtime.device import threads_for
 
     threads = threads_for("latency") if threads is None else threads
     forms = (("dense", dense), (pruned_form, masked), ("compacted", compacted))
@@ -124,3 +124,14 @@ def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.
         rows.append({"form": f, **counts[f], "latency_ms": med, "iqr_ms": q[2] - q[0], "speedup": r_med,
                      "speedup_iqr": rq[2] - rq[0], "noisy": bool(note), "note": note, "rounds": rounds})
     return rows
+
+
+def untimed(dense: nn.Module, pruned: nn.Module, compacted: nn.Module, x: torch.Tensor, why: str, *,
+            pruned_form: str = "masked") -> list[dict[str, Any]]:
+    """The rows of `compare` with the sizes only and no timing, for a cut that removes nothing (`why`):
+    the forms are the same size, so any measured difference would be noise, not a speed-up or slowdown."""
+    from explorer.pruning.compact import count
+
+    return [{"form": f, **count(m, x), "latency_ms": None, "iqr_ms": None, "speedup": None, "speedup_iqr": None,
+             "noisy": False, "note": why if f != "dense" else "", "rounds": 0}
+            for f, m in (("dense", dense), (pruned_form, pruned), ("compacted", compacted))]

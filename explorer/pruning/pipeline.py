@@ -31,10 +31,10 @@ import torch
 from torch import nn
 
 from explorer.graph.dag import Dag
-from explorer.pruning.apply import PrunedModel, apply, compacted, from_mask
+from explorer.pruning.apply import PrunedModel, apply, compacted, from_mask, removes_nothing
 from explorer.pruning.compact import probes
 from explorer.pruning.export import export
-from explorer.pruning.latency import NOTE, compare
+from explorer.pruning.latency import NOTE, compare, untimed
 from explorer.pruning.selection import Selection
 
 Progress = Callable[[str, float], None]  # (what is happening, fraction done)
@@ -56,6 +56,11 @@ class PruneResult:
     diff: float
     out: Path
     summary: dict[str, Any]
+
+    @property
+    def nothing(self) -> str:
+        """Why the cut cannot be smaller or faster (`apply.removes_nothing`; then nothing was timed), or ""."""
+        return self.summary.get("removes_nothing", "")
 
     def __repr__(self) -> str:
         return f"PruneResult({self.pruned!r} -> {self.out})"
@@ -90,15 +95,21 @@ def run(lm: Any, dag: Dag, *, out: str | Path, spec: str, seed: int, selection: 
     x = lm.example_input
     say("applying the selection", 0.0)
     pruned = realise(lm, dag, selection, proposal)
+    nothing = removes_nothing(pruned)  # said before compaction, and nothing is timed: same size, no speed-up
+    if nothing:
+        say(nothing, 0.1)
     say("compacting (removing emptied units)", 0.2)
     comp = compacted(pruned, x)
     with torch.no_grad():
         xs = probes(x.detach(), n=3, seed=1)
         diff = float((comp.eval()(xs) - pruned.model.eval()(xs)).abs().max())
-    say("timing dense, masked and compacted", 0.4)
     dense = lm.model.eval()
-    table = compare(dense, pruned.model, comp, x, repeats=repeats, pruned_form="rewritten" if pruned.rewrites
-                    else "masked")
+    form = "rewritten" if pruned.rewrites else "masked"
+    if nothing:
+        table = untimed(dense, pruned.model, comp, x, nothing, pruned_form=form)
+    else:
+        say("timing dense, masked and compacted", 0.4)
+        table = compare(dense, pruned.model, comp, x, repeats=repeats, pruned_form=form)
     say("exporting", 0.8)
     extra: dict[str, Any] = {}
     if proposal is not None:
@@ -107,7 +118,10 @@ def run(lm: Any, dag: Dag, *, out: str | Path, spec: str, seed: int, selection: 
             extra["mask_only"] = True
     path = export(pruned, out, spec=spec, seed=seed, x=x, dense=dense, onnx=onnx, extra=extra)
     say("done", 1.0)
-    return PruneResult(pruned, comp, table, diff, path, _summary(spec, dag, pruned, table, diff, path, proposal))
+    summary = _summary(spec, dag, pruned, table, diff, path, proposal)
+    if nothing:
+        summary["removes_nothing"] = nothing
+    return PruneResult(pruned, comp, table, diff, path, summary)
 
 
 def _summary(spec: str, dag: Dag, pruned: PrunedModel, table: list[dict[str, Any]], diff: float, out: Path,

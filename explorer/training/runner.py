@@ -25,8 +25,8 @@ from torch import nn
 
 from explorer import paths
 from explorer.data import Batches, DataError, load_dataset
-from explorer.lottery import roles
-from explorer.training import device as devices
+from explorer.training import roles
+from explorer.runtime import device as devices
 from explorer.training.callbacks import CancelCheck, Divergence, Evaluate, MaskCallback, MetricWriter, RewindCheckpoints, TrainMetrics
 from explorer.training.config import RunConfig
 from explorer.training.loop import Callback, train

@@ -221,6 +221,17 @@ class RunStore(JobRows):
         rows = self._conn().execute("SELECT grp, MIN(created) AS t FROM runs GROUP BY grp ORDER BY t")
         return [r["grp"] for r in rows]
 
+    def group_roles(self) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        """Per group, oldest first: the inits (roles) and the models of its runs, read without parsing configs."""
+        rows = self._conn().execute("SELECT grp, json_extract(config, '$.init') AS init, "
+                                    "json_extract(config, '$.model') AS model FROM runs ORDER BY created, id")
+        out: dict[str, tuple[set[str], set[str]]] = {}
+        for r in rows:
+            inits, models = out.setdefault(r["grp"], (set(), set()))
+            inits.add(str(r["init"]))
+            models.add(str(r["model"]))
+        return {g: (frozenset(i), frozenset(m)) for g, (i, m) in out.items()}
+
     # ---- the worker's side ---------------------------------------------------------------
     def claim(self, worker_id: str, pid: int | None = None, run_id: str | None = None) -> Run | None:
         """Atomically take the oldest queued run (or the queued run `run_id`), mark it running

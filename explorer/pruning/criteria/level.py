@@ -6,7 +6,8 @@ Two modes (`level_mode` option):
 Within a level (or span) the smaller |w| goes first.
 
 Levels come from a unit-level `Dag` (`explorer.graph.unit.unit_dag`: unit nodes carry
-`meta={"weight", "row"}`, arcs `meta={"param", "index": [out, in]}`). Without one, the
+`meta={"weight", "row"}`, arcs `meta={"param", "index"}`: the weight's own index, [out, in], or
+[in, out] for a transposed conv). Without one, the
 "deepest" mode uses each layer's position in the forward pass as its level — exact for
 chains, a proxy where branches run side by side; "span" needs the graph.
 """
@@ -32,13 +33,17 @@ def _levels_from_dag(ctx: Context) -> tuple[dict[str, torch.Tensor], dict[str, t
         shape = (w.shape[1], w.shape[0]) if l.kind == "convT" else (w.shape[0], w.shape[1])
         head[l.weight] = torch.full(shape, float("nan"), dtype=torch.float64)
         span[l.weight] = torch.full(shape, float("nan"), dtype=torch.float64)
+    kinds = {l.weight: l.kind for l in ctx.layers}
     for a in dag.arcs:
         param, index = a.meta.get("param"), a.meta.get("index")
         if param in head and index is not None and len(index) == 2:
-            o, i = int(index[0]), int(index[1])
-            if o < head[param].shape[0] and i < head[param].shape[1]:
-                head[param][o, i] = dag.level[a.dst]
-                span[param][o, i] = dag.level[a.dst] - dag.level[a.src]
+            # the arc indexes its weight as laid out: (in, out) for a transposed conv; an entry may be a list
+            # (a channel flattened into several inputs of a Linear)
+            o, i = (index[1], index[0]) if kinds[param] == "convT" else (index[0], index[1])
+            at = tuple(torch.as_tensor(x) if isinstance(x, list) else int(x) for x in (o, i))
+            if all(int(torch.as_tensor(x).max()) < n for x, n in zip(at, head[param].shape)):
+                head[param][at] = dag.level[a.dst]
+                span[param][at] = dag.level[a.dst] - dag.level[a.src]
     return head, span
 
 

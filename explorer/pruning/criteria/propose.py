@@ -8,12 +8,13 @@ unit-level node/arc ids when a graph is given). The input model is never modifie
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from explorer.config import Spec, setting
 from explorer.graph.dag import Dag
 from explorer.pruning.mask import Mask
 from explorer.pruning import coupling as C
@@ -32,50 +33,36 @@ CRITERIA: dict[str, Criterion] = {c.name: c for c in
 OP_ARC_CRITERIA = ("random", "level")  # criteria defined on op-level arcs (structure only, no weights)
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
-
-
 @dataclass(frozen=True)
-class ProposeConfig:
+class ProposeConfig(Spec):
     """Everything a proposal depends on besides the model; `help` feeds widgets and `--help`."""
 
-    criterion: str = field(default="magnitude", metadata=_help("scoring rule: " + ", ".join(CRITERIA)))
-    sparsity: float = field(default=0.5, metadata=_help("fraction of the target's groups to prune, in [0, 1]"))
-    target: str = field(default="weights", metadata=_help("what is pruned: single weights, units "
-                                                          "(neurons/channels) or arcs (unit- or op-level)"))
-    scope: str = field(default="layer", metadata=_help("layer: the same rate in every layer; global: one "
-                                                       "ranking over all layers"))
-    output_scale: float = field(default=1.0, metadata=_help("prune the output layer at this fraction of the "
-                                                            "rate (e.g. 0.5); the others make up the difference"))
-    iterations: int = field(default=20, metadata=_help("rounds of an iterative criterion (SynFlow)"))
-    level_mode: str = field(default="deepest", metadata=_help("level criterion: 'deepest' levels first or "
-                                                              "'span': longest arcs first"))
-    batch_size: int = field(default=256, metadata=_help("samples in the batch a data-driven criterion (SNIP) uses"))
-    seed: int = field(default=0, metadata=_help("seed for random scores and the data batch"))
+    error = CriterionError
 
-    def __post_init__(self) -> None:
-        if self.criterion not in CRITERIA:
-            raise CriterionError(f"unknown criterion {self.criterion!r}; choose one of {', '.join(CRITERIA)}")
-        if self.target not in TARGETS:
-            raise CriterionError(f"target {self.target!r} is not one of {TARGETS}")
+    criterion: str = setting("magnitude", "scoring rule: " + ", ".join(CRITERIA), choices=tuple(CRITERIA))
+    sparsity: float = setting(0.5, "fraction of the target's groups to prune, in [0, 1]")
+    target: str = setting("weights", "what is pruned: single weights, units (neurons/channels) or arcs (unit- or "
+                          "op-level)", choices=TARGETS)
+    scope: str = setting("layer", "layer: the same rate in every layer; global: one ranking over all layers",
+                         choices=SCOPES)
+    output_scale: float = setting(1.0, "prune the output layer at this fraction of the rate (e.g. 0.5); the others "
+                                  "make up the difference")
+    iterations: int = setting(20, "rounds of an iterative criterion (SynFlow)")
+    level_mode: str = setting("deepest", "level criterion: 'deepest' levels first or 'span': longest arcs first",
+                              choices=MODES)
+    batch_size: int = setting(256, "samples in the batch a data-driven criterion (SNIP) uses")
+    seed: int = setting(0, "seed for random scores and the data batch")
+
+    def check(self) -> None:
         if self.target not in CRITERIA[self.criterion].targets:
             raise CriterionError(f"criterion {self.criterion!r} prunes {', '.join(CRITERIA[self.criterion].targets)}"
                                  f", not {self.target}; pick one of those targets or another criterion")
-        if self.scope not in SCOPES:
-            raise CriterionError(f"scope {self.scope!r} is not one of {SCOPES}")
-        if not (isinstance(self.sparsity, (int, float)) and 0.0 <= self.sparsity <= 1.0):
+        if not 0.0 <= self.sparsity <= 1.0:
             raise CriterionError(f"sparsity {self.sparsity!r} must be a fraction in [0, 1], e.g. 0.5")
         if not 0.0 <= self.output_scale <= 1.0:
             raise CriterionError(f"output_scale {self.output_scale} must lie in [0, 1]")
         if self.iterations < 1:
             raise CriterionError(f"iterations must be >= 1; got {self.iterations}")
-        if self.level_mode not in MODES:
-            raise CriterionError(f"level_mode {self.level_mode!r} is not one of {MODES}")
-
-    @classmethod
-    def help(cls) -> dict[str, str]:
-        return {f.name: f.metadata.get("help", "") for f in fields(cls)}
 
 
 @dataclass(frozen=True)
@@ -287,16 +274,7 @@ def _selection(dag: Dag, cfg: ProposeConfig, target: str, mask: Mask, groups: li
                     if gone[r] and (s.param, i) in by_row:
                         nodes.append(by_row[(s.param, i)])
     else:
-        kinds = {l.weight: l.kind for l in layers}
-        for a in dag.arcs:
-            param, index = a.meta.get("param"), a.meta.get("index")
-            if param not in mask or index is None or len(index) != 2:
-                continue
-            o, i = int(index[0]), int(index[1])
-            m = mask[param]
-            kernel = m[i, o] if kinds.get(param) == "convT" else m[o, i]
-            if not bool(kernel.any()):
-                arcs.append(a.id)
+        arcs = C.emptied_arcs(dag, mask)
     return Selection(dag.granularity, tuple(nodes), tuple(arcs), dag.name, fingerprint(dag), note)
 
 

@@ -72,15 +72,15 @@ def execute_sweep(configs: Sequence[Any], sink: Callable[[str, list[dict[str, An
                   should_stop: Callable[[str], bool] = lambda rid: False, *, checkpoint_root: Any = None,
                   on_start: Callable[[str, str, str], None] | None = None) -> list[Any]:
     """`runner.execute` for K runs at once: build each config's model, mask and init as the
-    runner does (`explorer.lottery.roles.build`), train them batched, and return one
+    runner does (`explorer.training.roles.build`), train them batched, and return one
     `runner.RunResult` per config. `sink(run_id, rows)`, `should_stop(run_id)` and
     `on_start(run_id, device, torch_version)` are per run. Dense runs save their rewind
     checkpoints (step 0 and rewind_step) and `save_final` runs their last step, as the runner does. Raises BatchedError when the
     configs cannot share a job (see `why_not_batched`), or the runner's ValueErrors."""
 
     from explorer.data import load_dataset
-    from explorer.lottery import roles
-    from explorer.training import device as devices
+    from explorer.training import roles
+    from explorer.runtime import device as devices
     from explorer.training.runner import RunResult, check_outputs
 
     reason = why_not_batched(configs)

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--once", action="store_true", help="run what is queued now, then exit")
     p.add_argument("--runs", default="", help="comma-separated ids of runs claimed for ONE batched job")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: explorer.training.device.threads_for('worker'), 1 beside the UI)")
+                   help="torch CPU threads (default: explorer.runtime.device.threads_for('worker'), 1 beside the UI)")
     p.add_argument("--nice", type=int, default=10, help="niceness increment")
     a = p.parse_args(argv)
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(a.nice)
     import torch
 
-    from explorer.training.device import threads_for
+    from explorer.runtime.device import threads_for
 
     torch.set_num_threads(max(1, a.threads or threads_for("worker")))
     store = RunStore(data_dir)

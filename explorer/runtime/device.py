@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import torch
 
 ROLES = ("interactive", "worker", "latency", "cli")
+DEVICES = ("auto", "cpu", "cuda", "mps")  # what a config may ask for: auto, or a device by name
 
 
 def cores() -> int:
@@ -91,7 +92,7 @@ def resolve(name: str = "auto") -> torch.device:
     have = available()
     if name == "auto":
         return torch.device(have[0])
-    if name not in ("cpu", "cuda", "mps"):
+    if name not in DEVICES:
         raise DeviceError(f"unknown device {name!r}; use auto, cpu, cuda or mps")
     if name not in have:
         raise DeviceError(f"device {name!r} was asked for but this machine has only {', '.join(have)}; "

@@ -6,9 +6,16 @@ Each role says where a run's initial weights and mask come from:
 - `ticket`: the dense network's own init (same seed) with the pruned mask;
 - `rewind`: the ticket, its survivors taken from the dense run's checkpoint at `rewind_step`;
 - `reinit`: a fresh init (a derived seed) with the same mask — a control;
-- `random`: the dense init with a random mask of equal per-layer sparsity — a control;
+- `random`: the dense init with a random network of the ticket's size — a control: a random mask
+  keeping as many entries of every tensor for a weight mask, a random cut of the same kind and size
+  for a structural cut (`explorer.pruning.random_cut`);
 - `saved`:  the weights saved in a pruned export with its mask — a network changed after
   pruning, e.g. by approximate isometry (`explorer.propagation.isometry`).
+
+Every control (`reinit`, `random`) and `rewind` is checked against the ticket before it trains
+(`check_size`): its kept parameters must equal the ticket's per layer, under the rule of
+`explorer.pruning.kept` for the kind of cut; a control that does not is refused (`InitError`, naming
+the layers that differ), never trained as if it were comparable.
 
 Where a role draws weights, it draws them with the run's `init_scheme` (`explorer.models.init_schemes`:
 orthogonal, Kaiming, ... at the role's seed; "as-built" keeps the model's own init) before the
@@ -140,7 +147,7 @@ def _note(c: Any) -> str:
 
 
 def _rewind(c: Any, root: Path) -> Start:
-    from explorer.lottery.rewind import rewind_to_checkpoint
+    from explorer.training.rewind import rewind_to_checkpoint
 
     start = _ticket(c, root)
     dense_id = c.rewind_from or c.dense_twin().run_id
@@ -156,16 +163,27 @@ def _reinit(c: Any, root: Path) -> Start:
 
 
 def _random(c: Any, root: Path) -> Start:
-    """A random network of the same size: for a weight mask, a random mask of equal per-layer
-    sparsity; for a structural cut (a branch, a skip, units), a random cut of the same kind and
-    about the same parameter count (`pruning.random_cut`), at the dense init."""
-    from explorer.pruning.export import describe
-
-    if describe(c.pruned_dir).structural:
+    """A random network of the ticket's size at the dense init: for a weight mask (a criterion's or
+    IMP's, or unit-level arcs, which are single weights) a random mask keeping as many entries of every
+    tensor; for a structural cut (units, a branch, a skip) a random cut of the same kind and size
+    (`pruning.random_cut`)."""
+    if _structural_random(c.pruned_dir):
         return _random_cut(c)
     model, mask, info = _masked(c.model, c.seed, c.pruned_dir, structural=False, scheme=c.init_scheme)
     return Start(model, random_mask_like(mask, c.seed), info, c.seed,
-                 f"dense init seed {c.seed}{_note(c)} + random mask of equal per-layer sparsity")
+                 f"dense init seed {c.seed}{_note(c)} + random mask keeping as many weights of every layer")
+
+
+def _structural_random(pruned_dir: str) -> bool:
+    """Whether the random control of this export is a random cut (units, a branch, arcs at op level)
+    rather than a random mask (a weight mask, or unit-level arcs: single weights)."""
+    from explorer.pruning.export import describe, read_selection
+
+    ref = describe(pruned_dir)
+    if not ref.structural:
+        return False
+    sel = read_selection(pruned_dir)
+    return not (sel.granularity == "unit" and sel.arcs and not sel.nodes)
 
 
 def _saved(c: Any, root: Path) -> Start:
@@ -196,20 +214,44 @@ def _random_cut(c: Any) -> Start:
     from explorer import models
     from explorer.graph import build_dag
     from explorer.pruning.apply import apply
-    from explorer.pruning.export import describe, read_selection
+    from explorer.pruning.export import describe, read_selection, read_spec
     from explorer.pruning.random_cut import random_cut
 
     ref = describe(c.pruned_dir)
     lm = models.load(c.model, c.seed)
     drawn(lm.model, c.init_scheme, c.seed)
-    dag = build_dag(lm, ref.granularity)
-    cut, why = random_cut(dag, read_selection(c.pruned_dir), seed=c.seed)
+    # the graph the selection was made on (a unit graph leaves out exact-zero weights, so it is the export's seed's)
+    dag = build_dag(models.load(c.model, int(read_spec(c.pruned_dir).get("seed", c.seed))), ref.granularity)
+    cut, why = random_cut(dag, read_selection(c.pruned_dir), lm.model, seed=c.seed)
     if cut is None:
-        raise InitError(f"no random control exists for this cut: {why}")
+        raise InitError(f"no random control of the ticket's size exists for this cut: {why}")
     pm = apply(lm.model, dag, cut, lm.example_input)
     shown = ", ".join((list(cut.nodes) + list(cut.arcs))[:4]) + (" ..." if len(cut) > 4 else "")
     return Start(pm.model, pm.mask, lm.info, c.seed,
-                 f"dense init seed {c.seed}{_note(c)} + random cut of the same kind: {shown}")
+                 f"dense init seed {c.seed}{_note(c)} + random cut of the same kind and size: {shown}")
+
+
+SIZED = ("rewind", "reinit", "random")  # the roles that must have the ticket's size
+
+
+def check_size(c: Any, start: Start) -> str:
+    """Refuse (`InitError`) a `SIZED` start whose kept parameters differ from the ticket's, per layer, under
+    the rule of `explorer.pruning.kept` for its kind (layers of one shape may trade places only for a random
+    op-level cut); returns one line for `Start.source` saying the sizes agree."""
+    from explorer.pruning.export import describe
+    from explorer.pruning.kept import EXACT, SizeMismatch, check_same_size, kept_profile
+    from explorer.pruning.mask import Mask
+    from explorer.pruning.random_cut import size_rule
+
+    ref = describe(c.pruned_dir)
+    rule = size_rule(ref.granularity) if c.init == "random" and _structural_random(c.pruned_dir) else EXACT
+    try:
+        mine = kept_profile(start.model, start.mask)
+        ticket = kept_profile(start.model, Mask.load(ref.mask_file))
+        check_same_size(mine, ticket, rule, f"the {title(c.init)}")
+    except SizeMismatch as e:
+        raise InitError(f"{e}; it is not trained") from None
+    return f"{mine.kept:,} of {mine.total:,} parameters kept, as the ticket"
 
 
 ROLES: dict[str, Role] = {r.name: r for r in (
@@ -238,4 +280,6 @@ def build(config: Any, checkpoint_root: str | Path | None = None) -> Start:
     start = ROLES[config.init].build(config, Path(checkpoint_root) if checkpoint_root else paths.checkpoints())
     if start.mask is not None:
         start.mask.apply_(start.model)
+    if config.init in SIZED:
+        start.source += f" ({check_size(config, start)})"
     return start
