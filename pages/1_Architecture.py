@@ -76,13 +76,13 @@ def main() -> None:
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points", "box", "lasso"))
         if arcs_note(fig):
-            st.caption(arcs_note(fig))
+            st.caption(arcs_note(fig) + " Search a node (e.g. its id) to see its own arcs.")
         selection_panel(dag)
     else:  # block view, ONNX: a click opens the node inspector
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points",))
         if arcs_note(fig):
-            st.caption(arcs_note(fig))
+            st.caption(arcs_note(fig) + " Search a node (e.g. its id) to see its own arcs.")
         if not node_inspector.show(dag, st.session_state.get("arch.dag")):
             st.caption("Click a node for its details.")
 

@@ -62,11 +62,11 @@ def summary(key, cur, verdict) -> None:
         with guard("counting what the selection removes"):
             counts = cache.removal(key, cur, verdict)
     m = st.columns(5)
-    m[0].metric("nodes removed", counts["nodes"])
-    m[1].metric("arcs removed", counts["arcs"])
+    m[0].metric("nodes removed", f"{counts['nodes']:,}")
+    m[1].metric("arcs removed", f"{counts['arcs']:,}")
     m[2].metric("params removed", _fmt(counts["params"]))
     m[3].metric("MACs removed", _fmt(counts["macs"]))
-    m[4].metric("disconnected", len(verdict.disconnected) if verdict.ok else 0)
+    m[4].metric("disconnected", f"{len(verdict.disconnected) if verdict.ok else 0:,}")
     if verdict.ok and not cur.is_empty() and counts["params"] == 0 and counts["macs"] == 0:
         from explorer.pruning.apply import no_gain_note
 
@@ -112,7 +112,7 @@ def main() -> None:
         st.plotly_chart(fig, key="prune.dag", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         config={"displaylogo": False, "scrollZoom": True})
         if arcs_note(fig):
-            st.caption(arcs_note(fig))
+            st.caption(arcs_note(fig) + " Click a node (zoom in first on a tall layer) to see its own arcs.")
     pt.tools(key, dag, lm, cur)
     summary(key, cur, verdict)
     with guard("drawing the decomposition"):

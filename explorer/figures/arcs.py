@@ -81,7 +81,7 @@ class Bundle:
         sel = f"<br><b>{selected:,} selected</b> (red)" if selected else ""
         return (f"<b>{self.src} → {self.dst}</b> (levels {self.src_level}→{self.dst_level})<br>"
                 f"{plural(len(arcs), 'arc')} in one bundle: {self.density:.0%} of the {self.pairs:,} node pairs"
-                f"<br>kind: {', '.join(kinds)}{weights}{sel}<br>search or select a node to draw its arcs one by one")
+                f"<br>kind: {', '.join(kinds)}{weights}{sel}")
 
 
 @dataclass(frozen=True)
@@ -98,15 +98,14 @@ class ArcPlan:
         return sum(len(b.arcs) for b in self.bundles)
 
     def note(self) -> str:
-        """A caption saying how the arcs are drawn and how to see single arcs ("" when all are drawn)."""
+        """A caption saying how the arcs are drawn ("" when every arc is drawn one by one)."""
         if not self.bundles:
             return ""
         singles = self.total - self.bundled
         alone = f", the other {plural(singles, 'arc')} one by one" if singles else ""
         return (f"{self.total:,} arcs are too many to draw one by one: {self.bundled:,} are drawn as "
                 f"{plural(len(self.bundles), 'bundle')} between layers (shaded bands labelled with their arc "
-                f"count; hover a band for its density and weights){alone}. Search or select a node to draw its "
-                "own arcs one by one; selected arcs are red.")
+                f"count; hover a band for its density and weights){alone}; selected arcs are red either way.")
 
 
 def arc_plan(dag: Dag, focus: Collection[str] = (), budget: int = ARC_BUDGET,

@@ -342,8 +342,8 @@ def _arc_traces(dag: Dag, pos: dict, Scatter, focus: set[str], hit_set: set[str]
 
 
 def arcs_note(fig: go.Figure) -> str:
-    """The caption of a `dag_figure` whose arcs are partly bundled: how they are drawn and how to see
-    single arcs ("" when every arc is drawn)."""
+    """The caption of a `dag_figure` whose arcs are partly bundled: how they are drawn ("" when every arc
+    is drawn one by one). A page adds how its user gets a node's own arcs drawn (a search, a click)."""
     return str((fig.layout.meta or {}).get("arcs_note", "")) if isinstance(fig.layout.meta, dict) else ""
 
 
