@@ -1,7 +1,7 @@
 """Heavy views as a user meets them: the bytes Streamlit sends over the websocket for one page run, and
 the time from navigation until every chart is drawn (first draw), in the real app in headless Chromium.
 
-    python3 bench/bench_views.py [--repeats 3] [--only lottery,mlp_skip] [--root /work/main] [--shots DIR]
+    python3 bench/bench_views.py [--repeats 3] [--only lottery,mlp_skip] [--against /work/main] [--shots DIR]
 
 Each view is opened by its link in a new tab of one browser context that has loaded the app once (the
 browser has plotly.js cached; the server sees a new session each time). The first visit of a view is
@@ -9,17 +9,21 @@ browser has plotly.js cached; the server sees a new session each time). The firs
 **warm** (a second student). "Drawn" is `bench_pages.wait_quiet`: the script is not running, no spinner,
 every plotly chart has its SVG, for 300 ms. Bytes are the websocket frames received from navigation
 until then (or, for an action such as *Propose*, from the click). The budget (issue 17): a page payload
-of at most 3 MB and a first draw of at most 3 s. `--root` serves another checkout (e.g. main's, for the
-numbers before a change); `--timeout` bounds one visit (main's lottery_mlp unit view takes minutes).
+of at most 3 MB and a first draw of at most 3 s. `--against` serves another checkout beside this one (e.g.
+main's, for the numbers before a change) and measures each view on both, one after the other, so both
+see the same load on a shared machine; `--timeout` bounds one visit (main's lottery_mlp unit Prune view
+takes minutes). Prune resnet_tiny op is the light reference: what any page costs on this machine now.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,44 +91,59 @@ def visit(ctx, url: str, action: str | None, timeout: float, shot: Path | None) 
         page.close()
 
 
+def measure(ctx, base: str, path: str, action: str | None, repeats: int, timeout: float,
+            shot: Path | None) -> dict | None:
+    """The cold visit and `repeats` warm ones of one view on the server at `base` (None: it timed out)."""
+    url = f"{base}/{path}"
+    try:
+        cold, size, err = visit(ctx, url, action, timeout, None)
+        warm = []
+        for k in range(repeats):
+            dt, size, e = visit(ctx, url, action, timeout, shot if k == repeats - 1 else None)
+            warm.append(dt)
+            err += e
+    except TimeoutError:
+        return None
+    return {"mb": size / 1e6, "cold": cold, "warm": warm, "errors": err}
+
+
+def line(name: str, r: dict | None, timeout: float) -> str:
+    if r is None:
+        return f"{name:<46} {'—':>6} did not settle within {timeout:.0f} s"
+    w = r["warm"] or [float("nan")]
+    ok = r["mb"] <= BUDGET_MB and r["cold"] <= BUDGET_S and max(w) <= BUDGET_S
+    return (f"{name:<46} {r['mb']:6.2f} {r['cold']:7.2f} {statistics.median(w):15.2f} {min(w):6.2f} {max(w):6.2f}  "
+            f"{'OK' if ok else 'MISSED'}" + (f"  ({r['errors']} error boxes)" if r["errors"] else ""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3, help="warm visits per view after the cold one")
     ap.add_argument("--only", default="", help="comma-separated words; views whose name contains one of them")
     ap.add_argument("--root", type=Path, default=ROOT, help="the checkout to serve (default: this one)")
+    ap.add_argument("--against", type=Path, default=None,
+                    help="another checkout (e.g. main's) served beside it, each view measured on both in turn")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds one visit may take")
-    ap.add_argument("--shots", type=Path, default=None, help="save a screenshot of each view's warm visit here")
+    ap.add_argument("--shots", type=Path, default=None, help="save a screenshot of each view's last visit here")
     a = ap.parse_args()
     words = [w for w in a.only.split(",") if w]
     views = {k: v for k, v in VIEWS.items() if not words or any(w in k for w in words)}
     if a.shots:
         a.shots.mkdir(parents=True, exist_ok=True)
-    data = Path(tempfile.mkdtemp(prefix="bench-views-"))
-    print(f"serving {a.root}; budget {BUDGET_MB:.0f} MB and {BUDGET_S:.0f} s per view", flush=True)
-    print(f"{'view':<42} {'MB':>6} {'cold s':>7} {'warm s: median':>15} {'min':>6} {'max':>6}  budget")
-    with serve(data, root=a.root) as base, chromium() as browser:
+    roots = [a.root] + ([a.against] if a.against else [])
+    print(f"serving {', '.join(map(str, roots))}; budget {BUDGET_MB:.0f} MB and {BUDGET_S:.0f} s per view", flush=True)
+    print(f"{'view':<46} {'MB':>6} {'cold s':>7} {'warm s: median':>15} {'min':>6} {'max':>6}  budget")
+    with ExitStack() as stack:
+        bases = [stack.enter_context(serve(Path(tempfile.mkdtemp(prefix="bench-views-")), root=r)) for r in roots]
+        browser = stack.enter_context(chromium())
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-        visit(ctx, base, None, a.timeout, None)  # app.py once (deep links then route through st.navigation)
+        for base in bases:
+            visit(ctx, base, None, a.timeout, None)  # app.py once (deep links then route through st.navigation)
         for name, (path, action) in views.items():
-            url = f"{base}/{path}"
-            try:
-                cold, mb, err = visit(ctx, url, action, a.timeout, None)
-                warm = []
-                for k in range(a.repeats):
-                    shot = a.shots / f"{name.replace(' ', '_').replace(':', '').replace(',', '')}.png" \
-                        if a.shots and k == a.repeats - 1 else None
-                    dt, mb, e = visit(ctx, url, action, a.timeout, shot)
-                    warm.append(dt)
-                    err += e
-            except TimeoutError:
-                print(f"{name:<42} {'—':>6} timed out after {a.timeout:.0f} s", flush=True)
-                continue
-            mb /= 1e6
-            med = statistics.median(warm) if warm else float("nan")
-            ok = mb <= BUDGET_MB and cold <= BUDGET_S and (not warm or max(warm) <= BUDGET_S)
-            print(f"{name:<42} {mb:6.2f} {cold:7.2f} {med:15.2f} {min(warm, default=float('nan')):6.2f} "
-                  f"{max(warm, default=float('nan')):6.2f}  {'OK' if ok else 'MISSED'}"
-                  + (f"  ({err} error boxes)" if err else ""), flush=True)
+            shot = a.shots / f"{re.sub(r'[^A-Za-z0-9_]+', '_', name)}.png" if a.shots else None
+            for k, (root, base) in enumerate(zip(roots, bases)):
+                r = measure(ctx, base, path, action, a.repeats, a.timeout, shot if k == 0 else None)
+                print(line(name if k == 0 else f"  {root} (against)", r, a.timeout), flush=True)
         ctx.close()
 
 

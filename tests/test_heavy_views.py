@@ -164,3 +164,25 @@ def test_many_zeroed_entries_make_a_picture_and_few_stay_outlines():
     px = _png_pixels(many)
     assert sum(tuple(px[ids.index(r), ids.index(c)]) == (214, 39, 40) for r, c in lower[:ZEROED_MAX + 1]) \
         == ZEROED_MAX + 1
+
+
+def test_the_free_form_view_refuses_a_graph_of_too_many_arcs_and_the_page_says_why():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from explorer.figures.pyvis_view import MAX_ARCS, PyvisViewError, fits, pyvis_html
+
+    mlp = build_dag("mlp", granularity="unit")  # 15,000 arcs: about 3 MB of vis-network edges
+    assert len(mlp.arcs) > MAX_ARCS and "15,000 arcs" in fits(mlp) and "op granularity" in fits(mlp)
+    with pytest.raises(PyvisViewError, match="op granularity"):
+        pyvis_html(mlp)
+    assert fits(build_dag("resnet_tiny", granularity="unit")) == ""
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "1_Architecture.py"),
+                           default_timeout=300)
+    for k, v in {"v": "1", "model": "mlp", "g": "unit", "free": "1"}.items():  # a link asking for it anyway
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception and not at.get("iframe")
+    assert at.toggle(key="arch.pyvis").disabled
+    assert any(c.value.startswith("Free-form view: mlp has 15,000 arcs") for c in at.caption)

@@ -87,7 +87,8 @@ class Bundle:
 @dataclass(frozen=True)
 class ArcPlan:
     """Which arcs a figure draws one by one (`individual`, indices into `dag.arcs`, in arc order) and
-    which as `bundles`."""
+    which as `bundles`. Every arc is in one of them, and an arc of a focus node in both: drawn on top of
+    its bundle, which still counts it."""
 
     total: int
     individual: tuple[int, ...]
