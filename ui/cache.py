@@ -10,6 +10,9 @@ keyed by the SHA-256 of their bytes, which live in session state (`ui.state.ONNX
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+import weakref
 
 import streamlit as st
 
@@ -56,10 +59,14 @@ def dag(key: DagKey):
     return _dag(key.spec, key.granularity, key.depth, key.seed)
 
 
+_LAID_OUT = threading.local()  # `layout_built`: whether `_layout`'s body ran (a cache miss) in this thread's call
+
+
 @st.cache_resource(show_spinner="laying out the graph…", max_entries=32)
 def _layout(key: DagKey):
     from explorer.figures.layout import level_layout
 
+    _LAID_OUT.layout_built = True
     return level_layout(dag(key))
 
 
@@ -68,20 +75,99 @@ def layout(key: DagKey):
     return _layout(key)
 
 
+_TIMED: dict[int, weakref.ref] = {}  # the graphs `timed_graph` has handed out, by identity
+
+
+def timed_graph(key: DagKey, since: float):
+    """`dag(key)` with its layout ready, and a line saying how long that took since `since` (a
+    `time.perf_counter()` taken before the page's model picker, which may build the graph) and what, if
+    anything, came from a cache: the graph when this same object was handed out before, the layout when
+    its cached builder did not run. "Cached" is said only when it was."""
+    _LAID_OUT.layout_built = False
+    g = dag(key)
+    layout(key)
+    seconds = time.perf_counter() - since
+    seen = _TIMED.get(id(g))
+    graph_cached, layout_cached = seen is not None and seen() is g, not _LAID_OUT.layout_built
+    for k in [k for k, r in _TIMED.items() if r() is None]:
+        del _TIMED[k]
+    _TIMED[id(g)] = weakref.ref(g)
+    if graph_cached and layout_cached:
+        how = f"graph, levels and layout from this server's cache (built by an earlier visit): {seconds:.2f} s"
+    elif graph_cached:
+        how = f"graph and levels from this server's cache, layout computed: {seconds:.2f} s"
+    elif layout_cached:
+        how = f"graph and levels ready, layout from this server's cache: {seconds:.2f} s"
+    else:
+        how = f"graph, levels and layout ready in {seconds:.2f} s"
+    return g, how
+
+
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _dag_figure(key: DagKey, search: str, selected_nodes: tuple, selected_arcs: tuple, dimmed: tuple,
-                dragmode: str):
+def _dag_figure(key: DagKey, search: str, ids_digest: str, dragmode: str, _selected_nodes: tuple,
+                _selected_arcs: tuple, _dimmed: tuple):
     from explorer.figures.dag_plot import dag_figure as draw
 
-    return draw(dag(key), search=search, selected_nodes=selected_nodes, selected_arcs=selected_arcs,
-                dimmed=dimmed, dragmode=dragmode, layout=layout(key))
+    return draw(dag(key), search=search, selected_nodes=_selected_nodes, selected_arcs=_selected_arcs,
+                dimmed=_dimmed, dragmode=dragmode, layout=layout(key))
+
+
+def _ids_digest(*groups: tuple) -> str:
+    """One short digest of tuples of ids (Streamlit's own argument hashing takes seconds on the 224,000
+    arcs of a magnitude ticket; this takes milliseconds)."""
+    h = hashlib.blake2b(digest_size=16)
+    for g in groups:
+        h.update("\x00".join(g).encode())
+        h.update(b"\x01")
+    return h.hexdigest()
 
 
 def dag_figure(key: DagKey, search: str = "", selected_nodes=(), selected_arcs=(), dimmed=(), dragmode: str = "zoom"):
     """`explorer.figures.dag_plot.dag_figure` of `dag(key)` (cached: a unit-level graph has tens of thousands
     of arcs, and a rerun that changes nothing in the graph should not draw it again). Treat it as read-only."""
-    return _dag_figure(key, search.strip(), tuple(selected_nodes), tuple(selected_arcs), tuple(sorted(dimmed)),
-                       dragmode)
+    nodes, arcs, dim = tuple(selected_nodes), tuple(selected_arcs), tuple(sorted(dimmed))
+    return _dag_figure(key, search.strip(), _ids_digest(nodes, arcs, dim), dragmode, nodes, arcs, dim)
+
+
+_MEMO_LOCK = threading.Lock()
+MEMO_SIZE = 8  # selections remembered per graph
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _memo(key: DagKey, what: str) -> dict:
+    """Facts about the graph's last few selections (`verdict`, `removal`), oldest first."""
+    return {}
+
+
+def _remembered(key: DagKey, what: str, sel, compute):
+    memo = _memo(key, what)
+    with _MEMO_LOCK:
+        if sel in memo:
+            return memo[sel]
+    out = compute()
+    with _MEMO_LOCK:
+        memo[sel] = out
+        while len(memo) > MEMO_SIZE:
+            memo.pop(next(iter(memo)))
+    return out
+
+
+def verdict(key: DagKey, sel):
+    """`explorer.pruning.validity.check(dag(key), sel)`, remembered for the graph's last few selections: a
+    magnitude ticket of lottery_mlp (224,000 arcs) takes seconds to check, and every rerun of the Prune
+    page that keeps the selection (a slider, a tab) would pay it again."""
+    from explorer.pruning.validity import check
+
+    return _remembered(key, "verdict", sel, lambda: check(dag(key), sel))
+
+
+def removal(key: DagKey, sel, v) -> dict:
+    """`explorer.pruning.apply.removal_counts` of the valid verdict `v` of `sel` on the model, remembered
+    like `verdict` (at unit level it masks a copy of the model and counts its cost)."""
+    from explorer.pruning.apply import removal_counts
+
+    lm = model(key.spec, key.seed)
+    return dict(_remembered(key, "removal", sel, lambda: removal_counts(lm.model, dag(key), v, lm.example_input)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
