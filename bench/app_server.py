@@ -27,9 +27,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @contextmanager
 def serve(data_dir: Path, threads: int | None = None, start_timeout: float = 180.0,
-          script: str = "app.py") -> Iterator[str]:
-    """Run the app (or another Streamlit `script`, for a baseline) until the block ends; yields its
-    base URL once `/_stcore/health` answers."""
+          script: str = "app.py", root: Path = ROOT) -> Iterator[str]:
+    """Run the app (or another Streamlit `script`, for a baseline) of the checkout at `root` (another
+    one, e.g. main's, for a before/after comparison) until the block ends; yields its base URL once
+    `/_stcore/health` answers."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -41,7 +42,7 @@ def serve(data_dir: Path, threads: int | None = None, start_timeout: float = 180
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
                                "--server.address", "127.0.0.1", "--server.port", str(port),
                                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                              cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout

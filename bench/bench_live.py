@@ -7,7 +7,7 @@ It starts `streamlit run app.py` on a fresh data dir, registers a running run (t
 plays the worker: it claims the run and writes rows with `RunStore.log_metrics`), opens the
 Train page and, for each sample, writes one row with a new step and waits (polling the DOM
 every 20 ms) until the plotly trace's last x equals that step. Goal: <= 1.5 s.
-The page's live fragment polls the store every `LIVE_REFRESH_S` (1 s), so the expected
+The page follows its runs (`ui.jobs.follow`), polling the store every `REFRESH_S` (0.5 s), so the expected
 latency is about half of that plus one fragment run and the browser's redraw.
 """
 

@@ -12,6 +12,8 @@ lazy imports included).
 - `jobs`     — every background task, one way: the job store, kinds that register themselves, the worker,
                backends (local, inline, Ray); it imports no package above it;
 - `runtime`  — where work computes (device) and on how many threads; `data` — offline datasets;
+- `concurrency` — sessions as threads of one process: the lock over torch's global state, compute-once
+  caches, progress reports;
 - `models`   — the zoo, torchvision classifiers, user files, the model key;
 - `graph`    — the DAG-DNN and its tracers (op, unit, block, ONNX);
 - `lifting`  — the unit lower-triangular transition matrices, verified against the model;
@@ -27,7 +29,7 @@ __version__ = "0.2.0"
 
 # The layers, lowest first (the one statement of the order; README "Layout of the code" cites it).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paths", "config", "runtime", "data"),
+    ("paths", "config", "runtime", "data", "concurrency"),
     ("jobs",),
     ("models",),
     ("graph",),

@@ -16,6 +16,7 @@ from ui.links import Setting, linked
 from ui.picker import graph_picker
 
 PYVIS_AUTO = 300  # the free-form view is on by default up to this many nodes
+PYVIS_AUTO_ARCS = 1000  # and arcs
 P = PAGES["Architecture"]  # the link schema (explorer.links.pages)
 LINK = (Setting(P["q"], "arch.search"), Setting(P["free"], "arch.pyvis"))
 
@@ -28,28 +29,33 @@ def _fmt(n: int) -> str:
 
 
 def main() -> None:
-    from explorer.figures.dag_plot import figure_html, search_nodes
+    from explorer.figures.dag_plot import arcs_note, figure_html, search_nodes
     from explorer.figures.level_widths import level_width_figure
+    from explorer.figures.pyvis_view import fits as pyvis_fits
+    from explorer.graph.block import shortcut_arcs
 
     st.title("Architecture")
     st.caption("The network as a DAG-DNN: x = level (longest path from the input), one colour per level, "
                "orange curves = skip arcs spanning several levels. Hover nodes and arc diamonds for details.")
     look("each column is one level; orange curves are skip arcs — they jump over levels.")
+    t0 = time.perf_counter()  # the picker may build the graph (to choose its granularity): time from here
     key = graph_picker("arch")
     if key is None:
         st.info("Choose a model in the sidebar.")
         return
-    t0 = time.perf_counter()
-    dag = cache.dag(key)
-    t_build = time.perf_counter() - t0
+    dag, how = cache.timed_graph(key, since=t0)
 
     s = dag.summary()
+    shortcuts = len(shortcut_arcs(dag))  # block arcs drawn orange: they bundle an op-level shortcut
+    skip_help = "arcs spanning two or more levels (orange)" + (
+        f"; {shortcuts} of them join adjacent blocks but carry an op-level shortcut (also orange)" if shortcuts else "")
     cols = st.columns(6)
     for c, (label, value) in zip(cols, [("nodes", f"{s['nodes']:,}"), ("arcs", f"{s['arcs']:,}"),
-                                         ("levels", f"{s['levels']}"), ("skip arcs", f"{s['skip_arcs']:,}"),
+                                         ("levels", f"{s['levels']}"),
+                                         ("skip arcs", f"{s['skip_arcs'] + shortcuts:,}"),
                                          ("params", _fmt(s["params"])), ("MACs", _fmt(s["macs"]))]):
-        c.metric(label, value)
-    st.caption(f"{key.label()} — graph, levels and layout in {t_build:.2f} s (cached after the first time)")
+        c.metric(label, value, help=skip_help if label == "skip arcs" else None)
+    st.caption(f"{key.label()} — {how}")
     graph_warnings(dag)
     if dag.granularity == "op" and len(dag.nodes) > 1500:
         st.warning(f"{len(dag.nodes):,} op nodes: the plot uses WebGL and stays usable, but the *block* "
@@ -69,10 +75,14 @@ def main() -> None:
     if selectable:
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points", "box", "lasso"))
+        if arcs_note(fig):
+            st.caption(arcs_note(fig) + " Search a node (e.g. its id) to see its own arcs.")
         selection_panel(dag)
     else:  # block view, ONNX: a click opens the node inspector
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
                         on_select="rerun", selection_mode=("points",))
+        if arcs_note(fig):
+            st.caption(arcs_note(fig) + " Search a node (e.g. its id) to see its own arcs.")
         if not node_inspector.show(dag, st.session_state.get("arch.dag")):
             st.caption("Click a node for its details.")
 
@@ -98,9 +108,12 @@ def main() -> None:
         st.caption("The JSON is the CLI's `python -m explorer levels MODEL --json` document; the HTML "
                    "carries plotly.js in-line and opens offline.")
 
-    show = st.toggle("Free-form view (pyvis, force-directed)", value=len(dag.nodes) <= PYVIS_AUTO,
-                     key="arch.pyvis")
-    if show:
+    too_big = pyvis_fits(dag)
+    show = st.toggle("Free-form view (pyvis, force-directed)", value=not too_big and len(dag.nodes) <= PYVIS_AUTO
+                     and len(dag.arcs) <= PYVIS_AUTO_ARCS, key="arch.pyvis", disabled=bool(too_big), help=too_big or None)
+    if too_big:
+        st.caption(f"Free-form view: {too_big}.")
+    elif show:
 
         with guard("drawing the free-form view"):
             st.iframe(_pyvis(key), height=640)

@@ -43,13 +43,13 @@ def do_prune(key, dag, lm, sel) -> None:
                                           selection=None if prop is not None else sel, proposal=prop)
 
 
-def summary(lm, dag, cur, verdict) -> None:
+def summary(key, cur, verdict) -> None:
     """What the selection removes, or why it is refused (with a suggestion)."""
-    from explorer.pruning.apply import removal_counts
-
     from explorer.figures.wording import plural, selection_text
 
     st.subheader(f"Selection: {plural(len(cur.nodes), 'node')}, {plural(len(cur.arcs), 'arc')}")
+    if not cur.is_empty():
+        st.caption("Selected: " + selection_text(cur).removeprefix("remove "))
     if not verdict.ok:
         st.error("**Refused** — nothing would change:\n\n" + "\n".join(f"- {r}" for r in verdict.reasons[:12]))
         if verdict.suggestion is not None:
@@ -60,30 +60,31 @@ def summary(lm, dag, cur, verdict) -> None:
     counts = {"nodes": 0, "arcs": 0, "params": 0, "macs": 0}
     if verdict.ok:
         with guard("counting what the selection removes"):
-            counts = removal_counts(lm.model, dag, verdict, lm.example_input)
+            counts = cache.removal(key, cur, verdict)
     m = st.columns(5)
-    m[0].metric("nodes removed", counts["nodes"])
-    m[1].metric("arcs removed", counts["arcs"])
+    m[0].metric("nodes removed", f"{counts['nodes']:,}")
+    m[1].metric("arcs removed", f"{counts['arcs']:,}")
     m[2].metric("params removed", _fmt(counts["params"]))
     m[3].metric("MACs removed", _fmt(counts["macs"]))
-    m[4].metric("disconnected", len(verdict.disconnected))
+    m[4].metric("disconnected", f"{len(verdict.disconnected) if verdict.ok else 0:,}")
     if verdict.ok and not cur.is_empty() and counts["params"] == 0 and counts["macs"] == 0:
         from explorer.pruning.apply import no_gain_note
 
         note = no_gain_note(cur)
         st.info(note[0].upper() + note[1:] + ".", icon=":material/info:")  # said before anyone prunes and times
-    if verdict.disconnected:
+    if verdict.ok and verdict.disconnected:
         st.caption("Disconnected with it (dimmed on the graph): " + ", ".join(verdict.disconnected[:30])
                    + (" ..." if len(verdict.disconnected) > 30 else ""))
 
 
 def main() -> None:
-    from explorer.pruning.validity import check
+    from explorer.figures.dag_plot import arcs_note
 
     st.title("Prune")
-    st.caption("Select nodes and arcs on the graph (box or lasso: the modebar's select tools; click a node or an "
-               "arc's diamond), by id, filter, shortcut or criterion. Pruning zeroes their entries of the "
-               "lifting matrices; a selection that would break the network is refused with the reason.")
+    st.caption("Select nodes and arcs on the graph (click a node or an arc's diamond; box or lasso: the modebar's "
+               "select tools; drag to zoom, double-click to zoom out), by id, filter, shortcut or criterion. Pruning "
+               "zeroes their entries of the lifting matrices; a selection that would break the network is refused "
+               "with the reason.")
     look("the red outlines: what the selection removes; dimmed nodes go with it. The verdict says if it is valid.")
     key = graph_picker("prune", granularities=("unit", "op"), allow_onnx=False, prefer_unit=False)
     if key is None:
@@ -97,7 +98,7 @@ def main() -> None:
     selection_fits(held is None or held.is_empty() or not cur.is_empty())
     state.SELECTION.put(cur)
 
-    verdict = check(dag, cur)
+    verdict = cache.verdict(key, cur)
     c1, c2 = st.columns([3, 1])
     c2.radio("Graph selection", pt.MODES, key="prune.mode")
     if c2.button("Clear selection", key="prune.clear"):
@@ -105,13 +106,15 @@ def main() -> None:
 
         pt.set_selection(Selection.empty(dag))
         st.rerun()
-    with c1:
-        fig = cache.dag_figure(key, selected_nodes=cur.nodes, selected_arcs=cur.arcs, dimmed=verdict.disconnected,
-                               dragmode="select")
+    with c1:  # zoom drags: Streamlit lets a click select only outside the box and lasso modes
+        fig = cache.dag_figure(key, selected_nodes=cur.nodes, selected_arcs=cur.arcs,
+                               dimmed=verdict.disconnected if verdict.ok else (), dragmode="zoom")
         st.plotly_chart(fig, key="prune.dag", on_select="rerun", selection_mode=("points", "box", "lasso"),
-                        config={"displaylogo": False})
+                        config={"displaylogo": False, "scrollZoom": True})
+        if arcs_note(fig):
+            st.caption(arcs_note(fig) + " Click a node (zoom in first on a tall layer) to see its own arcs.")
     pt.tools(key, dag, lm, cur)
-    summary(lm, dag, cur, verdict)
+    summary(key, cur, verdict)
     with guard("drawing the decomposition"):
         pt.matrix_view(key, dag, verdict)
 

@@ -18,8 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "models"))
 from external import CASES  # noqa: E402
 from reference import fvcore_macs  # noqa: E402
 
+from explorer.graph.shapes import tensors_in  # noqa: E402
 from explorer.graph.trace import TraceError, trace  # noqa: E402
-from explorer.lifting.verify import verify  # noqa: E402
+from explorer.lifting import lifting  # noqa: E402
+from explorer.lifting.inputs import view_input  # noqa: E402
+from explorer.lifting.verify import verify, verify_model  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -54,3 +57,12 @@ def test_faithful_graph_that_verifies(case):
     assert abs(ours - ref) <= 0.01 * ref, f"MACs {ours:,} vs fvcore {ref:,.0f}"
     v = verify(m, dag)
     assert v.ok, str(v)
+    x = view_input(dag, seed=1)  # what the Decomposition page shows: drawn like the example (token ids stay ids)
+    page = verify_model(m, dag, x, seed=1)
+    assert page.ok, str(page)
+    got = tensors_in(lifting(dag).function_at(dag.outputs[0], x))  # the sub-architecture panel, nothing removed
+    with torch.no_grad():
+        want = tensors_in(m(*x) if isinstance(x, tuple) else m(x))
+    assert [t.shape for t in got] == [t.shape for t in want]
+    assert all(torch.allclose(a.double(), b.double(), atol=1e-3 * max(1.0, float(b.abs().max())))
+               for a, b in zip(got, want) if b.is_floating_point())

@@ -64,7 +64,7 @@ def test_dag_figure_traces_carry_ids_and_levels(seed):
     mids = fig.data[TRACE_ORDER.index("arc midpoints")]
     assert sorted(mids.customdata) == sorted(a.id for a in dag.arcs)
     # arcs are ONE trace per kind, segments separated by gaps (NaN: plotly lifts the pen)
-    plain, skip = fig.data[0], fig.data[1]
+    plain, skip = fig.data[TRACE_ORDER.index("arcs")], fig.data[TRACE_ORDER.index("skip arcs")]
     n_skip = sum(1 for a in dag.arcs if dag.level[a.dst] - dag.level[a.src] > 1)
     assert gaps(skip.x) == n_skip
     assert gaps(plain.x) == len(dag.arcs) - n_skip
@@ -96,7 +96,7 @@ def test_dag_figure_selection_and_search():
 def test_big_graph_uses_webgl_and_one_arc_trace():
     dag = random_dag(GL_THRESHOLD + 200, 2)
     fig = dag_figure(dag)
-    assert isinstance(fig.data[-1], go.Scattergl) and isinstance(fig.data[0], go.Scattergl)
+    assert isinstance(fig.data[-1], go.Scattergl) and isinstance(fig.data[TRACE_ORDER.index("arcs")], go.Scattergl)
     assert len(fig.data) == len(TRACE_ORDER)  # never one trace per arc
 
 

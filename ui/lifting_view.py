@@ -39,6 +39,8 @@ def verification_badge(v: dict) -> None:
                    f"zero-initialised head), so composition and forward agree whatever T_l holds — {text}")
     else:
         st.success(f"✓ verified: Φ_L T_L ⋯ Φ_1 T_1 z₀ equals the model's forward — {text}")
+    if v.get("notes"):  # how the inputs were drawn (token ids, a fixed batch) and the precision chosen
+        st.caption("How this was checked: " + "; ".join(v["notes"]))
 
 
 def cache_model_dataset(key) -> str | None:
@@ -136,6 +138,9 @@ def zero_output_note(dag, node: str, value) -> None:
                 "the last layer) to see what removing nodes or arcs changes.")
 
 
+ARC_OPTIONS_MAX = 3000  # arcs offered by "remove arcs" at most
+
+
 def sub_architecture(key, dag, L) -> None:
     from ui import cache
 
@@ -147,8 +152,14 @@ def sub_architecture(key, dag, L) -> None:
     removed_nodes = c2.multiselect("remove nodes", [i for i in ids if i in upstream and i not in dag.inputs],
                                    key="dec.rm_nodes", help="nodes upstream of the chosen node")
     arc_ids = [a.id for a in dag.arcs if a.dst in upstream or a.dst == node]
-    removed_arcs = c3.multiselect("remove arcs", arc_ids, key="dec.rm_arcs", help="arcs upstream of the chosen node",
-                                  format_func=arc_text)
+    help_ = "arcs upstream of the chosen node"
+    if len(arc_ids) > ARC_OPTIONS_MAX:  # a unit-level MLP: 280,000 options would weigh megabytes on the page
+        upstream_arcs = set(arc_ids)
+        held = [a for a in st.session_state.get("dec.rm_arcs", []) if a in upstream_arcs]
+        help_ = (f"{len(arc_ids):,} arcs lie upstream: listed are the arcs into {node}; choose an earlier node "
+                 "to remove arcs further up")
+        arc_ids = list(dict.fromkeys(held + [a.id for a in dag.in_arcs(node)]))
+    removed_arcs = c3.multiselect("remove arcs", arc_ids, key="dec.rm_arcs", help=help_, format_func=arc_text)
     seed, sample = input_choice()
     intact = cache.function_value(key, seed, sample, node)
     sub = cache.function_value(key, seed, sample, node, tuple(sorted(removed_nodes)), tuple(sorted(removed_arcs)))

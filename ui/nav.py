@@ -17,7 +17,13 @@ GOTO = "explorer.goto"  # the page file a deep link asked for
 
 
 def through_navigation(page_file: str) -> None:
+    import pandas  # noqa: F401 - see below
     from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    # pandas is imported in full before the page can draw: plotly takes pandas from `sys.modules`
+    # without importing it, so a page drawing while another session's thread is halfway through
+    # importing pandas failed ("partially initialized module 'pandas' has no attribute 'Series'").
+    # This import waits for that one to finish.
 
     ctx = get_script_run_ctx()
     if ctx is None or Path(ctx.main_script_path).name != "app.py" or st.session_state.get(NAV_FLAG):

@@ -17,6 +17,7 @@ import streamlit as st
 from explorer.models.key import ONNX_SPEC, ModelKey
 from ui import state
 from ui.cache import digest
+from ui.progress import wait_for
 
 SOURCES = {"zoo": "Zoo (small models)", "torchvision": "torchvision (random init)",
            "onnx": "ONNX upload", "file": "Python file"}
@@ -129,7 +130,11 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
     # a new model resets granularity to its default; the same model keeps the user's choice
     model_id = f"{src}:{spec}"
     if st.session_state.get(f"{page}.model_id") != model_id or st.session_state.get(f"{page}.granularity") not in grans:
-        default = default_granularity(spec, src, seed, prefer_unit)
+        # deciding builds the model's graphs: the slow part of opening a model, shown as it goes
+        default = wait_for(page, f"default:{model_id}:{seed}:{prefer_unit}", f"Opening {_short(spec)}",
+                           lambda: default_granularity(spec, src, seed, prefer_unit), record=src == "file")
+        if default is None:  # the user stopped waiting
+            return None
         if default not in grans:
             default = "op" if "op" in grans else grans[0]
         st.session_state[f"{page}.model_id"] = model_id
@@ -145,7 +150,23 @@ def graph_picker(page: str, *, granularities: Sequence[str] = ("unit", "op", "bl
                       onnx_digest=onnx_digest)
     if key != cur:
         state.MODEL.put(key)  # the block depth stays for when the block view is back
-    return key.replace(depth=depth)
+    key = key.replace(depth=depth)
+    if src != "onnx" and wait_for(page, f"dag:{key}", f"Opening {_short(spec)} ({gran})", lambda: _build(key),
+                                  record=src == "file") is None:
+        return None
+    return key
+
+
+def _build(key: ModelKey):
+    """The graph of `key`, built into the library's cache (in `ui.progress`'s pool: no Streamlit here)."""
+    from explorer.graph import build_dag
+
+    return build_dag(key.spec, key.granularity, key.depth, key.seed)
+
+
+def _short(spec: str) -> str:
+    """How a model is named while it opens: a file's name and class, not its whole path."""
+    return spec.rpartition("/")[2]
 
 
 def _file_model(page: str) -> str | None:

@@ -87,10 +87,18 @@ def tools(key, dag, lm, cur) -> None:
         _file_tab(dag)
 
 
+IDS_MAX = 3000  # arcs listed in the Ids tab at most (a unit-level MLP has 280,000; each costs the page bytes)
+
+
 def _ids_tab(dag, cur) -> None:
     from explorer.pruning.selection import Selection
 
-    options = [n.id for n in dag.nodes] + ([a.id for a in dag.arcs] if len(dag.arcs) <= 3000 else list(cur.arcs))
+    if len(cur.arcs) > IDS_MAX:  # e.g. a magnitude ticket's arcs: listing them would weigh megabytes
+        st.caption(f"The selection holds {plural(len(cur.arcs), 'arc')}, too many to list here: the graph draws them "
+                   "in red, the matrix below outlines their entries, and *Prune*'s export lists them all "
+                   "(selection.json). Clear the selection to pick ids one by one.")
+        return
+    options = [n.id for n in dag.nodes] + ([a.id for a in dag.arcs] if len(dag.arcs) <= IDS_MAX else list(cur.arcs))
     if st.session_state.get("prune.ids") != list(cur.ids):
         st.session_state["prune.ids"] = list(cur.ids)  # the widget follows the selection made elsewhere
 
@@ -193,22 +201,23 @@ def _file_tab(dag) -> None:
 
 
 def matrix_view(key, dag, verdict) -> None:
-    """T_l with the entries the selection zeroes outlined; the level follows the selection."""
+    """T_l with the entries the selection zeroes outlined; the level follows the selection. A refused
+    selection zeroes nothing, so nothing is outlined and the title says why."""
     from explorer.figures.matrix_plot import matrix_figure
     from explorer.lifting.views import level_window, node_matrix
     from ui import lifting_view as lv
 
     L = cache.lifting(key)
     levels = list(range(1, dag.depth + 1))
-    hit = sorted({dag.level[a.split("->")[1]] for a in verdict.removed_arcs}) or levels
-    sig = "|".join(verdict.removed_arcs)
+    removed = verdict.removed_arcs if verdict.ok else ()
+    hit = sorted({dag.level[a.split("->")[1]] for a in removed}) or levels
+    sig = "|".join(removed)
     if st.session_state.get("prune.level_for") != sig or st.session_state.get("prune.level") not in levels:
         st.session_state["prune.level_for"] = sig  # a new selection: show the first level it touches
         st.session_state["prune.level"] = hit[0]
     l = st.select_slider("Level l of T_l", levels, key="prune.level")
     ids, M, labels = node_matrix(L, l)
-    zeroed = [(a.split("->")[1], a.split("->")[0]) for a in verdict.removed_arcs
-              if dag.level[a.split("->")[1]] == l]
+    zeroed = [(a.split("->")[1], a.split("->")[0]) for a in removed if dag.level[a.split("->")[1]] == l]
     band = [i for i in ids if dag.level.get(i) == l]
     note = ""
     if len(ids) > lv.LABELLED_MAX.get(dag.granularity, 40):  # a labelled window: the level-l rows and their sources
@@ -216,10 +225,10 @@ def matrix_view(key, dag, verdict) -> None:
         ids, M = [ids[k] for k in keep], M[np.ix_(keep, keep)]
         labels = labels[np.ix_(keep, keep)] if labels is not None else None
         note = f" — window of {len(ids)} nodes around level {l}"
+    what = (f"{plural(len(zeroed), 'entry', 'entries')} zeroed by the selection (red)" if verdict.ok
+            else "the selection is refused, so nothing is zeroed")
     st.plotly_chart(matrix_figure(ids, M, labels=labels, band=band, zeroed=zeroed, width=lv.WIDE,
-                                  title=f"T_{l}: {len(zeroed)} {'entry' if len(zeroed) == 1 else 'entries'} "
-                                        f"zeroed by the selection (red){note}"), width="content",
-                    key="prune.matrix")
+                                  title=f"T_{l}: {what}{note}"), width="content", key="prune.matrix")
 
 
 FORMS = {"dense": "dense", "masked": "masked (zeros inside dense kernels)",

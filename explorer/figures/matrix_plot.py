@@ -19,6 +19,13 @@ Trace order: 0 "matrix" (the heatmap; hover shows row/col ids, the value and, at
 level, the operator label), 1 "zeroed" (red open squares at the `zeroed` entries),
 2 "zeroed halo" (a white ring around each, so the red reads on dark and light cells).
 
+A matrix of more than `CELLS_MAX` cells (a unit-level T_l of a 500-wide MLP has a million), or with
+more than `ZEROED_MAX` zeroed entries (a magnitude ticket), is drawn as a picture instead
+(`explorer.figures.raster`): one pixel per entry on the same colour scale, zeroed entries painted
+red, the upper triangle shaded, sent as an indexed PNG (a few hundred kB where the cells would take
+tens of MB). Its traces are 0 "matrix" (a `go.Image`: hover gives row and column positions, the
+title says so), 1 "zeroed" (its legend entry), 2 "zeroed halo" (empty), 3 "colour scale" (the bar).
+
     >>> import numpy as np
     >>> T = np.array([[1, 0, 0], [2.0, 1, 0], [0, -1.5, 1]])
     >>> fig = matrix_figure(["x", "h", "y"], T, band=["h"], zeroed=[("h", "x")])
@@ -39,8 +46,11 @@ import plotly.graph_objects as go
 
 from explorer.figures.palette import (BAND_COLOR, BAND_FILL, HALO_COLOR, NONNEG_SCALE, SELECT_COLOR,
                                       SIGNED_SCALE)
+from explorer.figures.raster import color_index, indexed_png, palette
 
 HOVER_THRESHOLD = 400  # above this many rows, per-cell hover labels are dropped to keep the page light
+CELLS_MAX = 160_000  # cells sent one by one (float32) at most; a bigger matrix is sent as a picture
+ZEROED_MAX = 1_500  # zeroed entries outlined one by one at most; more are painted red in a picture
 TEXT_MAX = 40  # above this many rows or columns, no in-cell text whatever the width
 FONT = 11  # px, cell text and tick labels
 CHAR_PX = 6.4  # average glyph width of an 11 px label (digits, lower case, ×, →)
@@ -177,6 +187,10 @@ def matrix_figure(
         colorscale, zmid = SIGNED_SCALE, 0.0
         r = float(np.abs(finite).max())
         zmin, zmax = -r, r
+    if n * m > CELLS_MAX or len(zeroed) > ZEROED_MAX:
+        return _picture(rows, cols, Z, (colorscale, zmin, zmax), band=band, zeroed=zeroed, title=title, height=height,
+                        width=width, colorbar_title=colorbar_title)
+    Z = Z.astype(np.float32)  # half the bytes on the wire; a 4-digit hover does not need more
     texts = np.vectorize(cell_label, otypes=[object])(L) if symbolic and max(n, m) <= TEXT_MAX else None
     g = cell_geometry(rows, cols, texts, width, colorbar=not symbolic)
 
@@ -207,19 +221,7 @@ def matrix_figure(
                       marker=dict(symbol="square-open", color=HALO_COLOR, size=mark + 5, line=dict(width=2)))
     fig = go.Figure([heat, red, halo])
 
-    shapes = []
-    if rows == cols and n > 1:
-        # the strictly upper triangle is zero in every lifting matrix: shade it
-        shapes.append(dict(type="path", path=f"M -0.5 -0.5 L {n - 0.5} -0.5 L {n - 0.5} {n - 0.5} Z",
-                           fillcolor="rgba(120,120,120,0.08)", line=dict(width=0), layer="below"))
-        shapes.append(dict(type="line", x0=-0.5, y0=-0.5, x1=n - 0.5, y1=n - 0.5,
-                           line=dict(color="rgba(80,80,80,0.35)", width=1, dash="dot")))
-    if band:
-        pos = {r: k for k, r in enumerate(rows)}
-        ks = sorted(pos[r] for r in band if r in pos)
-        if ks:
-            shapes.append(dict(type="rect", x0=-0.5, x1=m - 0.5, y0=ks[0] - 0.5, y1=ks[-1] + 0.5,
-                               line=dict(color=BAND_COLOR, width=2.5), fillcolor=BAND_FILL))
+    shapes = _shapes(rows, cols, band, shade=True)
     top = 36 if title else 12
     legend = 22 if zr else 0
     fig.update_layout(
@@ -237,6 +239,88 @@ def matrix_figure(
                      tickfont=dict(size=FONT), showgrid=False, automargin=True, range=[-0.5, m - 0.5])
     fig.update_yaxes(type="category", showticklabels=g["ticks_y"], tickfont=dict(size=FONT), showgrid=False,
                      automargin=True, range=[n - 0.5, -0.5])
+    return fig
+
+
+def _shapes(rows: Sequence[str], cols: Sequence[str], band: Collection[str] | None, shade: bool) -> list[dict]:
+    """The diagonal (and, when `shade`, the shaded upper triangle) of a square matrix, and the box of
+    the `band` rows, in cell coordinates 0..n-1."""
+    n, m = len(rows), len(cols)
+    shapes = []
+    if list(rows) == list(cols) and n > 1:
+        # the strictly upper triangle is zero in every lifting matrix: shade it
+        if shade:
+            shapes.append(dict(type="path", path=f"M -0.5 -0.5 L {n - 0.5} -0.5 L {n - 0.5} {n - 0.5} Z",
+                               fillcolor="rgba(120,120,120,0.08)", line=dict(width=0), layer="below"))
+        shapes.append(dict(type="line", x0=-0.5, y0=-0.5, x1=n - 0.5, y1=n - 0.5,
+                           line=dict(color="rgba(80,80,80,0.35)", width=1, dash="dot")))
+    if band:
+        pos = {r: k for k, r in enumerate(rows)}
+        ks = sorted(pos[r] for r in band if r in pos)
+        if ks:
+            shapes.append(dict(type="rect", x0=-0.5, x1=m - 0.5, y0=ks[0] - 0.5, y1=ks[-1] + 0.5,
+                               line=dict(color=BAND_COLOR, width=2.5), fillcolor=BAND_FILL))
+    return shapes
+
+
+def _layer_ticks(ids: Sequence[str], min_gap: float = 0.0, most: int = 24) -> tuple[list[int], list[str]]:
+    """Tick positions and labels at the first id of each layer ("fc2[0]" starts fc2), at least `min_gap`
+    entries apart (a one-entry layer such as the bias slot "1" would print over the next), when few enough."""
+    vals, text, last = [], [], None
+    for k, i in enumerate(ids):
+        layer = i.split("[", 1)[0]
+        if layer != last and (not vals or k - vals[-1] >= min_gap):
+            vals.append(k)
+            text.append(i)
+        last = layer
+    return (vals, text) if len(vals) <= most else ([], [])
+
+
+def _picture(rows: Sequence[str], cols: Sequence[str], Z: np.ndarray, scale: tuple, *, band, zeroed, title,
+             height, width: int, colorbar_title: str) -> go.Figure:
+    """`matrix_figure` for a big matrix: one pixel per entry (module doc)."""
+    import base64
+
+    colorscale, zmin, zmax = scale
+    n, m = Z.shape
+    rpos, cpos = {r: k for k, r in enumerate(rows)}, {c: k for k, c in enumerate(cols)}
+    hit = np.zeros((n, m), dtype=bool)  # (n, m) the entries the selection zeroes
+    for r, c in zeroed:
+        if r in rpos and c in cpos:
+            hit[rpos[r], cpos[c]] = True
+    square = list(rows) == list(cols)
+    idx = color_index(Z, zmin, zmax, zeroed=hit, shade_upper=square)
+    src = "data:image/png;base64," + base64.b64encode(indexed_png(idx, palette(colorscale))).decode()
+    img = go.Image(source=src, x0=0, dx=1, y0=0, dy=1, name="matrix",
+                   hovertemplate="row %{y} · column %{x}<extra></extra>")
+    n_zeroed = int(hit.sum())
+    red = go.Scatter(x=[None], y=[None], mode="markers", name="zeroed", hoverinfo="skip",
+                     marker=dict(symbol="square", color=SELECT_COLOR, size=10), showlegend=bool(n_zeroed))
+    halo = go.Scatter(x=[], y=[], mode="markers", name="zeroed halo", hoverinfo="skip", showlegend=False)
+    bar = go.Scatter(x=[None], y=[None], mode="markers", name="colour scale", hoverinfo="skip", showlegend=False,
+                     marker=dict(color=[zmin], cmin=zmin, cmax=zmax, colorscale=colorscale, showscale=True,
+                                 colorbar=dict(title=dict(text=colorbar_title), thickness=12)))
+    fig = go.Figure([img, red, halo, bar])
+    left = int(max(len(r) for r in rows) * CHAR_PX) + 14  # room for the longest id a tick may name
+    cell = min(MAX_CELL, max(width - left - COLORBAR_PX, 80) / max(m, 1), MAX_HEIGHT / max(n, 1))
+    yt, xt = _layer_ticks(rows, LINE_PX / cell), _layer_ticks(cols, LINE_PX / cell)
+    left = int(max((len(t) for t in yt[1]), default=1) * CHAR_PX) + 14
+    bottom = int(max((len(t) for t in xt[1]), default=1) * CHAR_PX) + 16
+    top = 52 if title else 24
+    fig.update_layout(
+        shapes=_shapes(rows, cols, band, shade=False), autosize=False, plot_bgcolor="white",
+        width=int(max(left + m * cell + COLORBAR_PX, len(title or "") * 7.2 + 16, 160)),
+        height=height or int(top + n * cell + bottom),
+        margin=dict(l=left, r=COLORBAR_PX, t=top, b=bottom, pad=0),
+        title=dict(text=(title or "") + f"<br><sup>{n:,} × {m:,} entries drawn as a picture, one pixel each"
+                   + (f"; {n_zeroed:,} zeroed in red" if n_zeroed else "") + "</sup>", font=dict(size=13),
+                   x=0.005, xref="container", y=1, yref="container", yanchor="top", pad=dict(t=8)),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0.6, font=dict(size=11)),
+    )
+    fig.update_xaxes(range=[-0.5, m - 0.5], showgrid=False, zeroline=False, tickvals=xt[0], ticktext=xt[1],
+                     tickangle=-90, tickfont=dict(size=FONT), side="bottom")
+    fig.update_yaxes(range=[n - 0.5, -0.5], showgrid=False, zeroline=False, tickvals=yt[0], ticktext=yt[1],
+                     tickfont=dict(size=FONT))
     return fig
 
 

@@ -32,6 +32,8 @@ SKIP_ARC_SOLID = "#ff7f0e"
 SKIP_ARC_FAINT = "rgba(255,127,14,0.25)"
 ARC_COLOR = "rgba(90,90,90,0.45)"
 ARC_FAINT = "rgba(90,90,90,0.18)"
+BUNDLE_FILL = "rgba(90,90,90,0.16)"  # a band standing for the many arcs between two layers
+SKIP_BUNDLE_FILL = "rgba(255,127,14,0.22)"
 BAND_COLOR = "#ff7f0e"  # the boxed level-l rows of T_l
 BAND_FILL = "rgba(255,127,14,0.06)"
 NONNEG_SCALE = "Blues"  # matrix entries >= 0 (op-level 0/1, norms, path counts)

@@ -20,6 +20,7 @@ import re
 from explorer.graph.dag import Dag
 
 MAX_NODES = 2500  # above this, force-directed layout in the browser gets sluggish
+MAX_ARCS = 2500  # above this, too: and each arc costs ~200 bytes of the page (a unit-level MLP has 15,000+)
 
 _EXTERNAL_TAG = re.compile(
     r"<(script|link)\b[^>]*?\b(?:src|href)\s*=\s*[\"']?(https?:)?//[^>]*>(?:\s*</script>)?",
@@ -38,19 +39,30 @@ def external_resources(html: str) -> list[str]:
     return _EXTERNAL_URL.findall(html)
 
 
-def pyvis_html(dag: Dag, *, height: str = "620px", max_nodes: int = MAX_NODES) -> str:
+def fits(dag: Dag, max_nodes: int = MAX_NODES, max_arcs: int = MAX_ARCS) -> str:
+    """"" when the free-form view can draw `dag`, else why not (and what to choose instead)."""
+    if len(dag.nodes) > max_nodes:
+        return (f"{dag.name or 'the graph'} has {len(dag.nodes):,} nodes; the free-form view draws at most "
+                f"{max_nodes:,}. Choose the block granularity (or a smaller depth) to browse it")
+    if len(dag.arcs) > max_arcs:
+        return (f"{dag.name or 'the graph'} has {len(dag.arcs):,} arcs; the free-form view draws at most "
+                f"{max_arcs:,}. Choose the op granularity to browse it")
+    return ""
+
+
+def pyvis_html(dag: Dag, *, height: str = "620px", max_nodes: int = MAX_NODES, max_arcs: int = MAX_ARCS) -> str:
     """A standalone HTML page drawing `dag` with pyvis: nodes coloured by level, arcs as arrows.
 
     Skip arcs (spanning >= 2 levels) are orange and dashed. Hover a node for its metadata.
-    Raises `PyvisViewError` above `max_nodes` nodes (use the block granularity instead).
+    Raises `PyvisViewError` above `max_nodes` nodes or `max_arcs` arcs (`fits` says why).
     """
     from pyvis.network import Network
 
     from explorer.figures.palette import SKIP_ARC_SOLID, level_colors
 
-    if len(dag.nodes) > max_nodes:
-        raise PyvisViewError(f"{dag.name or 'the graph'} has {len(dag.nodes)} nodes; the free-form view draws at "
-                             f"most {max_nodes}. Choose the block granularity (or a smaller depth) to browse it")
+    why = fits(dag, max_nodes, max_arcs)
+    if why:
+        raise PyvisViewError(why)
     colors = level_colors(dag.depth + 1)
     net = Network(height=height, width="100%", directed=True, cdn_resources="in_line", notebook=False)
     for n in dag.nodes:

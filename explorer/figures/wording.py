@@ -35,7 +35,7 @@ def id_text(item: str) -> str:
 
 def _listing(items, fmt, limit: int = 4) -> str:
     shown = ", ".join(fmt(i) for i in items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
 
 
 def selection_text(sel: Any) -> str:

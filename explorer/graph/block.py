@@ -194,3 +194,16 @@ def block_dag(op_dag: Dag, depth: int) -> Dag:
             "warnings": list(op_dag.meta.get("warnings", [])), "unused_params": op_dag.meta.get("unused_params", 0)}
     return Dag.build(nodes, arcs, "block", inputs=[of[i] for i in op_dag.inputs],
                      outputs=[of[o] for o in op_dag.outputs], name=op_dag.name, meta=meta)
+
+
+def shortcut_arcs(dag: Dag) -> list[Arc]:
+    """Block arcs that join adjacent levels yet bundle an op-level skip arc (`meta["op_skips"]`: a
+    ResNet block's identity shortcut lands on the next block's `add`). Figures draw them as skip arcs,
+    so a count of the skip arcs on show adds them to the arcs spanning two or more levels.
+
+    >>> from explorer.graph import build_dag
+    >>> d = build_dag("densenet_tiny", granularity="block")
+    >>> d.summary()["skip_arcs"], len(shortcut_arcs(d))  # three dense-block concatenations, one level apart
+    (0, 3)
+    """
+    return [a for a in dag.arcs if a.meta.get("op_skips") and dag.level[a.dst] - dag.level[a.src] <= 1]

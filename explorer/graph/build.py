@@ -11,7 +11,8 @@ The granularity picks the tracer (docs/science.md §1):
 
 A spec string is built through `explorer.models.load_cached` — the process's one model per
 (spec, seed) — and its graphs are cached per (spec, granularity, depth, seed) and, for a
-user file, its content: the same `Dag` object comes back, so treat it (and its
+user file, its content — built once also when several sessions ask at once
+(`explorer.concurrency.once_per_key`): the same `Dag` object comes back, so treat it (and its
 `meta["graph_module"]`, which shares the cached model's modules) as read-only.
 
     >>> dag = build_dag("mlp_skip")
@@ -25,9 +26,9 @@ user file, its content: the same `Dag` object comes back, so treat it (and its
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
+from explorer.concurrency import once_per_key, stage
 from explorer.graph.dag import GRANULARITIES, Dag
 
 # Op graphs with more nodes than this open at block level: a 1,000-node plotly DAG is
@@ -84,15 +85,19 @@ def _from_loaded(lm, granularity: str, depth: int | None, name: str) -> Dag:  # 
         return op
     from explorer.graph.block import block_dag
 
+    stage("collapsing the ops into blocks")
     return block_dag(op, depth or DEFAULT_BLOCK_DEPTH)
 
 
-@functools.lru_cache(maxsize=32)
+@once_per_key(maxsize=32)
 def _cached(spec: str, granularity: str, depth: int | None, seed: int, digest: str) -> Dag:
     from explorer import models
 
     lm = models.load_cached(spec, seed)
-    return _from_loaded(lm, granularity, depth, lm.info.name)
+    dag = _from_loaded(lm, granularity, depth, lm.info.name)
+    stage(f"{granularity} graph: {len(dag.nodes):,} nodes, {len(dag.arcs):,} arcs, {dag.depth + 1} levels"
+          + (f" (traced by {dag.meta['tracer']})" if dag.meta.get("tracer") else ""))
+    return dag
 
 
 def _onnx(path: str, granularity: str, depth: int | None) -> Dag:

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from explorer.concurrency import exclusive, this_thread_only
 from explorer.graph.dag import Arc, Dag, DagError, Node
 from explorer.graph.macs import node_macs
 from explorer.graph.shapes import BatchDim, per_sample_shape, tensors_in
@@ -180,17 +181,25 @@ def record_dag(model: nn.Module, args: tuple, name: str = "") -> Dag:
     """Op-level `Dag` of one real forward of `model` on `args` (see the module doc).
 
     Raises `TraceError` naming the module (and source line) where the forward failed,
-    with the graph recorded up to there in `.partial`.
+    with the graph recorded up to there in `.partial`. Runs under `explorer.concurrency.exclusive()`;
+    its hooks see this thread's forward only (other sessions may run the same shared model meanwhile).
     """
+    with exclusive():
+        return _record(model, args, name)
+
+
+def _record(model: nn.Module, args: tuple, name: str) -> Dag:
     rec = _Recorder(model)
     path = {m: k for k, m in model.named_modules()}
     handles = []
 
+    @this_thread_only
     def pre(m: nn.Module, a: tuple, kw: dict) -> None:
         rec.stack.append(path[m])
         if _leaf(m):
             rec.depth += 1
 
+    @this_thread_only
     def post(m: nn.Module, a: tuple, kw: dict, out: Any) -> None:
         rec.stack.pop()
         if _leaf(m):

@@ -29,6 +29,7 @@ meta-tensor pass (`explorer.graph.shapes`), so no real forward is paid.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import logging
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from explorer.concurrency import exclusive, stage
 from explorer.graph.checks import graph_warnings
 from explorer.graph.dag import Dag
 from explorer.graph.diagnostics import TraceError, one_line, user_frame
@@ -106,7 +108,7 @@ def _export_graph(model: nn.Module, args: tuple) -> fx.GraphModule:
         lg.addFilter(_drop)  # export logs whole graphs when it gives up; we report one line
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # export prints the partial graph on failure
-            ep = torch.export.export(model, args, strict=False)
+            ep = torch.export.export(_structural_copy(model), args, strict=False)
         if first_mutation(ep.module()) is not None:
             ep = ep.run_decompositions()  # core ATen IR is functional: in-place writes become *_scatter ops
     except Exception as e:
@@ -120,6 +122,20 @@ def _export_graph(model: nn.Module, args: tuple) -> fx.GraphModule:
         for lg in quiet:
             lg.removeFilter(_drop)
     return ep.module()
+
+
+def _structural_copy(model: nn.Module) -> nn.Module:
+    """A copy of `model`'s modules that holds the very same parameter and buffer tensors (no memory).
+    Non-strict export swaps the parameters of the module it traces for fake tensors while it runs; on a
+    copy, another thread running the shared model meanwhile still sees the real ones. A model that
+    cannot be copied is exported as it is."""
+    same = {id(t): t for m in model.modules() for t in (*m._parameters.values(), *m._buffers.values(),
+                                                          *(v for v in vars(m).values() if isinstance(v, torch.Tensor)))
+            if t is not None}
+    try:
+        return copy.deepcopy(model, memo=same)
+    except Exception:  # noqa: BLE001 - e.g. a lock or a generator on the model: export the model itself
+        return model
 
 
 def _drop(record: logging.LogRecord) -> bool:
@@ -164,8 +180,9 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
     name = name or type(model).__name__
     attempts: list[str] = []
     types = {path: type(m).__name__ for path, m in model.named_modules()}  # GraphModules lose the classes
-    with eval_mode(model):
+    with exclusive(), eval_mode(model):
         for tracer in ("fx", "export"):
+            stage(f"tracing with torch.{tracer}" + (f" (torch.fx could not: {attempts[0][:120]})" if attempts else ""))
             try:
                 gm = _fx_graph(model) if tracer == "fx" else _export_graph(model, args)
                 if tracer == "fx":
@@ -183,6 +200,7 @@ def trace(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, ..
             except (ShapeError, ValueError) as e:
                 attempts.append(f"{tracer}: {one_line(e)}")
         from explorer.graph.record import record_dag  # noqa: PLC0415 - the last resort
+        stage("recording one forward pass (torch.fx and torch.export could not trace it)")
         try:
             dag = record_dag(model, args, name)
             dag.meta.update(module_types=types, example_input=example_input)

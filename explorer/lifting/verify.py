@@ -11,9 +11,13 @@
 It runs in float64 with a tight tolerance; a model whose own forward breaks in float64 (a
 `grid_sample` that wants float32, an integer-only op) is checked in float32 with a float32
 tolerance instead. With `x` omitted, inputs are drawn like the example the graph was traced
-with (`probe_inputs`): integer token ids stay integers in the example's range, several
-inputs stay several, and a graph traced for one batch size gets that batch size. Every
-such choice is written in `notes`.
+with (`explorer.lifting.inputs.probe_inputs`): integer token ids stay integers in the example's
+range, several inputs stay several, and a graph traced for one batch size gets that batch size.
+Every such choice is written in `notes`.
+
+`verify_model(model, dag, x)` is the policy the Decomposition page and `python -m explorer verify`
+share: which inputs (the one shown plus seeded extras for small models), and in which precision
+(the model's own above `OWN_PRECISION_PARAMS`).
 
     >>> import torch
     >>> from explorer.graph.unit import unit_dag
@@ -28,7 +32,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -36,6 +40,7 @@ from torch import nn
 
 from explorer.graph.dag import Dag
 from explorer.lifting import LiftingError, lifting
+from explorer.lifting.inputs import example_of, fixed_batch, input_notes, join_batches, probe_inputs
 
 TOL64 = 1e-4  # float64: the composition repeats the model's own ops; anything above this is a real mismatch
 TOL32 = 1e-3  # float32: relative to the output's scale
@@ -113,35 +118,6 @@ def check_tol(tol: float) -> float:
     return float(tol)
 
 
-def probe_inputs(example: Any, n: int, seed: int = 0, fixed_batch: bool = False) -> tuple[Any, list[str]]:
-    """`n` samples drawn like `example` (a tensor or a tuple of them), and notes on how: floats as
-    standard normals, integers (token ids) uniformly in the example's range, booleans at random.
-    With `fixed_batch` (a graph traced for one batch size) the example's batch size is kept."""
-    g = torch.Generator().manual_seed(seed)
-    ex = tuple(example) if isinstance(example, (tuple, list)) else (example,)
-    ts = [t for t in ex if isinstance(t, torch.Tensor)]
-    if not ts:
-        raise VerifyError("the example input holds no tensor, so there is nothing to draw probe inputs from")
-    b = int(ts[0].shape[0]) if fixed_batch and ts[0].dim() else n
-    notes = [f"batch of {b}: the graph was traced for that batch size only"] if fixed_batch and b != n else []
-    out = []
-    for t in ex:
-        if not isinstance(t, torch.Tensor):
-            out.append(t)
-            continue
-        shape = (b, *t.shape[1:]) if t.dim() else ()
-        if t.dtype == torch.bool:
-            out.append(torch.rand(shape, generator=g) > 0.5)
-        elif not torch.is_floating_point(t) and not torch.is_complex(t):
-            lo, hi = int(t.min()), int(t.max())
-            hi = max(hi, lo + 1)
-            out.append(torch.randint(lo, hi + 1, shape, generator=g, dtype=t.dtype))
-            notes.append(f"integer input (token ids): drawn in [{lo}, {hi}], the example's range")
-        else:
-            out.append(torch.randn(shape, generator=g, dtype=t.dtype))
-    return (tuple(out) if len(ex) > 1 else out[0]), notes
-
-
 def _cast(x: Any, dtype: torch.dtype) -> Any:
     if isinstance(x, torch.Tensor):
         return x.detach().to(dtype) if torch.is_floating_point(x) else x
@@ -162,11 +138,7 @@ def verify(model: nn.Module, dag: Dag, x: Any = None, tol: float | None = None, 
         check_tol(tol)
     notes: list[str] = []
     if x is None:
-        example = dag.meta.get("example_input")
-        if example is None:
-            raise VerifyError(f"{dag.name or 'this graph'} carries no example input to draw probe inputs from; pass x")
-        fixed = dag.meta.get("batch_layout") == "assumed" and dag.meta.get("tracer") == "export"
-        x, notes = probe_inputs(example, samples, seed, fixed_batch=fixed)
+        x, notes = probe_inputs(example_of(dag), samples, seed, fixed_batch=fixed_batch(dag))
     if dag.granularity == "unit":
         return _verify_unit(model, dag, x, tol if tol is not None else TOL64, jacobian_samples)
     if dag.granularity != "op":
@@ -244,3 +216,40 @@ def _verify_unit(model: nn.Module, dag: Dag, x: Any, tol: float, jacobian_sample
         jac = max(jac, float((J - Jr.reshape(J.shape)).abs().max()))
     return Verification(dag.name, "unit", float(err.max()), jac, tol, len(x64), n_j, per_output,
                         trivial=_all_zero([ref]))
+
+
+OWN_PRECISION_PARAMS = 20_000_000  # above: checked in the model's own precision (a float64 copy of vit_b_16 and
+# its forward took 5 s of the Decomposition page's 5.5)
+EXTRA_INPUTS_MAX_PARAMS = 1_000_000  # below: 3 seeded inputs beside the one shown (4 samples in all)
+
+
+def verify_model(model: nn.Module, dag: Dag, x: Any = None, *, seed: int = 0, samples: int | None = None,
+                 tol: float | None = None) -> Verification:
+    """The verification policy of the page and the CLI: `verify` on inputs drawn like the model's example
+    (`explorer.lifting.inputs`), in float64 up to `OWN_PRECISION_PARAMS` parameters and in the
+    model's own precision above.
+
+    With `x` (the input a page shows), seeded extra inputs are added below `EXTRA_INPUTS_MAX_PARAMS`
+    parameters (`samples - 1` of them, default 3; none for a graph traced for one batch size), drawn
+    from `seed + 1000`. Without `x`, `samples` inputs are drawn from `seed` (default 4, or 1 for a model
+    of `EXTRA_INPUTS_MAX_PARAMS` or more). Token ids stay integers, several inputs stay several.
+
+    >>> from explorer import models
+    >>> from explorer.graph import build_dag
+    >>> lm = models.load("mlp_skip")
+    >>> v = verify_model(lm.model, build_dag("mlp_skip", "unit"))
+    >>> v.ok, v.samples, v.dtype
+    (True, 4, 'float64')
+    """
+    n_params = sum(p.numel() for p in model.parameters())
+    small = n_params < EXTRA_INPUTS_MAX_PARAMS
+    notes: list[str] = []
+    if x is None:
+        x, notes = probe_inputs(example_of(dag), samples or (4 if small else 1), seed, fixed_batch=fixed_batch(dag))
+    else:
+        notes = input_notes(example_of(dag), 1, fixed_batch(dag))  # how the page drew the input it shows
+        extra = 3 if samples is None else samples - 1
+        if small and not fixed_batch(dag) and extra > 0:
+            x = join_batches(x, probe_inputs(example_of(dag), extra, 1_000 + seed)[0])
+    v = verify(model, dag, x, tol=tol, own_precision=n_params > OWN_PRECISION_PARAMS)
+    return replace(v, notes=tuple(dict.fromkeys((*notes, *v.notes))))

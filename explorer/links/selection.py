@@ -27,6 +27,7 @@ from explorer.links.codec import MAX_VALUE_CHARS
 from explorer.pruning.selection import Selection, SelectionError
 
 INLINE_MAX = MAX_VALUE_CHARS - 20  # characters of an inline selection; a longer one goes by hash
+_DEFLATE_MAX_RATIO = 1032  # deflate never shrinks data more than this (RFC 1951's longest match per code)
 _MAX_INFLATED = 4 << 20  # bytes a decompressed selection may take (a zip bomb in a URL stops here)
 
 
@@ -39,9 +40,10 @@ def _compact(sel: Selection) -> bytes:
 def encode_selection(sel: Selection, root: str | Path | None = None) -> str:
     """The link value of `sel` (module doc); a long one is stored under `paths.links(root)`."""
     raw = _compact(sel)
-    inline = "z" + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
-    if len(inline) <= INLINE_MAX:
-        return inline
+    if len(raw) <= _DEFLATE_MAX_RATIO * INLINE_MAX * 3 // 4:  # longer never fits: spare compressing megabytes
+        inline = "z" + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+        if len(inline) <= INLINE_MAX:
+            return inline
     digest = hashlib.sha256(raw).hexdigest()[:12]
     folder = paths.ensure_dir(paths.links(root))
     path = folder / f"{digest}.json"

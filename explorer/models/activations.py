@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from explorer.concurrency import exclusive
+
 WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _PASS_MODULES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
                  nn.Identity, nn.Flatten)
@@ -89,7 +91,8 @@ def _passes(n: fx.Node, gm: fx.GraphModule) -> bool:
 def layer_chains(model: nn.Module) -> tuple[fx.GraphModule, list[LayerChain]]:
     """The model's fx graph and, for every weighted module it calls, its chain (see the module doc).
     Raises whatever `torch.fx.symbolic_trace` raises for models it cannot trace."""
-    gm = fx.symbolic_trace(model)
+    with exclusive():  # fx patches torch's global state while it traces
+        gm = fx.symbolic_trace(model)
     out: list[LayerChain] = []
     for n in gm.graph.nodes:
         if n.op != "call_module" or not isinstance(gm.get_submodule(str(n.target)), WEIGHTED):

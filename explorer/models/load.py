@@ -14,11 +14,11 @@ models, shared by `build_dag` and the pages: treat what it returns as read-only.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 
 import torch
 
+from explorer.concurrency import once_per_key, seeded, stage
 from explorer.models.generated import build_deep_mlp, deep_mlp_info, is_deep_mlp
 from explorer.models.spec import LoadedModel, ModelSpecError
 from explorer.models.torchvision_zoo import load_torchvision, torchvision_names
@@ -32,12 +32,21 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
 
     `MODEL@path.to.submodule` is the sub-module of MODEL at that path, with the input it receives
     when MODEL runs on its own example (a detection model's backbone, a segmentation model's
-    encoder). Raises `ModelSpecError` with the accepted forms when `spec` names nothing.
+    encoder). The construction holds `explorer.concurrency.seeded(seed)`, so a model built while
+    other threads build theirs gets the weights the seed gives alone. Raises `ModelSpecError` with
+    the accepted forms when `spec` names nothing.
     """
     base, _, sub = spec.rpartition("@")
     if base and _SUBMODULE_PATH.fullmatch(sub):
         return submodule(load(base, seed), sub, spec)
-    torch.manual_seed(seed)
+    if ".py:" in spec:
+        probe(spec)  # first in a child process under a time and memory limit (never under the lock: it takes s)
+    stage(f"building {spec.rpartition('/')[2]} in this process")
+    with seeded(seed):  # the global generator is the process's: one seeded construction at a time
+        return _build(spec, seed)
+
+
+def _build(spec: str, seed: int) -> LoadedModel:
     if spec in ZOO:
         e = ZOO[spec]
         model = e.build().eval()
@@ -49,7 +58,6 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
         g = torch.Generator().manual_seed(seed)
         return LoadedModel(model, torch.randn(1, *info.input_shape, generator=g), info)
     if ".py:" in spec:
-        probe(spec)  # first in a child process under a time and memory limit
         return load_file(spec)
     name = spec.removeprefix("torchvision:")
     if name in torchvision_names():
@@ -99,12 +107,13 @@ def submodule(parent: LoadedModel, path: str, spec: str) -> LoadedModel:
     return LoadedModel(module.eval(), example, info)
 
 
-@functools.lru_cache(maxsize=16)
+@once_per_key(maxsize=16)
 def _cached(spec: str, seed: int, digest: str) -> LoadedModel:
     return load(spec, seed)
 
 
 def load_cached(spec: str, seed: int = 0) -> LoadedModel:
     """`load(spec, seed)`, built once per process and key (a user file: per content of the file,
-    so an edited file is loaded afresh). Shared: never modify the returned model in place."""
+    so an edited file is loaded afresh), also when several threads (sessions) ask at once: they wait
+    for the one build. Shared: never modify the returned model in place."""
     return _cached(spec, int(seed), file_digest(spec))

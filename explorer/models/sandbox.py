@@ -24,16 +24,19 @@ import importlib
 import json
 import os
 import resource
+import select
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from explorer.concurrency import once_per_key, stage
 from explorer.models.spec import ModelSpecError
 
 TIMEOUT_S = 120.0  # import + construction + one forward + tracing of a user model
 MEMORY_MB = 6144  # address space of the child: torch itself maps ~3.5 GB of it
-_seen: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
 # Stages a higher layer runs in the child after the forward pass, as "what=module:function" (the function
 # takes the LoadedModel and returns facts for the report). The models layer names no package above it:
 # `explorer.graph` adds its tracing stage when it is imported.
@@ -65,32 +68,62 @@ def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = Non
     from explorer.models.user_file import file_digest
 
     stages = tuple(f"{what}={target}" for what, target in _STAGES.items())
-    key = (spec, file_digest(spec), stages)
-    if key in _seen:
-        return _seen[key]
+    return _probe(spec, file_digest(spec), stages, float(timeout_s), int(memory_mb))
+
+
+@once_per_key(maxsize=64)
+def _probe(spec: str, digest: str, stages: tuple[str, ...], timeout_s: float, memory_mb: int) -> dict[str, Any]:
+    """`probe` once per (file content, class, stages, limits), also when several sessions open it at once."""
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
            "OMP_NUM_THREADS": "1"}
     name = Path(spec.rpartition(":")[0]).name + ":" + spec.rpartition(":")[2]
-    try:
-        r = subprocess.run([sys.executable, "-m", "explorer.models.sandbox", spec, *stages], capture_output=True,
-                           text=True, timeout=timeout_s, env=env, preexec_fn=_limits(memory_mb), stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as e:
-        stage = _last_stage(e.stdout)
-        raise ModelSpecError(f"{name} did not finish {stage} within {timeout_s:g} s: it may loop forever or be far "
-                             "too big for this machine; make it finish (and smaller), then load it again") from None
+    r = _run_child([sys.executable, "-m", "explorer.models.sandbox", spec, *stages], env, memory_mb, timeout_s, name)
+    if r.returncode is None:  # still running at the limit (killed)
+        raise ModelSpecError(f"{name} did not finish {_last_stage(r.stdout)} within {timeout_s:g} s: it may loop "
+                             "forever or be far too big for this machine; make it finish (and smaller), then load it "
+                             "again")
     report = _report(r.stdout)
     if report is None or r.returncode != 0:
-        stage = _last_stage(r.stdout)
+        where = _last_stage(r.stdout)
         tail = (r.stderr or "").strip().splitlines()[-1:] or [""]
         if "MemoryError" in (r.stderr or "") or "can't allocate memory" in (r.stderr or "") or r.returncode == -9:
             raise ModelSpecError(f"{name} needs more memory than the {memory_mb:,} MB a user model may take "
-                                 f"while {stage}; make it smaller (fewer parameters, a smaller example input)")
-        raise ModelSpecError(f"{name} failed while {stage} in a child process: {tail[0][:300]}")
+                                 f"while {where}; make it smaller (fewer parameters, a smaller example input)")
+        raise ModelSpecError(f"{name} failed while {where} in a child process: {tail[0][:300]}")
     if report.get("error"):
         raise ModelSpecError(report["error"])
-    _seen[key] = report
     return report
+
+
+def _run_child(cmd: list[str], env: dict[str, str], memory_mb: int, timeout_s: float,
+               name: str) -> subprocess.CompletedProcess:
+    """Run the child under limits, reporting each stage it prints as it starts
+    (`explorer.concurrency.progress.stage`); `returncode` None when it ran past `timeout_s` (then killed)."""
+    deadline = time.monotonic() + timeout_s
+    out: list[str] = []
+    stage(f"checking {name} in a sandboxed child process: starting Python and torch")
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+                                preexec_fn=_limits(memory_mb), stdin=subprocess.DEVNULL)
+        with proc:
+            while (left := deadline - time.monotonic()) > 0:
+                if not select.select([proc.stdout], [], [], min(left, 1.0))[0]:
+                    continue
+                line = proc.stdout.readline()
+                if not line:
+                    break  # the child closed its output: it is done
+                out.append(line)
+                if line.startswith("stage "):
+                    stage(f"checking {name} in a sandboxed child process: {line[len('stage '):].strip()}")
+            try:
+                code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                code = None
+        err.seek(0)
+        return subprocess.CompletedProcess(cmd, code, "".join(out), err.read())  # type: ignore[arg-type]
 
 
 def _lines(out: Any) -> list[str]:
@@ -113,17 +146,17 @@ def _report(out: str) -> dict[str, Any] | None:
 
 def _child(spec: str, stages: list[str]) -> int:
     """The child's side: import, construct, forward, then `stages`; print each stage as it starts."""
-    def stage(s: str) -> None:
+    def say(s: str) -> None:
         print(f"stage {s}", flush=True)
 
-    stage("importing the file and constructing the model")
+    say("importing the file and constructing the model")
     try:
         import torch
 
         from explorer.models.user_file import load_file
 
         lm = load_file(spec)
-        stage("running its forward pass")
+        say("running its forward pass")
         args = lm.example_input if isinstance(lm.example_input, tuple) else (lm.example_input,)
         with torch.no_grad():
             out = lm.model(*args)
@@ -132,7 +165,7 @@ def _child(spec: str, stages: list[str]) -> int:
         report = {"params": sum(p.numel() for p in lm.model.parameters())}
         for s in stages:
             what, _, target = s.partition("=")
-            stage(what)
+            say(what)
             module, _, fn = target.partition(":")
             report.update(getattr(importlib.import_module(module), fn)(lm))
         report["stage"] = "done"

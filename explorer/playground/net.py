@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.concurrency import seeded
 from explorer.playground.config import PlaygroundConfig
 
 
@@ -86,7 +87,5 @@ class PlaygroundNet(nn.Module):
 
 def build_net(cfg: PlaygroundConfig) -> PlaygroundNet:
     """The network of `cfg`, initialised from `cfg.seed` (PyTorch's default init), float32."""
-    g = torch.random.fork_rng()
-    with g:
-        torch.manual_seed(cfg.seed)
+    with seeded(cfg.seed):  # the global generator is the process's: other sessions build at the same time
         return PlaygroundNet(cfg.widths, cfg.activation, cfg.skip_pairs())

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from explorer.concurrency import seeded
 from explorer.graph.dag import Arc, Dag
 from explorer.graph.unit import unit_dag
 from explorer.playground.config import PlaygroundConfig
@@ -39,8 +40,7 @@ from explorer.regions.redundancy import redundant_units
 
 @lru_cache(maxsize=32)
 def _structure(widths: tuple[int, ...], activation: str, skips: tuple[tuple[int, int], ...]) -> Dag:
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
+    with seeded(0):
         net = PlaygroundNet(list(widths), activation, list(skips))
     return unit_dag(net, torch.zeros(1, widths[0]), "playground")
 

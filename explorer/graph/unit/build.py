@@ -31,13 +31,13 @@ The numeric structure (the blocks, biases and activations) is kept in
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from explorer.concurrency.gc_pause import paused_gc
 from explorer.graph.dag import Arc, Dag, Node
 from explorer.graph.unit.expr import Term
 from explorer.graph.unit.net import Group
@@ -128,13 +128,8 @@ def unit_dag(model: nn.Module, example_input: torch.Tensor, name: str = "") -> D
     BatchNorm is read in eval form (running statistics). Raises `UnitLevelError` naming the
     first op the unit level cannot express (e.g. a matmul between activations), suggesting "op".
     """
-    gc_was_on = gc.isenabled()
-    gc.disable()  # tens of thousands of small Arc objects: cyclic GC passes would cost a third of the time
-    try:
+    with paused_gc():  # tens of thousands of small Arc objects: cyclic GC passes would cost a third of the time
         return _unit_dag(model, example_input, name)
-    finally:
-        if gc_was_on:
-            gc.enable()
 
 
 def _unit_dag(model: nn.Module, example_input: torch.Tensor, name: str) -> Dag:

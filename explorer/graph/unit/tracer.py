@@ -13,6 +13,7 @@ import torch
 import torch.fx as fx
 from torch import nn
 
+from explorer.concurrency import exclusive, stage
 from explorer.graph.unit.expr import Expr, add, cat
 from explorer.graph.unit.net import Group, UnitNet
 from explorer.graph.unit.ops import (PHIS, MaxPool, Phi, UnitLevelError, batchnorm_affine, channel_matrix, conv_bias,
@@ -67,7 +68,9 @@ class UnitTracer:
     # -- the walk --
     def run(self) -> UnitNet:
         try:
-            gm = fx.symbolic_trace(self.model)
+            stage("unit level: tracing with torch.fx, one node per neuron or channel")
+            with exclusive():  # fx patches torch's global state while it traces
+                gm = fx.symbolic_trace(self.model)
         except Exception as e:
             raise UnitLevelError(f"torch.fx could not trace {type(self.model).__name__}: {type(e).__name__}: {e}; "
                                  "the unit level needs a traceable model — try granularity 'op'") from e
