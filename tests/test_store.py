@@ -107,20 +107,30 @@ def _submit_many(path: str, start: int, n: int) -> None:
                             for j in range(1, 4)])
 
 
-def test_concurrent_submitters_lose_nothing_mix_nothing(tmp_path):
-    # two processes and two threads write at once
+def _spawn(target, args):
+    """One fresh process per argument tuple, started."""
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_submit_many, args=(str(tmp_path), k * 100, 15)) for k in (1, 2)]
+    procs = [ctx.Process(target=target, args=a) for a in args]
     for p in procs:
         p.start()
+    return procs
+
+
+def _join(procs):
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+
+
+def test_concurrent_submitters_lose_nothing_mix_nothing(tmp_path):
+    # two processes and two threads write at once
+    procs = _spawn(_submit_many, [(str(tmp_path), k * 100, 15) for k in (1, 2)])
     ts = [threading.Thread(target=_submit_many, args=(str(tmp_path), k * 100, 15)) for k in (3, 4)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    _join(procs)
     s = RunStore(tmp_path)
     runs = s.list_runs()
     assert len(runs) == 60
@@ -270,13 +280,7 @@ def test_the_migration_runs_once_when_two_processes_open_an_old_store(tmp_path):
     import shutil
 
     shutil.copytree(BEFORE / "store", tmp_path, dirs_exist_ok=True)
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_open_and_count, args=(str(tmp_path),)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    _join(_spawn(_open_and_count, [(str(tmp_path),)] * 2))
     s = RunStore(tmp_path)
     assert len(s.list_jobs()) == 6 and len(s.list_runs()) == 4
     tables = {r[0] for r in s._conn().execute("SELECT name FROM sqlite_master WHERE type='table'")}
