@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from explorer.models.key import ModelKey
+from explorer.server.identity import Identity
 from explorer.pruning.selection import Selection
 
 T = TypeVar("T")
@@ -85,6 +86,8 @@ SELECTION: Key[Selection] = Key("explorer.selection", Selection)  # Architecture
 RETRAIN: Key[RetrainRequest] = Key("explorer.retrain", RetrainRequest)
 GRID: Key[GridRequest] = Key("explorer.grid", GridRequest)
 BACKEND: Key[str] = Key("explorer.backend", str)  # the backend every page submits to (`ui.jobs`)
+MEMBER: Key[Identity] = Key("explorer.member", Identity)  # a class server: who this browser is (ui.join)
+MEMBER_TOKEN: Key[str] = Key("explorer.member_token", str)  # ... and the signed token its link carries
 
 
 def model() -> ModelKey:
