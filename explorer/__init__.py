@@ -18,6 +18,7 @@ lazy imports included).
 - `pruning`  — selections, validity, criteria, masks, compaction, export, the prune pipeline;
 - `training` — run configs, the roles a run starts as, the loop, the run store, jobs (worker, Ray);
 - `lottery`, `propagation`, `regions`, `playground` — the labs;
+- `overlays` — per-node metrics drawn on the DAG (params, MACs, latency, criterion scores, path mass);
 - `figures`  — plotly and SVG figures, the pyvis view, plotly event parsing;
 - `links`, `lessons` — shareable links and the guided lessons;
 - `cli`      — `python -m explorer COMMAND`.
@@ -34,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pruning",),
     ("training",),
     ("lottery", "propagation", "regions", "playground"),
+    ("overlays",),
     ("figures",),
     ("links", "lessons"),
     ("cli",),

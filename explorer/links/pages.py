@@ -146,6 +146,12 @@ def _activations() -> tuple[str, ...]:
     return tuple(ACTIVATIONS)
 
 
+def _overlays() -> tuple[str, ...]:
+    from explorer.overlays import METRICS
+
+    return tuple(METRICS)
+
+
 def _prune_criteria() -> tuple[str, ...]:
     from explorer.pruning.criteria.propose import CRITERIA
 
@@ -158,7 +164,8 @@ def _pages() -> dict[str, PageLink]:
                  model=False),
         PageLink("Architecture", "pages/1_Architecture.py", (
             Param("q", str, "", label="search"),
-            Param("free", bool, None, label="free-form view"))),
+            Param("free", bool, None, label="free-form view"),
+            Param("metric", str, "level", choices=_overlays(), label="overlay"))),
         PageLink("Decomposition", "pages/2_Decomposition.py", (
             Param("l", int, 1, lo=1, label="level"),
             Param("view", str, DEC_VIEWS[0], choices=DEC_VIEWS, label="view"),
