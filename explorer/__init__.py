@@ -21,6 +21,7 @@ lazy imports included).
 - `overlays` — per-node metrics drawn on the DAG (params, MACs, latency, criterion scores, path mass);
 - `figures`  — plotly and SVG figures, the pyvis view, plotly event parsing;
 - `links`, `lessons` — shareable links and the guided lessons;
+- `sidebyside` — two graphs compared: models A/B, dense/pruned, IMP rounds; their lifting diff;
 - `cli`      — `python -m explorer COMMAND`.
 """
 
@@ -38,5 +39,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("overlays",),
     ("figures",),
     ("links", "lessons"),
+    ("sidebyside",),
     ("cli",),
 )

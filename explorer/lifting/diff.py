@@ -147,24 +147,28 @@ def _slots(L: NumericLifting, node: str) -> np.ndarray:
     return np.arange(L.start[node], L.start[node] + L.size[node])
 
 
-def _mask(L: NumericLifting, removed: list[tuple[str, str]]) -> list[np.ndarray]:
-    """Per level: (k, 2) (local row, column) pairs of the entries the removed arcs own."""
-    out: list[list] = [[] for _ in range(L.L + 1)]
-    local = {int(s): k for l in range(1, L.L + 1) for k, s in enumerate(L.rows[l])}
-    for u, v in removed:
+def _mask(L: NumericLifting, removed: list[tuple[str, str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per level: the (local row, column) pairs (k, 2) of the entries the removed arcs own, and the index of
+    the arc (k,) in `removed` each pair belongs to."""
+    pairs: list[list] = [[] for _ in range(L.L + 1)]
+    owner: list[list] = [[] for _ in range(L.L + 1)]
+    local = np.zeros(L.N, dtype=np.int64)
+    for l in range(1, L.L + 1):
+        local[L.rows[l]] = np.arange(len(L.rows[l]))
+    for k, (u, v) in enumerate(removed):
         l = L.dag.level[v]
-        for r in _slots(L, v):
-            for c in _slots(L, u):
-                out[l].append((local[int(r)], int(c)))
-    return [np.array(m, dtype=np.int64).reshape(-1, 2) for m in out]
+        r, c = np.meshgrid(local[_slots(L, v)], _slots(L, u), indexing="ij")
+        pairs[l].append(np.stack([r.ravel(), c.ravel()], 1))
+        owner[l].append(np.full(r.size, k))
+    return [(np.concatenate(p) if p else np.zeros((0, 2), dtype=np.int64),
+             np.concatenate(o) if o else np.zeros(0, dtype=np.int64)) for p, o in zip(pairs, owner)]
 
 
 def _without(B: sp.csr_matrix, pairs: np.ndarray) -> sp.csr_matrix:
     if not len(pairs):
         return B
-    B = B.tolil(copy=True)
-    B[pairs[:, 0], pairs[:, 1]] = 0.0
-    return B.tocsr()
+    keep = sp.csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=B.shape)
+    return (B - B.multiply(keep)).tocsr()
 
 
 def removed_arc_terms(L: NumericLifting, removed: Any, x: Any, *, first_order: bool = False) -> ArcTerms:
@@ -180,7 +184,7 @@ def removed_arc_terms(L: NumericLifting, removed: Any, x: Any, *, first_order: b
     z = L.state(xx)
     B, d = _steps(L, xx)
     masks = _mask(L, arcs)
-    Bp = [B[0]] + [_without(B[l], masks[l]) for l in range(1, L.L + 1)]
+    Bp = [B[0]] + [_without(B[l], masks[l][0]) for l in range(1, L.L + 1)]
     n_out = len(L.out_slots)
     Q = np.zeros((L.N, n_out))  # ∂out/∂z_s, through every later use
     Q[L.out_slots, np.arange(n_out)] = 1.0
@@ -190,13 +194,14 @@ def removed_arc_terms(L: NumericLifting, removed: Any, x: Any, *, first_order: b
         rows = L.rows[l]
         R[rows] = d[l][:, None] * Q[rows]
         Q += steps[l].T @ R[rows]
-    terms = {}
-    for u, v in arcs:
-        rs, cs = _slots(L, v), _slots(L, u)
-        l = L.dag.level[v]
-        local = np.searchsorted(L.rows[l], rs)
-        f = B[l][local][:, cs] @ z[cs]  # (|v|,) the arc's term f_uv(x_u) at the dense state
-        terms[f"{u}->{v}"] = -(R[rs].T @ f)
+    per_arc = np.zeros((len(arcs), n_out))
+    for l in range(1, L.L + 1):
+        pairs, owner = masks[l]
+        if not len(pairs):
+            continue
+        vals = np.asarray(B[l][pairs[:, 0], pairs[:, 1]]).ravel() * z[pairs[:, 1]]  # f_uv(x_u), entry by entry
+        np.add.at(per_arc, owner, -R[L.rows[l][pairs[:, 0]]] * vals[:, None])  # − R'_v f_uv(x_u)
+    terms = {f"{u}->{v}": per_arc[k] for k, (u, v) in enumerate(arcs)}
     dense_out = z[L.out_slots]
     names = L.slot_names()
     pruned_out = np.concatenate([L.function_at(o, xx, removed_arcs=arcs).numpy().reshape(-1)
