@@ -77,13 +77,16 @@ def _entries(L: Lifting) -> dict[tuple[str, str], tuple[int, Any]]:
     return out
 
 
-def entry_diff(a: Lifting, b: Lifting, tol: float = 0.0) -> list[LevelDiff]:
+def entry_diff(a: Lifting, b: Lifting, tol: float = 0.0, rename_b: dict[str, str] | None = None) -> list[LevelDiff]:
     """Per level of `a` (levels 1..L), the entries of `T_l` that differ between `a` and `b` (see the module
-    doc); an entry only in `b` is placed at its own level in `b`. Both at the same granularity."""
+    doc); an entry only in `b` is placed at its own level in `b`. Both at the same granularity. `rename_b`
+    maps node ids of `b` to those of `a` (two models' matched nodes, `explorer.graph.match`)."""
     if a.granularity != b.granularity:
         raise LiftingError(f"cannot diff a {a.granularity}-level lifting with a {b.granularity}-level one: "
                            "build both graphs at the same granularity")
     ea, eb = _entries(a), _entries(b)
+    if rename_b:
+        eb = {(rename_b.get(r, r), rename_b.get(c, c)): v for (r, c), v in eb.items()}
     levels = max(a.L, b.L)
     only_a: list[list] = [[] for _ in range(levels + 1)]
     only_b: list[list] = [[] for _ in range(levels + 1)]

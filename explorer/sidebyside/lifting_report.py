@@ -56,13 +56,15 @@ def level_rows(cmp: Comparison) -> tuple[list[dict[str, Any]], str]:
     if cmp.a.dag.granularity == "block":
         return _arc_rows(cmp), "arcs of the block graphs (the lifting is defined at unit and op level)"
     try:
-        diff = entry_diff(lifting(cmp.a.dag), lifting(cmp.b.dag), tol=1e-12)
+        diff = entry_diff(lifting(cmp.a.dag), lifting(cmp.b.dag), tol=1e-12,
+                          rename_b=cmp.match.back if cmp.kind == "models" else None)
     except (LiftingError, KeyError) as e:
         return _arc_rows(cmp), f"arcs of the two graphs (their liftings could not be compared: {e})"
     rows = [{"level": d.level, "only in A": len(d.only_a), "only in B": len(d.only_b), "changed": len(d.changed),
              "|ΔT_l|": round(d.norm, 6)} for d in diff if d.n]
     how = ("T_l entries matched by (row, column) slot; |ΔT_l| the Frobenius norm of the difference"
-           if cmp.a.dag.granularity == "unit" else "operator entries of T_l matched by (row, column) node id")
+           if cmp.a.dag.granularity == "unit" else "operator entries of T_l matched by (row, column) node — B's nodes "
+           "renamed to their matches in A; an entry whose operator differs counts as changed")
     return rows, how
 
 
