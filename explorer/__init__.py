@@ -22,7 +22,8 @@ lazy imports included).
 - `figures`  — plotly and SVG figures, the pyvis view, plotly event parsing;
 - `links`, `lessons` — shareable links and the guided lessons;
 - `sidebyside` — two graphs compared: models A/B, dense/pruned, IMP rounds; their lifting diff;
-- `cli`      — `python -m explorer COMMAND`.
+- `cli`      — `python -m explorer COMMAND` (installed: `dag-explorer COMMAND`); `notebook` — `explorer.show`,
+  `explorer.compare` for Jupyter.
 """
 
 __version__ = "0.2.0"
@@ -40,5 +41,20 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("figures",),
     ("links", "lessons"),
     ("sidebyside",),
-    ("cli",),
+    ("cli", "notebook"),
 )
+
+
+def show(model_or_spec, granularity=None, metric="level", **kw):  # noqa: ANN001, ANN201 - see explorer.notebook
+    """The interactive DAG inline in Jupyter: `explorer.notebook.show` (imported on first call: `import explorer`
+    stays light, no torch)."""
+    from explorer.notebook import show as _show
+
+    return _show(model_or_spec, granularity, metric, **kw)
+
+
+def compare(a=None, b=None, **kw):  # noqa: ANN001, ANN201 - see explorer.notebook
+    """Two graphs side by side with their lifting diff, inline in Jupyter: `explorer.notebook.compare`."""
+    from explorer.notebook import compare as _compare
+
+    return _compare(a, b, **kw)

@@ -33,13 +33,9 @@ def comparison(kind: str, a: str, b: str, g: str, export: str, exp: str, i: int,
 
 @st.cache_resource(show_spinner="computing the overlay…", max_entries=32)
 def _overlay(_cmp, cmp_key: tuple, side: str, name: str):
-    from explorer.overlays import Overlay, overlay
+    from explorer.sidebyside import side_overlay
 
-    s = _cmp.a if side == "a" else _cmp.b
-    if name == "kept":
-        return Overlay("kept", "fraction", {n: s.kept.get(n, 1.0) for n in s.dag.order()}) if s.kept or \
-            _cmp.kind != "models" else None
-    return overlay(name, s.dag, s.model)
+    return side_overlay(_cmp.a if side == "a" else _cmp.b, name)
 
 
 @st.cache_resource(show_spinner="output change by removed arc…", max_entries=8)

@@ -9,7 +9,8 @@
 """
 
 from explorer.sidebyside.lifting_report import arc_terms, level_rows
-from explorer.sidebyside.sides import KINDS, CompareError, Comparison, Side, of_export, of_models, of_rounds
+from explorer.sidebyside.sides import (KINDS, CompareError, Comparison, Side, of_export, of_models, of_rounds,
+                                     side_overlay)
 
 __all__ = ["KINDS", "CompareError", "Comparison", "Side", "arc_terms", "level_rows", "of_export", "of_models",
-           "of_rounds"]
+           "of_rounds", "side_overlay"]

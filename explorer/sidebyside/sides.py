@@ -48,6 +48,16 @@ class Comparison:
         return f"{self.a.label} vs {self.b.label}"
 
 
+def side_overlay(side: Side, name: str) -> Any:
+    """The overlay `name` on one side: any of `explorer.overlays.METRICS`, or "kept" — the fraction of each
+    node's weights the side's mask keeps (1 where it has no mask)."""
+    from explorer.overlays import Overlay, overlay
+
+    if name == "kept":
+        return Overlay("kept", "fraction", {n: side.kept.get(n, 1.0) for n in side.dag.order()})
+    return overlay(name, side.dag, side.model)
+
+
 def _pair(kind: str, a: Side, b: Side, *notes: str) -> Comparison:
     return Comparison(kind, a, b, match_nodes(a.dag, b.dag), tuple(notes))
 
