@@ -61,6 +61,8 @@ def side_by_side(a: Dag, b: Dag, match: Match, *, title_a: str = "A", title_b: s
         for t in part.data:
             if t.name == TRACE_NODES and getattr(t.marker, "colorbar", None) is not None:
                 t.marker.showscale = col == 2 and overlay_b is not None
+            if col == 2:
+                t.showlegend = False  # one legend entry per kind of trace
             fig.add_trace(t, row=1, col=col)
     n = len(fa.data)
     if overlay_a is not None and overlay_b is not None:  # one colour scale for both panes

@@ -23,7 +23,6 @@ from explorer.graph.dag import Dag
 from explorer.overlays.base import Overlay
 
 SCALE = "Viridis"
-MISSING = "#d0d0d0"
 
 
 def _ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
@@ -46,9 +45,10 @@ def with_overlay(fig: go.Figure, dag: Dag, ov: Overlay, by: str = "color") -> go
     finite = np.isfinite(v)
     c = np.log10(1 + np.clip(v, 0, None)) if ov.log else v.copy()
     lo, hi = (float(c[finite].min()), float(c[finite].max())) if finite.any() else (0.0, 1.0)
-    hi = hi if hi > lo else lo + 1.0
+    lo, hi = ov.range if ov.range is not None else (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
     title = f"{ov.name} ({ov.unit})" + (", log scale" if ov.log else "")
-    hover = [f"{h}<br><b>{ov.name}: {x:.4g} {ov.unit}</b>" + (" (noisy)" if i in ov.flagged else "")
+    hover = [f"{h}<br><b>{ov.name}: " + (f"{x:.4g} {ov.unit}" if np.isfinite(x) else "no value") + "</b>"
+             + (" (noisy)" if i in ov.flagged else "")
              for h, x, i in zip(nodes.hovertext, v, ids)]
     symbols = ["circle-x" if i in ov.flagged else "circle" for i in ids]
     if by == "color":
@@ -58,8 +58,10 @@ def with_overlay(fig: go.Figure, dag: Dag, ov: Overlay, by: str = "color") -> go
         colors = np.where(finite, c, lo)
         nodes.update(marker=dict(color=colors, cmin=lo, cmax=hi, colorscale=SCALE, colorbar=cbar, symbol=symbols),
                      hovertext=hover)
-        if not finite.all():  # nodes the metric does not cover: grey
-            nodes.marker.color = [MISSING if not f else float(x) for f, x in zip(finite, colors)]
+        if not finite.all():  # nodes the metric does not cover (no weights): hollow and faint
+            op = np.asarray(nodes.marker.opacity if nodes.marker.opacity is not None else 1.0, dtype=float)
+            nodes.marker.opacity = np.where(finite, np.broadcast_to(op, finite.shape), 0.35)
+            nodes.marker.symbol = [s if f else "circle-open" for s, f in zip(symbols, finite)]
     else:
         base = np.asarray(nodes.marker.size, dtype=float)
         s = np.where(finite, (c - lo) / (hi - lo), 0.0)

@@ -35,6 +35,7 @@ class Overlay:
     notes: tuple[str, ...] = ()
     flagged: frozenset[str] = frozenset()
     log: bool = False  # values span orders of magnitude: colour by log10(1 + v)
+    range: tuple[float, float] | None = None  # a fixed colour range (a fraction: (0, 1)); None: the values'
 
     def __repr__(self) -> str:
         v = list(self.values.values())

@@ -55,6 +55,9 @@ def layer_scores(name: str, model: Any, x: Any, *, seed: int = 0, dataset: str |
         scores = crit.unit_scores(ctx) if crit.unit_scores is not None else crit.weight_scores(ctx)
     except CriterionError as e:
         raise OverlayError(f"{name}: {e}") from e
+    except RuntimeError as e:  # e.g. SynFlow's all-ones input fed to an embedding of token ids
+        raise OverlayError(f"{name} cannot score {type(model).__name__} on its example input ({str(e)[:160]}); "
+                           "pick params, MACs, latency or |w| for this model") from e
     return scores, layers, crit.reduce
 
 

@@ -1,7 +1,7 @@
 """Measured per-node latency: each traced op timed by the torch profiler on the example input.
 
 The op graph's `torch.fx` module runs node by node under `torch.profiler.profile`, each node
-inside its own `record_function` label, after `warmup` untimed runs and for `repeats` timed ones.
+inside its own `record_function` label, after `warmup` untimed runs and for `repeats` timed ones (3 and 15; past `BIG` nodes 1 and 5).
 A node's value is the median of its repeats (CPU time, microseconds); a node whose inter-quartile
 range exceeds half its median, or whose median is under the profiler's resolution (~2 µs), is
 flagged noisy. A block's latency is the sum of its member ops'.
@@ -28,6 +28,7 @@ from explorer.overlays.base import Overlay, OverlayError
 
 WARMUP = 3
 REPEATS = 15
+BIG = 400  # nodes; past this, 1 warm-up and 5 timed runs (a run of a 1,900-op graph node by node takes ~1 s)
 NOISE = 0.5  # IQR / median above this: the value is flagged noisy
 FLOOR_US = 2.0  # medians below this are at the profiler's resolution
 _LABEL = "node::"
@@ -46,8 +47,11 @@ def _iqr(v: list[float]) -> float:
     return q[2] - q[0]
 
 
-def op_latency(dag: Dag, x: Any = None, *, warmup: int = WARMUP, repeats: int = REPEATS) -> Overlay:
+def op_latency(dag: Dag, x: Any = None, *, warmup: int | None = None, repeats: int | None = None) -> Overlay:
     """Per-op latency (µs) of an op-level `dag` traced by torch.fx (see the module doc)."""
+    big = len(dag.nodes) > BIG
+    warmup = warmup if warmup is not None else 1 if big else WARMUP
+    repeats = repeats if repeats is not None else 5 if big else REPEATS
     gm = dag.meta.get("graph_module")
     if gm is None:
         raise OverlayError(f"{dag.name or 'this graph'} has no traced module to time (an ONNX file, or a graph "
@@ -80,7 +84,7 @@ def op_latency(dag: Dag, x: Any = None, *, warmup: int = WARMUP, repeats: int = 
     return Overlay("latency", "µs", values, notes, frozenset(noisy))
 
 
-def latency(dag: Dag, model: Any, x: Any, *, warmup: int = WARMUP, repeats: int = REPEATS) -> Overlay:
+def latency(dag: Dag, model: Any, x: Any, *, warmup: int | None = None, repeats: int | None = None) -> Overlay:
     """Per-node latency (µs): op graphs directly, block graphs as the sum of their member ops'."""
     if dag.granularity == "op":
         return op_latency(dag, x, warmup=warmup, repeats=repeats)

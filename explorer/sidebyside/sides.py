@@ -50,11 +50,12 @@ class Comparison:
 
 def side_overlay(side: Side, name: str) -> Any:
     """The overlay `name` on one side: any of `explorer.overlays.METRICS`, or "kept" — the fraction of each
-    node's weights the side's mask keeps (1 where it has no mask)."""
+    weighted node's weights the side's mask keeps (1 without a mask; nodes without weights are left out)."""
     from explorer.overlays import Overlay, overlay
 
     if name == "kept":
-        return Overlay("kept", "fraction", {n: side.kept.get(n, 1.0) for n in side.dag.order()})
+        return Overlay("kept", "fraction", {n.id: side.kept.get(n.id, 1.0) for n in side.dag.nodes if n.params},
+                       range=(0.0, 1.0))
     return overlay(name, side.dag, side.model)
 
 
