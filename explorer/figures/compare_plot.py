@@ -79,7 +79,7 @@ def side_by_side(a: Dag, b: Dag, match: Match, *, title_a: str = "A", title_b: s
     fig.update_xaxes(matches="x", title_text="level", showgrid=True, gridcolor="#eee", zeroline=False)
     fig.update_yaxes(matches="y", visible=False, range=y_range)
     fig.update_layout(height=height or max(fa.layout.height or 400, fb.layout.height or 400), plot_bgcolor="white",
-                      margin=dict(l=10, r=10, t=40, b=70), dragmode="zoom", hovermode="closest",
-                      clickmode="event+select", legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
+                      margin=dict(l=10, r=10, t=40, b=90), dragmode="zoom", hovermode="closest",
+                      clickmode="event+select", legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
                       uirevision=f"{a.name}-{b.name}-{a.granularity}", meta={"nodes": [n - 1, 2 * n - 1]})
     return fig
