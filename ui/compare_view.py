@@ -38,6 +38,25 @@ def _overlay(_cmp, cmp_key: tuple, side: str, name: str):
     return side_overlay(_cmp.a if side == "a" else _cmp.b, name)
 
 
+@st.cache_resource(show_spinner="diffing the liftings…", max_entries=8)
+def _level_rows(_cmp, cmp_key: tuple):
+    from explorer.sidebyside import level_rows
+
+    return level_rows(_cmp)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _figure(_cmp, cmp_key: tuple, metric: str, changes: bool, sel_a: tuple, sel_b: tuple, search: str):
+    """The side-by-side figure of one view (cached: a rerun that changes nothing in it does not draw it again)."""
+    from explorer.figures.compare_plot import side_by_side
+
+    ov = (_overlay(_cmp, cmp_key, "a", metric), _overlay(_cmp, cmp_key, "b", metric)) if metric != "level" \
+        else (None, None)
+    return side_by_side(_cmp.a.dag, _cmp.b.dag, _cmp.match, title_a=_cmp.a.label, title_b=_cmp.b.label,
+                        changes_only=changes, selected_a=sel_a, selected_b=sel_b, dimmed_b=_cmp.b.removed_nodes,
+                        overlay_a=ov[0], overlay_b=ov[1], search=search or None)
+
+
 @st.cache_resource(show_spinner="output change by removed arc…", max_entries=8)
 def _terms(_cmp, cmp_key: tuple, seed: int):
     from explorer.sidebyside import arc_terms
@@ -105,20 +124,16 @@ def _selection(cmp, fig_key: str) -> tuple[list[str], list[str]]:
 
 
 def panes(cmp, key: tuple) -> None:
-    from explorer.figures.compare_plot import side_by_side
-
     c1, c2, c3 = st.columns([4, 1, 2])
     metric = c1.segmented_control("Colour nodes by", METRICS, key="cmp.metric") or "level"
     changes = c2.toggle("changes only", key="cmp.changes", help="dim the nodes that are the same on both sides")
     search = c3.text_input("Search (id, op or module)", key="cmp.search")
-    ov = (None, None)
-    if metric != "level":
-        with guard(f"computing the {metric} overlay"):
-            ov = (_overlay(cmp, key, "a", metric), _overlay(cmp, key, "b", metric))
     sel_a, sel_b = _selection(cmp, "cmp.fig")
-    fig = side_by_side(cmp.a.dag, cmp.b.dag, cmp.match, title_a=cmp.a.label, title_b=cmp.b.label,
-                       changes_only=changes, selected_a=sel_a, selected_b=sel_b, dimmed_b=cmp.b.removed_nodes,
-                       overlay_a=ov[0], overlay_b=ov[1], search=search or None)
+    fig = None
+    with guard(f"computing the {metric} overlay"):
+        fig = _figure(cmp, key, metric, changes, tuple(sel_a), tuple(sel_b), search)
+    if fig is None:  # the overlay failed (said above): the graphs by level
+        fig = _figure(cmp, key, "level", changes, tuple(sel_a), tuple(sel_b), search)
     st.session_state["cmp.fig.nodes"] = tuple(fig.layout.meta["nodes"])
     st.plotly_chart(fig, key="cmp.fig", on_select="rerun", selection_mode=("points", "box", "lasso"),
                     config={"scrollZoom": True, "displaylogo": False})
@@ -132,10 +147,8 @@ def panes(cmp, key: tuple) -> None:
 
 
 def lifting_diff(cmp, key: tuple) -> None:
-    from explorer.sidebyside import level_rows
-
     st.subheader("Lifting diff")
-    rows, how = level_rows(cmp)
+    rows, how = _level_rows(cmp, key)
     st.caption(f"Per level: {how}.")
     if rows:
         st.dataframe(rows, hide_index=True, key="cmp.levels")
