@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.runtime.device import use_threads
-from ui import classroom
+from ui import classroom, join
 from ui.nav import mark_navigation, pending_page
 from ui.warmup import start as warm_up
 
@@ -44,6 +44,9 @@ PAGES = [  # (file, title, icon)
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]
 by_file = {f: st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exists()}
 pages += list(by_file.values())
+if not join.admitted():  # a class server (`python -m explorer serve --classroom`): the join form first
+    st.navigation(pages, position="hidden")
+    st.stop()
 mark_navigation()
 nav = st.navigation(pages)
 classroom_slot = st.sidebar.container()  # filled after the page ran (its link may have set the mode)

@@ -10,6 +10,7 @@ lazy imports included).
 
 - `paths`    — every place on disk (the data folder); `config` — the `Spec` base of every config;
 - `runtime`  — where work computes (device) and on how many threads; `data` — offline datasets;
+- `server`   — the class server: its settings, members' signed identities, the roster;
 - `concurrency` — sessions as threads of one process: the lock over torch's global state, compute-once
   caches, progress reports;
 - `models`   — the zoo, torchvision classifiers, user files, the model key;
@@ -30,7 +31,7 @@ __version__ = "0.2.0"
 
 # The layers, lowest first (the one statement of the order; README "Layout of the code" cites it).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paths", "config", "runtime", "data", "concurrency"),
+    ("paths", "config", "runtime", "data", "concurrency", "server"),
     ("models",),
     ("graph",),
     ("lifting",),

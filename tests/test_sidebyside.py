@@ -128,8 +128,23 @@ def test_compare_page_models_rounds_and_link():
     assert q["kind"] == "rounds" and q["j"] == "3"
 
 
-def test_compare_page_dense_vs_pruned_unit_terms(pruned_export):
-    folder, _, _ = pruned_export
+def test_compare_page_dense_vs_pruned_unit_terms(pruned_export, tmp_path, monkeypatch):
+    import shutil
+
+    from explorer import paths
+
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
+    outside, _, _ = pruned_export
+    at = AppTest.from_file(str(ROOT / "pages/9_Compare.py"), default_timeout=300)
+    at.session_state["cmp.kind"] = "pruned"
+    at.session_state["cmp.export"] = str(outside)
+    at.run()
+    assert not at.exception and at.error and "outside the exports folder" in at.error[0].value
+    at = AppTest.from_file(str(ROOT / "pages/9_Compare.py"), default_timeout=300)
+    at.session_state["cmp.a"] = "/tmp/evil.py:Net"
+    at.run()
+    assert not at.exception and at.error and "outside the models folder" in at.error[0].value
+    folder = shutil.copytree(outside, paths.exports() / outside.name)
     at = AppTest.from_file(str(ROOT / "pages/9_Compare.py"), default_timeout=300)
     at.session_state["cmp.kind"] = "pruned"
     at.session_state["cmp.export"] = str(folder)

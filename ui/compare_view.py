@@ -20,13 +20,22 @@ METRICS = ("level", "params", "macs", "latency", "magnitude", "synflow", "kept")
 @st.cache_resource(show_spinner="building the two graphs…", max_entries=8)
 def comparison(kind: str, a: str, b: str, g: str, export: str, exp: str, i: int, j: int):
     """The `explorer.sidebyside.Comparison` of the page's settings (cached; treat as read-only)."""
-    from explorer import sidebyside as sbs
+    from pathlib import Path
 
-    if kind == "models":
-        return sbs.of_models(a, b, g)
+    from explorer import paths
+    from explorer import sidebyside as sbs
+    from explorer.models.user_store import check_allowed
+
+    if kind == "models":  # a file model runs only from the models folder (never on a class server)
+        return sbs.of_models(check_allowed(a), check_allowed(b), g)
     if kind == "pruned":
         if not export:
             raise sbs.CompareError("choose a Prune export folder (export one from the Prune page first)")
+        try:
+            Path(export).resolve().relative_to(paths.exports().resolve())
+        except ValueError:
+            raise sbs.CompareError(f"{export} is outside the exports folder ({paths.exports()}); the page opens "
+                                   "the Prune page's exports only") from None
         return sbs.of_export(export)
     return sbs.of_rounds(i, j, experiment=exp, granularity=g)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from explorer.models.key import ModelKey
+from explorer.server.identity import Identity
 from explorer.pruning.selection import Selection
 
 T = TypeVar("T")
@@ -84,6 +85,8 @@ ONNX_BYTES: Key[bytes] = Key("explorer.onnx_bytes", bytes)  # an uploaded ONNX f
 SELECTION: Key[Selection] = Key("explorer.selection", Selection)  # Architecture -> Prune, and Prune's own
 RETRAIN: Key[RetrainRequest] = Key("explorer.retrain", RetrainRequest)
 GRID: Key[GridRequest] = Key("explorer.grid", GridRequest)
+MEMBER: Key[Identity] = Key("explorer.member", Identity)  # a class server: who this browser is (ui.join)
+MEMBER_TOKEN: Key[str] = Key("explorer.member_token", str)  # ... and the signed token its link carries
 
 
 def model() -> ModelKey:
