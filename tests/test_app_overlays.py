@@ -37,7 +37,9 @@ def test_the_overlay_choice_recolours_the_nodes_with_a_unit():
 
 def test_a_metric_that_does_not_apply_falls_back_to_level():
     at = AppTest.from_file(str(ROOT / "pages/1_Architecture.py"), default_timeout=240)
-    at.session_state["arch.metric"] = "path_mass"  # unit level only; the page opens at op level
+    at.session_state["arch.metric"] = "latency"  # timed per op: not at unit level
     at.run()
+    assert at.session_state["arch.metric"] == "latency"
+    at.sidebar.radio(key="arch.granularity").set_value("unit").run()
     assert not at.exception and not at.error
     assert at.session_state["arch.metric"] == "level"

@@ -78,9 +78,18 @@ def test_path_mass_equals_an_explicit_path_enumeration():
         assert got[n] == pytest.approx(want[n], rel=1e-9, abs=1e-12), n
 
 
-def test_path_mass_refuses_other_granularities():
-    with pytest.raises(OverlayError, match="unit level"):
-        overlay("path_mass", build_dag("mlp_skip"), models.load_cached("mlp_skip").model)
+def test_op_level_path_mass_and_spread_are_their_layers_units():
+    model = models.load_cached("mlp_skip").model
+    unit, op, block = (build_dag("mlp_skip", g) for g in ("unit", "op", "block"))
+    mu, mo, mb = (overlay("path_mass", g, model).values for g in (unit, op, block))
+    for layer in ("fc1", "fc2", "fc3", "out"):
+        want = sum(v for k, v in mu.items() if k.startswith(layer + "["))
+        assert mo[layer] == pytest.approx(want, rel=1e-12) and mb[layer] == pytest.approx(want, rel=1e-12)
+    assert math.isnan(mo["relu"]) and math.isnan(mo["add"]), "nodes without a layer have no value"
+    su, so = (overlay("jacobian_spread", g, model).values for g in (unit, op))
+    assert so["fc2"] == pytest.approx(su["fc2[0]"], rel=1e-12)  # one level per layer: its spread
+    with pytest.raises(OverlayError, match="unit level"):  # a model without a unit level says so
+        overlay("path_mass", build_dag("transformer_tiny"), models.load_cached("transformer_tiny").model)
 
 
 @pytest.mark.parametrize("name", ["magnitude", "synflow", "snip"])
@@ -163,6 +172,7 @@ def test_unknown_metric_and_onnx_like_graphs_get_clear_errors():
         overlay("latency", dag, None)
     assert available(dag, with_model=False) == ["level", "params", "macs"]
     assert set(available(build_dag("mlp_skip", "unit"))) == set(METRICS) - {"latency"}
+    assert set(available(dag)) == set(METRICS)
 
 
 def test_cli_levels_metric_json(capsys):
@@ -172,8 +182,8 @@ def test_cli_levels_metric_json(capsys):
     assert {n["id"]: n["params"] for n in doc["nodes"]} == doc["overlay"]["values"]
     assert main(["levels", "mlp_skip", "--granularity", "unit", "--metric", "synflow"]) == 0
     assert "synflow [score]" in capsys.readouterr().out
-    assert main(["levels", "mlp_skip", "--metric", "path_mass"]) == 2
-    assert "unit level" in capsys.readouterr().err
+    assert main(["levels", "mlp_skip", "--metric", "flops"]) == 2
+    assert "choose one of" in capsys.readouterr().err
 
 
 def test_the_figure_colours_nodes_by_the_metric_with_a_unit_on_the_colour_bar():

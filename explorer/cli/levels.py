@@ -5,7 +5,7 @@ With `--json` it prints exactly `Dag.to_json()` (`{"nodes": [{"id", "level", "op
 op, shape, params) and one summary line.
 
 `--metric NAME` adds an overlay (`explorer.overlays`): with `--json` the document gains
-`"overlay": {"name", "unit", "values": {node id: value}, "notes", "flagged"}`; the table gains a column.
+`"overlay": {"name", "unit", "values": {node id: value or null}, "notes", "flagged"}`; the table gains a column.
 """
 
 from __future__ import annotations

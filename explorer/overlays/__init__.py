@@ -7,12 +7,13 @@ applies to and `compute(dag, model, x)`. `overlay(name, dag, model, x)` computes
 - `timing`     — measured per-node latency (torch profiler, warm-up and repeats, noisy nodes flagged);
 - `scores`     — a pruning criterion's score per node (magnitude, SNIP, SynFlow, spline);
 - `path_mass`  — the path mass through each node (partial products of |T|: SynFlow's quantity);
-- `spread`     — the per-level Jacobian spread of the Signal lab.
+- `spread`     — the per-level Jacobian spread of the Signal lab;
+- `units`      — unit-level values carried up to the op and block graphs (a layer's node: its units').
 
     >>> from explorer.graph.build import build_dag
     >>> dag = build_dag("mlp_skip")
     >>> sorted(available(dag))[:4]
-    ['latency', 'level', 'macs', 'magnitude']
+    ['jacobian_spread', 'latency', 'level', 'macs']
     >>> overlay("params", dag).values["fc1"]
     4100.0
 """
@@ -52,10 +53,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     *(Metric(c, "score", _CRITERION_HELP[c], ALL if c != "spline" else ("unit", "op", "block"),
              _lazy("scores", "criterion_overlay", c), needs_model=True) for c in _CRITERION_HELP),
     Metric("path_mass", "Σ path |w| products", "sum over input→output paths through the node of the products "
-           "of |weights| (partial products of |T|: what SynFlow scores)", ("unit",),
+           "of |weights| (partial products of |T|: what SynFlow scores); op/block: a layer's units summed", ALL,
            _lazy("path_mass", "path_mass"), needs_model=True, log=True),
     Metric("jacobian_spread", "σ std", "std of the singular values of the node's level step D_l(x) T_l(x) "
-           "(Signal lab; 0 = isometry)", ("unit",), _lazy("spread", "jacobian_spread"), needs_model=True),
+           "(Signal lab; 0 = isometry); op/block: a layer's units' level", ALL, _lazy("spread", "jacobian_spread"),
+           needs_model=True),
 )}
 
 

@@ -43,7 +43,8 @@ class Overlay:
         return f"Overlay({self.name} [{self.unit}]: {len(v)} nodes, {span})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "unit": self.unit, "values": self.values, "notes": list(self.notes),
+        values = {k: (None if v != v else v) for k, v in self.values.items()}  # NaN (no value) is JSON null
+        return {"name": self.name, "unit": self.unit, "values": values, "notes": list(self.notes),
                 "flagged": sorted(self.flagged)}
 
 

@@ -51,7 +51,12 @@ def slot_masses(L: NumericLifting) -> tuple[np.ndarray, np.ndarray]:
 
 
 def path_mass(dag: Dag, model: Any, x: Any) -> dict[str, float]:
-    """Each unit node's path mass (see the module doc)."""
+    """Each unit node's path mass (see the module doc); on an op or block graph, each layer node's: the sum
+    over its units (`explorer.overlays.units`)."""
+    if dag.granularity != "unit":
+        from explorer.overlays.units import from_units, unit_graph
+
+        return from_units(dag, model, path_mass(unit_graph(dag, model), model, x))
     L = NumericLifting(dag)
     f, b = slot_masses(L)
     m = f * b

@@ -17,7 +17,14 @@ K = 4
 
 
 def jacobian_spread(dag: Dag, model: Any, x: Any, *, k: int = K, seed: int = 0) -> Overlay:
-    """Per node: the std of the singular values of its level's lifting step at `k` inputs (level 0: 0)."""
+    """Per node: the std of the singular values of its level's lifting step at `k` inputs (level 0: 0); on an
+    op or block graph, a layer node shows its units' level's (`explorer.overlays.units`)."""
+    if dag.granularity != "unit":
+        from explorer.overlays.units import from_units, unit_graph
+
+        unit = unit_graph(dag, model)
+        return Overlay("jacobian_spread", "σ std", from_units(dag, model, jacobian_spread(unit, model, None, k=k,
+                                                                                           seed=seed).values, "mean"))
     x0 = dag.meta["unit_net"].example_input if x is None else x
     x0 = torch.as_tensor(x0).reshape(1, *dag.meta["unit_net"].input_shape)
     g = torch.Generator().manual_seed(seed)
