@@ -23,6 +23,7 @@ are listed and the result is flagged, with the residual against the pruned netwo
 
     >>> import torch
     >>> from explorer.graph.unit import unit_dag
+    >>> _ = torch.manual_seed(0)  # weights for which removing the arc keeps the ReLU pattern at x = (1, 1)
     >>> net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1)).double()
     >>> from explorer.lifting import NumericLifting
     >>> L = NumericLifting(unit_dag(net, torch.ones(1, 2, dtype=torch.float64), "tiny"))
