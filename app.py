@@ -39,6 +39,7 @@ PAGES = [  # (file, title, icon)
     ("pages/6_Signal_propagation.py", "Signal propagation", ":material/ssid_chart:"),
     ("pages/7_Playground.py", "Playground", ":material/scatter_plot:"),
     ("pages/8_Learn.py", "Learn", ":material/school:"),
+    ("pages/9_Compare.py", "Compare", ":material/compare:"),
 ]
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]
