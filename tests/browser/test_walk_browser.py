@@ -10,7 +10,7 @@ person would check there — not only that nothing raised.
   the level count the page shows equals the longest input-to-node path of the library's graph (counted here
   on its arcs), Decomposition's badge says verified, each view's websocket payload is within 3 MB.
 - **Demo-giver**: Prune on mlp_skip (op): a click on a node marker selects it; the removal counts equal the
-  parameters of the removed modules (counted here with torch) and the library's MACs; Prune; the export
+  parameters and multiply-adds of the removed Linear maps (counted here with torch); Prune; the export
   downloads and the library reads it back; Retrain (one click) to the verdict, which names the dense run and
   both controls at the ticket's size.
 
@@ -109,7 +109,7 @@ def _nav_to(page, title: str) -> None:
         has=page.locator('[data-testid="stMarkdownContainer"]', has_text=re.compile(rf"^\s*{title}\s*$")))
     nav.first.dispatch_event("click")  # classroom mode zooms the app with CSS: Playwright's geometry misses it
     page.wait_for_url(re.compile(rf"/{title.replace(' ', '_')}(\?|$)"), timeout=IDLE_TIMEOUT)
-    wait_idle(page)
+    wait_idle(page, settle_ms=300)  # the switch is seen (the URL): what is left is the page's drawing
 
 
 def test_teacher_walks_every_lesson_step_in_classroom_mode(browser, app_url):
@@ -145,17 +145,30 @@ def test_teacher_walks_every_lesson_step_in_classroom_mode(browser, app_url):
                     _nav_to(p, "Learn")
                 assert step.title in main.locator("h2").first.inner_text(), f"{where}: Learn did not come back to it"
             if i + 1 == len(steps):
-                assert p.get_by_role("button", name="Next →").is_disabled(), "Next after the last step of all"
+                last = p.get_by_role("button", name="Next →")  # above and below the step
+                assert last.count() == 2 and all(last.nth(k).is_disabled() for k in range(2)), "Next after the last step"
                 break
-            nxt = "Next lesson →" if n == len(les.steps) else "Next →"
+            nxt, (to, m) = "Next lesson →" if n == len(les.steps) else "Next →", steps[i + 1]
             with timed("teacher", f"{where}: {nxt}"), frames.budget(f"{where}: {nxt}"):
                 p.get_by_role("button", name=nxt).first.click()
-                wait_idle(p)
+                wait_until(p, f"{nxt} from {where} to move on", lambda: _query(p.url).get("lesson") == to.slug
+                           and _query(p.url).get("step", "1") == str(m), 120, shot="walk_teacher_next_timeout")
+                wait_idle(p, settle_ms=300)  # the move is seen (the URL): what is left is the step's drawing
     except BaseException:
         screenshot(p, "walk_teacher_failed")
         raise
     finally:
         ctx.close()
+
+
+def _config_default(page: str, key: str):
+    """The default of setting `key` of the experiment the Playground or the Lottery page configures: these
+    pages write into their URL only what differs from it (and the Playground no link version)."""
+    from explorer.lottery.experiment import LotteryConfig
+    from explorer.playground.config import PlaygroundConfig
+
+    spec = {"Playground": PlaygroundConfig, "Lottery": LotteryConfig}.get(page)
+    return next((s.default for s in spec.settings() if s.name == key), None) if spec else None
 
 
 def _open_the_view(p, les, n: int) -> None:
@@ -167,12 +180,17 @@ def _open_the_view(p, les, n: int) -> None:
     wait_idle(p)
     assert_no_errors(p)
     got = _query(p.url)
-    assert all(got.get(k) == v for k, v in step.link.query.items() if k != "v"), (where, p.url)  # (the
-    # Playground writes its own settings without the link version)
+    differs = {k: v for k, v in step.link.query.items() if k != "v" and got.get(k) != v
+               and (k in got or str(_config_default(step.link.page, k)) != v)}
+    assert not differs, f"{where}: {step.link.page} opened without {differs} ({p.url})"
     if les.number in (5, 8):  # the lottery lessons open on the shipped results
         assert NO_RESULTS not in _main_text(p), f"{where}: {step.link.page} opened empty"
         assert p.locator(".js-plotly-plot").count() > 0, f"{where}: no chart of the results"
-    missing = _controls_missing(p, named_controls(step.try_this))
+    names, t0 = named_controls(step.try_this), time.monotonic()
+    missing = _controls_missing(p, names)
+    while missing and time.monotonic() - t0 < 180:  # the Playground's Play comes with the worker's first frame
+        p.wait_for_timeout(500)
+        missing = _controls_missing(p, names)
     if missing:
         screenshot(p, f"walk_teacher_{les.slug}_{n}_view")
     assert not missing, f"{where}: its try-this names {missing}, which {step.link.page} does not show"
@@ -229,12 +247,19 @@ def _slider_max(page, label: str) -> int:
     return int(s.inner_text().split()[-1])  # label, value, then the ends of its range: the last is its maximum
 
 
+DAG_TITLE = """() => {
+    for (const p of document.querySelectorAll('.js-plotly-plot'))
+        if ((p.data || []).some(t => t.name === 'nodes')) return (p.layout.title && (p.layout.title.text || p.layout.title)) || '';
+    return '';
+}"""
+
+
 def _check_architecture(page, spec: str, g: str, what: str) -> None:
     assert_no_errors(page)
     ref = reference_levels(spec, g, 2)
     assert _metric(page, "levels") == str(ref), f"{what}: the page shows {_metric(page, 'levels')} levels, the graph has {ref}"
-    assert re.search(rf"levels 0\.\.{ref - 1}\b", page.locator('[data-testid="stMain"]').inner_text()) or \
-        page.locator(".js-plotly-plot").count() > 0, what
+    title = page.evaluate(DAG_TITLE)  # and the graph drawn says so too: x runs over levels 0..L
+    assert re.search(rf"levels 0\.\.{ref - 1}(?!\d)", title), f"{what}: the graph's title says {title!r}, the graph has {ref} levels"
 
 
 def _check_decomposition(page, spec: str, g: str, what: str) -> None:
@@ -316,6 +341,8 @@ def _shown(n: int) -> str:
 def demo_reference() -> dict[str, int]:
     """What pruning DEMO_NODE removes: nodes and MACs as the library counts them, parameters counted here as
     the entries of the removed nodes' modules (torch's own numel), and the model's parameter total."""
+    import torch
+
     from explorer import models
     from explorer.graph import build_dag
     from explorer.pruning.apply import removal_counts
@@ -328,6 +355,9 @@ def demo_reference() -> dict[str, int]:
     mods = {dag.node(n).module for n in v.removed_nodes if dag.node(n).module}
     params = sum(p.numel() for m in mods for p in lm.model.get_submodule(m).parameters(recurse=False))
     assert lib["params"] == params, f"the library counts {lib['params']:,} parameters removed, torch {params:,}"
+    linear = [lm.model.get_submodule(m) for m in mods]  # mlp_skip's branch is Linear maps: in × out MACs each
+    assert all(isinstance(m, torch.nn.Linear) for m in linear) and \
+        lib["macs"] == sum(m.in_features * m.out_features for m in linear), (lib, mods)
     total = sum(p.numel() for p in lm.model.parameters())
     return {"nodes": len(v.removed_nodes), "params": params, "macs": lib["macs"], "total": total, "modules": mods}
 
