@@ -10,6 +10,7 @@ is unset or empty. Nothing else in the library reads the variable or builds thes
     DATA/datasets/                 cached generated datasets (MNIST-1D)
     DATA/models/                   user model files the app may import (the allow-list)
     DATA/links/                    long shared-link states, by content hash
+    DATA/class/secret.key, roster.sqlite3   a class server's signing key and its students
     DATA/worker.lock, worker.log   the local worker's lock and log
 
     >>> import os
@@ -92,3 +93,16 @@ def worker_lock(root: str | Path | None = None) -> Path:
 
 def worker_log(root: str | Path | None = None) -> Path:
     return Path(root or data_dir()) / "worker.log"
+
+
+def class_folder(root: str | Path | None = None) -> Path:
+    """A class server's own files: the key that signs students' identities, and the roster."""
+    return Path(root or data_dir()) / "class"
+
+
+def class_secret(root: str | Path | None = None) -> Path:
+    return class_folder(root) / "secret.key"
+
+
+def roster_db(root: str | Path | None = None) -> Path:
+    return class_folder(root) / "roster.sqlite3"
