@@ -32,8 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser_harness import (IDLE_TIMEOUT, ROOT, assert_no_errors, error_texts, open_page, pick, screenshot,
-                             wait_idle, wait_until)
+from browser_harness import IDLE_TIMEOUT, ROOT, assert_no_errors, open_page, pick, screenshot, wait_idle, wait_until
 from test_click_select_browser import click_marker, selected_caption, selection_heading
 from test_lessons_browser import FITS, PROJECTOR, _box_in_view, _plain
 
@@ -112,6 +111,7 @@ def _nav_to(page, title: str) -> None:
     wait_idle(page, settle_ms=300)  # the switch is seen (the URL): what is left is the page's drawing
 
 
+@pytest.mark.timeout(1800)  # a state-bound walk of minutes: past pytest.ini's 600 s on a busy machine
 def test_teacher_walks_every_lesson_step_in_classroom_mode(browser, app_url):
     ctx = browser.new_context(viewport=PROJECTOR)
     p = ctx.new_page()
@@ -229,10 +229,14 @@ def reference_levels(spec: str, g: str, depth: int | None = None) -> int:
     return dag.depth + 1
 
 
-def _sidebar_radio(page, label: str, option: str) -> None:
-    """Choose `option` of the sidebar radio `label` (a person's click), and wait for the rerun."""
+def _sidebar_radio(page, label: str, option: str, url: tuple[str, str] | None = None) -> None:
+    """Choose `option` of the sidebar radio `label` (a person's click), and wait for the rerun (and, given `url`
+    = (key, value), for the address bar to hold it: the run that applied the choice has ended)."""
     box = page.locator('[data-testid="stSidebar"] [data-testid="stRadio"]').filter(has=page.get_by_text(label, exact=True))
     box.get_by_text(option, exact=True).click()
+    if url is not None:
+        wait_until(page, f"{label} {option} in the address bar", lambda: _query(page.url).get(url[0]) == url[1], 300,
+                   shot="walk_radio_timeout")
     wait_idle(page)
 
 
@@ -278,13 +282,13 @@ def test_researcher_opens_a_torchvision_model_and_a_model_file(page, app_url):
         for tv in TORCHVISION:
             with timed("researcher", f"{tv} op (Architecture)"), frames.budget(f"{tv} op on Architecture"):
                 if page.get_by_text("torchvision model", exact=True).count() == 0:
-                    _sidebar_radio(page, "Model source", "torchvision (random init)")
+                    _sidebar_radio(page, "Model source", "torchvision (random init)", ("src", "torchvision"))
                 if tv != "resnet18":
                     pick(page, "torchvision model", tv)
             assert tv in page.locator('[data-testid="stMain"]').inner_text()
             _check_architecture(page, f"torchvision:{tv}", "op", f"{tv} op on Architecture")
             with timed("researcher", f"{tv} block (Architecture)"), frames.budget(f"{tv} block on Architecture"):
-                _sidebar_radio(page, "Granularity", "block")
+                _sidebar_radio(page, "Granularity", "block", ("g", "block"))
             _check_architecture(page, f"torchvision:{tv}", "block", f"{tv} block on Architecture")
             with timed("researcher", f"{tv} op (Decomposition)"), frames.budget(f"{tv} op on Decomposition"):
                 _nav_to(page, "Decomposition")
@@ -297,9 +301,13 @@ def test_researcher_opens_a_torchvision_model_and_a_model_file(page, app_url):
             _sidebar_radio(page, "Model source", "Python file")
             page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"] input[type="file"]').set_input_files(
                 str(USER_FILE))
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            wait_until(page, "the uploaded code, shown before it runs", lambda: "class LongSkipMLP" in sidebar.inner_text(),
+                       180, shot="walk_researcher_upload_timeout")
             wait_idle(page)
-            assert "class LongSkipMLP" in page.locator('[data-testid="stSidebar"]').inner_text()  # shown before it runs
             page.get_by_role("button", name="Run this model file").click()
+            wait_until(page, "the stored file's classes", lambda: sidebar.get_by_text(
+                "Model class (models folder)", exact=True).count() > 0, 180, shot="walk_researcher_upload_timeout")
             wait_idle(page)
         for cls in FILE_CLASSES:
             box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
@@ -311,7 +319,7 @@ def test_researcher_opens_a_torchvision_model_and_a_model_file(page, app_url):
             spec = f"{USER_FILE}:{cls}"  # the same code as the uploaded copy in the server's models folder
             for g in ("op", "unit", "block"):
                 with timed("researcher", f"{cls} {g} (Architecture)"), frames.budget(f"{cls} {g} on Architecture"):
-                    _sidebar_radio(page, "Granularity", g)
+                    _sidebar_radio(page, "Granularity", g, ("g", g))
                 assert cls in page.locator('[data-testid="stMain"]').inner_text()
                 _check_architecture(page, spec, g, f"{cls} {g} on Architecture")
             with timed("researcher", f"{cls} unit (Decomposition)"), frames.budget(f"{cls} unit on Decomposition"):
@@ -319,7 +327,7 @@ def test_researcher_opens_a_torchvision_model_and_a_model_file(page, app_url):
             assert _query(page.url).get("g") == "unit" and _query(page.url)["model"].endswith(f".py:{cls}"), page.url
             _check_decomposition(page, spec, "unit", f"{cls} unit on Decomposition")
             with timed("researcher", f"{cls} op (Decomposition)"), frames.budget(f"{cls} op on Decomposition"):
-                _sidebar_radio(page, "Granularity", "op")
+                _sidebar_radio(page, "Granularity", "op", ("g", "op"))
             _check_decomposition(page, spec, "op", f"{cls} op on Decomposition")
             screenshot(page, f"walk_researcher_{cls}_decomposition")
             _nav_to(page, "Architecture")
@@ -362,6 +370,7 @@ def demo_reference() -> dict[str, int]:
     return {"nodes": len(v.removed_nodes), "params": params, "macs": lib["macs"], "total": total, "modules": mods}
 
 
+@pytest.mark.timeout(1800)  # a state-bound walk of minutes: past pytest.ini's 600 s on a busy machine
 def test_demo_giver_clicks_prunes_exports_and_retrains(page, own_app_url, tmp_path):
     from explorer.pruning.export import describe, load_pruned, read_selection
 
