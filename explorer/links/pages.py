@@ -158,7 +158,9 @@ def _pages() -> dict[str, PageLink]:
                  model=False),
         PageLink("Architecture", "pages/1_Architecture.py", (
             Param("q", str, "", label="search"),
-            Param("free", bool, None, label="free-form view"))),
+            Param("free", bool, None, label="free-form view"),
+            Param("tree", bool, None, label="module tree view"),
+            Param("open", str, None, label="open blocks"))),
         PageLink("Decomposition", "pages/2_Decomposition.py", (
             Param("l", int, 1, lo=1, label="level"),
             Param("view", str, DEC_VIEWS[0], choices=DEC_VIEWS, label="view"),

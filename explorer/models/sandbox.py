@@ -150,6 +150,7 @@ def _child(spec: str, stages: list[str]) -> int:
         print(f"stage {s}", flush=True)
 
     say("importing the file and constructing the model")
+    os.environ["EXPLORER_SANDBOX_SPEC"] = spec  # a stage may keep what it computed for the parent (trace cache)
     try:
         import torch
 
