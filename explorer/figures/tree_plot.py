@@ -81,7 +81,8 @@ def tree_figure(view: View, highlight: str | None = None, height: int | None = N
             x=[pos[n.id][0] for n in ns], y=[pos[n.id][1] for n in ns], name=KIND_TRACE[kind],
             mode="markers+text" if kind != "op" else "markers",
             text=[n.label for n in ns] if kind != "op" else None,
-            textposition="top center", textfont=dict(size=10),
+            textposition=["top center" if (n.x + n.y) % 2 == 0 else "bottom center" for n in ns],
+            textfont=dict(size=11),
             marker=dict(symbol=KIND_SYMBOL[kind], size=KIND_SIZE[kind],
                         color=[colors[n.levels[0]] for n in ns],
                         line=dict(color=[SEARCH_COLOR if n.id == highlight else "white" for n in ns],
@@ -91,6 +92,6 @@ def tree_figure(view: View, highlight: str | None = None, height: int | None = N
     rows = max((n.y for n in view.nodes), default=0) + 1
     fig.update_layout(height=height or max(320, min(900, 140 + 70 * rows)), showlegend=False,
                       margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white", clickmode="event+select",
-                      xaxis=dict(visible=False, range=[-1, max(width, 12)]),
+                      xaxis=dict(visible=False, range=[-0.8, max(width, 6) - 0.2]),
                       yaxis=dict(visible=False, range=[-(rows + 0.2), 1.2]), dragmode="pan")
     return fig

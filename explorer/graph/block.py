@@ -198,8 +198,9 @@ def block_dag(op_dag: Dag, depth: int) -> Dag:
         meta = op_dag.meta.derive(meta)
     else:
         meta.update(graph_module=op_dag.meta.get("graph_module"), example_input=op_dag.meta.get("example_input"))
-    return Dag.build(nodes, arcs, "block", inputs=[of[i] for i in op_dag.inputs],
-                     outputs=[of[o] for o in op_dag.outputs], name=op_dag.name, meta=meta)
+    dag = Dag.build(nodes, arcs, "block", inputs=[of[i] for i in op_dag.inputs],
+                    outputs=[of[o] for o in op_dag.outputs], name=op_dag.name, meta=meta)
+    return dag.replace(meta=meta) if hasattr(meta, "derive") else dag  # keep the lazy meta itself
 
 
 def shortcut_arcs(dag: Dag) -> list[Arc]:

@@ -223,14 +223,15 @@ class ModuleTree:
         return [".".join(parts[:d]) for d in range(1, len(parts) + 1)]
 
     def default_open(self, budget: int = 30) -> set[str]:
-        """Open modules breadth-first while the view stays within `budget` nodes (a rolled run counts one)."""
+        """Open modules breadth-first while the view stays within `budget` nodes (a rolled run counts one);
+        only modules holding sub-modules open by themselves (a block of bare ops stays closed)."""
         opened: set[str] = set()
         frontier = [""]
         shown = 1
         while frontier:
             p = frontier.pop(0)
             its = self._folded_items(p, opened)
-            if p and shown - 1 + len(its) > budget:
+            if p and (shown - 1 + len(its) > budget or not any(i in self.ops or i in self.runs for i in its)):
                 continue
             if p:
                 opened.add(p)

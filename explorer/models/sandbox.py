@@ -5,8 +5,8 @@
 the model, runs one forward on its example input, then the stages higher layers add (`add_stage`:
 `explorer.graph` adds tracing) — everything the app or the CLI is about to do in its own process.
 A model that hangs, loops or asks for too much memory is refused with what it was doing when
-the limit hit; an error names the line. Results are kept per (file content, class, stages), so a
-file is probed once per process.
+the limit hit; an error names the line. Results are kept per (file content, class, stages, limits), in
+the process and in the data folder (`paths.graphs()`), so a file is probed once.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "loop.py"
@@ -73,7 +73,32 @@ def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = Non
 
 @once_per_key(maxsize=64)
 def _probe(spec: str, digest: str, stages: tuple[str, ...], timeout_s: float, memory_mb: int) -> dict[str, Any]:
-    """`probe` once per (file content, class, stages, limits), also when several sessions open it at once."""
+    """`probe` once per (file content, class, stages, limits), also when several sessions open it at once;
+    a report of a run that passed is kept in the data folder, so another process does not run it again."""
+    kept = _kept(spec, digest, stages, timeout_s, memory_mb)
+    try:
+        return json.loads(kept.read_text())
+    except (OSError, ValueError):
+        pass
+    report = _probe_child(spec, stages, timeout_s, memory_mb)
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(report))
+    except OSError:
+        pass  # a read-only data folder: probed again in the next process
+    return report
+
+
+def _kept(spec: str, digest: str, stages: tuple[str, ...], timeout_s: float, memory_mb: int) -> Path:
+    import hashlib
+
+    from explorer import paths
+
+    text = json.dumps([digest, spec.rpartition(".py:")[2], stages, timeout_s, memory_mb, sys.version])
+    return paths.graphs() / f"probe-{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
+
+
+def _probe_child(spec: str, stages: tuple[str, ...], timeout_s: float, memory_mb: int) -> dict[str, Any]:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
            "OMP_NUM_THREADS": "1"}
