@@ -13,8 +13,9 @@ import streamlit as st
 PAGE = "arch"
 OPEN = f"{PAGE}.open"  # comma-separated open modules and un-rolled runs
 JUMPED = f"{PAGE}.tree_jumped"  # the search last applied
-FIG = f"{PAGE}.tree_fig"  # the figure (its click events)
-CLICKED = f"{PAGE}.tree_clicked"  # the click last applied
+FIG = f"{PAGE}.tree_fig"  # the figure's key prefix (its click events), with the generation appended
+FOCUS = f"{PAGE}.tree_focus"  # the block last opened or closed: a wide view opens around it
+GEN = f"{PAGE}.tree_gen"  # bumped at each open/close: a fresh figure widget holds no stale click
 MAX_LINK = 300  # characters of `open` a link carries (codec.MAX_VALUE_CHARS)
 
 
@@ -43,7 +44,7 @@ def by_default(dag) -> bool:  # noqa: ANN001
 def put_link(value: str | None) -> None:
     """Apply a link's `open`."""
     st.session_state[OPEN] = value or ""
-    st.session_state.pop(CLICKED, None)
+    _bump()
 
 
 def clear() -> None:
@@ -57,8 +58,15 @@ def _opened(tree) -> set[str]:  # noqa: ANN001
     return {o for o in str(ss[OPEN]).split(",") if o and (o in tree.ops or o in tree.runs)}
 
 
-def _put(opened: set[str]) -> None:
+def _put(opened: set[str], focus: str | None = None) -> None:
     st.session_state[OPEN] = ",".join(sorted(opened, key=lambda o: (o.count("."), o)))
+    st.session_state[FOCUS] = focus
+    _bump()
+
+
+def _bump() -> None:
+    """A new figure widget: plotly keeps a click selected across redraws, which would toggle again."""
+    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
 
 
 def link_value() -> str | None:
@@ -91,14 +99,14 @@ def show(key, q: str) -> None:  # noqa: ANN001
         ss[JUMPED] = q
         if target is not None:
             opened |= tree.reveal(target)
-            _put(opened)
-    ev = ss.get(FIG)
+            _put(opened, focus=target)
+    ev = ss.get(f"{FIG}{ss.get(GEN, 0)}")
     picked = [p.get("customdata") for p in event_points(ev)] if ev else []
     picked = [p[0] if isinstance(p, (list, tuple)) else p for p in picked]
-    if len(picked) == 1 and ss.get(CLICKED) != picked[0] and (picked[0] in tree.ops or picked[0] in tree.runs):
-        ss[CLICKED] = picked[0]
-        opened = _toggle(tree, opened, picked[0])
-        _put(opened)
+    picked = [p for p in picked if p in tree.ops or p in tree.runs]  # blocks and runs open; ops do not
+    if picked:
+        opened = _toggle(tree, opened, picked[-1])
+        _put(opened, focus=picked[-1])
     try:
         view = tree.view(opened)
     except HierarchyError as e:
@@ -116,7 +124,9 @@ def show(key, q: str) -> None:  # noqa: ANN001
     st.caption(f"Module tree: {len(view.nodes):,} nodes on show for {len(tree.dag.nodes):,} ops"
                + (f", {runs} rolled-up run(s) of identical blocks" if runs else "")
                + ". Click a block (square) or a run (diamond) to open it in place; the rest keeps its layout.")
-    st.plotly_chart(tree_figure(view, highlight=target), key=FIG, on_select="rerun",
+    focus = ss.get(FOCUS)
+    focus = tree.runs[focus].members[0] if focus in tree.runs else focus
+    st.plotly_chart(tree_figure(view, highlight=target, focus=focus), key=f"{FIG}{ss.get(GEN, 0)}", on_select="rerun",
                     selection_mode=("points",), config={"scrollZoom": True, "displaylogo": False})
     _controls(tree, view, opened, key)
 
@@ -130,7 +140,7 @@ def _controls(tree, view, opened: set[str], key) -> None:  # noqa: ANN001
     pick = c1.selectbox("Block", options, format_func=lambda i: ("▾ close " if i in opened else "▸ open ") + labels[i],
                         key=f"{PAGE}.tree_pick", index=None, placeholder="a block or run to open or close")
     if c2.button("Open / close", key=f"{PAGE}.tree_toggle", disabled=pick is None):
-        _put(_toggle(tree, opened, pick))
+        _put(_toggle(tree, opened, pick), focus=pick)
         st.rerun()
     if c3.button("Close all", key=f"{PAGE}.tree_close_all"):
         _put(set())

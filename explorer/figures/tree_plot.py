@@ -27,6 +27,14 @@ KIND_TRACE = {"op": "ops", "module": "modules", "run": "runs"}
 BOX_FILL = "rgba(31,119,180,{a})"
 
 
+def _window(view: View, width: int, focus: str | None) -> list[float]:
+    if width <= WINDOW:
+        return [-0.8, max(width, 6) - 0.2]
+    x = focus_x(view, focus)
+    lo = 0 if x is None else min(max(0, x - WINDOW // 3), width - WINDOW)
+    return [lo - 0.8, lo + WINDOW - 0.2]
+
+
 def _fmt(n: int) -> str:
     for unit, k in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if n >= k:
@@ -44,8 +52,25 @@ def node_hover(n: VisibleNode) -> str:
             + (f"<br>module {n.path}" if n.kind == "op" and n.path else "") + tail)
 
 
-def tree_figure(view: View, highlight: str | None = None, height: int | None = None) -> go.Figure:
-    """The figure of `view`; `highlight` (a visible node id, the search's target) gets a dark ring."""
+WINDOW = 40  # columns on show at once in a wide view; the rest is a pan away
+
+
+def focus_x(view: View, focus: str | None) -> int | None:
+    """The column of `focus`: a visible node, or the left edge of an open module's box."""
+    for n in view.nodes:
+        if n.id == focus:
+            return n.x
+    for name, x0, _, _, _ in view.boxes:
+        if name == focus:
+            return x0
+    return None
+
+
+def tree_figure(view: View, highlight: str | None = None, height: int | None = None,
+                focus: str | None = None) -> go.Figure:
+    """The figure of `view`; `highlight` (a visible node id, the search's target) gets a dark ring. A view
+    wider than `WINDOW` columns opens on the `WINDOW` columns around `focus` (or `highlight`), panning for the
+    rest."""
     pos = {n.id: (n.x * X_STEP, -n.y * Y_STEP) for n in view.nodes}
     top = max((n.levels[1] for n in view.nodes), default=0)
     colors = level_colors(top + 1)
@@ -92,6 +117,6 @@ def tree_figure(view: View, highlight: str | None = None, height: int | None = N
     rows = max((n.y for n in view.nodes), default=0) + 1
     fig.update_layout(height=height or max(320, min(900, 140 + 70 * rows)), showlegend=False,
                       margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white", clickmode="event+select",
-                      xaxis=dict(visible=False, range=[-0.8, max(width, 6) - 0.2]),
+                      xaxis=dict(visible=False, range=_window(view, width, focus or highlight)),
                       yaxis=dict(visible=False, range=[-(rows + 0.2), 1.2]), dragmode="pan")
     return fig

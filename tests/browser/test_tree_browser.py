@@ -1,5 +1,6 @@
 """The 128-layer Llama decoder (`bench/models/llama_decoder.py:Llama128`, 7,000+ op nodes) in the real app:
-it opens rolled up ("LlamaDecoderLayer × 128"), the run expands in place, a click on a block opens it,
+it opens rolled up ("LlamaDecoderLayer × 128"), a click on the run expands it in place, a layer opens from
+the block list,
 and the search jumps to `model.layers.117.self_attn`.
 
 The server's data folder is kept in `tests/artifacts/tree-data` (ignored by git), so the sandboxed trace of
@@ -83,7 +84,13 @@ def test_open_expand_and_search_the_128_layer_decoder(page, tree_url):
     wait_until(page, "the 128 layers", lambda: "model.layers.127" in _shown(page))
     shown = _shown(page)
     assert RUN not in shown and sum(1 for k in shown if k.count(".") == 2 and k.startswith("model.layers.")) == 128
-    _click_node(page, "model.layers.2")  # and a click on a layer opens it
+    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Block", exact=True)).first
+    box.click()  # a layer opens from the block list: typing filters it, Enter takes the first match
+    page.keyboard.type("model.layers.2")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Open / close").click()
+    wait_idle(page)
     wait_until(page, "layer 2's sub-modules", lambda: "model.layers.2.self_attn" in _shown(page))
     assert "model.layers.2" not in _shown(page) and "model.layers.3" in _shown(page)
     assert_no_errors(page)
