@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from explorer import paths
-from explorer.graph.dag import Arc, Dag, Node
+from explorer.graph.dag import Arc, Dag, Node, _json_default
 
 FORMAT = 1  # bump when the document's shape changes: older files are then traced again
 _KEPT_META = ("tracer", "folded", "unused_params", "batch_size", "batch_layout", "module_types", "warnings")
@@ -112,7 +112,7 @@ def save(dag: Dag, spec: str, digest: str) -> Path | None:
     try:
         paths.ensure_dir(target.parent)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(to_doc(dag), separators=(",", ":"), default=_plain))
+        tmp.write_text(json.dumps(to_doc(dag), separators=(",", ":"), default=_json_default))
         os.replace(tmp, target)
     except (OSError, ValueError):
         return None
@@ -130,11 +130,3 @@ def load(spec: str, digest: str, loader: Callable[[], dict[str, Any]] | None,
         return from_doc(doc, loader)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    if hasattr(o, "item"):
-        return o.item()
-    return str(o)
