@@ -1,8 +1,8 @@
 """The module tree on show (`explorer.graph.hierarchy.View`) as a plotly figure.
 
-Open modules are shaded boxes holding their items; a closed module is a square, a rolled-up run
-("LlamaDecoderLayer × 32") a diamond, an op a dot coloured by its op level. Arcs join the visible nodes;
-those bundling an op arc that skips levels (a residual shortcut across closed blocks) or spanning more
+Open modules are shaded boxes holding their items; a closed module is a square labelled with its path's
+last part, a rolled-up run ("LlamaDecoderLayer × 32") a diamond, an op a dot; colour = lowest op level.
+Arcs join the visible nodes; those bundling an op arc that skips levels (a residual shortcut across closed blocks) or spanning more
 than one column are drawn as orange curves. Each node's hover says its ops, parameters, output shape and
 op-level range; `customdata` holds its id, so a click names the block to open or close.
 
@@ -33,6 +33,12 @@ def _window(view: View, width: int, focus: str | None) -> list[float]:
     x = focus_x(view, focus)
     lo = 0 if x is None else min(max(0, x - WINDOW // 3), width - WINDOW)
     return [lo - 0.8, lo + WINDOW - 0.2]
+
+
+def _short(n: VisibleNode) -> str:
+    """A block's label on the plot: its path's last part (`self_attn`, `17`; the class is in the hover); a
+    run's "LlamaDecoderLayer × 32"."""
+    return n.label if n.kind == "run" else n.id.rpartition(".")[2]
 
 
 def _fmt(n: int) -> str:
@@ -105,7 +111,7 @@ def tree_figure(view: View, highlight: str | None = None, height: int | None = N
         fig.add_trace(go.Scatter(
             x=[pos[n.id][0] for n in ns], y=[pos[n.id][1] for n in ns], name=KIND_TRACE[kind],
             mode="markers+text" if kind != "op" else "markers",
-            text=[n.label for n in ns] if kind != "op" else None,
+            text=[_short(n) for n in ns] if kind != "op" else None,
             textposition=["top center" if (n.x + n.y) % 2 == 0 else "bottom center" for n in ns],
             textfont=dict(size=11),
             marker=dict(symbol=KIND_SYMBOL[kind], size=KIND_SIZE[kind],
