@@ -9,7 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.runtime.device import use_threads
-from ui import classroom
+from ui import classroom, join
+from ui.jobs import backend_choice
 from ui.nav import mark_navigation, pending_page
 from ui.warmup import start as warm_up
 
@@ -38,14 +39,19 @@ PAGES = [  # (file, title, icon)
     ("pages/6_Signal_propagation.py", "Signal propagation", ":material/ssid_chart:"),
     ("pages/7_Playground.py", "Playground", ":material/scatter_plot:"),
     ("pages/8_Learn.py", "Learn", ":material/school:"),
+    ("pages/9_Compare.py", "Compare", ":material/compare:"),
 ]
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]
 by_file = {f: st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exists()}
 pages += list(by_file.values())
+if not join.admitted():  # a class server (`python -m explorer serve --classroom`): the join form first
+    st.navigation(pages, position="hidden")
+    st.stop()
 mark_navigation()
 nav = st.navigation(pages)
 classroom_slot = st.sidebar.container()  # filled after the page ran (its link may have set the mode)
+backend_choice()  # where every page's background work runs (ui.jobs): one choice, drawn once
 goto = pending_page()  # a deep link that arrived before navigation existed (ui.nav), with its query
 if goto is not None and goto[0] in by_file:
     st.switch_page(by_file[goto[0]], query_params=goto[1] or None)

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,10 +27,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @contextmanager
 def serve(data_dir: Path, threads: int | None = None, start_timeout: float = 180.0,
-          script: str = "app.py", root: Path = ROOT) -> Iterator[str]:
+          script: str = "app.py", root: Path = ROOT, classroom: tuple[str, str] | None = None,
+          on_start: Callable[[int], None] | None = None) -> Iterator[str]:
     """Run the app (or another Streamlit `script`, for a baseline) of the checkout at `root` (another
     one, e.g. main's, for a before/after comparison) until the block ends; yields its base URL once
-    `/_stcore/health` answers."""
+    `/_stcore/health` answers. `classroom=(join code, teacher code)`: a class server started as the
+    README says (`python -m explorer serve --classroom`). `on_start(pid)`: the server's process id."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -39,10 +41,15 @@ def serve(data_dir: Path, threads: int | None = None, start_timeout: float = 180
         env["OMP_NUM_THREADS"] = str(threads)
     data_dir.mkdir(parents=True, exist_ok=True)
     log = open(data_dir / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port),
-                               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                              cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    if classroom is not None:
+        cmd = [sys.executable, "-m", "explorer", "serve", "--classroom", "--address", "127.0.0.1", "--port", str(port),
+               "--join-code", classroom[0], "--teacher-code", classroom[1]]
+    server = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if on_start is not None:
+        on_start(server.pid)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout

@@ -1,6 +1,6 @@
 """K=16 batched tickets vs 16 sequential runs on the MNIST-1D MLP (goal >= 8x).
 
-    python3 bench/bench_batched.py [--steps 500] [--batch-size 100] [--threads 1] [--k 16]
+    python3 bench/bench_batched.py [--steps 500] [--batch-size 100] [--threads 1] [--k 16] [--device cpu] [--json F]
 
 Two comparisons, each measured in this process on the same data, optimiser and steps:
   1. product path: 16 x `runner.execute` (one run after another, as the worker does)
@@ -8,12 +8,14 @@ Two comparisons, each measured in this process on the same data, optimiser and s
   2. bare path: 16 x a bare torch loop (model, Adam, mask re-applied each step)
      vs `batched.train_batched` of the same 16 variants.
 The 16 variants are tickets of 4 sparsities x 4 seeds. It prints the seconds, the
-speed-up ratios, and how far the batched results are from the sequential ones.
+speed-up ratios, and how far the batched results are from the sequential ones (`--json F`: also
+writes them to F). On `--device cuda` only the product path runs (the bare loop is the CPU reference).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -29,7 +31,7 @@ from explorer.pruning.mask import Mask  # noqa: E402
 from explorer.training.batched import train_batched  # noqa: E402
 from explorer.training.config import RunConfig  # noqa: E402
 from explorer.training.runner import execute  # noqa: E402
-from explorer.training.jobs.sweep import execute_sweep  # noqa: E402
+from explorer.training.sweep import execute_sweep  # noqa: E402
 
 SPARSITIES = (0.2, 0.5, 0.8, 0.9)
 
@@ -67,6 +69,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads, the same for both sides")
     ap.add_argument("--k", type=int, default=16, help="variants (a multiple of 4)")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--device", default="cpu", help="where the product path trains (cpu, cuda)")
+    ap.add_argument("--json", default="", help="also write the figures to this JSON file")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     data = load_dataset("mnist1d")
@@ -81,9 +85,9 @@ def main() -> int:
             masks.append((m, s))
             configs.append(RunConfig(model="mlp", dataset="mnist1d", init="ticket", pruned_dir=str(f), seed=s,
                                      steps=a.steps, batch_size=a.batch_size, lr=a.lr, optimizer="adam",
-                                     eval_every=100, log_every=10, device="cpu"))
+                                     eval_every=100, log_every=10, device=a.device))
     print(f"K={len(configs)} tickets of the MNIST-1D MLP, {a.steps} steps, batch {a.batch_size}, Adam lr {a.lr}, "
-          f"{a.threads} torch thread(s), device cpu")
+          f"{a.threads} torch thread(s), device {a.device}")
     # warm up both paths (first vmap trace, allocator) on a few steps
     execute(configs[0].replace(steps=5), checkpoint_root=tmp / "ck")
     execute_sweep([c.replace(steps=5) for c in configs[:2]], checkpoint_root=tmp / "ck")
@@ -109,6 +113,15 @@ def main() -> int:
     print(f"  agreement: same rows {same_shape}, max relative loss difference {diff:.2e}, "
           f"max final test-acc difference {max(abs(x - y) for x, y in acc):.4f}")
 
+    figures = {"k": len(configs), "steps": a.steps, "device": a.device, "sequential_s": round(t_seq, 3),
+               "batched_s": round(t_bat, 3), "speedup": round(t_seq / t_bat, 2), "max_rel_loss_diff": diff,
+               "same_rows": same_shape}
+    if a.device != "cpu":
+        ok = same_shape and diff < 1e-3 and max(abs(x - y) for x, y in acc) <= 0.01
+        print(f"results agree: {ok}; goal >= 8x: product path {'met' if t_seq / t_bat >= 8 else 'NOT met'}")
+        write_json(a.json, {**figures, "agree": ok})
+        return 0 if ok else 1
+
     # 2. bare path
     t = time.perf_counter()
     ref = [bare_loop(m, s, data, a.steps, a.batch_size, a.lr) for m, s in masks]
@@ -125,7 +138,13 @@ def main() -> int:
     ok = same_shape and diff < 1e-3 and max(abs(x - y) for x, y in acc) <= 0.01
     print(f"results agree: {ok}; goal >= 8x: product path {'met' if t_seq / t_bat >= 8 else 'NOT met'}, "
           f"bare path {'met' if t_bare / t_raw >= 8 else 'NOT met'}")
+    write_json(a.json, {**figures, "bare_speedup": round(t_bare / t_raw, 2), "agree": ok})
     return 0 if ok else 1
+
+
+def write_json(path: str, figures: dict) -> None:
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

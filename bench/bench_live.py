@@ -7,7 +7,7 @@ It starts `streamlit run app.py` on a fresh data dir, registers a running run (t
 plays the worker: it claims the run and writes rows with `RunStore.log_metrics`), opens the
 Train page and, for each sample, writes one row with a new step and waits (polling the DOM
 every 20 ms) until the plotly trace's last x equals that step. Goal: <= 1.5 s.
-The page's live fragment polls the store every `LIVE_REFRESH_S` (1 s), so the expected
+The page follows its runs (`ui.jobs.follow`), polling the store every `REFRESH_S` (0.5 s), so the expected
 latency is about half of that plus one fragment run and the browser's redraw.
 """
 
@@ -46,7 +46,7 @@ def main() -> None:
     store = RunStore(data)
     cfg = RunConfig(model="moons_mlp", dataset="moons", steps=10**6, group="live", label="live")
     rid = store.submit(cfg)
-    store.claim("bench", pid=os.getpid(), run_id=rid)  # we are the worker
+    store.claim("bench", pid=os.getpid(), job=rid)  # we are the worker
     store.log_metrics(rid, [{"step": 1, "split": "train", "loss": 1.0, "acc": 0.5, "wall_time": 0.0}])
     stop = threading.Event()
 
@@ -73,7 +73,7 @@ def main() -> None:
                 lat.append(time.perf_counter() - t0)
         finally:
             stop.set()
-            store.finish(rid, "cancelled", "bench over")
+            store.finish(rid, "cancelled", error="bench over")
     lat.sort()
     p90 = lat[int(0.9 * (len(lat) - 1))]
     print(f"metric written -> visible in the Train page chart (real app, headless Chromium), {len(lat)} samples:")

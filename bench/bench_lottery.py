@@ -1,7 +1,7 @@
 """The MNIST-1D lottery notebook's sweep, batched vs one run after another (goal >= 2x on CPU,
 >= 10x on a GPU).
 
-    python3 bench/bench_lottery.py [--steps 1501] [--seeds 2] [--threads 1] [--device cpu]
+    python3 bench/bench_lottery.py [--steps 1501] [--seeds 2] [--threads 1] [--device cpu] [--json F]
 
 The experiment: `lottery_mlp` (40-500-500-10 with a residual connection), Adam 2e-2, batch 100,
 per-layer magnitude masks incl. biases, rewind to init; the one-shot sweep over 6 sparsities
@@ -18,6 +18,7 @@ It prints the seconds, the ratio and how far the batched results are from the se
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -29,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from explorer import paths  # noqa: E402
 from explorer.lottery.experiment import LotteryConfig  # noqa: E402
-from explorer.training.jobs.context import run_inline  # noqa: E402
-from explorer.training.jobs.sweep import execute_sweep  # noqa: E402
+from explorer.jobs.backends import InlineBackend  # noqa: E402
+from explorer.lottery.kinds import SWEEP  # noqa: E402
+from explorer.training.sweep import execute_sweep  # noqa: E402
 from explorer.training.runner import execute  # noqa: E402
 from explorer.training.store import RunStore  # noqa: E402
 
@@ -43,6 +45,7 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="torch threads, the same for both sides")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--json", default="", help="also write the figures to this JSON file")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = LotteryConfig.of(model="lottery_mlp", dataset="mnist1d", sweep=SWEEP, steps=a.steps, lr=2e-2, batch_size=100,
@@ -53,7 +56,7 @@ def main() -> int:
           f"batch 100, Adam 2e-2, {a.threads} torch thread(s), device {a.device}")
 
     t = time.perf_counter()
-    job = run_inline("lottery.sweep", cfg.to_dict(), store)
+    job = InlineBackend(store).run(SWEEP, cfg)
     t_exp = time.perf_counter() - t
     if job.status != "done":
         print(f"the experiment ended {job.status}: {job.error}")
@@ -88,6 +91,13 @@ def main() -> int:
         t_acc = [round(100 * x, 1) for x in e["runs"]["ticket"]["test_acc"]]
         r_acc = [round(100 * x, 1) for x in e["runs"]["random"]["test_acc"]]
         print(f"   {100 * e['sparsity']:5.1f}% pruned: ticket {t_acc}  random {r_acc}")
+    if a.json:
+        devices = sorted({store.get(rid).device for rid in ids})
+        Path(a.json).write_text(json.dumps({
+            "runs": len(configs), "steps": a.steps, "device": a.device, "run_devices": devices,
+            "experiment_s": round(t_exp, 2), "sequential_s": round(t_seq, 2), "batched_s": round(t_bat, 2),
+            "speedup": round(ratio, 2), "goal": goal, "early_rel_loss_diff": early,
+            "final_acc_diff": diff}, indent=1))
     return 0 if early <= 1e-3 else 1
 
 

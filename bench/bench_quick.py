@@ -2,7 +2,7 @@
 random over 2 seeds at the model's quick length, train them through the real backend (run store +
 worker process, batched where the group allows), and time until every run has finished.
 
-    python3 bench/bench_quick.py [--models mlp_skip,resnet_tiny] [--seeds 2] [--baseline]
+    python3 bench/bench_quick.py [--models mlp_skip,resnet_tiny] [--seeds 2] [--baseline] [--json F]
 
 The cut is what a demo would make: 50% of the units by magnitude (units are structural, so the
 random control is a random cut of the same size). Goal (issue 9): <= 30 s per model on this CPU.
@@ -63,10 +63,12 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--baseline", action="store_true", help="also train the configs one by one in-process")
+    ap.add_argument("--json", default="", help="also write the figures (and the device each run used) to this file")
     a = ap.parse_args()
 
-    from explorer.training.jobs.backend import LocalBackend
-    from explorer.training.jobs.sweep import batched_blocker
+    from explorer.jobs.backends import LocalBackend
+    from explorer.training.kinds import submit_runs
+    from explorer.training.sweep import batched_blocker
     from explorer.training.store import RunStore
 
     data = Path(tempfile.mkdtemp(prefix="bench-quick-"))
@@ -74,12 +76,12 @@ def main() -> None:
     be = LocalBackend(store)
     print(f"{'model':<17} {'runs':>4} {'steps':>5} {'batched':<8} {'wall s':>7} {'goal':>5}  test acc (dense / ticket / "
           f"reinit / random, mean of seeds){'   baseline s  ratio' if a.baseline else ''}", flush=True)
-    results = []
+    results, figures = [], []
     for m in a.models.split(","):
         configs, notes = plan_for(m, a.seeds, data / f"export-{m}")
         reason = batched_blocker(configs)
         t0 = time.perf_counter()
-        ids = be.submit_sweep(configs) if reason is None else be.submit(configs)
+        ids = submit_runs(be, configs, batched=reason is None)
         status = wait_all(store, ids)
         wall = time.perf_counter() - t0
         by_role: dict[str, list[float]] = {}
@@ -107,11 +109,19 @@ def main() -> None:
         for n in notes:
             print(f"    note: {n}")
         results.append((m, wall, not failed))
+        figures.append({"model": m, "runs": len(configs), "steps": configs[0].steps, "batched": reason is None,
+                        "wall_s": round(wall, 2), "failed": len(failed),
+                        "devices": sorted({store.get(i).device or "" for i in ids}),
+                        "test_acc": {k: round(statistics.fmean(v), 4) for k, v in by_role.items()}})
     be_proc = be.proc
     if be_proc is not None:
         be_proc.terminate()
     ok = sum(1 for _, w, f in results if f and w <= 30)
     print(f"\n{ok}/{len(results)} models finish their quick comparison in <= 30 s")
+    if a.json:
+        import json
+
+        Path(a.json).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

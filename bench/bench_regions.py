@@ -34,7 +34,7 @@ from explorer.regions.encoding import encode  # noqa: E402
 from explorer.regions.partition import partition  # noqa: E402
 from explorer.regions.plane import Plane  # noqa: E402
 from explorer.regions.view import exact_view  # noqa: E402
-from explorer.training.jobs.context import run_inline  # noqa: E402
+from explorer.jobs.backends import InlineBackend  # noqa: E402
 from explorer.training.store import RunStore  # noqa: E402
 
 PLANE = Plane.rect(-6, 6, -6, 6)
@@ -106,7 +106,7 @@ def live_rows() -> None:
         cfg = PlaygroundConfig(dataset="spiral", hidden=hidden, skips=skips, steps=1000, frame_every=20)
         store = RunStore(tempfile.mkdtemp())
         t = time.perf_counter()
-        job = run_inline(KIND, cfg.to_dict(), store)
+        job = InlineBackend(store).run(KIND, cfg)
         wall = time.perf_counter() - t
         n = len(store.frames(job.id))
         print(f"{label:<36}{cfg.steps:>7}{n:>8}{wall:>8.1f}{n / wall:>10.1f}{job.result['regions']:>16}")

@@ -11,6 +11,7 @@ is unset or empty. Nothing else in the library reads the variable or builds thes
     DATA/models/                   user model files the app may import (the allow-list)
     DATA/links/                    long shared-link states, by content hash
     DATA/graphs/KEY.json           traced op graphs of user model files (JSON, our own data)
+    DATA/class/secret.key, roster.sqlite3   a class server's signing key and its students
     DATA/worker.lock, worker.log   the local worker's lock and log
 
     >>> import os
@@ -98,3 +99,16 @@ def worker_lock(root: str | Path | None = None) -> Path:
 
 def worker_log(root: str | Path | None = None) -> Path:
     return Path(root or data_dir()) / "worker.log"
+
+
+def class_folder(root: str | Path | None = None) -> Path:
+    """A class server's own files: the key that signs students' identities, and the roster."""
+    return Path(root or data_dir()) / "class"
+
+
+def class_secret(root: str | Path | None = None) -> Path:
+    return class_folder(root) / "secret.key"
+
+
+def roster_db(root: str | Path | None = None) -> Path:
+    return class_folder(root) / "roster.sqlite3"

@@ -1,7 +1,7 @@
 """Train & Compare: submit runs to the worker and watch dense vs ticket vs controls live (docs/science.md §4).
 
-The page only submits, polls and draws; training happens in the worker process
-(`explorer.training.jobs.worker`), which the page starts when runs are queued.
+The page only submits, follows and draws (`ui.jobs`); training happens on the backend chosen in the
+sidebar (the worker process, `explorer.jobs.worker`, started when runs are queued, or Ray).
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from explorer.links.pages import PAGES
 from ui.classroom import classroom, look
 from ui.links import Setting, linked
 from explorer.lottery.rounds import comparison_runs, dense_group
-from ui.train_forms import (GROUP_KEY, backend, backend_name, choose_group, damaged_store_way_out, new_runs_panel,
-                            retrain_panel, started_note)
-
-LIVE_REFRESH_S = 0.5  # poll period of the live fragment while anything is queued or running
+from ui.jobs import REFRESH_S, backend, follow
+from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, retrain_panel,
+                            started_note)
 
 
 def _fmt_eta(s: float | None) -> str:
@@ -101,7 +100,6 @@ LINK = (Setting(PAGES["Train"]["group"], GROUP_KEY),)  # the link schema (explor
 
 
 def main() -> None:
-    backend_name()
     st.title("Train & Compare")
     st.caption("Runs execute in a background worker (niced, one thread); this page submits, polls and draws. "
                "Runs and metrics live in the run store and survive reloads and restarts.")
@@ -130,29 +128,24 @@ def main() -> None:
         st.plotly_chart(curves_figure([], {}), key="train.curves.empty", config={"displaylogo": False})
         return
     group = choose_group(roles)
-    live = any(not r.done for r in comparison_runs(be.store, group))
     if examples.is_shipped_group(group):
         examples.banner("Your own runs (Prune's *Retrain*, the Lottery page's *Start*) show up as groups of their own.")
 
-    @st.fragment(run_every=LIVE_REFRESH_S if live else None)
     def live_view() -> None:
         with guard("reading runs"):
-            be.poll()
             runs = comparison_runs(be.store, group)
             metrics = {r.id: be.store.metrics(r.id) for r in runs}
             n_live = sum(not r.done for r in runs)
             st.caption(f"{len(runs)} run(s), {n_live} queued or running" +
-                       (f" — refreshing every {LIVE_REFRESH_S:g} s" if n_live else " — all finished"))
+                       (f" — refreshing every {REFRESH_S:g} s" if n_live else " — all finished"))
             if dense_group(group) and not any(r.group == group and r.config.init == "dense" for r in runs):
                 st.caption(f"A lottery round trains tickets and controls only: its dense runs are round 0's "
                            f"(group {dense_group(group)}), shown here as its reference.")
             started_note(group)
             runs_block(runs)
             compare_block(runs, metrics)
-            if live and n_live == 0:
-                st.rerun()  # everything finished: redraw once without the timer
 
-    live_view()
+    follow([r.id for r in comparison_runs(be.store, group)], draw=live_view)
 
 
 with guard(), linked("train", LINK, presets="Train"):

@@ -1,8 +1,8 @@
 """Lottery: IMP with rewinding, the one-shot sweep, stability, transfer and early-bird tickets,
 run as background jobs and drawn live (docs/science.md §4, §6, §7).
 
-The page only submits, polls and draws; every experiment runs in the worker process
-(`explorer.lottery`), its runs land in the run store, its rounds stream as frames.
+The page only submits, follows and draws (`ui.jobs`); every experiment is a job (`explorer.lottery.kinds`)
+on the backend chosen in the sidebar, its runs land in the run store, its rounds stream as frames.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from ui.errors import guard, show_error
 from ui.classroom import look
 from ui.links import linked
 from ui.lottery_ticket import ticket_panel
-from ui.train_forms import backend
-
-LIVE_REFRESH_S = 0.7  # poll period while the experiment on show runs
+from ui.jobs import backend, follow, frames
 ABOUT = {
     "lottery.imp": "Train, prune the smallest surviving weights, rewind the rest to their initial values (or to step "
                    "k of the dense run), retrain — round after round — beside a reinit and a random-mask control.",
@@ -46,14 +44,14 @@ def settings(be, kind: str) -> None:
         st.caption(f"{cfg.seeds} seed(s); the runs land in the run store (Train page) as ordinary runs.")
         if st.button("Start", type="primary", key=f"lottery.start.{kind}"):
             with guard("starting the experiment"):
-                forms.submit(be, kind, cfg)  # queued: the job picker below shows it in this same run
+                forms.submit(kind, cfg)  # queued: the job picker below shows it in this same run
 
 
 def draw(be, kind: str, job) -> None:
     """Everything the job has shown so far (the live part of the page)."""
     from explorer.lottery.snapshot import Snapshot
 
-    snap = Snapshot.of(be.store.frames(job.id), job.result if job.done else None)
+    snap = Snapshot.of(frames(job.id), job.result if job.done else None)
     view.status(be, job)
     if not job.done and not snap.current:  # queued, or loading its data: nothing to draw yet
         st.caption("The charts appear as the experiment trains: first the dense network (round 0), then each round.")
@@ -95,18 +93,12 @@ def main() -> None:
     if is_shipped(shown):
         examples.banner(f"Press *Start* in *Settings* to run your own (this one took {examples.minutes(kind):.0f} min "
                         "here); it then shows in place of this one.")
-    live = not shown.done
 
-    @st.fragment(run_every=LIVE_REFRESH_S if live else None)
     def live_view() -> None:
         with guard("reading the experiment"):
-            be.poll()
-            job = be.store.get_job(jid)
-            draw(be, kind, job)
-            if live and job.done:
-                st.rerun()  # finished: redraw once without the timer, with the ticket view
+            draw(be, kind, be.store.get_job(jid))
 
-    live_view()
+    follow([jid], draw=live_view)
     job = be.store.get_job(jid)
     if job.done and kind in ("lottery.imp", "lottery.sweep") and job.result:
         with guard("showing the ticket"):

@@ -2,9 +2,9 @@
 of the Jacobians at initialisation per init scheme, with depth, after pruning at init and after the
 data-free isometry step, and a one-click trainability grid.
 
-Every computation runs as a background job in the worker (`explorer.propagation.jobs`): spectra at many
-inputs, per-layer maps, thousands of isometry steps and torchvision models take seconds to minutes, so
-the page only submits, polls and draws. A job is named by its settings, so settings seen before show at
+Every computation runs as a background job (`explorer.propagation.kinds`) on the backend chosen in the
+sidebar: spectra at many inputs, per-layer maps, thousands of isometry steps and torchvision models take
+seconds to minutes, so the page only submits, follows and draws (`ui.jobs`). A job is named by its settings, so settings seen before show at
 once, and a job whose settings were left is cancelled.
 """
 
@@ -22,15 +22,15 @@ from ui import signal_lab as controls
 from ui import signal_views as views
 from ui import state
 from ui.errors import guard
-from ui.job_watch import live, read, submit
+from ui.jobs import backend, follow, frames, submit
 from ui.classroom import look
 from ui.links import linked
 
 
-def _failed(job, kind: str, config: dict, slot: str) -> bool:
+def _failed(job, what: str, kind: str, config, slot: str) -> bool:
     if job.status != "failed":
         return False
-    st.error(f"**{kind} failed**: {job.error}", icon="⚠️")
+    st.error(f"**{what} failed**: {job.error}", icon="⚠️")
     if st.button("Retry", key=f"{slot}.retry"):
         submit(kind, config, slot, retry=True)
         st.rerun()
@@ -52,17 +52,21 @@ def train_panel(spec: str, cfg) -> None:
                f"the pruned net after {cfg.isometry_steps} isometry steps — {n} runs on {info.dataset}, one comparison "
                "group on the Train page, where the curves grow live.")
     if st.button("Train these", type="primary", key="spp.train"):
-        from ui.train_forms import backend
+        from explorer.propagation.grid import group_name
+        from explorer.propagation.kinds import GRID, grid_config
+        from ui.train_forms import GROUP_KEY
 
-        jid = backend().submit_job("propagation.grid", {"lab": cfg.to_dict(), "base": base.to_dict(), "seeds": seeds})
+        jid = submit(GRID, grid_config(cfg, base, seeds), retry=True)
         title = (f"{', '.join(cfg.schemes)} × {{dense, pruned ({cfg.criterion} {100 * cfg.sparsity:.0f}%), pruned + "
                  f"isometry}} on `{spec}`, {len(seeds)} seed(s)")
         state.GRID.put(state.GridRequest(jid, title))
+        st.session_state[GROUP_KEY] = group_name(cfg, base, seeds)  # the Train page opens on it as its runs start
         st.switch_page("pages/4_Train.py")
 
 
 def main() -> None:
     from explorer import models
+    from explorer.propagation.kinds import DEPTH, SPECTRA
     from explorer.propagation.lab import LabConfig, doc_from_frames
 
     st.title("Signal propagation")
@@ -94,16 +98,18 @@ def main() -> None:
         iset = controls.isometry_settings()
     cfg = LabConfig(model=spec, **sset, **pset, **iset)
     slots = {"spectra": "spp.job.spectra", "depth": "spp.job.depth"}
-    jid = submit("propagation.spectra", cfg.to_dict(), slots["spectra"])
-    did = submit("propagation.depth", dcfg.to_dict(), slots["depth"])
-    job, frames = read(jid)
-    djob, dframes = read(did)
+    jid = submit(SPECTRA, cfg, slots["spectra"])
+    did = submit(DEPTH, dcfg, slots["depth"])
+    store = backend().store
+    job, djob = store.get_job(jid), store.get_job(did)
     with status:
-        live([jid, did], "computing the spectra")
-        bad = _failed(job, "the spectra job", cfg.to_dict(), slots["spectra"])
-        _failed(djob, "the depth sweep", dcfg.to_dict(), slots["depth"])
-    doc = job.result if job.status == "done" else {**doc_from_frames(frames), "inputs": {"n": cfg.inputs}}
-    ddoc = djob.result if djob.status == "done" else {"config": dcfg.to_dict(), "points": [p for _, p in dframes]}
+        follow([jid, did], label="computing the spectra")
+        bad = _failed(job, "the spectra job", SPECTRA, cfg, slots["spectra"])
+        _failed(djob, "the depth sweep", DEPTH, dcfg, slots["depth"])
+    doc = job.result if job.status == "done" else {**doc_from_frames([(f.kind, f.payload) for f in frames(jid)]),
+                                                  "inputs": {"n": cfg.inputs}}
+    ddoc = djob.result if djob.status == "done" else {"config": dcfg.to_dict(),
+                                                      "points": [f.payload for f in frames(did)]}
     with boxes["spectra"]:
         if not bad:
             views.spectra_panel(doc, "spp.init")

@@ -3,8 +3,8 @@
 TensorFlow Playground's lesson — data, features, layers × neurons, activation, regularisation —
 plus what it lacks: skip arcs between any two layers, the network drawn as a DAG with every unit's
 heatmap, the exact linear regions with their count, pruning a unit by a click, spline pruning, the
-partition distance and its early-bird draw. Every setting lives in the URL. Training runs in the
-background worker (`explorer.playground.job`); the page submits, polls and draws.
+partition distance and its early-bird draw. Every setting lives in the URL. Training is a job
+(`explorer.playground.job`) on the backend chosen in the sidebar; the page submits, follows and draws.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from ui.errors import guard
 from ui.links import preset_box
 from ui.playground import config, data_panel, network_panel, share, training_panel, url_state, view_settings
 from ui.playground_live import controls, current, ensure_run, live_view
-from ui.train_forms import backend, backend_name
+from ui.jobs import backend
 
 
 def main() -> None:
-    backend_name()
     st.title("Playground")
     st.caption("A small network learns a 2-D dataset live. Every polygon is one **linear region** — the exact set "
                "of inputs on which the network is one affine map — computed from the lifting, skip arcs included; "

@@ -4,7 +4,7 @@
     python scripts/lesson_results.py --out /tmp/results.json.gz
 
 Each experiment of `explorer.lessons.results.EXPERIMENTS` (the Lottery page's form for lessons 5
-and 8, on the CPU) runs as the worker runs it (`run_inline`: one torch thread, niced, its runs
+and 8, on the CPU) runs as the worker runs it (`InlineBackend`: one torch thread, niced, its runs
 batched with torch.vmap) in a scratch data folder; its job, runs, metrics and masks are then
 written compactly to the output. The app installs them into a run store the first time a page
 needs them, labelled "shipped example result".
@@ -36,15 +36,16 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from explorer.jobs.backends import InlineBackend
     from explorer.lessons import results
-    from explorer.training.jobs.context import run_inline
+    from explorer.lottery import kinds  # noqa: F401 - registers the lab's kinds
     from explorer.training.store import RunStore
 
     torch.set_num_threads(1)  # as the worker trains
     store, ids, seconds, load = RunStore(data), [], {}, os.getloadavg()[0]
     for kind, cfg in results.EXPERIMENTS.items():
         t0 = time.monotonic()
-        job = run_inline(kind, cfg.to_dict(), store)
+        job = InlineBackend(store).run(kind, cfg)
         seconds[kind] = round(time.monotonic() - t0, 1)
         if job.status != "done":
             print(f"{kind} ended {job.status}: {job.error}", file=sys.stderr)

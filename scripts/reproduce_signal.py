@@ -30,7 +30,7 @@ from explorer.propagation.depth import DepthConfig, depth_sweep  # noqa: E402
 from explorer.propagation.grid import prepare_grid  # noqa: E402
 from explorer.propagation.lab import LabConfig, run_lab  # noqa: E402
 from explorer.training.config import RunConfig  # noqa: E402
-from explorer.training.jobs.sweep import execute_sweep  # noqa: E402
+from explorer.training.sweep import execute_sweep  # noqa: E402
 
 
 def _f(v: float) -> str:

@@ -8,6 +8,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # Two cores: keep torch from oversubscribing when tests run beside the app server.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Every Ray node a test starts (local instance or multi-node `ray.cluster_utils.Cluster`) binds the
+# loopback address 127.0.0.1, never the machine's network address: Ray reads this when it is imported.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 
 @pytest.fixture(scope="module")
@@ -19,3 +22,32 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` need a GPU: without one they are deselected (the summary says how many and why)
+    unless the run asked for them by marker (`-m cuda`, as bench/gpu_check.sh does), when they fail."""
+    if "cuda" in (config.getoption("markexpr") or "") or not any(i.get_closest_marker("cuda") for i in items):
+        return
+    if _cuda():
+        return
+    gone = [i for i in items if i.get_closest_marker("cuda")]
+    items[:] = [i for i in items if not i.get_closest_marker("cuda")]
+    config.hook.pytest_deselected(items=gone)
+    config._explorer_no_cuda = len(gone)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    n = getattr(config, "_explorer_no_cuda", 0)
+    if n:
+        terminalreporter.write_line(f"{n} CUDA test(s) deselected: no CUDA device here; bench/gpu_check.sh runs "
+                                    "them on a GPU machine", yellow=True)

@@ -12,8 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.lessons.results import is_shipped
 from explorer.lottery.experiment import EarlyBirdConfig, LotteryConfig, StabilityConfig, TransferConfig
-from explorer.training.jobs import backend as backend_mod
-from explorer.training.jobs.context import execute_job, run_inline
+from explorer.jobs import backends as backend_mod
+from explorer.jobs.backends import InlineBackend
+from explorer.jobs.worker import run_next
 from explorer.training.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,9 +65,9 @@ def test_start_answers_at_once_with_the_job_queued(data):
     assert job.status == "queued"
     assert [p.proto.text for p in at.get("progress")][0].startswith("queued")
     assert any("charts appear as the experiment trains" in c.value for c in at.caption) and charts(at) == 0
-    probe = ("import sys, tempfile; from explorer.training.jobs.backend import LocalBackend; "
-             "from explorer.training.store import RunStore; "
-             "LocalBackend(RunStore(tempfile.mkdtemp()), autostart=False).submit_job('lottery.sweep', {'model': 'mlp'}); "
+    probe = ("import sys, tempfile; from explorer.jobs.backends import LocalBackend; "
+             "from explorer.lottery.kinds import SWEEP; from explorer.training.store import RunStore; "
+             "LocalBackend(RunStore(tempfile.mkdtemp()), autostart=False).submit(SWEEP, {'model': 'mlp'}); "
              "print('torch' in sys.modules, 'explorer.lottery.sweep' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.split() == ["False", "False"], (out.stdout, out.stderr)
@@ -83,7 +84,7 @@ def test_start_imp_from_the_form_and_draw_its_rounds(data, one_thread):
     store = RunStore(data)
     (job,) = [j for j in store.list_jobs(kind="lottery.imp") if not is_shipped(j)]
     assert job.status == "queued" and job.config["rounds"] == 2 and job.config["model"] == "moons_mlp"
-    execute_job(store, store.claim_job("test-worker"), "test-worker")  # as the worker would
+    assert run_next(store, "test-worker") == job.id  # as the worker would
     assert store.get_job(job.id).status == "done", store.get_job(job.id).error
     at.run()
     ok(at)
@@ -109,7 +110,7 @@ def test_sweep_stability_transfer_and_earlybird_documents_render(data, one_threa
                       ("lottery.transfer", TransferConfig.of(**{**TINY, "model": "mlp", "dataset": "mnist1d"},
                                                           target_dataset="mnist1d@perm=1")),
                       ("lottery.earlybird", EarlyBirdConfig.of(**{**TINY, "steps": 100}))):
-        assert run_inline(kind, cfg.to_dict(), store).status == "done"
+        assert InlineBackend(store).run(kind, cfg).status == "done"
     at = AppTest.from_file(PAGE, default_timeout=180).run()
     want = {"One-shot sweep": 4, "Stability": 1, "Transfer": 0, "Early-bird": 1}
     for label, n in want.items():

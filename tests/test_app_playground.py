@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.training.jobs import backend as backend_mod
-from explorer.training.jobs.context import execute_job
+from explorer.jobs import backends as backend_mod
+from explorer.jobs.worker import run_next
 from explorer.training.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,8 +27,8 @@ def data(tmp_path, monkeypatch):
 
 def drain(data: Path) -> None:
     s = RunStore(data)
-    while (job := s.claim_job("test")) is not None:
-        execute_job(s, job, "test")
+    while run_next(s, "test") is not None:
+        pass
 
 
 def ok(at: AppTest) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.training.jobs import backend as backend_mod
-from explorer.training.jobs.context import execute_job
+from explorer.jobs import backends as backend_mod
+from explorer.jobs.worker import run_next
 from explorer.training.store import RunStore
 from ui.state import GridRequest
 
@@ -35,10 +35,10 @@ def work(data) -> list[str]:
     """Run every queued job in this process; returns their kinds."""
     s = RunStore(data)
     kinds = []
-    while (job := s.claim_job("test")) is not None:
-        execute_job(s, job, "test")
+    while (jid := run_next(s, "test")) is not None:
+        job = s.get_job(jid)
         kinds.append(job.kind)
-        assert s.get_job(job.id).status == "done", s.get_job(job.id).error
+        assert job.status == "done", job.error
     return kinds
 
 

@@ -83,7 +83,7 @@ def test_prune_handoff_and_comparison_table(data):
     at.number_input(key="retrain.steps").set_value(30).run()
     at.toggle(key="retrain.batched").set_value(False).run()  # one by one: this test plays the worker
     # do not start a worker from the test: run the queued configs in-process, as the worker would
-    from explorer.training.jobs import backend as backend_mod
+    from explorer.jobs import backends as backend_mod
 
     orig = backend_mod.ensure_worker
     backend_mod.ensure_worker = lambda *a, **k: None
@@ -95,9 +95,9 @@ def test_prune_handoff_and_comparison_table(data):
         assert sorted(r.config.init for r in runs) == ["dense", "random", "reinit", "ticket"]
         assert len({r.group for r in runs}) == 1 and "explorer.retrain" not in at.session_state
         for r in runs:
-            s.claim("test", run_id=r.id)
+            s.claim("test", job=r.id)
             res = execute(r.config, lambda rows, rid=r.id: s.log_metrics(rid, rows), checkpoint_root=data / "ck")
-            s.finish(r.id, res.status, summary=res.to_dict())
+            s.finish(r.id, res.status, result=res.to_dict())
         at.run()
     finally:
         backend_mod.ensure_worker = orig
@@ -132,18 +132,33 @@ def test_batchnorm_models_train_batched_too(data):
     assert t.value is True and not t.disabled
 
 
-def test_backend_choice_is_offered(data):
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+def test_backend_choice_is_offered_on_every_page_and_honoured(data):
+    """The backend is chosen once, in the sidebar that app.py draws for every page, and kept in the session:
+    the Train page (like every page that submits work) uses the one chosen."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     ok(at)
-    assert at.sidebar.radio(key="train.backend").options == ["local worker process",
-                                                             "Ray (RAY_ADDRESS, else a local instance)"]
+    radio = at.sidebar.radio(key="train.backend")
+    assert radio.options == ["local worker process", "Ray (RAY_ADDRESS, else a local instance)"]
+    assert at.session_state["explorer.backend"] == "local"
+    at = AppTest.from_function(_chosen_backend, default_timeout=120)
+    at.session_state["explorer.backend"] = "inline"
+    at.run()
+    assert not at.exception and at.markdown[0].value == "inline"
+
+
+def _chosen_backend():
+    import streamlit as st
+
+    from ui.jobs import backend
+
+    st.markdown(backend().name)
 
 
 def test_bad_dataset_shows_error_not_traceback(data):
     s = RunStore(data)
     rid = s.submit(RunConfig(model="moons_mlp", dataset="moons", steps=5, group="g"))
     s.claim("t")
-    s.finish(rid, "failed", "DataError: x.csv: row 3 has a NaN input; drop or impute those rows")
+    s.finish(rid, "failed", error="DataError: x.csv: row 3 has a NaN input; drop or impute those rows")
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     ok(at)  # a failed run is shown as a caption on its row, not as a page error
     assert any("row 3 has a NaN" in c.value for c in at.caption)
@@ -167,10 +182,10 @@ def test_a_damaged_store_is_reported_with_a_way_out(data):
 def _finished(store: RunStore, config: RunConfig, accs=(0.3, 0.6, 0.9)) -> str:
     """A run in the store as if trained: its metrics and summary, without training."""
     rid = store.submit(config)
-    store.claim("t", run_id=rid)
+    store.claim("t", job=rid)
     store.log_metrics(rid, [{"step": 10 * (i + 1), "split": s, "loss": 1 - a, "acc": a, "wall_time": 0.0}
                             for i, a in enumerate(accs) for s in ("train", "test")], "t")
-    store.finish(rid, "done", summary={"params": 100, "kept_params": 100 if config.init == "dense" else 60,
+    store.finish(rid, "done", result={"params": 100, "kept_params": 100 if config.init == "dense" else 60,
                                        "sparsity": 0.0 if config.init == "dense" else 0.4}, worker_id="t")
     return rid
 
@@ -246,7 +261,7 @@ def test_empty_charts_have_sane_axes(data):
     ok(at)
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert fig["layout"]["yaxis"]["range"] == [0, 1] and fig["layout"]["xaxis"]["range"][0] == 0
-    from explorer.training.jobs import backend as backend_mod
+    from explorer.jobs import backends as backend_mod
 
     orig = backend_mod.ensure_worker
     backend_mod.ensure_worker = lambda *a, **k: None  # queued and never started: no metrics yet

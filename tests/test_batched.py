@@ -17,7 +17,7 @@ from explorer.training import batched
 from explorer.training.batched import BatchedError, Data, batch_order, train_batched
 from explorer.training.config import RunConfig
 from explorer.training.runner import execute
-from explorer.training.jobs.sweep import execute_sweep, submit_sweep, why_not_batched
+from explorer.training.sweep import execute_sweep, why_not_batched
 
 TOL = dict(rtol=1e-4, atol=1e-5)
 
@@ -236,7 +236,7 @@ def test_batchnorm_and_rewritten_tickets_train_batched_as_one_by_one(tmp_path):
     from explorer.graph import build_dag
     from explorer.pruning import operations as ops
     from explorer.pruning.pipeline import run
-    from explorer.training.jobs.sweep import architectures
+    from explorer.training.sweep import architectures
     from explorer.training import roles
 
     os.environ["EXPLORER_DATA_DIR"] = str(tmp_path)
@@ -271,30 +271,40 @@ def wait_for(pred, timeout=120.0):
     return False
 
 
-def test_submit_sweep_writes_runs_to_the_store_and_cancels(tmp_path, pruned_dir):
+def test_a_batched_job_writes_runs_to_the_store_and_cancels(tmp_path, pruned_dir):
+    """A sweep submitted to the local backend is ONE `train.batch` job whose children are the runs: the worker
+    trains them together, each keeps its own metrics and summary under its own id, and a cancel of one run
+    (or of the batch) stops it cleanly."""
+    from explorer.jobs.backends import LocalBackend
+    from explorer.training.kinds import BATCH, submit_runs
     from explorer.training.store import RunStore
 
     store = RunStore(tmp_path / "data")
+    be = LocalBackend(store)
     short = [cfg(init="dense", seed=0, group="g"), cfg(init="ticket", seed=0, pruned_dir=pruned_dir, group="g"),
              cfg(init="random", seed=0, pruned_dir=pruned_dir, group="g")]
-    ids = submit_sweep(short, store)
+    ids = submit_runs(be, short, batched=True)
     assert ids == [c.run_id for c in short]
-    assert {store.get(r).status for r in ids} <= {"running", "done"}  # claimed at once: no worker can take them
+    batch = store.get_job(store.get(ids[0]).parent)
+    assert batch.kind == BATCH and [j.id for j in store.list_jobs(parent=batch.id)] == ids
+    assert store.claimable() or batch.status != "queued"  # the batch is the root the worker takes: never a run alone
     assert wait_for(lambda: all(store.get(r).status == "done" for r in ids)), [store.get(r) for r in ids]
     for rid in ids:
         run = store.get(rid)
         m = store.metrics(rid)
         assert [x["step"] for x in m if x["split"] == "test"] == [0, 10, 20, 30]
         assert run.summary["steps_done"] == 30 and run.device == "cpu" and run.progress == 1.0
+        assert "batched job of 3 runs" in run.summary["init_source"]
+    assert wait_for(lambda: store.get_job(batch.id).status == "done")
     assert [r.id for r in store.list_runs(group="g")] == ids
-    assert submit_sweep(short, store) == ids and all(store.get(r).status == "done" for r in ids)  # not re-run
+    assert submit_runs(be, short, batched=True) == ids and all(store.get(r).status == "done" for r in ids)  # not re-run
 
     long = [cfg(seed=s, steps=200_000, eval_every=1000, group="long") for s in (5, 6)]
-    ids = submit_sweep(long, store)
+    ids = submit_runs(be, long, batched=True)
     assert wait_for(lambda: all(store.metrics(r, split="train") for r in ids))
     for rid in ids:
         store.request_cancel(rid)
     assert wait_for(lambda: all(store.get(r).status == "cancelled" for r in ids), 60)
     assert all(store.get(r).step < 200_000 for r in ids)
     with pytest.raises(BatchedError, match="differ in lr"):
-        submit_sweep([cfg(lr=0.1), cfg(lr=0.2)], store)
+        submit_runs(be, [cfg(lr=0.1), cfg(lr=0.2)], batched=True)

@@ -266,7 +266,7 @@ def test_every_page_with_a_view_has_presets_that_set_it(title, tmp_path, monkeyp
     """Choosing each preset in turn (from the page's defaults, then from the previous preset) leaves the
     page on exactly the view its link opens in a fresh session (the query both write back, which leaves
     out the settings at their defaults), and that view holds everything the preset says."""
-    from explorer.training.jobs import backend as backend_mod
+    from explorer.jobs import backends as backend_mod
 
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(backend_mod, "ensure_worker", lambda *a, **k: None)  # nothing trains here
@@ -327,8 +327,8 @@ def test_named_controls_are_the_italic_phrases():
 def test_every_try_this_names_controls_on_the_page_it_opens(les, tmp_path, monkeypatch):
     """Each step's "try this" names at least one control, and every control it names is on the page its
     link opens (on a fresh install: the lottery lessons' pages install the shipped results themselves)."""
-    from explorer.training.jobs import backend as backend_mod
-    from explorer.training.jobs.context import execute_job
+    from explorer.jobs import backends as backend_mod
+    from explorer.jobs.worker import run_next
     from explorer.training.store import RunStore
 
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
@@ -339,8 +339,8 @@ def test_every_try_this_names_controls_on_the_page_it_opens(les, tmp_path, monke
         at = _page(step.link.file, step.link.query)
         if step.link.page == "Playground":  # the worker draws the run's first frame
             store = RunStore(tmp_path)
-            while (job := store.claim_job("test")) is not None:
-                execute_job(store, job, "test")
+            while run_next(store, "test") is not None:
+                pass
             at.run()
         _ok(at)
         labels = _controls(at)

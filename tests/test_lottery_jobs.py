@@ -19,8 +19,10 @@ from explorer.lottery.experiment import LotteryConfig, TransferConfig
 from explorer.lottery.rounds import final_weights
 from explorer.pruning.mask import Mask
 from explorer.training.checkpoints import read_checkpoint
-from explorer.training.jobs.context import run_inline
-from explorer.training.jobs.lifecycle import spawn
+from explorer.jobs.backends import InlineBackend
+from explorer.jobs.kinds import submission
+from explorer.jobs.lifecycle import spawn
+from explorer.lottery.kinds import IMP, SWEEP, TRANSFER
 from explorer.training.store import RunStore
 
 TINY = dict(model="moons_mlp", dataset="moons", steps=40, eval_every=20, log_every=5, lr=1e-2, device="cpu")
@@ -43,7 +45,7 @@ def masks_of(entry) -> list[Mask]:
 def test_imp_rounds_nest_hit_their_sparsity_and_hold_zeros(tmp_path, one_thread, batched):
     store = RunStore(tmp_path)
     cfg = LotteryConfig.of(**TINY, rounds=3, rate=0.4, seeds=2, scope="layer", batched=batched)
-    job = run_inline("lottery.imp", cfg.to_dict(), store)
+    job = InlineBackend(store).run(IMP, cfg)
     assert job.status == "done", job.error
     doc = job.result
     assert [e["round"] for e in doc["rounds"]] == [1, 2, 3]
@@ -71,7 +73,7 @@ def test_imp_rounds_nest_hit_their_sparsity_and_hold_zeros(tmp_path, one_thread,
 def test_rewinding_starts_the_ticket_at_the_dense_runs_step(tmp_path, one_thread):
     store = RunStore(tmp_path)
     cfg = LotteryConfig.of(**TINY, rounds=1, rate=0.5, seeds=1, rewind_step=10, controls=())
-    job = run_inline("lottery.imp", cfg.to_dict(), store)
+    job = InlineBackend(store).run(IMP, cfg)
     assert job.status == "done", job.error
     ticket = store.get(job.result["rounds"][0]["runs"]["ticket"]["run_ids"][0])
     dense = store.get(job.result["dense"]["run_ids"][0])
@@ -83,7 +85,7 @@ def test_rewinding_starts_the_ticket_at_the_dense_runs_step(tmp_path, one_thread
 def test_sweep_trains_every_sparsity_as_one_batched_job(tmp_path, one_thread):
     store = RunStore(tmp_path)
     cfg = LotteryConfig.of(**TINY, sweep=(0.5, 0.8, 0.95), seeds=2, controls=("random",), scope="layer")
-    job = run_inline("lottery.sweep", cfg.to_dict(), store)
+    job = InlineBackend(store).run(SWEEP, cfg)
     assert job.status == "done", job.error
     for e, s in zip(job.result["rounds"], (0.5, 0.8, 0.95)):
         for m in masks_of(e):
@@ -96,7 +98,7 @@ def test_transfer_trains_a_ticket_of_task_a_on_task_b(tmp_path, one_thread):
     store = RunStore(tmp_path)
     cfg = TransferConfig.of(model="mlp", dataset="mnist1d", target_dataset="mnist1d@perm=3", steps=20, eval_every=10,
                          lr=1e-2, seeds=1, sparsity=0.8, device="cpu")
-    job = run_inline("lottery.transfer", cfg.to_dict(), store)
+    job = InlineBackend(store).run(TRANSFER, cfg)
     assert job.status == "done", job.error
     rows = {r["row"]: r for r in job.result["rows"]}
     assert sorted(rows) == ["dense", "own", "random", "reinit", "transfer"]
@@ -110,7 +112,7 @@ def test_a_killed_imp_job_resumes_from_its_last_finished_round(tmp_path):
     store = RunStore(tmp_path)
     cfg = LotteryConfig.of(**{**TINY, "steps": 2000, "eval_every": 500}, rounds=2, rate=0.5, seeds=1,
                         controls=("random",))
-    jid = store.submit_job("lottery.imp", cfg.to_dict())
+    jid = store.submit(submission(IMP, cfg))
     w1 = spawn(tmp_path, ["--idle-exit", "30"])
     try:
         assert wait_for(lambda: any(f.kind == "round" for f in store.frames(jid)))

@@ -81,7 +81,7 @@ class Payload:
 @pytest.fixture
 def quiet(tmp_path, monkeypatch):
     """A data folder of the test's own, and no worker (nothing trains on a walk)."""
-    from explorer.training.jobs import backend as backend_mod
+    from explorer.jobs import backends as backend_mod
 
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(backend_mod, "ensure_worker", lambda *a, **k: None)

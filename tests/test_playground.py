@@ -9,7 +9,7 @@ import torch
 
 from explorer.graph.unit import unit_dag
 from explorer.playground.config import PlaygroundConfig, PlaygroundConfigError, url_fields
-from explorer.playground.control import child, play, read_hold, run_id, step, workdir
+from explorer.playground.control import child, play, run_id, step
 from explorer.playground.data import BOX, PlaygroundDataError, make_data, read_points
 from explorer.playground.features import feature_plane, features
 from explorer.playground.frame import load_weights
@@ -19,7 +19,7 @@ from explorer.playground.snapshot import check_prune, snapshot, structure_dag
 from explorer.playground.timeline import timeline
 from explorer.regions.encoding import decode
 from explorer.regions.partition import partition_of
-from explorer.training.jobs.context import run_inline
+from explorer.jobs.backends import InlineBackend
 from explorer.training.store import RunStore
 
 SMALL = dict(hidden=(5, 5), skips=("0-2",), steps=60, frame_every=20, dataset="circle", batch_size=10)
@@ -99,7 +99,7 @@ def _frames(store, jid):
 def test_the_job_emits_frames_with_exact_regions(tmp_path, one_thread):
     store = RunStore(tmp_path)
     cfg = PlaygroundConfig(**SMALL)
-    job = run_inline(KIND, cfg.to_dict(), store)
+    job = InlineBackend(store).run(KIND, cfg)
     fr = _frames(store, job.id)
     assert job.status == "done" and [f["step"] for f in fr] == [0, 20, 40, 60]
     for f in fr:
@@ -117,13 +117,15 @@ def test_the_job_emits_frames_with_exact_regions(tmp_path, one_thread):
 def test_pause_and_resume_give_the_uninterrupted_run(tmp_path, one_thread):
     cfg = PlaygroundConfig(**SMALL)
     a = RunStore(tmp_path / "a")
-    whole = _frames(a, run_inline(KIND, cfg.to_dict(), a).id)
+    whole = _frames(a, InlineBackend(a).submit(KIND, cfg))
     b = RunStore(tmp_path / "b")
-    jid = play(b, cfg, until_step=20, submit=lambda kind, conf: run_inline(kind, conf, b).id)
+    be = InlineBackend(b)
+    jid = play(be, cfg, until_step=20)  # the pause point is the job's control message, not a side file
     assert b.get_job(jid).status == "cancelled" and [f["step"] for f in _frames(b, jid)] == [0, 20]
-    step(b, cfg, 20, submit=lambda kind, conf: run_inline(kind, conf, b).id)  # one frame more
-    assert [f["step"] for f in _frames(b, jid)] == [0, 20, 40] and read_hold(workdir(b, jid)) == 40
-    play(b, cfg, submit=lambda kind, conf: run_inline(kind, conf, b).id)
+    assert b.get_job(jid).error == "paused at step 20" and not list((tmp_path / "b" / "jobs" / jid).glob("*.json"))
+    step(be, cfg, 20)  # one frame more
+    assert [f["step"] for f in _frames(b, jid)] == [0, 20, 40] and b.control(jid) == {"until_step": 40}
+    play(be, cfg)
     resumed = _frames(b, jid)
     assert b.get_job(jid).status == "done" and [f["step"] for f in resumed] == [0, 20, 40, 60]
     assert [f["weights"] for f in resumed] == [f["weights"] for f in whole]
@@ -133,13 +135,13 @@ def test_pause_and_resume_give_the_uninterrupted_run(tmp_path, one_thread):
 def test_a_prune_continues_the_run_without_the_unit(tmp_path, one_thread):
     store = RunStore(tmp_path)
     cfg = PlaygroundConfig(**SMALL)
-    parent = run_inline(KIND, cfg.to_dict(), store).id
+    parent = InlineBackend(store).submit(KIND, cfg)
     s = snapshot(cfg, _frames(store, parent)[1])
     victim = next(u for u in decode(s.frame["regions"]).units if u.startswith("h1"))
     assert check_prune(s, [victim]).ok
     kid = child(cfg, parent, 20, [victim])
     assert kid.parent == parent and kid.pruned == (victim,)
-    job = run_inline(KIND, kid.to_dict(), store)
+    job = InlineBackend(store).run(KIND, kid)
     fr = _frames(store, job.id)
     assert [f["step"] for f in fr] == [0, 20, 20, 40, 60]  # the parent's history, then the child from step 20
     before, after = fr[1], fr[2]
@@ -156,7 +158,7 @@ def test_a_prune_continues_the_run_without_the_unit(tmp_path, one_thread):
 def test_prunes_that_break_the_network_are_refused(tmp_path, one_thread):
     cfg = PlaygroundConfig(**SMALL)
     store = RunStore(tmp_path)
-    jid = play(store, cfg, until_step=0, submit=lambda kind, conf: run_inline(kind, conf, store).id)
+    jid = play(InlineBackend(store), cfg, until_step=0)
     s = snapshot(cfg, _frames(store, jid)[0])
     v = check_prune(s, [f"h2[{k}]" for k in range(5)])
     assert not v.ok and v.reasons

@@ -20,8 +20,9 @@ from explorer.models.init_schemes import apply_init
 from explorer.propagation.grid import prepare_grid
 from explorer.propagation.lab import LabConfig
 from explorer.training.config import HASHED_WHEN_SET, ConfigError, RunConfig
-from explorer.training.jobs.context import run_inline
-from explorer.training.jobs.sweep import batched_blocker, execute_sweep
+from explorer.jobs.backends import InlineBackend
+from explorer.propagation.kinds import DEPTH, GRID, SPECTRA, grid_config
+from explorer.training.sweep import batched_blocker, execute_sweep
 from explorer.training.store import RunStore
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -118,19 +119,23 @@ def test_lab_jobs_run_inline(tmp_path):
     store = RunStore(tmp_path)
     cfg = LabConfig(model=deep_mlp_spec(2, 6, "relu"), schemes=("orthogonal",), inputs=2, criterion="random",
                     sparsity=0.5, isometry_steps=5)
-    job = run_inline("propagation.spectra", cfg.to_dict(), store)
+    be = InlineBackend(store)
+    job = be.run(SPECTRA, cfg)
     assert job.status == "done", job.error
     assert [f.kind for f in store.frames(job.id)][:3] == ["stage", "pruning", "stage"]
     assert len(job.result["schemes"][0]["stages"]) == 3
-    d = run_inline("propagation.depth", {"width": 6, "depths": [2, 4], "schemes": ["orthogonal"], "inputs": 2}, store)
+    d = be.run(DEPTH, {"width": 6, "depths": [2, 4], "schemes": ["orthogonal"], "inputs": 2})
     assert d.status == "done" and [p["depth"] for p in d.result["points"]] == [2, 4]
-    base = RunConfig(model=cfg.model, dataset="mnist1d")
-    bad = run_inline("propagation.grid", {"lab": cfg.to_dict(), "base": base.to_dict(), "seeds": [0]}, store)
+    base = RunConfig(model=cfg.model, dataset="mnist1d", steps=20, eval_every=10, device="cpu")
+    bad = be.run(GRID, grid_config(cfg, base, [0]))
     assert bad.status == "failed" and "model" in bad.error  # a 6 -> 6 net cannot train on MNIST-1D's 40 values
-    ok = run_inline("propagation.grid", {"lab": {**cfg.to_dict(), "model": NET}, "base": {**base.to_dict(), "model": NET},
-                                         "seeds": [0]}, store)
+    ok = be.run(GRID, grid_config(cfg.replace(model=NET), base.replace(model=NET), [0]))
     assert ok.status == "done", ok.error
     assert len(ok.result["configs"]) == 3 and (tmp_path / "exports").is_dir()
+    # the grid trains its runs itself, as its children (one batched job): no page has to submit them
+    runs = store.list_runs(group=ok.result["group"])
+    assert len(runs) == 3 and all(r.status == "done" for r in runs)
+    assert {store.get_job(r.parent).parent for r in runs} == {ok.id}
 
 
 def test_cli_spectrum_json_document(capsys):

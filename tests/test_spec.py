@@ -22,7 +22,7 @@ from explorer.propagation.isometry import IsometryConfig
 from explorer.propagation.lab import LabConfig
 from explorer.pruning.criteria.propose import ProposeConfig
 from explorer.training.config import ConfigError, RunConfig
-from explorer.training.job_store import job_id
+from explorer.jobs.store import job_id
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = json.loads((ROOT / "tests/data/before_issue18/ids.json").read_text())

@@ -1,4 +1,5 @@
-"""The run store: lifecycle, atomic claims, concurrent submitters, reaping, restart."""
+"""The job store through its run view: lifecycle, atomic claims, concurrent submitters, reaping, restart,
+attempts, damaged files — and a store written before the one job table, opened after it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from explorer.training.config import RunConfig
-from explorer.training.store import RunStore, StoreError, pid_alive
+from explorer.jobs.store import JobError, pid_alive
+from explorer.training.store import RunStore
 
 
 def cfg(i: int = 0, **kw) -> RunConfig:
@@ -43,13 +46,13 @@ def test_lifecycle_and_metrics(tmp_path):
     assert [m["step"] for m in got] == [1, 2, 3, 4, 5, 5]
     assert [m["step"] for m in s.metrics(rid, since_step=3)] == [4, 5, 5]
     assert len(s.metrics(rid, split="test")) == 1
-    s.finish(rid, "done", summary={"x": 1})
+    s.finish(rid, "done", result={"x": 1})
     r = s.get(rid)
     assert r.status == "done" and r.progress == 1.0 and r.summary == {"x": 1} and r.device == "cpu"
     assert [x.id for x in s.list_runs(group="g")] == [rid] and s.list_runs(group="other") == []
-    with pytest.raises(StoreError, match="queued"):
+    with pytest.raises(JobError, match="queued"):
         s.finish(rid, "queued")
-    with pytest.raises(StoreError, match="runs list"):
+    with pytest.raises(JobError, match="runs list"):
         s.get("nope")
 
 
@@ -70,7 +73,7 @@ def test_resubmit_is_idempotent_and_requeues_failed(tmp_path):
     assert s.submit(cfg()) == rid and len(s.list_runs()) == 1
     s.claim("w")
     s.log_metrics(rid, [{"step": 1, "split": "train", "loss": 1, "acc": 0, "wall_time": 0}])
-    s.finish(rid, "failed", "boom")
+    s.finish(rid, "failed", error="boom")
     assert s.submit(cfg()) == rid
     r = s.get(rid)
     assert r.status == "queued" and r.error is None and s.metrics(rid) == []
@@ -104,20 +107,30 @@ def _submit_many(path: str, start: int, n: int) -> None:
                             for j in range(1, 4)])
 
 
-def test_concurrent_submitters_lose_nothing_mix_nothing(tmp_path):
-    # two processes and two threads write at once
+def _spawn(target, args):
+    """One fresh process per argument tuple, started."""
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_submit_many, args=(str(tmp_path), k * 100, 15)) for k in (1, 2)]
+    procs = [ctx.Process(target=target, args=a) for a in args]
     for p in procs:
         p.start()
+    return procs
+
+
+def _join(procs):
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+
+
+def test_concurrent_submitters_lose_nothing_mix_nothing(tmp_path):
+    # two processes and two threads write at once
+    procs = _spawn(_submit_many, [(str(tmp_path), k * 100, 15) for k in (1, 2)])
     ts = [threading.Thread(target=_submit_many, args=(str(tmp_path), k * 100, 15)) for k in (3, 4)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    _join(procs)
     s = RunStore(tmp_path)
     runs = s.list_runs()
     assert len(runs) == 60
@@ -144,10 +157,10 @@ def test_reap_dead_pid_and_stale_heartbeat(tmp_path):
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
     assert not pid_alive(p.pid)
-    s.claim("dead", pid=p.pid)  # a: its worker is gone
+    s.claim("dead", pid=p.pid)  # a: its worker is gone (a run is started once: it fails, as before)
     s.log_metrics(a, [{"step": 1, "split": "train", "loss": 1, "acc": 0, "wall_time": 0}])
     s.claim("silent")  # b: alive pid (ours) but silent for too long
-    s._conn().execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time() - 60, b))
+    s._conn().execute("UPDATE jobs SET heartbeat=? WHERE id=?", (time.time() - 60, b))
     s.claim("ok")  # c: alive and beating
     assert sorted(s.reap()) == sorted([a, b])
     assert s.get(a).status == "failed" and "worker died" in s.get(a).error
@@ -181,7 +194,7 @@ def test_resubmitting_a_failed_run_keeps_the_earlier_attempt(tmp_path):
     rid = s.submit(cfg)
     s.claim("w1")
     s.log_metrics(rid, [{"step": 5, "split": "train", "loss": 2.0, "acc": 0.1, "wall_time": 0.0}], "w1")
-    s.finish(rid, "failed", "boom", worker_id="w1")
+    s.finish(rid, "failed", error="boom", worker_id="w1")
     assert s.submit(cfg) == rid
     run = s.get(rid)
     assert run.status == "queued" and run.attempt == 2 and s.metrics(rid) == []
@@ -191,7 +204,7 @@ def test_resubmitting_a_failed_run_keeps_the_earlier_attempt(tmp_path):
 @pytest.mark.parametrize("damage", ["garbage", "zero", "half"])
 def test_a_damaged_store_is_reported_with_a_way_out_and_kept(tmp_path, damage):
     from explorer.training.config import RunConfig
-    from explorer.training.database import StoreDamaged, move_aside
+    from explorer.jobs.database import StoreDamaged, move_aside
 
     s = RunStore(tmp_path)
     for k in range(30):
@@ -207,3 +220,72 @@ def test_a_damaged_store_is_reported_with_a_way_out_and_kept(tmp_path, damage):
     kept = move_aside(e.value.path)
     assert kept.exists() and kept.name.startswith("runs.sqlite3.damaged-")
     assert RunStore(tmp_path).list_runs() == []  # a fresh store
+
+
+# ---- a store written before the one job table ---------------------------------------------------
+
+BEFORE = Path(__file__).parent / "data" / "before_issue18"
+
+
+def test_a_store_written_before_the_job_table_opens_with_everything_kept(tmp_path):
+    """`tests/data/before_issue18/store` was written by the code with two tables (runs + jobs); every run
+    and job keeps its id, status, attempt and result, every metric row and frame its attempt."""
+    import json
+    import shutil
+
+    shutil.copytree(BEFORE / "store", tmp_path, dirs_exist_ok=True)
+    before = json.loads((BEFORE / "store.json").read_text())
+    s = RunStore(tmp_path)
+    assert {r.id for r in s.list_runs()} == {r["id"] for r in before["runs"]}
+    for r in before["runs"]:
+        run = s.get(r["id"])
+        assert (run.status, run.attempt, run.group, run.config.label, run.seed) == \
+            (r["status"], r["attempt"], r["grp"], r["label"], r["seed"])
+        assert run.summary == (json.loads(r["summary"]) if r["summary"] else None)
+        assert run.config.to_json() == r["config"] and run.config.run_id == r["id"]  # ids kept: the config's hash
+        for attempt in (1, 2):
+            want = sorted(repr((m["step"], m["split"], m["loss"], m["acc"], m["wall_time"])) for m in before["metrics"]
+                          if m["run_id"] == r["id"] and m["attempt"] == attempt)
+            got = sorted(repr((m["step"], m["split"], m["loss"], m["acc"], m["wall_time"]))
+                         for m in s.metrics(r["id"], attempt=attempt))
+            assert got == want
+    kinds = {j.id: j.kind for j in s.list_jobs()}
+    for j in before["jobs"]:
+        job = s.get_job(j["id"])
+        assert (job.kind, job.status, job.attempt, job.config, job.result) == \
+            (j["kind"], j["status"], j["attempt"], json.loads(j["config"]), json.loads(j["result"]) if j["result"] else None)
+        assert [(f.seq, f.attempt, f.payload) for f in s.frames(j["id"])] == \
+            [(f["seq"], f["attempt"], json.loads(f["payload"])) for f in before["frames"] if f["job_id"] == j["id"]]
+    assert sorted(kinds.values()) == ["demo.count", "demo.count", "train", "train", "train", "train"]
+    # the diverged run stays diverged; the failed one says how it failed and kept both attempts' metrics
+    div = next(r["id"] for r in before["runs"] if r["status"] == "diverged")
+    assert s.get(div).status == "diverged" and "lower the learning rate" in s.get(div).error
+    flaky = next(r["id"] for r in before["runs"] if r["status"] == "failed")
+    assert [m["step"] for m in s.metrics(flaky, attempt=1)] == [5] and [m["step"] for m in s.metrics(flaky)] == [10]
+    # and it still works: the queued run trains where it was queued, the failed one can be queued again
+    from explorer.jobs.backends import InlineBackend
+    from explorer.training.kinds import run_submission
+
+    queued = next(r["id"] for r in before["runs"] if r["status"] == "queued")
+    job = s.claim("w")
+    assert job.id == queued and job.module == "explorer.training.kinds"
+    s.finish(queued, "cancelled", worker_id="w")
+    assert InlineBackend(s).submit(run_submission(s.get(flaky).config)) == flaky
+    run = s.get(flaky)
+    assert run.status == "done" and run.attempt == 3 and run.summary["steps_done"] == 30
+    assert [m["step"] for m in s.metrics(flaky, attempt=2)] == [10]  # the earlier attempts stay
+
+
+def test_the_migration_runs_once_when_two_processes_open_an_old_store(tmp_path):
+    import shutil
+
+    shutil.copytree(BEFORE / "store", tmp_path, dirs_exist_ok=True)
+    _join(_spawn(_open_and_count, [(str(tmp_path),)] * 2))
+    s = RunStore(tmp_path)
+    assert len(s.list_jobs()) == 6 and len(s.list_runs()) == 4
+    tables = {r[0] for r in s._conn().execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == {"jobs", "metrics", "frames"}
+
+
+def _open_and_count(path: str) -> None:
+    assert len(RunStore(path).list_jobs()) == 6

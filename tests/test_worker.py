@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from explorer.training.jobs.backend import LocalBackend
-from explorer.training.jobs.lifecycle import ensure_worker, worker_alive
+from explorer.jobs.backends import LocalBackend
+from explorer.jobs.lifecycle import ensure_worker, worker_alive
 from explorer.training.config import RunConfig
 from explorer.training.store import RunStore
 
@@ -24,7 +24,7 @@ def moons(**kw) -> RunConfig:
 
 
 def worker_cmd(data_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "explorer.training.jobs.worker", "--data-dir", str(data_dir), "--nice", "0", *extra]
+    return [sys.executable, "-m", "explorer.jobs.worker", "--data-dir", str(data_dir), "--nice", "0", *extra]
 
 
 def env(data_dir: Path) -> dict[str, str]:

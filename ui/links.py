@@ -26,6 +26,7 @@ from explorer.links.codec import check_model
 from explorer.links.pages import CLASSROOM, PAGES
 from ui import state
 from ui.classroom import classroom, set_classroom
+from ui.join import carried, without_identity
 
 WRITTEN = "links.written"  # the query this session last wrote (so its own URL is not re-applied)
 APPLIED = "links.applied"  # (page, query) of the last link applied
@@ -118,7 +119,7 @@ def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True,
                on_link: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Apply the URL if this session did not write it (see the module doc); then `on_link(values)`, for a
     page whose widget keys depend on several settings at once (the Lottery's, on experiment and model)."""
-    qp = st.query_params.to_dict()
+    qp = without_identity(st.query_params.to_dict())  # a class member's token is not a view setting
     ss = st.session_state
     replace = ss.pop(REPLACE, False)
     if not qp and not replace or qp == ss.get(WRITTEN) or ss.get(APPLIED) == (page, qp):
@@ -183,8 +184,8 @@ def current_query(page: str, extra: Sequence[Setting] = (), model: bool = True) 
 def write_link(page: str, extra: Sequence[Setting] = (), model: bool = True) -> dict[str, str]:
     """Put the page's current view in the address bar; returns the query."""
     q = current_query(page, extra, model)
-    if st.query_params.to_dict() != q:
-        st.query_params.from_dict(q)
+    if st.query_params.to_dict() != q | carried():
+        st.query_params.from_dict(q | carried())  # a class member's link keeps their identity (ui.join)
     st.session_state[WRITTEN] = q
     return q
 
@@ -195,6 +196,7 @@ def share_box(query: dict[str, str], model: bool = True, left_out: str = "") -> 
     from urllib.parse import urlencode
 
     base = str(st.context.url or "").split("?")[0]
+    query = without_identity(query)  # a shared view never signs anyone in as its sender
     with st.sidebar.popover("Share this view", icon=":material/link:", use_container_width=True):
         link = f"{base}?{urlencode(query)}" if query else base
         st.code(link, language=None, wrap_lines=True)

@@ -95,8 +95,12 @@ def form(kind: str) -> Any:
     return cls.of(model=spec, dataset=ds, **values).resolved()  # device "auto": the GPU where there is one
 
 
-def submit(be: Any, kind: str, cfg: Any) -> str:
-    jid = be.submit_job(kind, cfg.to_dict())
+def submit(kind: str, cfg: Any) -> str:
+    """Start the experiment (`explorer.lottery.kinds`) on the chosen backend; it is the one on show."""
+    from explorer.lottery import kinds  # noqa: F401 - registers the lab's kinds
+    from ui.jobs import submit as submit_job
+
+    jid = submit_job(kind, cfg, retry=True)
     st.session_state[JOB_KEY.format(kind=kind)] = jid
     return jid
 

@@ -45,7 +45,7 @@ def status(be: Any, job: Any) -> None:
     if job.error:
         st.error(f"The experiment failed: {job.error.splitlines()[0]}")
     if not job.done and c2.button("Cancel", key=f"lottery.cancel.{job.id}", help="stop the experiment after this step"):
-        be.store.request_cancel_job(job.id)  # its runs see it at their next stop check and end "cancelled"
+        be.cancel(job.id)  # its runs (child jobs) see it at their next stop check and end "cancelled"
         st.rerun(scope="fragment")
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from explorer.models.key import ONNX_SPEC, ModelKey
+from explorer.server.settings import serving_class
 from ui import state
 from ui.cache import digest
 from ui.progress import wait_for
@@ -69,7 +70,8 @@ def model_picker(page: str, *, allow_onnx: bool = True, allow_file: bool = True,
     """
     sb = st.sidebar
     cur = state.model()
-    srcs = list(sources or [s for s in SOURCES if (s != "onnx" or allow_onnx) and (s != "file" or allow_file)])
+    allow_file = allow_file and not serving_class()  # a class server runs no uploaded code
+    srcs = [s for s in (sources or SOURCES) if (s != "onnx" or allow_onnx) and (s != "file" or allow_file)]
     src = sb.radio("Model source", srcs, format_func=SOURCES.get, key=f"{page}.source",
                    index=_index(srcs, cur.source))
     spec: str | None = None

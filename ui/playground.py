@@ -18,6 +18,7 @@ from explorer.playground.config import (ACTIVATIONS, DATASETS, FEATURES, MAX_LAY
                                         REGULARIZATIONS, PlaygroundConfig, field_help, url_fields)
 from explorer.playground.features import LABELS
 from ui.classroom import classroom, set_classroom
+from ui.join import carried
 
 P = "pg."  # session-state prefix of the page's widgets
 LEARNING_RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
@@ -79,7 +80,7 @@ def url_state() -> dict[str, str]:
         ss[P + "url_loaded"] = True
     cur = {k: current(k) for k in defaults()}
     q = {k: _fmt(v) for k, v in cur.items() if v != defaults()[k]} | ({"classroom": "1"} if classroom() else {})
-    qp.from_dict(q)
+    qp.from_dict(q | carried())  # a class member's link keeps their identity (ui.join)
     return q
 
 

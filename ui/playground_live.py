@@ -2,8 +2,8 @@
 frame picked for replay), pruning by a click on a unit or its boundary, spline pruning, export.
 
 The run is the `playground` job of the page's settings; a prune makes the current run a child
-that continues from the shown frame (`explorer.playground.control`). The job runs in the worker;
-this module only submits, polls and draws.
+that continues from the shown frame (`explorer.playground.control`). The job runs on the chosen
+backend; this module only submits, follows (`ui.jobs.follow`) and draws.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import streamlit as st
 
 from explorer.playground.config import PlaygroundConfig
 from explorer.playground.control import child, pause, play, run_id, step
-from explorer.playground.timeline import FrameCache, timeline
+from explorer.playground.timeline import timeline
+from ui.jobs import cache, follow
 from ui.playground import P
 from ui.playground_panels import curves, data_points, metrics_row, network_fig, regions_fig
 
-RUN, CACHE, SHOW, REPLAY, PENDING = (P + k for k in ("run", "cache", "show", "replay", "pending"))
-LIVE_REFRESH_S = 0.5  # how often the ticker polls a live run
+RUN, SHOW, REPLAY, PENDING = (P + k for k in ("run", "show", "replay", "pending"))
 NEW_FRAME_S = 1.0  # the page moves to a newer frame at most this often
 # Streamlit names a chart after its figure, so every new frame is a new chart, and a click that lands while a
 # rerun replaces it is lost. The panels are drawn by the page's own run, held for NEW_FRAME_S between frames,
@@ -40,66 +40,55 @@ def current(base: PlaygroundConfig) -> PlaygroundConfig:
     return PlaygroundConfig.from_dict(ss[RUN]["cfg"])
 
 
-def _status(be: Any, jid: str) -> str | None:
-    try:
-        return be.store.get_job(jid).status
-    except ValueError:
-        return None
-
-
 def ensure_run(be: Any, cfg: PlaygroundConfig) -> str:
     """The run's job id; a new run is submitted paused at its first frame (a preview of the init)."""
     jid = run_id(cfg)
-    if _status(be, jid) is None:
-        play(be.store, cfg, until_step=cfg.parent_step, submit=be.submit_job)
+    if be.store.status(jid) is None:
+        play(be, cfg, until_step=cfg.parent_step)
     return jid
 
 
 def controls(be: Any, cfg: PlaygroundConfig, jid: str) -> None:
-    status = _status(be, jid)
+    status = be.store.status(jid)
     running = status in ("queued", "running")
     c = st.columns([1.1, 1, 1, 1.3, 4.6])
     if running:
         if c[0].button("Pause", key=P + "pause", icon=":material/pause:",
                        help="stop training; Play resumes where it stopped"):
-            pause(be.store, jid)
+            pause(be, jid)
             st.rerun()
     elif c[0].button("Play", key=P + "play", icon=":material/play_arrow:", type="primary", disabled=status == "done",
                      help="train in the background worker; frames appear live"):
-        play(be.store, cfg, None, submit=be.submit_job)
+        play(be, cfg, None)
         st.session_state[REPLAY] = False
         st.session_state.pop(SHOW, None)
         st.rerun()
     if c[1].button("Step", key=P + "step", icon=":material/skip_next:", disabled=status == "done",
                    help="train one frame further, then pause"):
-        frames = timeline(be.store, jid, _cache())
-        step(be.store, cfg, frames[-1]["step"] if frames else cfg.parent_step, submit=be.submit_job)
+        frames = timeline(be.store, jid, cache())
+        step(be, cfg, frames[-1]["step"] if frames else cfg.parent_step)
         st.session_state.pop(SHOW, None)
         st.rerun()
     if c[2].button("Reset", key=P + "reset", icon=":material/restart_alt:",
                    help="a fresh run of these settings from its initialisation"):
         if running:
-            pause(be.store, jid)
+            pause(be, jid)
         st.session_state[P + "trial"] = int(st.session_state.get(P + "trial", 0)) + 1
         st.session_state.pop(RUN, None)
         st.rerun()
     if cfg.pruned and c[3].button("Unprune", key=P + "restore", icon=":material/undo:",
                                   help="back to the run without any prune"):
         if running:
-            pause(be.store, jid)
+            pause(be, jid)
         st.session_state.pop(RUN, None)
         st.rerun()
     note = {"queued": "queued for the worker…", "running": "training…", "cancelled": "paused", "done": "finished",
             "failed": "failed"}.get(status or "", "")
     if status == "cancelled":
-        frames = timeline(be.store, jid, _cache())
+        frames = timeline(be.store, jid, cache())
         note = f"paused at step {frames[-1]['step']}" if frames else note
     pr = f" · pruned: {', '.join(cfg.pruned)}" if cfg.pruned else ""
     c[4].markdown(f"run `{jid}` — **{note}**{pr}")
-
-
-def _cache() -> FrameCache:
-    return st.session_state.setdefault(CACHE, FrameCache())
 
 
 def _picked(frames: list[dict[str, Any]], live: bool) -> dict[str, Any]:
@@ -130,11 +119,11 @@ def prune(be: Any, cfg: PlaygroundConfig, jid: str, frame: dict[str, Any], ids: 
     if not v.ok:
         st.error("Cannot prune " + ", ".join(new) + ": " + "; ".join(v.reasons))
         return
-    running = _status(be, jid) in ("queued", "running")
+    running = be.store.status(jid) in ("queued", "running")
     kid = child(cfg, jid, frame["step"], new)
     if running:
-        pause(be.store, jid)
-    play(be.store, kid, None if running else frame["step"], submit=be.submit_job)
+        pause(be, jid)
+    play(be, kid, None if running else frame["step"])
     st.session_state[RUN]["cfg"] = kid.to_dict()
     st.session_state.pop(SHOW, None)
     st.rerun()
@@ -154,23 +143,23 @@ def _clicked(event: Any) -> list[str]:
 
 def live_view(be: Any, cfg: PlaygroundConfig, jid: str, view: dict[str, bool]) -> None:
     """The panels of the shown frame, drawn in the page's own run (not a timed fragment: a chart redrawn every
-    half second loses its clicks); a small `_ticker` fragment reruns the page when a new frame is due."""
+    half second loses its clicks); `_ticker` follows the run and reruns the page when a new frame is due."""
     ss = st.session_state
-    status = _status(be, jid)
+    status = be.store.status(jid)
     running = status in ("queued", "running")
-    frames = timeline(be.store, jid, _cache())
+    frames = timeline(be.store, jid, cache())
     if not frames:
         if status == "failed":
             st.error(f"The run failed: {be.store.get_job(jid).error}")
         else:
             st.info("Waiting for the worker to draw the first frame…")
-        _ticker(be, jid, None)
+        _ticker(jid)
         return
     if cfg.pruned and sorted(frames[-1].get("pruned") or []) != sorted(cfg.pruned):
         # the prune's run has not drawn its first frame yet: the newest frame is the unpruned network's
         st.info(f"Pruned {', '.join(cfg.pruned)}: the worker is computing the pruned network's first frame — its "
                 "losses and regions show here in a moment.", icon=":material/hourglass_top:")
-        _ticker(be, jid, None)
+        _ticker(jid)
         return
     if ss.get(REPLAY) and not running:
         steps = [f["step"] for f in frames]
@@ -202,32 +191,16 @@ def live_view(be: Any, cfg: PlaygroundConfig, jid: str, view: dict[str, bool]) -
     with c2:
         tools(be, cfg, jid, frames, frame, running)
     if running or ss.get(REPLAY):
-        _ticker(be, jid, frame["step"])
+        _ticker(jid)
 
 
-def _ticker(be: Any, jid: str, shown: int | None) -> None:
-    """Poll the run; rerun the page when a newer frame has waited NEW_FRAME_S, the run ends, or a replay moves on."""
-    import time
-
-    t0 = time.monotonic()
-
-    @st.fragment(run_every=LIVE_REFRESH_S)
-    def tick() -> None:
-        be.poll()
-        job = be.store.get_job(jid)
-        if st.session_state.get(REPLAY):
-            if time.monotonic() - t0 >= NEW_FRAME_S * 0.6:
-                st.rerun()
-            return
-        if job.done or (time.monotonic() - t0 >= NEW_FRAME_S and _newest(be, jid) != shown):
-            st.rerun()
-
-    tick()
-
-
-def _newest(be: Any, jid: str) -> int | None:
-    frames = timeline(be.store, jid, _cache())
-    return frames[-1]["step"] if frames else None
+def _ticker(jid: str) -> None:
+    """Follow the run: rerun the page when it has news (a new frame) at most every NEW_FRAME_S, or when it ends;
+    during a replay, move on to the next frame every 0.6 NEW_FRAME_S."""
+    if st.session_state.get(REPLAY):
+        follow([], rerun_after_s=NEW_FRAME_S * 0.6)
+    else:
+        follow([jid], hold_s=NEW_FRAME_S)
 
 
 def tools(be: Any, cfg: PlaygroundConfig, jid: str, frames: list[dict[str, Any]], frame: dict[str, Any],

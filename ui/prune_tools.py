@@ -305,9 +305,9 @@ class ResultView:
 
 
 def submit_prune_job(key, dag, sel, prop, out: Path) -> None:
-    """Hand the prune to the worker (`explorer.pruning.job`); the panel below follows it."""
-    from explorer.training.jobs.backend import LocalBackend
-    from explorer.training.store import RunStore
+    """Hand the prune to the backend the user chose (`explorer.pruning.job`); the panel below follows it."""
+    from explorer.pruning.job import KIND
+    from ui.jobs import submit
 
     config = {"spec": key.spec, "seed": key.seed, "granularity": dag.granularity, "out": str(out), "repeats": 10}
     if prop is not None:
@@ -315,33 +315,26 @@ def submit_prune_job(key, dag, sel, prop, out: Path) -> None:
         config["proposal"] = {"criterion": c.criterion, "sparsity": c.sparsity, "target": c.target, "scope": c.scope}
     else:
         config["selection"] = sel.dumps()
-    st.session_state[JOB] = LocalBackend(RunStore()).submit_job("prune", config)
+    st.session_state[JOB] = submit(KIND, config, retry=True)
     st.session_state.pop(RESULT, None)
 
 
 def job_panel() -> None:
-    """A prune running in the worker: its stage and progress, live; the result panel once it is done."""
+    """A prune running as a job: its stage and progress, live; the result panel once it is done."""
+    from ui.jobs import backend, follow
+
     jid = st.session_state.get(JOB)
     if not jid:
         return
-
-    @st.fragment(run_every=0.5)
-    def follow() -> None:
-        from explorer.training.store import RunStore
-
-        store = RunStore()
-        job = store.get_job(jid)
-        if job.status == "done":
-            res = job.result or {}
-            st.session_state[RESULT] = ResultView(res.get("table", []), float(res.get("compacted_vs_masked_max_abs_diff",
-                                                                                      0.0)), Path(res.get("out", "")),
-                                                  res.get("removes_nothing", ""))
-            st.session_state.pop(JOB, None)
-            st.rerun()
-        elif job.status in ("failed", "cancelled"):
-            st.error(f"The prune in the worker {job.status}: {(job.error or '').splitlines()[0][:400]}")
-            st.session_state.pop(JOB, None)
-        else:
-            st.progress(job.progress, text=f"in the worker: {job.note or job.status}")
-
-    follow()
+    job = backend().store.get_job(jid)
+    if job.status == "done":
+        res = job.result or {}
+        st.session_state[RESULT] = ResultView(res.get("table", []), float(res.get("compacted_vs_masked_max_abs_diff",
+                                                                                  0.0)), Path(res.get("out", "")),
+                                              res.get("removes_nothing", ""))
+        st.session_state.pop(JOB, None)
+    elif job.done:
+        st.error(f"The prune in the worker {job.status}: {(job.error or '').splitlines()[0][:400]}")
+        st.session_state.pop(JOB, None)
+    else:
+        follow([jid], label="in the worker")

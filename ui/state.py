@@ -9,6 +9,7 @@ checks the type of what is put under it, so a hand-off cannot silently carry the
     SELECTION.put(sel)            # Architecture -> Prune
     req = RETRAIN.pop()           # Prune -> Train: a RetrainRequest or None
     GRID.put(GridRequest(job_id, title))   # Signal propagation -> Train: a trainability grid
+    BACKEND.get()                 # where background work runs: "local" or "ray" (`ui.jobs.backend_choice`)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from explorer.models.key import ModelKey
+from explorer.server.identity import Identity
 from explorer.pruning.selection import Selection
 
 T = TypeVar("T")
@@ -71,12 +73,11 @@ class RetrainRequest:
 
 @dataclass(frozen=True)
 class GridRequest:
-    """Signal propagation -> Train: the trainability grid whose exports job `job_id`
-    (`propagation.grid`) prepares; the Train page submits its runs when the job is done."""
+    """Signal propagation -> Train: the trainability grid job `job_id` (`propagation.grid`: its exports, then
+    its runs as child jobs); the Train page shows its progress above the grid's comparison group."""
 
     job_id: str
     title: str  # one line for people: what the grid compares
-    batched: bool = True  # train as one batched job where the runs can share it
 
 
 MODEL: Key[ModelKey] = Key("explorer.model", ModelKey)  # the model picked last, as every page's picker opens
@@ -84,6 +85,9 @@ ONNX_BYTES: Key[bytes] = Key("explorer.onnx_bytes", bytes)  # an uploaded ONNX f
 SELECTION: Key[Selection] = Key("explorer.selection", Selection)  # Architecture -> Prune, and Prune's own
 RETRAIN: Key[RetrainRequest] = Key("explorer.retrain", RetrainRequest)
 GRID: Key[GridRequest] = Key("explorer.grid", GridRequest)
+BACKEND: Key[str] = Key("explorer.backend", str)  # the backend every page submits to (`ui.jobs`)
+MEMBER: Key[Identity] = Key("explorer.member", Identity)  # a class server: who this browser is (ui.join)
+MEMBER_TOKEN: Key[str] = Key("explorer.member_token", str)  # ... and the signed token its link carries
 
 
 def model() -> ModelKey:

@@ -1,5 +1,5 @@
-"""The Train page's forms: the backend choice, the run settings (with the config's help texts),
-the Prune hand-off (ticket vs dense vs controls over seeds) and new runs of any kind."""
+"""The Train page's forms: the run settings (with the config's help texts), the Prune hand-off (ticket vs
+dense vs controls over seeds) and new runs of any kind, queued on the backend the user chose (`ui.jobs`)."""
 
 from __future__ import annotations
 
@@ -9,38 +9,9 @@ import streamlit as st
 
 from ui import state
 from ui.errors import guard
+from ui.jobs import backend
 
 GROUP_KEY = "train.group"  # the comparison group on show (this page's own key)
-
-
-BACKENDS = {"local": "local worker process", "ray": "Ray (RAY_ADDRESS, else a local instance)"}
-
-
-@st.cache_resource(show_spinner="starting the backend…")
-def _backend(data_dir: str, name: str):
-    """One backend per data dir, kind and server: it keeps the worker's Popen (or Ray's
-    driver-side pump) alive across reruns."""
-    from explorer.training.jobs.backend import get_backend
-    from explorer.training.store import RunStore
-
-    return get_backend(name, RunStore(data_dir))
-
-
-def backend_name() -> str:
-    import os
-
-    default = "ray" if os.environ.get("RAY_ADDRESS") else "local"
-    return st.sidebar.radio("Training backend", list(BACKENDS), index=list(BACKENDS).index(default),
-                            format_func=BACKENDS.get, key="train.backend",
-                            help="Where runs execute. Both write to the same run store; the page only "
-                                 "submits, polls and draws. Ray starts a local instance (no dashboard) "
-                                 "unless RAY_ADDRESS names a cluster.")
-
-
-def backend():
-    from explorer import paths
-
-    return _backend(str(paths.data_dir().resolve()), st.session_state.get("train.backend", "local"))
 
 
 def _help(name: str) -> str:
@@ -139,8 +110,10 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
 
 
 def submit(configs, batched: bool = False) -> None:
-    be = backend()
-    ids = be.submit_sweep(configs) if batched else be.submit(configs)
+    """Queue the runs (one batched job where `batched`) and show their group."""
+    from explorer.training.kinds import submit_runs
+
+    ids = submit_runs(backend(), configs, batched)
     st.session_state[GROUP_KEY] = configs[0].group
     st.toast(f"queued {len(ids)} run(s)")
 
@@ -186,7 +159,7 @@ def _started(req, configs, notes: list[str], batched: bool, how: str) -> None:
 def start_handoff(req) -> None:
     """The one click of the Prune page's Retrain: queue the comparison it asked for (`req.mode`) with the
     forms' default settings (`default_config`), the controls checked first (`lottery.group.plan`)."""
-    from explorer.training.jobs.sweep import batched_blocker
+    from explorer.training.sweep import batched_blocker
 
     configs, notes = _comparison(req, default_config(req.model, quick=req.mode == "quick"), SEEDS[req.mode])
     batched = batched_blocker(configs) is None
@@ -251,7 +224,7 @@ def retrain_panel() -> None:
 
 def batched_toggle(configs, prefix: str) -> bool:
     """Offer one batched job (all variants at once, torch.vmap) where the runs can share it."""
-    from explorer.training.jobs.sweep import batched_blocker
+    from explorer.training.sweep import batched_blocker
 
     reason = batched_blocker(configs) if configs else "no runs"
     on = st.toggle("Train as one batched job", value=reason is None, disabled=reason is not None,
@@ -323,13 +296,15 @@ def _show_model(spec: str) -> None:
 
 def damaged_store_way_out(e: BaseException) -> None:
     """A damaged run store: one click moves it aside (kept, never deleted) and starts a fresh one."""
-    from explorer.training.database import StoreDamaged, move_aside
+    from explorer.jobs.database import StoreDamaged, move_aside
 
     if not isinstance(e, StoreDamaged):
         return
     if st.button("Move the damaged store aside and start a fresh one", key="train.repair", type="primary",
                  help=f"{e.path.name} is renamed to {e.path.name}.damaged-<time> in the same folder"):
+        from ui.jobs import reset_backends
+
         kept = move_aside(e.path)
-        _backend.clear()
+        reset_backends()
         st.success(f"Kept the damaged store as {kept.name}; a fresh store starts now.")
         st.rerun()

@@ -25,6 +25,7 @@ COMMANDS = {
     "spectrum": "spectrum",
     "regions": "regions",
     "lessons": "lessons",
+    "serve": "serve",
 }
 
 
@@ -55,7 +56,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
-    if args.command not in ("runs", "lessons"):  # the commands that compute: threads chosen, not torch's default
+    if args.command not in ("runs", "lessons", "serve"):  # the commands that compute: threads chosen, not torch's default
         from explorer.runtime.device import use_threads
 
         use_threads("cli")

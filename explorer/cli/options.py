@@ -45,11 +45,13 @@ def config(cls: Any, a: argparse.Namespace, **extra: Any) -> Any:
 
 
 def run_job(kind: str, cfg: Any) -> dict[str, Any]:
-    """Run the experiment as a job in this process (its runs land in the run store); its result document."""
-    from explorer.training.jobs.context import run_inline
+    """Run the experiment as a job in this process, the way every backend runs one (`InlineBackend`; its runs
+    land in the run store); its result document."""
+    from explorer.jobs.backends import InlineBackend
+    from explorer.lottery import kinds  # noqa: F401 - registers the lab's kinds
     from explorer.training.store import RunStore
 
-    job = run_inline(kind, cfg.to_dict(), RunStore())
+    job = InlineBackend(RunStore()).run(kind, cfg)
     if job.status != "done":
         raise ValueError(f"the {kind} job ended {job.status}: {job.error or job.note}")
     return job.result

@@ -50,7 +50,7 @@ def metrics_csv(rows: list[dict]) -> str:
 
 def run(a: argparse.Namespace) -> int:
     from explorer import paths
-    from explorer.training.database import StoreDamaged, move_aside
+    from explorer.jobs.database import StoreDamaged, move_aside
     from explorer.training.store import RunStore
 
     if a.action == "repair":

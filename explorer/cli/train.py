@@ -43,58 +43,37 @@ def _config(a: argparse.Namespace):
 
 
 def run(a: argparse.Namespace) -> int:
+    """Train in this process (the inline backend: the run is a job of the store, executed here as the worker
+    would) or, with --submit, queue it on a backend; --no-store keeps the run in a scratch store instead."""
+    import tempfile
+
+    from explorer.jobs.backends import InlineBackend, get_backend
     from explorer.lottery.verdict import iterations_to_target
+    from explorer.training.kinds import run_submission
     from explorer.training.store import RunStore
 
     cfg = _config(a)
-    store = None if a.no_store and not a.submit else RunStore()
+    scratch = tempfile.TemporaryDirectory(prefix="explorer-train-") if a.no_store and not a.submit else None
+    store = RunStore(scratch.name if scratch else None)
     out: dict = {"run_id": cfg.run_id, "config": cfg.to_dict()}
-
+    backend = get_backend(a.backend, store) if a.submit else InlineBackend(store)
+    rid = backend.submit(run_submission(cfg))
     if a.submit:
-        from explorer.training.jobs.backend import get_backend
-
-        backend = get_backend(a.backend, store)
-        rid = backend.submit([cfg])[0]
         out.update(submitted=True, status=store.get(rid).status)
-        if a.wait:
-            while not store.get(rid).done:
-                time.sleep(0.5)
-                backend.poll()
-            r = store.get(rid)
-            out.update({**(r.summary or {}), "status": r.status, "error": r.error})
-        curve = [(m["step"], m["acc"]) for m in store.metrics(rid, split="train")]
-    else:
-        from explorer.training.runner import execute
-
-        rows: list = []
-        recorded = False
-        if store is not None:
-            rid = store.submit(cfg)
-            recorded = store.claim("cli", run_id=rid) is not None  # an existing finished run is not overwritten
-        me = "cli"
-
-        def sink(batch):
-            rows.extend(batch)
-            if recorded:
-                store.log_metrics(cfg.run_id, batch, me)
-                step = max(r["step"] for r in batch)
-                store.heartbeat(cfg.run_id, step=step, progress=min(1.0, step / cfg.steps), worker_id=me)
-
-        try:
-            res = execute(cfg, sink, on_start=(lambda d, t: store.set_started(cfg.run_id, d, t)) if recorded else None)
-        except BaseException as e:
-            if recorded:
-                store.finish(cfg.run_id, "cancelled" if isinstance(e, KeyboardInterrupt) else "failed",
-                             f"{type(e).__name__}: {e}", worker_id=me)
-            raise
-        if recorded:
-            store.finish(cfg.run_id, res.status, None if res.status == "done" else f"{res.status} at step "
-                         f"{res.steps_done}", summary=res.to_dict(), worker_id=me)
-        out.update(res.to_dict(), recorded=recorded)
-        curve = [(r["step"], r["acc"]) for r in rows if r["split"] == "train"]
+        while a.wait and not store.get(rid).done:
+            time.sleep(0.5)
+            backend.poll()
+    r = store.get(rid)
+    if not a.submit and r.status == "failed":  # a config that cannot run: one error line, as any bad input
+        raise ValueError((r.error or "the run failed").split("\n")[0])
+    if a.wait or not a.submit:
+        out.update({**(r.summary or {}), "status": r.status, "error": r.error})
+    if not a.submit:
+        out.update(recorded=scratch is None)
+    curve = [(m["step"], m["acc"]) for m in store.metrics(rid, split="train")]
 
     if a.dense_reference:
-        st = store or RunStore()
+        st = RunStore()
         ref = [m["acc"] for m in st.metrics(a.dense_reference, split="train") if m["acc"] is not None]
         if not ref:
             raise ValueError(f"dense reference {a.dense_reference} has no train metrics; list runs with "

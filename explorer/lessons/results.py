@@ -2,7 +2,7 @@
 experiments instead of an empty page, because the experiments they discuss take minutes to run.
 
 The shipped set is real output of this code: `python scripts/lesson_results.py` runs each
-experiment of `EXPERIMENTS` as the worker would (`run_inline`, CPU) in a scratch data folder and
+experiment of `EXPERIMENTS` as the worker would (`InlineBackend`, CPU) in a scratch data folder and
 `dump`s its job, runs, metrics and work-folder files (masks bit-packed) into `SHIPPED`, a gzipped
 JSON file of the repository. `install(store)` puts them into a run store the first time a page
 needs them — as if the job had run in that data folder: masks written where the job writes them,
@@ -210,7 +210,9 @@ def install(store: Any, doc: Mapping[str, Any] | None = None) -> list[str]:
     """Put the shipped jobs (`doc`, default the repository's `SHIPPED`) into `store` unless they are
     there; returns the ids of the jobs installed now. Idempotent and safe when two sessions call it."""
     from explorer import paths
-    from explorer.training.job_store import job_id
+    from explorer.jobs.kinds import check
+    from explorer.jobs.store import job_id
+    from explorer.lottery import kinds  # noqa: F401 - registers the kinds the shipped jobs are of
 
     have = {j.id for j in store.list_jobs()}
     doc = doc if doc is not None else read()
@@ -228,8 +230,9 @@ def install(store: Any, doc: Mapping[str, Any] | None = None) -> list[str]:
         store.restore_run(configs[r["id"]], {k: r[k] for k in RUN_FIELDS}, SHIPPED_WORKER,
                           [dict(zip(m, row)) for row in zip(*m.values())])
     for j in todo:
-        store.restore_job(j["id"], j["kind"], j["config"], _moved(j["result"], doc["root"], root, ids), NOTE,
-                          SHIPPED_WORKER, {k: j[k] for k in ("created", "started", "finished")})
+        store.restore_job({"id": j["id"], "kind": j["kind"], "module": check(j["kind"]).module, "config": j["config"],
+                           "status": "done", "result": _moved(j["result"], doc["root"], root, ids), "note": NOTE,
+                           "worker_id": SHIPPED_WORKER, **{k: j[k] for k in ("created", "started", "finished")}})
     return [j["id"] for j in todo]
 
 

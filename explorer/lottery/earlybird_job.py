@@ -22,9 +22,10 @@ from typing import Any
 
 from explorer.lottery.earlybird import EarlyBird
 from explorer.lottery.experiment import EarlyBirdConfig
-from explorer.lottery.rounds import clean, dense_configs, role_runs
+from explorer.lottery.rounds import clean, dense_configs, role_runs, train_round
 from explorer.pruning.export import write_mask
 from explorer.training.loop import Callback, LoopState
+from explorer.training.kinds import train_runs
 
 
 class Keep(Callback):
@@ -73,7 +74,7 @@ def run_earlybird(ctx: Any, cfg: EarlyBirdConfig) -> dict[str, Any]:
 
     ctx.emit("round_start", {"round": 0, "label": "dense search", "run_ids": [c.run_id for c in dense]})
     ctx.progress(0.0, "training the dense network, watching its masks")
-    ctx.train(dense, callbacks=callbacks)
+    train_runs(ctx, dense, callbacks=callbacks)
     if ctx.should_stop():
         return {"config": cfg.to_dict()}
     found = []
@@ -89,10 +90,8 @@ def run_earlybird(ctx: Any, cfg: EarlyBirdConfig) -> dict[str, Any]:
                                label=f"{name} ticket s{s}")
             configs.append(c)
             role[c.run_id] = name
-    ctx.emit("round_start", {"round": 1, "label": "retraining the tickets", "run_ids": [c.run_id for c in configs]})
-    ctx.progress(0.5, "retraining the early-bird and end-of-training tickets")
-    ctx.train(configs)
-    if ctx.should_stop():
+    if not train_round(ctx, 1, "retraining the tickets", configs, 0.5,
+                       "retraining the early-bird and end-of-training tickets"):
         return {"config": cfg.to_dict()}
     runs = role_runs(ctx.store, configs, dense, cfg.target_frac, key=lambda c: role[c.run_id])
     dense_runs = role_runs(ctx.store, dense, dense, cfg.target_frac)["dense"]
@@ -116,8 +115,4 @@ def run_earlybird(ctx: Any, cfg: EarlyBirdConfig) -> dict[str, Any]:
     ctx.progress(1.0, "done")
     return clean(doc)
 
-
-def run_job(ctx: Any) -> dict[str, Any]:
-    """The `lottery.earlybird` job kind."""
-    return run_earlybird(ctx, EarlyBirdConfig.from_dict(ctx.config))
 

@@ -10,10 +10,11 @@ work folder, so a killed job resumes at its first unfinished round.
 
     >>> import tempfile
     >>> from explorer.training.store import RunStore
-    >>> from explorer.training.jobs.context import run_inline
+    >>> from explorer.jobs.backends import InlineBackend
     >>> cfg = LotteryConfig.of(model="moons_mlp", dataset="moons", rounds=2, rate=0.5, steps=20, eval_every=10,
     ...                     seeds=1, controls=("random",), device="cpu")
-    >>> job = run_inline("lottery.imp", cfg.to_dict(), RunStore(tempfile.mkdtemp()))
+    >>> from explorer.lottery.kinds import IMP
+    >>> job = InlineBackend(RunStore(tempfile.mkdtemp())).run(IMP, cfg)
     >>> job.status, [round(r["sparsity"], 2) for r in job.result["rounds"]], sorted(job.result["rounds"][0]["runs"])
     ('done', [0.5, 0.75], ['random', 'ticket'])
 """
@@ -25,7 +26,8 @@ from typing import Any
 
 from explorer.lottery.experiment import LotteryConfig
 from explorer.lottery.magnitude import imp_step, ones, output_names, prunable
-from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense
+from explorer.lottery.rounds import (State, document, final_weights, round_configs, round_entry, train_dense,
+                                     train_round)
 from explorer.pruning.export import write_mask
 from explorer.pruning.mask import Mask
 
@@ -69,11 +71,9 @@ def run_imp(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
                        "round": r, "seed": s, "sparsity": m.sparsity, "experiment": cfg.id}})
                    for s, m in zip(cfg.seed_list(), new)]
         configs = round_configs(cfg, r, folders, dense_ids, save_final=r < cfg.rounds)
-        ctx.emit("round_start", {"round": r, "label": f"round {r}", "sparsity": sum(m.sparsity for m in new) / len(new),
-                                 "run_ids": [c.run_id for c in configs]})
-        ctx.progress((r - 1) / cfg.rounds, f"round {r} of {cfg.rounds}: training ticket and controls")
-        ctx.train(configs, batched=cfg.batched)
-        if ctx.should_stop():
+        if not train_round(ctx, r, f"round {r}", configs, (r - 1) / cfg.rounds,
+                           f"round {r} of {cfg.rounds}: training ticket and controls", cfg.batched,
+                           sparsity=sum(m.sparsity for m in new) / len(new)):
             break
         entry = round_entry(ctx.store, r, configs, dense, new, folders, cfg.target_frac)
         state.rounds.append(entry)
@@ -83,7 +83,3 @@ def run_imp(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
     ctx.progress(len(state.rounds) / cfg.rounds, f"{len(state.rounds)} of {cfg.rounds} rounds done")
     return document(cfg, state)
 
-
-def run_job(ctx: Any) -> dict[str, Any]:
-    """The `lottery.imp` job kind."""
-    return run_imp(ctx, LotteryConfig.from_dict(ctx.config))

@@ -3,7 +3,7 @@
 Round 0 trains the dense network once per seed. Every later round (or sweep entry) has one
 mask per seed, written to the job's work folder, and trains for each seed the ticket (the
 dense init — or the dense run at `rewind_step` — with the mask) and the controls, all as
-ordinary runs of the store with the same data order; `ctx.train` batches them where it can.
+ordinary runs of the store with the same data order; `train_runs` batches them where it can.
 A round ends as an *entry* of the experiment document:
 
     {"round": r, "sparsity": s, "remaining": 1 - s, "layer_density": {tensor: kept fraction},
@@ -37,6 +37,7 @@ import torch
 from explorer import paths
 from explorer.lottery.verdict import compare, facts
 from explorer.pruning.mask import Mask
+from explorer.training.kinds import train_runs
 
 STATE_FILE = "state.json"
 ROLE_KEY = {"ticket": "ticket", "rewind": "ticket", "reinit": "reinit", "random": "random", "dense": "dense"}
@@ -179,14 +180,21 @@ class State:
         tmp.replace(self.path)  # atomic: a killed worker leaves the old state or the new one
 
 
+def train_round(ctx: Any, round: Any, label: str, configs: Sequence[Any], progress: float, note: str,
+                batched: bool = True, **extra: Any) -> bool:
+    """Say which runs a round trains (a `round_start` frame: the page's live curves), then train them as the
+    job's children (`training.kinds.train_runs`); False once the job should stop."""
+    ctx.emit("round_start", {"round": round, "label": label, **extra, "run_ids": [c.run_id for c in configs]})
+    ctx.progress(progress, note)
+    train_runs(ctx, configs, batched=batched)
+    return not ctx.should_stop()
+
+
 def train_dense(ctx: Any, cfg: Any, state: State) -> list[Any]:
     """Round 0 (skipped when the state has it): train the dense runs, record and emit their entry."""
     dense = dense_configs(cfg)
     if state.dense is None:
-        ctx.emit("round_start", {"round": 0, "label": "dense", "run_ids": [c.run_id for c in dense]})
-        ctx.progress(0.0, "training the dense network")
-        ctx.train(dense, batched=getattr(cfg, "batched", True))
-        if ctx.should_stop():
+        if not train_round(ctx, 0, "dense", dense, 0.0, "training the dense network", getattr(cfg, "batched", True)):
             return dense
         state.dense = dense_entry(ctx.store, dense, cfg.target_frac)
         state.save()

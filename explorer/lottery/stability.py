@@ -24,9 +24,10 @@ from typing import Any
 import torch
 
 from explorer.lottery.experiment import StabilityConfig
-from explorer.lottery.rounds import clean, final_weights
+from explorer.lottery.rounds import clean, final_weights, train_round
 from explorer.pruning.export import write_mask
 from explorer.pruning.mask import Mask
+from explorer.training.kinds import train_runs
 
 
 def interpolate(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
@@ -105,12 +106,9 @@ def run_stability(ctx: Any, cfg: StabilityConfig) -> dict[str, Any]:
     parents = [p for p, _ in plans if p is not None]
     if parents:
         ctx.progress(0.0, "training the parent runs to the rewind step")
-        ctx.train(parents)
+        train_runs(ctx, parents)
     copies = [c for _, cs in plans for c in cs]
-    ctx.emit("round_start", {"round": "copies", "label": "two copies per seed", "run_ids": [c.run_id for c in copies]})
-    ctx.progress(0.2, "training the two copies")
-    ctx.train(copies)
-    if ctx.should_stop():
+    if not train_round(ctx, "copies", "two copies per seed", copies, 0.2, "training the two copies"):
         return {"config": cfg.to_dict(), "barrier": None, "curve": []}
     per_seed = []
     for s, (_, (a, b)) in zip(cfg.seed_list(), plans):
@@ -126,7 +124,3 @@ def run_stability(ctx: Any, cfg: StabilityConfig) -> dict[str, Any]:
     return clean({"config": cfg.to_dict(), "barrier": barrier(mean), "curve": mean, "per_seed": per_seed,
                   "sparsity": mask.sparsity})
 
-
-def run_job(ctx: Any) -> dict[str, Any]:
-    """The `lottery.stability` job kind."""
-    return run_stability(ctx, StabilityConfig.from_dict(ctx.config))

@@ -3,16 +3,17 @@
 
 Train the dense network (one run per seed); prune its trained weights by magnitude to each
 sparsity `s_1..s_n` in one shot; rewind the survivors; retrain every ticket beside its
-controls. All sparsities × seeds × roles are one call of `ctx.train`, so where the model
+controls. All sparsities × seeds × roles are one call of `train_runs`, so where the model
 allows they train as ONE batched job (`torch.vmap` over stacked weights). The document has
 one entry per sparsity (`round` = its index, from 1), the shape of the IMP document.
 
     >>> import tempfile
     >>> from explorer.training.store import RunStore
-    >>> from explorer.training.jobs.context import run_inline
+    >>> from explorer.jobs.backends import InlineBackend
     >>> cfg = LotteryConfig.of(model="moons_mlp", dataset="moons", sweep=(0.5, 0.9), steps=20, eval_every=10,
     ...                     seeds=1, controls=("random",), device="cpu")
-    >>> job = run_inline("lottery.sweep", cfg.to_dict(), RunStore(tempfile.mkdtemp()))
+    >>> from explorer.lottery.kinds import SWEEP
+    >>> job = InlineBackend(RunStore(tempfile.mkdtemp())).run(SWEEP, cfg)
     >>> job.status, [round(r["sparsity"], 2) for r in job.result["rounds"]]
     ('done', [0.5, 0.9])
 """
@@ -24,7 +25,8 @@ from typing import Any
 from explorer.lottery.experiment import LotteryConfig
 from explorer.lottery.imp import mask_folder
 from explorer.lottery.magnitude import one_shot, output_names, prunable
-from explorer.lottery.rounds import State, document, final_weights, round_configs, round_entry, train_dense
+from explorer.lottery.rounds import (State, document, final_weights, round_configs, round_entry, train_dense,
+                                     train_round)
 from explorer.pruning.export import write_mask
 
 
@@ -51,11 +53,8 @@ def run_sweep(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
         plan.append((i, s, masks, folders, round_configs(cfg, i, folders, [d.run_id for d in dense],
                                                           save_final=False, tag=f"{100 * s:g}%")))
     configs = [c for *_, cs in plan for c in cs]
-    ctx.emit("round_start", {"round": "sweep", "label": f"sweep over {len(cfg.sweep)} sparsities",
-                             "run_ids": [c.run_id for c in configs]})
-    ctx.progress(0.1, f"training {len(configs)} tickets and controls")
-    ctx.train(configs, batched=cfg.batched)
-    if ctx.should_stop():
+    if not train_round(ctx, "sweep", f"sweep over {len(cfg.sweep)} sparsities", configs, 0.1,
+                       f"training {len(configs)} tickets and controls", cfg.batched):
         return document(cfg, state)
     for i, s, masks, folders, cs in plan:
         entry = round_entry(ctx.store, i, cs, dense, masks, folders, cfg.target_frac, requested=s)
@@ -65,7 +64,3 @@ def run_sweep(ctx: Any, cfg: LotteryConfig) -> dict[str, Any]:
     ctx.progress(1.0, f"{len(plan)} sparsities done")
     return document(cfg, state)
 
-
-def run_job(ctx: Any) -> dict[str, Any]:
-    """The `lottery.sweep` job kind."""
-    return run_sweep(ctx, LotteryConfig.from_dict(ctx.config))

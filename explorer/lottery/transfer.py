@@ -19,8 +19,9 @@ from typing import Any
 
 from explorer.lottery.experiment import TransferConfig
 from explorer.lottery.magnitude import one_shot, output_names, prunable
-from explorer.lottery.rounds import clean, dense_configs, dense_entry, final_weights, role_runs
+from explorer.lottery.rounds import clean, dense_configs, dense_entry, final_weights, role_runs, train_round
 from explorer.pruning.export import write_mask
+from explorer.training.kinds import train_runs
 
 ROWS = {"transfer": "A's ticket on B", "own": "B's own ticket", "random": "random mask (A's sparsity)",
         "reinit": "A's mask, fresh init", "dense": "dense on B"}
@@ -50,8 +51,8 @@ def run_transfer(ctx: Any, cfg: TransferConfig) -> dict[str, Any]:
     dense_b = [c.replace(group=f"{tag}-B") for c in dense_configs(on_b)]
     ctx.emit("round_start", {"round": 0, "label": "dense on A and on B", "run_ids": [c.run_id for c in dense_a + dense_b]})
     ctx.progress(0.0, "training the dense networks on A and B")
-    ctx.train(dense_a)
-    ctx.train(dense_b)
+    train_runs(ctx, dense_a)
+    train_runs(ctx, dense_b)
     if ctx.should_stop():
         return {"config": cfg.to_dict(), "rows": []}
     masks_a, masks_b = _masks(ctx, cfg, dense_a, "A"), _masks(ctx, on_b, dense_b, "B")
@@ -63,10 +64,7 @@ def run_transfer(ctx: Any, cfg: TransferConfig) -> dict[str, Any]:
             c = on_b.run_config(init=init, pruned_dir=d, label=f"{name} s{s}", **base)
             configs.append(c)
             role[c.run_id] = name
-    ctx.emit("round_start", {"round": 1, "label": "tickets on B", "run_ids": [c.run_id for c in configs]})
-    ctx.progress(0.5, "training the tickets on B")
-    ctx.train(configs)
-    if ctx.should_stop():
+    if not train_round(ctx, 1, "tickets on B", configs, 0.5, "training the tickets on B"):
         return {"config": cfg.to_dict(), "rows": []}
     runs = role_runs(ctx.store, configs, dense_b, cfg.target_frac, key=lambda c: role[c.run_id])
     runs["dense"] = dense_entry(ctx.store, dense_b, cfg.target_frac)
@@ -78,7 +76,3 @@ def run_transfer(ctx: Any, cfg: TransferConfig) -> dict[str, Any]:
     ctx.progress(1.0, "done")
     return doc
 
-
-def run_job(ctx: Any) -> dict[str, Any]:
-    """The `lottery.transfer` job kind."""
-    return run_transfer(ctx, TransferConfig.from_dict(ctx.config))

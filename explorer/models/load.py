@@ -24,6 +24,7 @@ from explorer.models.spec import LoadedModel, ModelSpecError
 from explorer.models.torchvision_zoo import load_torchvision, torchvision_names
 from explorer.models.sandbox import probe
 from explorer.models.user_file import file_digest, load_file
+from explorer.models.user_store import refuse_user_code
 from explorer.models.zoo import ZOO
 
 
@@ -40,6 +41,7 @@ def load(spec: str, seed: int = 0) -> LoadedModel:
     if base and _SUBMODULE_PATH.fullmatch(sub):
         return submodule(load(base, seed), sub, spec)
     if ".py:" in spec:
+        refuse_user_code(spec)  # a class server runs no uploaded code, not even in the sandbox
         probe(spec)  # first in a child process under a time and memory limit (never under the lock: it takes s)
     stage(f"building {spec.rpartition('/')[2]} in this process")
     with seeded(seed):  # the global generator is the process's: one seeded construction at a time

@@ -5,7 +5,8 @@ put there by the user (copying a file, or uploading it on the Architecture page 
 it), or by a CLI command the user ran on their own file (`adopt`). Each copy is named by its
 content hash, so a spec names one exact version of the code. A shared export or a link can
 therefore never make the app or the worker import an arbitrary path: `check_allowed` refuses
-any file spec outside the folder, and `load_pruned` also checks the recorded hash.
+any file spec outside the folder, and `load_pruned` also checks the recorded hash. On a class
+server (`explorer.server.settings.serving_class`) no user file runs at all: `refuse_user_code`.
 
     >>> import tempfile, pathlib, os
     >>> os.environ[paths.ENV] = tempfile.mkdtemp()
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from explorer import paths
 from explorer.models.spec import ModelSpecError
+from explorer.server.settings import serving_class
 
 MAX_FILE_BYTES = 2_000_000  # a model file, not a dataset
 
@@ -82,10 +84,22 @@ def _inside(path: Path) -> bool:
         return False
 
 
+def refuse_user_code(spec: str) -> None:
+    """`ModelSpecError` when `spec` names a Python model file and this process serves a class: a time and
+    memory limit does not stop code from reading or changing what the server holds, so a class server
+    never runs uploaded code (ONNX uploads stay: they are read, never executed)."""
+    if ".py:" in spec.split("@")[0] and serving_class():
+        raise ModelSpecError(f"this is a class server: Python model files ({spec.rpartition('/')[2]}) are not "
+                             "run here, because their code would run on the server for everyone. Use a zoo or "
+                             "torchvision model, or upload an ONNX export of your model")
+
+
 def check_allowed(spec: str) -> str:
-    """`spec` itself if it is not a file spec or its file lies in the models folder; else `ModelSpecError`."""
+    """`spec` itself if it is not a file spec or its file lies in the models folder; else `ModelSpecError`
+    (always for a file spec on a class server: `refuse_user_code`)."""
     if ".py:" not in spec.split("@")[0]:
         return spec
+    refuse_user_code(spec)
     path = Path(spec.split("@")[0].rpartition(":")[0])
     if not _inside(path):
         raise ModelSpecError(f"{path} is outside the models folder ({paths.user_models()}); the app and the worker "

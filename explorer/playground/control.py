@@ -1,35 +1,33 @@
-"""Play, pause, step, reset and prune a playground run — each is a job submission or a cancel.
+"""Play, pause, step, reset and prune a playground run — each is a job submission, a cancel or a
+control message.
 
 A run is the `playground` job of one `PlaygroundConfig`; its id hashes the config, so the same
 settings find the same run. Pausing cancels the job (it keeps its state, `explorer.playground.job`);
-playing submits it again, which resumes it. Stepping writes `hold.json` into the job's work
-folder first — "pause at the first frame at or after step S" — and then plays. Resetting starts
-a fresh run of the same settings (`trial + 1`). Pruning pauses the run and starts its child: the
-same settings continuing from the parent's frame with the units and arcs removed.
+playing submits it again, which resumes it. Stepping sets the job's control message — "pause at the
+first frame at or after step S" — on a running job, or submits the paused one with it. Resetting
+starts a fresh run of the same settings (`trial + 1`). Pruning pauses the run and starts its child:
+the same settings continuing from the parent's frame with the units and arcs removed.
 
     >>> import tempfile
+    >>> from explorer.jobs.backends import LocalBackend
     >>> from explorer.playground.config import PlaygroundConfig
-    >>> from explorer.training.store import RunStore
-    >>> store = RunStore(tempfile.mkdtemp())
+    >>> be = LocalBackend(tempfile.mkdtemp(), autostart=False)
     >>> cfg = PlaygroundConfig(hidden=(4,), steps=40, frame_every=20)
-    >>> jid = play(store, cfg, until_step=0, submit=store.submit_job)    # preview: frame 0, then pause
-    >>> read_hold(workdir(store, jid)), store.get_job(jid).status
-    (0, 'queued')
+    >>> jid = play(be, cfg, until_step=0)    # preview: frame 0, then pause
+    >>> be.store.control(jid), be.store.get_job(jid).status
+    ({'until_step': 0}, 'queued')
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
-from explorer import paths
+from explorer.jobs.store import job_id
 from explorer.playground.config import PlaygroundConfig
-from explorer.playground.job import HOLD, KIND, read_hold
-from explorer.training.job_store import job_id
+from explorer.playground.job import KIND
 
-__all__ = ["KIND", "child", "pause", "play", "read_hold", "run_id", "step", "workdir"]
+__all__ = ["KIND", "child", "pause", "play", "run_id", "step"]
 
 
 def run_id(cfg: PlaygroundConfig) -> str:
@@ -37,45 +35,28 @@ def run_id(cfg: PlaygroundConfig) -> str:
     return job_id(KIND, cfg.to_dict())
 
 
-def workdir(store: Any, jid: str) -> Path:
-    return paths.ensure_dir(paths.jobs(store.dir) / jid)
+def _hold(until_step: int | None) -> dict[str, int] | None:
+    return None if until_step is None else {"until_step": int(until_step)}
 
 
-def _set_hold(store: Any, jid: str, until_step: int | None) -> None:
-    f = workdir(store, jid) / HOLD
-    if until_step is None:
-        f.unlink(missing_ok=True)
-    else:
-        f.write_text(json.dumps({"until_step": int(until_step)}))
+def play(backend: Any, cfg: PlaygroundConfig, until_step: int | None = None) -> str:
+    """Start or resume the run of `cfg` on `backend` (pausing itself at `until_step` if given); returns its job id."""
+    return backend.submit(KIND, cfg, control=_hold(until_step))
 
 
-def play(store: Any, cfg: PlaygroundConfig, until_step: int | None = None,
-         submit: Callable[[str, dict], str] | None = None) -> str:
-    """Start or resume the run of `cfg` (pausing itself at `until_step` if given); returns its job id.
-    `submit(kind, config)` queues it (a backend's `submit_job`, which also starts the worker)."""
-    jid = run_id(cfg)
-    _set_hold(store, jid, until_step)
-    (submit or store.submit_job)(KIND, cfg.to_dict())
-    return jid
-
-
-def pause(store: Any, jid: str) -> str:
+def pause(backend: Any, jid: str) -> str:
     """Ask the run to stop (it keeps its state); returns its status."""
-    return store.request_cancel_job(jid)
+    return backend.cancel(jid)
 
 
-def step(store: Any, cfg: PlaygroundConfig, at_step: int, submit: Callable[[str, dict], str] | None = None) -> str:
+def step(backend: Any, cfg: PlaygroundConfig, at_step: int) -> str:
     """Advance a paused (or running) run by one frame after `at_step`."""
     jid = run_id(cfg)
     until = min(cfg.steps, at_step - at_step % cfg.frame_every + cfg.frame_every)
-    try:
-        status = store.get_job(jid).status
-    except ValueError:
-        status = None
-    if status in ("running", "queued"):
-        _set_hold(store, jid, until)
+    if backend.store.status(jid) in ("running", "queued"):
+        backend.store.set_control(jid, _hold(until))
         return jid
-    return play(store, cfg, until, submit)
+    return play(backend, cfg, until)
 
 
 def child(cfg: PlaygroundConfig, parent: str, at_step: int, removed: Iterable[str]) -> PlaygroundConfig:

@@ -6,26 +6,24 @@ It runs the house's one training loop (`explorer.training.loop.train`) with call
 of pruned units and arcs (`MaskCallback`), the frames (`Frames`), the cancel check. The state
 after every frame (weights, optimiser, probe codes) is kept in the job's work folder, so a
 cancelled job — a pause — resumes where it stopped when it is submitted again, and a killed
-worker costs at most one frame. `hold.json` in the work folder (`{"until_step": S}`, written by
-`explorer.playground.control`) makes the job pause itself at its first frame at or after step S:
-that is the page's "step" button. A run that continues another after a prune (`cfg.parent`)
+worker costs at most one frame. The job's control message (`{"until_step": S}`, set by
+`explorer.playground.control` through the store) makes the job pause itself at its first frame at or
+after step S: that is the page's "step" button, and a new run's preview of its first frame. A run that continues another after a prune (`cfg.parent`)
 starts from the parent's weights at `cfg.parent_step`, with `cfg.pruned` removed through
 `explorer.pruning.apply` (the mask holds them at zero); its optimiser starts afresh (frames keep
 the weights, not Adam's moments), and it inherits the parent's early-bird draw.
 
     >>> import tempfile
-    >>> from explorer.training.jobs.context import run_inline
-    >>> from explorer.training.store import RunStore
-    >>> store = RunStore(tempfile.mkdtemp())
+    >>> from explorer.jobs.backends import InlineBackend
+    >>> be = InlineBackend(tempfile.mkdtemp())
     >>> cfg = PlaygroundConfig(hidden=(4,), steps=40, frame_every=20, dataset="gauss")
-    >>> job = run_inline(KIND, cfg.to_dict(), store)
-    >>> job.status, [f.payload["step"] for f in store.frames(job.id)], job.result["steps"]
+    >>> job = be.run(KIND, cfg)
+    >>> job.status, [f.payload["step"] for f in be.store.frames(job.id)], job.result["steps"]
     ('done', [0, 20, 40], 40)
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.jobs.context import Stop
+from explorer.jobs.kinds import job_kind
 from explorer.playground.config import PlaygroundConfig
 from explorer.playground.data import PlaygroundData, make_data
 from explorer.playground.frame import frame_codes, inputs, lifting_of, load_weights, make_frame
@@ -47,7 +47,6 @@ from explorer.training.loop import Callback, LoopState, train
 from explorer.training.optim import make_optimizer
 
 KIND = "playground"
-HOLD = "hold.json"
 STATE = "state.pt"
 
 
@@ -89,10 +88,11 @@ def loss_fn(model: nn.Module, cfg: PlaygroundConfig):
     return fn
 
 
-def read_hold(workdir: Path) -> int | None:
+def read_hold(control: dict[str, Any]) -> int | None:
+    """The step a run pauses at (its control message's `until_step`), or None to run on."""
     try:
-        return int(json.loads((workdir / HOLD).read_text())["until_step"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return int(control["until_step"])
+    except (KeyError, ValueError, TypeError):
         return None
 
 
@@ -138,7 +138,7 @@ class Frames(Callback):
         tmp.replace(self.ctx.workdir / STATE)
 
     def held(self, step: int) -> bool:
-        until = read_hold(self.ctx.workdir)
+        until = read_hold(self.ctx.control())
         return until is not None and step >= until
 
     def on_step(self, s: LoopState) -> None:
@@ -176,8 +176,9 @@ def start_model(cfg: PlaygroundConfig, store: Any) -> tuple[nn.Module, Any, dict
     return p.model, p.mask, inherited
 
 
-def run_job(ctx: Any) -> dict[str, Any]:
-    """The job function (registered as `playground` in `explorer.training.jobs.registry`)."""
+@job_kind(KIND)
+def run_job(ctx: Any) -> dict[str, Any] | Stop:
+    """The `playground` job kind: train, frame by frame, until the end or the pause the page asked for."""
     cfg = PlaygroundConfig.from_dict(ctx.config)
     data = make_data(cfg)
     model, mask, state = start_model(cfg, ctx.store)
@@ -198,6 +199,7 @@ def run_job(ctx: Any) -> dict[str, Any]:
         s = train(model, opt, iter(Batches(x, data.y_train, cfg.batch_size, cfg.seed, step)), cfg.steps - step,
                   callbacks, loss_fn=loss_fn(model, cfg))
         step = frames.step(s)
-    if step < cfg.steps and not ctx.should_stop():  # held: pause this job, to be resumed by a new submit
-        ctx.store.request_cancel_job(ctx.job_id)
-    return {"steps": step, "frames": len(frames.distances), "early_bird": frames.eb, "regions": frames.count}
+    result = {"steps": step, "frames": len(frames.distances), "early_bird": frames.eb, "regions": frames.count}
+    if step < cfg.steps and not ctx.should_stop():  # held: pause (end as cancelled), to be resumed by a new submit
+        return Stop("cancelled", result, f"paused at step {step}")
+    return result

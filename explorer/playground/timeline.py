@@ -2,19 +2,17 @@
 
 A run started by a prune (`cfg.parent`) holds only the frames after its start; before that its
 history is its parent's, up to the step it branched at, and so on up the chain. `timeline`
-stitches them; `FrameCache` keeps what a page has read so that each poll fetches only new frames.
+stitches them, through a page's `explorer.jobs.follow.FrameCache` so that each poll fetches only new frames.
 
     >>> import tempfile
     >>> from explorer.playground.config import PlaygroundConfig
     >>> from explorer.playground.job import KIND
-    >>> from explorer.training.jobs.context import run_inline
-    >>> from explorer.training.store import RunStore
-    >>> store = RunStore(tempfile.mkdtemp())
+    >>> from explorer.jobs.backends import InlineBackend
+    >>> be = InlineBackend(tempfile.mkdtemp())
     >>> cfg = PlaygroundConfig(hidden=(3,), steps=40, frame_every=20, dataset="gauss")
-    >>> a = run_inline(KIND, cfg.to_dict(), store).id
-    >>> kid = cfg.replace(parent=a, parent_step=20, pruned=("h1[0]",))
-    >>> b = run_inline(KIND, kid.to_dict(), store).id
-    >>> [(f["step"], f["pruned"]) for f in timeline(store, b)]
+    >>> a = be.submit(KIND, cfg)
+    >>> b = be.submit(KIND, cfg.replace(parent=a, parent_step=20, pruned=("h1[0]",)))
+    >>> [(f["step"], f["pruned"]) for f in timeline(be.store, b)]
     [(0, []), (20, []), (20, ['h1[0]']), (40, ['h1[0]'])]
 """
 
@@ -22,25 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from explorer.jobs.follow import FrameCache
 from explorer.playground.config import PlaygroundConfig
 
 MAX_CHAIN = 64
 
 
-class FrameCache:
-    """Frames read so far per job (payloads by step, the last sequence number seen)."""
-
-    def __init__(self) -> None:
-        self.frames: dict[str, dict[int, dict[str, Any]]] = {}
-        self.seq: dict[str, int] = {}
-
-    def read(self, store: Any, jid: str) -> dict[int, dict[str, Any]]:
-        new = store.frames(jid, since=self.seq.get(jid, 0), kind="frame")
-        got = self.frames.setdefault(jid, {})
-        for f in new:
-            got[int(f.payload["step"])] = f.payload  # a re-emitted step (resumed attempt): the latest wins
-            self.seq[jid] = f.seq
-        return got
+def by_step(store: Any, jid: str, cache: FrameCache) -> dict[int, dict[str, Any]]:
+    """The run's frames by step (a step emitted again by a resumed attempt: the latest wins)."""
+    return {int(f.payload["step"]): f.payload for f in cache.read(store, jid, kind="frame")}
 
 
 def chain(store: Any, jid: str) -> list[tuple[str, int | None]]:
@@ -59,6 +47,6 @@ def timeline(store: Any, jid: str, cache: FrameCache | None = None) -> list[dict
     cache = cache or FrameCache()
     out: list[dict[str, Any]] = []
     for k, upto in chain(store, jid):
-        frames = cache.read(store, k)
+        frames = by_step(store, k, cache)
         out += [frames[s] for s in sorted(frames) if upto is None or s <= upto]
     return out

@@ -11,7 +11,7 @@ approximate isometry. The runs are then plain `RunConfig`s:
 - pruned+isometry:  `init="saved"`,  `init_scheme=scheme`, the second export (its saved weights).
 
 All share model, data order and optimiser, so they train as one batched job where the model
-allows (`explorer.training.jobs.sweep`). Exports are named by what they hold, so preparing the
+allows (`explorer.training.sweep`). Exports are named by what they hold, so preparing the
 same grid again reuses them.
 """
 

@@ -6,11 +6,10 @@ granularity, and either the selection's JSON or a criterion's settings — so th
 pipeline the CLI runs (`pipeline.run`), in the worker.
 
     >>> import tempfile
-    >>> from explorer.training.store import RunStore
-    >>> from explorer.training.jobs.context import run_inline
-    >>> job = run_inline("prune", {"spec": "moons_mlp", "seed": 0, "granularity": "unit", "out": tempfile.mkdtemp(),
-    ...                            "proposal": {"criterion": "magnitude", "sparsity": 0.5, "target": "units"},
-    ...                            "repeats": 3, "onnx": False}, RunStore(tempfile.mkdtemp()))
+    >>> from explorer.jobs.backends import InlineBackend
+    >>> job = InlineBackend(tempfile.mkdtemp()).run(KIND, {"spec": "moons_mlp", "seed": 0, "granularity": "unit",
+    ...     "out": tempfile.mkdtemp(), "proposal": {"criterion": "magnitude", "sparsity": 0.5, "target": "units"},
+    ...     "repeats": 3, "onnx": False})
     >>> job.status, job.result["params"]["compacted"] < job.result["params"]["dense"]
     ('done', True)
 """
@@ -19,7 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from explorer.jobs.kinds import job_kind
 
+KIND = "prune"
+
+
+@job_kind(KIND)
 def run_job(ctx: Any) -> dict[str, Any]:
     from explorer import models
     from explorer.graph import build_dag

@@ -15,7 +15,7 @@ own order when `data_seeds` is given, and write the metric rows `runner.execute`
 ({step, split, loss, acc, wall_time}: train rows averaged over `log_every` steps, test
 rows at step 0, every `eval_every` steps and at the end), so a batched sweep equals K
 one-by-one runs to float tolerance (`tests/test_batched.py` checks losses and weights)
-and lands in the run store as K ordinary runs (`explorer.training.jobs.sweep`).
+and lands in the run store as K ordinary runs (`explorer.training.sweep`).
 
     >>> import torch
     >>> from explorer.pruning.mask import Mask

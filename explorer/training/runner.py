@@ -2,7 +2,7 @@
 
 It builds the model (with mask and init), the data, the optimiser and schedule, and runs
 the loop with its callbacks, handing metric rows to `sink(rows)`. No SQLite here: the
-worker and the Ray backend adapt `sink` and `should_stop` to the run store.
+`train` job kind (`explorer.training.kinds`) adapts `sink` and `should_stop` to its job's context.
 
     >>> from explorer.training.config import RunConfig
     >>> rows = []
@@ -33,6 +33,17 @@ from explorer.training.loop import Callback, train
 from explorer.training.optim import make_optimizer, make_schedule
 
 Sink = Callable[[Sequence[dict[str, Any]]], None]
+STOP_MESSAGES = {"diverged": "{why} at step {step}; lower the learning rate", "cancelled": "cancelled by request"}
+
+
+def stop_message(status: str, steps_done: int, why: str = "") -> str | None:
+    """The error line of a run that stopped early ('diverged', 'cancelled'); None for 'done'.
+
+    >>> stop_message("diverged", 12), stop_message("done", 40)
+    ('loss became NaN/inf at step 12; lower the learning rate', None)
+    """
+    msg = STOP_MESSAGES.get(status)
+    return msg.format(step=steps_done, why=why or "loss became NaN/inf") if msg else None
 
 
 @dataclass

@@ -5,6 +5,8 @@ Fixtures
   `EXPLORER_DATA_DIR` in a temp dir, waits for `/_stcore/health`, yields the URL and
   kills the server's whole process group afterwards (workers the app started included).
 - `browser` (session): headless Chromium at /usr/bin/chromium.
+- `class_url` (module): `python -m explorer serve --classroom` on a free port (join code
+  `maple-42`, teacher code `oak-tree-7`), its own data folder; no warm-up (the join form comes first).
 - `page`: a fresh 1400×1000 page; console errors are collected in `page.console_errors`.
 
 - `app`: the helpers bound to this test's page: `app.open("Architecture")`, `app.idle()`,
@@ -66,15 +68,31 @@ def cold_app_url(browser, tmp_path_factory):
                       warm_up=False)
 
 
-def _serve(browser, data_dir: Path, log_name: str, warm_up: bool):
+CLASS_CODES = {"join": "maple-42", "teacher": "oak-tree-7"}
+
+
+@pytest.fixture(scope="module")
+def class_url(browser, tmp_path_factory):
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "explorer", "serve", "--classroom", "--address", "127.0.0.1", "--port",
+                str(port), "--join-code", CLASS_CODES["join"], "--teacher-code", CLASS_CODES["teacher"]]
+
+    yield from _serve(browser, tmp_path_factory.mktemp("explorer-data-class"), "streamlit-server-class.log",
+                      warm_up=False, command=command)
+
+
+def _serve(browser, data_dir: Path, log_name: str, warm_up: bool, command=None):
+    """Start a server on a free port (`command(port)`: its command line; default `streamlit run app.py`),
+    yield its URL once healthy, and stop its whole process group."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log_path = ARTIFACTS / log_name
     env = {**os.environ, "EXPLORER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     env.setdefault("OMP_NUM_THREADS", "2")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
+    cmd = command(port) if command else [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none"]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)  # own process group: killed as a whole below

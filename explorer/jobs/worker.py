@@ -1,0 +1,81 @@
+"""The worker: the one loop that takes queued jobs from the store and executes them — a training run,
+a batched sweep, a lottery experiment, a prune, a playground run alike (`context.execute`).
+
+    python -m explorer.jobs.worker --data-dir DIR [--idle-exit 60] [--once]
+
+Started by the app or CLI (`lifecycle.spawn`) in its own session, niced and on one torch thread so the
+UI keeps its CPU. One worker per data folder: it holds an exclusive lock on `paths.worker_lock(DIR)`;
+a second one exits at once. Which queued job comes next is the claim policy's choice
+(`store.ClaimPolicy`; oldest first by default). A job whose process dies is queued again or failed by
+`JobStore.reap`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from explorer import paths
+from explorer.jobs.context import execute
+from explorer.jobs.lifecycle import try_lock
+from explorer.jobs.store import JobStore
+
+IDLE_POLL_S = 0.2
+
+
+def run_next(store: JobStore, worker_id: str, policy: Any = None) -> str | None:
+    """Claim and execute the next queued job; returns its id, or None if nothing was queued."""
+    job = store.claim(worker_id, os.getpid(), policy=policy)
+    if job is None:
+        return None
+    execute(store, job, worker_id)
+    return job.id
+
+
+def serve(store: JobStore, idle_exit_s: float, once: bool, policy: Any = None) -> int:
+    """The queue loop: reap, run what is queued, exit after `idle_exit_s` with nothing to do."""
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    idle_since = time.monotonic()
+    while True:
+        store.reap()
+        if run_next(store, worker_id, policy) is not None:
+            idle_since = time.monotonic()
+            continue
+        if once or time.monotonic() - idle_since > idle_exit_s:
+            return 0
+        time.sleep(IDLE_POLL_S)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m explorer.jobs.worker", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=str(paths.data_dir()))
+    p.add_argument("--idle-exit", type=float, default=60.0, help="exit after this many seconds with nothing queued")
+    p.add_argument("--once", action="store_true", help="run what is queued now, then exit")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: explorer.runtime.device.threads_for('worker'), 1 beside the UI)")
+    p.add_argument("--nice", type=int, default=10, help="niceness increment")
+    a = p.parse_args(argv)
+
+    data_dir = Path(a.data_dir)
+    lock = try_lock(data_dir)
+    if lock is None:
+        print(f"another worker holds {paths.worker_lock(data_dir)}; exiting", file=sys.stderr)
+        return 0
+    if a.nice:
+        os.nice(a.nice)
+    import torch
+
+    from explorer.runtime.device import threads_for
+
+    torch.set_num_threads(max(1, a.threads or threads_for("worker")))
+    return serve(JobStore(data_dir), a.idle_exit, a.once)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

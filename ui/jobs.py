@@ -1,0 +1,145 @@
+"""Background jobs as every page sees them: the backend the user chose, `submit(kind, spec)` and
+`follow(ids)` — one refresh policy (`REFRESH_S`, and a rerun only when the jobs' signature changes,
+`explorer.jobs.follow`) and one frame cache per session.
+
+    jid = submit("propagation.spectra", cfg, slot="spp.spectra")  # the same settings find the same job
+    frames(jid)                        # every frame so far; only new ones are fetched
+    follow([jid], label="computing")   # while it runs: a progress line, and a page rerun when it has news
+    follow(run_ids, draw=panel)        # while they run: `panel` redrawn every REFRESH_S
+
+The backend choice is drawn once, in the sidebar of every page (`backend_choice`, from `app.py`), and
+kept in the session (`state.BACKEND`), so every page — Prune's big-model jobs included — honours it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from ui import state
+
+REFRESH_S = 0.5  # how often a page polls the store while a job it follows runs
+BACKENDS = {"local": "local worker process", "ray": "Ray (RAY_ADDRESS, else a local instance)"}
+CACHE = "explorer.jobs.frames"  # the session's frame cache (explorer.jobs.follow.FrameCache)
+
+
+def default_backend() -> str:
+    return "ray" if os.environ.get("RAY_ADDRESS") else "local"
+
+
+def backend_choice() -> str:
+    """The backend radio in the sidebar (every page draws it through `app.py`); the choice outlives the page."""
+    current = state.BACKEND.get()
+    current = current if current in BACKENDS else default_backend()
+    name = st.sidebar.radio("Training backend", list(BACKENDS), index=list(BACKENDS).index(current),
+                            format_func=BACKENDS.get, key="train.backend",
+                            help="Where background work runs: training runs, lottery experiments, the spectra, "
+                                 "the playground, big prunes. Both write to the same run store; pages only "
+                                 "submit, poll and draw. Ray starts a local instance (no dashboard) unless "
+                                 "RAY_ADDRESS names a cluster.")
+    state.BACKEND.put(name)
+    return name
+
+
+@st.cache_resource(show_spinner="starting the backend…")
+def _backend(data_dir: str, name: str):
+    """One backend per data dir, kind and server: it keeps the worker's Popen (or Ray's driver-side pump)
+    alive across reruns."""
+    from explorer.jobs.backends import get_backend
+    from explorer.training.store import RunStore
+
+    return get_backend(name, RunStore(data_dir))
+
+
+def reset_backends() -> None:
+    """Forget the backends (their store was moved aside): the next `backend()` opens a fresh one."""
+    _backend.clear()
+
+
+def backend():
+    """The backend the user chose (the local worker until they choose), on this session's data folder."""
+    from explorer import paths
+
+    return _backend(str(paths.data_dir().resolve()), state.BACKEND.get() or default_backend())
+
+
+def submit(kind: Any, spec: Any = None, slot: str | None = None, retry: bool = False, **meta: Any) -> str:
+    """Queue a job of `kind` with `spec` unless the store has it (done, queued or running: the same settings
+    find the same job); a cancelled one is queued again, a failed one only with `retry` (the page offers a
+    button). `slot`: the page's place for one job — the one it held before is cancelled."""
+    from explorer.jobs.kinds import submission
+
+    be = backend()
+    sub = submission(kind, spec, **meta)
+    jid = sub.job_id
+    status = be.store.status(jid)
+    if status is None or status == "cancelled" or (retry and status == "failed"):
+        be.submit(sub)
+    if slot is not None:
+        old = st.session_state.get(slot)
+        if old and old != jid and be.store.status(old) in ("queued", "running"):
+            be.cancel(old)
+        st.session_state[slot] = jid
+    return jid
+
+
+def frames(jid: str, kind: str | None = None) -> list[Any]:
+    """Every frame of job `jid` so far (of `kind`), through the session's one frame cache."""
+    from explorer.jobs.follow import FrameCache
+
+    return st.session_state.setdefault(CACHE, FrameCache()).read(backend().store, jid, kind)
+
+
+def cache() -> Any:
+    """The session's frame cache (for library readers that take one, e.g. the Playground's timeline)."""
+    from explorer.jobs.follow import FrameCache
+
+    return st.session_state.setdefault(CACHE, FrameCache())
+
+
+def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label: str | None = None,
+           hold_s: float = 0.0, rerun_after_s: float | None = None) -> None:
+    """Keep the page live while any job of `ids` runs (the one refresh policy: every REFRESH_S).
+
+    - `draw`: redrawn in a fragment every REFRESH_S while a job runs, and once more with the page when all end;
+    - otherwise a small fragment (with a progress line per job when `label` is given) reruns the page when the
+      jobs' signature changes — at most every `hold_s` seconds after the page's own run — and when they end;
+    - `rerun_after_s`: rerun the page after that long even without news (an animation's next frame)."""
+    from explorer.jobs.follow import live, signature
+
+    be = backend()
+    store = be.store
+    ids = list(ids)
+    sig = signature(store, ids)
+    running = live(sig)
+    if draw is not None:
+        @st.fragment(run_every=REFRESH_S if running else None)
+        def redraw() -> None:
+            be.poll()
+            draw()
+            if running and not live(signature(store, ids)):
+                st.rerun()  # all ended: redraw once with the page, without the timer
+        redraw()
+        return
+    if not running and rerun_after_s is None:
+        return
+    t0 = time.monotonic()
+
+    @st.fragment(run_every=REFRESH_S)
+    def watch() -> None:
+        be.poll()
+        now_sig = signature(store, ids)
+        if label is not None:
+            for j in [store.get_job(j) for j in ids if store.status(j) in ("queued", "running")]:
+                where = "queued behind other work" if j.status == "queued" else (j.note or j.status)
+                st.progress(min(1.0, j.progress), text=f"{label}: {where}")
+        waited = time.monotonic() - t0
+        ended = running and not live(now_sig)
+        if ended or (now_sig != sig and waited >= hold_s) or (rerun_after_s is not None and waited >= rerun_after_s):
+            st.rerun()
+
+    watch()
