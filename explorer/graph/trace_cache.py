@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from explorer import paths
-from explorer.graph.dag import Arc, Dag, Node, _json_default
+from explorer.graph.dag import Arc, Dag, Node, json_default
 
 FORMAT = 1  # bump when the document's shape changes: older files are then traced again
 _KEPT_META = ("tracer", "folded", "unused_params", "batch_size", "batch_layout", "module_types", "warnings")
@@ -112,7 +112,7 @@ def save(dag: Dag, spec: str, digest: str) -> Path | None:
     try:
         paths.ensure_dir(target.parent)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(to_doc(dag), separators=(",", ":"), default=_json_default))
+        tmp.write_text(json.dumps(to_doc(dag), separators=(",", ":"), default=json_default))
         os.replace(tmp, target)
     except (OSError, ValueError):
         return None
