@@ -130,6 +130,8 @@ def _user_op_graph(spec: str, seed: int, digest: str) -> Dag | None:
     dag = trace_cache.load(spec, digest, retrace)
     if dag is None:
         report = probe(spec)  # the sandbox child traces it (under limits) and saves the graph
+        if report.get("graph_cached") and trace_cache.load(spec, digest, retrace) is None:
+            report = probe(spec, fresh=True)  # a kept report, but the graph is gone (or the tracer changed)
         if report.get("trace_error") or not report.get("graph_cached"):
             return None
         dag = trace_cache.load(spec, digest, retrace)

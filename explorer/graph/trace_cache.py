@@ -21,6 +21,7 @@ node ids.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -35,13 +36,22 @@ _KEPT_META = ("tracer", "folded", "unused_params", "batch_size", "batch_layout",
 LAZY_KEYS = ("graph_module", "example_input")
 
 
+@functools.cache
+def _tracer_digest() -> str:
+    """A digest of this package's source: a change to the tracer (a new op rule) traces files again."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def key(spec: str, digest: str, granularity: str = "op") -> str:
     """The cache key of a user file spec: its content digest, its class (and sub-module), the granularity,
-    and the torch version (another tracer may give another graph)."""
+    the torch version and the tracer's own source (another tracer may give another graph)."""
     import torch
 
     what = spec.rpartition(".py:")[2]
-    text = json.dumps([FORMAT, digest, what, granularity, torch.__version__])
+    text = json.dumps([FORMAT, digest, what, granularity, torch.__version__, _tracer_digest()])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -57,10 +57,12 @@ def _limits(memory_mb: int) -> Any:
     return apply
 
 
-def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = None) -> dict[str, Any]:
+def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = None,
+          fresh: bool = False) -> dict[str, Any]:
     """Run the user model of `spec` in a child under limits; its report ({params, stage: "done"}),
     or `ModelSpecError` saying what failed (or was still running at the limit) and where. The
-    limits default to `TIMEOUT_S` and `MEMORY_MB` ($EXPLORER_USER_CODE_TIMEOUT_S / _MEMORY_MB)."""
+    limits default to `TIMEOUT_S` and `MEMORY_MB` ($EXPLORER_USER_CODE_TIMEOUT_S / _MEMORY_MB).
+    `fresh`: run the child even where a report is kept (a stage's output went missing)."""
     if timeout_s is None:
         timeout_s = float(os.environ.get("EXPLORER_USER_CODE_TIMEOUT_S") or TIMEOUT_S)
     if memory_mb is None:
@@ -68,6 +70,9 @@ def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = Non
     from explorer.models.user_file import file_digest
 
     stages = tuple(f"{what}={target}" for what, target in _STAGES.items())
+    if fresh:
+        _kept(spec, file_digest(spec), stages, float(timeout_s), int(memory_mb)).unlink(missing_ok=True)
+        _probe.cache_clear()
     return _probe(spec, file_digest(spec), stages, float(timeout_s), int(memory_mb))
 
 
