@@ -10,6 +10,7 @@ traced graph from the trace cache (`explorer.graph.trace_cache`, keyed by the fi
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from conftest import _serve  # noqa: E402
 
 FIRST_OPEN_MS = 600_000  # the first run traces 128 layers in the sandbox: a state to wait for, not a speed
 RUN = "model.layers.0-127"
+TIMEOUT_ENV = "EXPLORER_USER_CODE_TIMEOUT_S"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,15 @@ def tree_url(browser):
     data = ARTIFACTS / "tree-data"
     (data / "models").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "bench" / "models" / "llama_decoder.py", data / "models" / "llama_decoder.py")
-    yield from _serve(browser, data, "streamlit-server-tree.log", warm_up=True)
+    before = os.environ.get(TIMEOUT_ENV)
+    os.environ[TIMEOUT_ENV] = "900"  # the sandbox's limit for the cold trace of 128 layers on loaded cores
+    try:
+        yield from _serve(browser, data, "streamlit-server-tree.log", warm_up=True)
+    finally:
+        if before is None:
+            os.environ.pop(TIMEOUT_ENV, None)
+        else:
+            os.environ[TIMEOUT_ENV] = before
 
 
 def _shown(page) -> dict[str, str]:
