@@ -10,6 +10,7 @@ is unset or empty. Nothing else in the library reads the variable or builds thes
     DATA/datasets/                 cached generated datasets (MNIST-1D)
     DATA/models/                   user model files the app may import (the allow-list)
     DATA/links/                    long shared-link states, by content hash
+    DATA/graphs/KEY.json           traced op graphs of user model files (JSON, our own data)
     DATA/class/secret.key, roster.sqlite3   a class server's signing key and its students
     DATA/worker.lock, worker.log   the local worker's lock and log
 
@@ -85,6 +86,11 @@ def user_models(root: str | Path | None = None) -> Path:
 
 def links(root: str | Path | None = None) -> Path:
     return Path(root or data_dir()) / "links"
+
+
+def graphs(root: str | Path | None = None) -> Path:
+    """Traced op graphs of user model files, one JSON document per (file content, class, granularity)."""
+    return Path(root or data_dir()) / "graphs"
 
 
 def worker_lock(root: str | Path | None = None) -> Path:

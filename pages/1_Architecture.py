@@ -8,7 +8,7 @@ import time
 
 import streamlit as st
 
-from ui import cache, node_inspector, state
+from ui import cache, module_tree, node_inspector, state
 from ui.errors import graph_warnings, guard
 from explorer.links.pages import PAGES
 from ui.classroom import classroom, look, scaled
@@ -19,7 +19,9 @@ from ui.overlay_choice import overlay_choice
 PYVIS_AUTO = 300  # the free-form view is on by default up to this many nodes
 PYVIS_AUTO_ARCS = 1000  # and arcs
 P = PAGES["Architecture"]  # the link schema (explorer.links.pages)
-LINK = (Setting(P["q"], "arch.search"), Setting(P["free"], "arch.pyvis"), Setting(P["metric"], "arch.metric"))
+LINK = (Setting(P["q"], "arch.search"), Setting(P["free"], "arch.pyvis"), Setting(P["metric"], "arch.metric"),
+        Setting(P["tree"], "arch.tree"),
+        Setting(P["open"], put=module_tree.put_link, get=module_tree.link_value, clear=module_tree.clear))
 
 
 def _fmt(n: int) -> str:
@@ -62,8 +64,16 @@ def main() -> None:
         st.warning(f"{len(dag.nodes):,} op nodes: the plot uses WebGL and stays usable, but the *block* "
                    "granularity (sidebar) is easier to read for a model this big.")
 
+    tree = dag.granularity in ("op", "block") and module_tree.offered(key, dag)
+    if tree:
+        tree = st.toggle("Module tree: open blocks in place, repeats rolled up", key="arch.tree",
+                         value=module_tree.by_default(dag))
     q = st.text_input("Search nodes (id, op or module)", key="arch.search",
-                      placeholder="e.g. conv, layer2, add, fc", help="highlights matches and their neighbours")
+                      placeholder="e.g. conv, layer2, add, fc" + (", model.layers.17.self_attn" if tree else ""),
+                      help="the module tree opens what it names; the flat view highlights matches and their neighbours")
+    if tree:
+        module_tree.show(key, q)
+        return
     hits, nbrs = search_nodes(dag, q)
     if q.strip():
         if hits:

@@ -9,6 +9,8 @@
 - `block`       — block level: ops collapsed by module hierarchy.
 - `onnx_file`   — an ONNX file read as structure only.
 - `build`       — `build_dag(spec, granularity, depth, seed)`: the one door the pages and CLI use.
+- `trace_cache` — a user file's op graph, traced once (in the sandbox) and kept as JSON in the data folder.
+- `hierarchy`   — the module tree: repeated blocks rolled up, blocks opened in place, search-jump.
 - `probe`       — the tracing stage of the user-code sandbox (`explorer.models.sandbox`).
 
     >>> from explorer.graph import build_dag

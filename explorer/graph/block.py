@@ -94,6 +94,8 @@ def _module_class(op_dag: Dag, path: str) -> str | None:
     types = op_dag.meta.get("module_types") or {}
     if path in types:
         return types[path]
+    if types:  # every module path of the model is in there: this is not a module
+        return None
     gm = op_dag.meta.get("graph_module")
     try:
         cls = type(gm.get_submodule(path)).__name__ if gm is not None and path else None
@@ -102,7 +104,8 @@ def _module_class(op_dag: Dag, path: str) -> str | None:
     return None if cls in (None, "Module") else cls
 
 
-def _signature(members: list[Node], arcs: list[Arc]) -> str:
+def signature(members: list[Node], arcs: list[Arc]) -> str:
+    """A hash of `members` (op, shape, params, in order) and their wiring by `arcs`: identical blocks share it."""
     index = {n.id: k for k, n in enumerate(members)}
     wiring = sorted((index[a.src], index[a.dst], a.kind) for a in arcs if a.src in index and a.dst in index)
     text = repr(([(n.op, n.shape, n.params) for n in members], wiring))
@@ -157,7 +160,7 @@ def block_dag(op_dag: Dag, depth: int) -> Dag:
     exits: dict[str, list[str]] = {}
     for (s, _), arcs in cross.items():
         exits.setdefault(s, []).extend(a.src for a in arcs)
-    sigs = {b: _signature(ms, internal.get(b, [])) for b, ms in members.items()}
+    sigs = {b: signature(ms, internal.get(b, [])) for b, ms in members.items()}
     counts = Counter(sigs[b] for b, ms in members.items() if len(ms) > 1)
     nodes: list[Node] = []
     for b, ms in members.items():
@@ -188,12 +191,16 @@ def block_dag(op_dag: Dag, depth: int) -> Dag:
             label += f" ({len(skips)} skip{'s' if len(skips) > 1 else ''} at op level)"
         arcs.append(Arc(s, d, label, _merge_kind({a.kind for a in group_arcs}), None,
                         {"op_arcs": [[a.src, a.dst] for a in group_arcs], "op_skips": skips}))
-    meta = {"op_dag": op_dag, "depth": depth, "group_of": of,
-            "graph_module": op_dag.meta.get("graph_module"), "tracer": op_dag.meta.get("tracer"),
-            "example_input": op_dag.meta.get("example_input"), "module_types": op_dag.meta.get("module_types"),
+    meta = {"op_dag": op_dag, "depth": depth, "group_of": of, "tracer": op_dag.meta.get("tracer"),
+            "module_types": op_dag.meta.get("module_types"),
             "warnings": list(op_dag.meta.get("warnings", [])), "unused_params": op_dag.meta.get("unused_params", 0)}
-    return Dag.build(nodes, arcs, "block", inputs=[of[i] for i in op_dag.inputs],
-                     outputs=[of[o] for o in op_dag.outputs], name=op_dag.name, meta=meta)
+    if hasattr(op_dag.meta, "derive"):  # read from the trace cache: the traced module comes when asked for
+        meta = op_dag.meta.derive(meta)
+    else:
+        meta.update(graph_module=op_dag.meta.get("graph_module"), example_input=op_dag.meta.get("example_input"))
+    dag = Dag.build(nodes, arcs, "block", inputs=[of[i] for i in op_dag.inputs],
+                    outputs=[of[o] for o in op_dag.outputs], name=op_dag.name, meta=meta)
+    return dag.replace(meta=meta) if hasattr(meta, "derive") else dag  # keep the lazy meta itself
 
 
 def shortcut_arcs(dag: Dag) -> list[Arc]:

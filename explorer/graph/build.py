@@ -93,10 +93,53 @@ def _from_loaded(lm, granularity: str, depth: int | None, name: str) -> Dag:  # 
 def _cached(spec: str, granularity: str, depth: int | None, seed: int, digest: str) -> Dag:
     from explorer import models
 
-    lm = models.load_cached(spec, seed)
-    dag = _from_loaded(lm, granularity, depth, lm.info.name)
+    op = _user_op_graph(spec, seed, digest) if digest and granularity in ("op", "block") else None
+    if op is not None:
+        dag = op
+        if granularity == "block":
+            from explorer.graph.block import block_dag
+
+            dag = block_dag(op, depth or DEFAULT_BLOCK_DEPTH)
+    else:
+        lm = models.load_cached(spec, seed)
+        dag = _from_loaded(lm, granularity, depth, lm.info.name)
     stage(f"{granularity} graph: {len(dag.nodes):,} nodes, {len(dag.arcs):,} arcs, {dag.depth + 1} levels"
           + (f" (traced by {dag.meta['tracer']})" if dag.meta.get("tracer") else ""))
+    return dag
+
+
+@once_per_key(maxsize=32)
+def _user_op_graph(spec: str, seed: int, digest: str) -> Dag | None:
+    """The op graph of a user file, traced once per (content, class): read from the trace cache, or
+    traced by the sandbox child (which saves it there) and then read; None where that cannot be
+    (data folder not writable, or the model does not trace: the caller then traces here and says why)."""
+    from explorer.graph import trace_cache
+    from explorer.models.sandbox import probe
+
+    def retrace() -> dict:
+        from explorer import models
+
+        lm = models.load_cached(spec, seed)
+        stage("tracing the model in this process (the Decomposition and Prune pages need the traced module)")
+        traced = _from_loaded(lm, "op", None, lm.info.name)
+        if [n.id for n in traced.nodes] != ids:
+            raise GraphError(f"{spec}: tracing it again gave another graph than the cached one; delete "
+                             f"{trace_cache.path(spec, digest)} and open it again")
+        return {"graph_module": traced.meta.get("graph_module"), "example_input": lm.example_input}
+
+    dag = trace_cache.load(spec, digest, retrace)
+    if dag is None:
+        report = probe(spec)  # the sandbox child traces it (under limits) and saves the graph
+        if report.get("graph_cached") and trace_cache.load(spec, digest, retrace) is None:
+            report = probe(spec, fresh=True)  # a kept report, but the graph is gone (or the tracer changed)
+        if report.get("trace_error") or not report.get("graph_cached"):
+            return None
+        dag = trace_cache.load(spec, digest, retrace)
+        if dag is None:
+            return None
+    else:
+        stage(f"read the traced graph from {trace_cache.path(spec, digest)}")
+    ids = [n.id for n in dag.nodes]
     return dag
 
 

@@ -311,7 +311,7 @@ class Dag:
         }
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=1, default=_json_default)
+        return json.dumps(self.to_json(), indent=1, default=json_default)
 
     def __repr__(self) -> str:
         return (f"Dag({self.name or '?'}, {self.granularity}: {len(self.nodes)} nodes, "
@@ -321,7 +321,8 @@ class Dag:
         return dataclasses.replace(self, **changes)
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """`json.dumps`' fallback for graph data: sets and tuples as lists, numpy/torch scalars as numbers, else str."""
     if isinstance(o, (set, tuple)):
         return list(o)
     if hasattr(o, "item"):

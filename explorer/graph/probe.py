@@ -10,14 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
+SPEC_ENV = "EXPLORER_SANDBOX_SPEC"  # set by the sandbox child: the user file spec it runs
+
 
 def sandbox_stage(lm: Any) -> dict[str, Any]:
     """Trace `lm` (a LoadedModel); {} when it traces, else {"trace_error": why}. A model that does not
-    trace can still be trained: the graph pages say why it does not."""
+    trace can still be trained: the graph pages say why it does not. In the sandbox child
+    (`$EXPLORER_SANDBOX_SPEC` names the user file) the op graph is saved to the trace cache
+    (`explorer.graph.trace_cache`), so the parent reads it instead of tracing the model again."""
+    import os
+
     from explorer.graph.trace import trace
 
     try:
-        trace(lm.model, lm.example_input, lm.info.name)
+        dag = trace(lm.model, lm.example_input, lm.info.name)
     except ValueError as e:
         return {"trace_error": str(e)[:500]}
+    spec = os.environ.get(SPEC_ENV)
+    if spec:
+        from explorer.graph import trace_cache
+        from explorer.models.user_file import file_digest
+
+        saved = trace_cache.save(dag, spec, file_digest(spec))
+        return {"graph_cached": saved is not None}
     return {}

@@ -165,6 +165,8 @@ def _pages() -> dict[str, PageLink]:
         PageLink("Architecture", "pages/1_Architecture.py", (
             Param("q", str, "", label="search"),
             Param("free", bool, None, label="free-form view"),
+            Param("tree", bool, None, label="module tree view"),
+            Param("open", str, None, label="open blocks"),
             Param("metric", str, "level", choices=_overlays(), label="overlay"))),
         PageLink("Decomposition", "pages/2_Decomposition.py", (
             Param("l", int, 1, lo=1, label="level"),

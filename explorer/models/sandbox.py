@@ -5,8 +5,8 @@
 the model, runs one forward on its example input, then the stages higher layers add (`add_stage`:
 `explorer.graph` adds tracing) — everything the app or the CLI is about to do in its own process.
 A model that hangs, loops or asks for too much memory is refused with what it was doing when
-the limit hit; an error names the line. Results are kept per (file content, class, stages), so a
-file is probed once per process.
+the limit hit; an error names the line. Results are kept per (file content, class, stages, limits), in
+the process and in the data folder (`paths.graphs()`), so a file is probed once.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "loop.py"
@@ -61,10 +61,12 @@ def _limits(memory_mb: int) -> Any:
     return apply
 
 
-def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = None) -> dict[str, Any]:
+def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = None,
+          fresh: bool = False) -> dict[str, Any]:
     """Run the user model of `spec` in a child under limits; its report ({params, stage: "done"}),
     or `ModelSpecError` saying what failed (or was still running at the limit) and where. The
-    limits default to `TIMEOUT_S` and `MEMORY_MB` ($EXPLORER_USER_CODE_TIMEOUT_S / _MEMORY_MB)."""
+    limits default to `TIMEOUT_S` and `MEMORY_MB` ($EXPLORER_USER_CODE_TIMEOUT_S / _MEMORY_MB).
+    `fresh`: run the child even where a report is kept (a stage's output went missing)."""
     if timeout_s is None:
         timeout_s = float(os.environ.get("EXPLORER_USER_CODE_TIMEOUT_S") or TIMEOUT_S)
     if memory_mb is None:
@@ -72,12 +74,40 @@ def probe(spec: str, timeout_s: float | None = None, memory_mb: int | None = Non
     from explorer.models.user_file import file_digest
 
     stages = tuple(f"{what}={target}" for what, target in _STAGES.items())
+    if fresh:
+        _kept(spec, file_digest(spec), stages, float(timeout_s), int(memory_mb)).unlink(missing_ok=True)
+        _probe.cache_clear()
     return _probe(spec, file_digest(spec), stages, float(timeout_s), int(memory_mb))
 
 
 @once_per_key(maxsize=64)
 def _probe(spec: str, digest: str, stages: tuple[str, ...], timeout_s: float, memory_mb: int) -> dict[str, Any]:
-    """`probe` once per (file content, class, stages, limits), also when several sessions open it at once."""
+    """`probe` once per (file content, class, stages, limits), also when several sessions open it at once;
+    a report of a run that passed is kept in the data folder, so another process does not run it again."""
+    kept = _kept(spec, digest, stages, timeout_s, memory_mb)
+    try:
+        return json.loads(kept.read_text())
+    except (OSError, ValueError):
+        pass
+    report = _probe_child(spec, stages, timeout_s, memory_mb)
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(report))
+    except OSError:
+        pass  # a read-only data folder: probed again in the next process
+    return report
+
+
+def _kept(spec: str, digest: str, stages: tuple[str, ...], timeout_s: float, memory_mb: int) -> Path:
+    import hashlib
+
+    from explorer import paths
+
+    text = json.dumps([digest, spec.rpartition(".py:")[2], stages, timeout_s, memory_mb, sys.version])
+    return paths.graphs() / f"probe-{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
+
+
+def _probe_child(spec: str, stages: tuple[str, ...], timeout_s: float, memory_mb: int) -> dict[str, Any]:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
            "OMP_NUM_THREADS": "1"}
@@ -166,6 +196,7 @@ def _child(spec: str, stages: list[str]) -> int:
     from explorer.models.user_file import load_file
 
     say("importing the file and constructing the model")
+    os.environ["EXPLORER_SANDBOX_SPEC"] = spec  # a stage may keep what it computed for the parent (trace cache)
     try:
         lm = load_file(spec)
         say("running its forward pass")
