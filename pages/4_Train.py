@@ -20,8 +20,8 @@ from ui.classroom import classroom, look
 from ui.links import Setting, linked
 from explorer.lottery.rounds import comparison_runs, dense_group
 from ui.jobs import REFRESH_S, backend, follow
-from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, retrain_panel,
-                            started_note)
+from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, refused_group,
+                            retrain_panel, started_note)
 
 
 def _fmt_eta(s: float | None) -> str:
@@ -122,6 +122,7 @@ def main() -> None:
     roles = be.store.group_roles()
     groups = list(roles)
     if not groups:
+        refused_group()
         from explorer.figures.curves import curves_figure
 
         st.info("No runs yet: configure one above, or come from the Prune page with a pruned network.")

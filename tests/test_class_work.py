@@ -1,0 +1,185 @@
+"""Per-student work on a class server (issue 19, phase 2): every job a class session submits carries the
+student's owner id; every page lists, follows and cancels only the student's own jobs; a crafted link
+naming another student's group or experiment says "not yours" and shows nothing of it; the teacher sees
+all; identical work is one job shared by those who asked; no server path is read as a dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.data.datasets import load_dataset
+from explorer.data.user_files import DataError
+from explorer.jobs.backends import LocalBackend
+from explorer.jobs.member import MemberBackend
+from explorer.jobs.rows import Submission
+from explorer.jobs.store import NotYours
+from explorer.server.roster import Roster
+from explorer.server.settings import ClassSettings
+from explorer.training.config import RunConfig
+from explorer.training.kinds import run_submission
+from explorer.training.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN, LOTTERY = str(ROOT / "pages" / "4_Train.py"), str(ROOT / "pages" / "5_Lottery.py")
+CLASS = ClassSettings(address="127.0.0.1", port=8599, join_code="maple-42", teacher_code="oak-tree-7")
+MEMBER = "explorer.member"  # ui.state.MEMBER
+
+
+@pytest.fixture
+def klass(monkeypatch, tmp_path):
+    """A class server's process (data in tmp_path) with two students and the teacher joined."""
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
+    for k, v in CLASS.environ().items():
+        monkeypatch.setenv(k, v)
+    r = Roster(tmp_path)
+    ada, bob, teach = (r.join(CLASS, code, name)[0] for code, name in
+                       (("maple-42", "Ada"), ("maple-42", "Bob"), ("oak-tree-7", "Ms Teach")))
+    return tmp_path, ada, bob, teach
+
+
+def _finished(store: RunStore, config: RunConfig, owner: str) -> str:
+    """A run of `owner` in the store as if trained (metrics and summary, no training)."""
+    rid = store.submit(run_submission(config, owner=owner))
+    store.claim("t", job=rid)
+    store.log_metrics(rid, [{"step": 10 * (i + 1), "split": s, "loss": 1 - a, "acc": a, "wall_time": 0.0}
+                            for i, a in enumerate((0.3, 0.6, 0.9)) for s in ("train", "test")], "t")
+    store.finish(rid, "done", result={"params": 100, "kept_params": 100 if config.init == "dense" else 60,
+                                       "sparsity": 0.0 if config.init == "dense" else 0.4}, worker_id="t")
+    return rid
+
+
+def _two_groups(data: Path, ada, bob) -> dict[str, list[str]]:
+    s = RunStore(data)
+    base = RunConfig(model="mlp", dataset="mnist1d", steps=30)
+    out = {}
+    for who, g in ((ada, "ada-group"), (bob, "bob-group")):
+        out[g] = [_finished(s, base.replace(group=g, label="dense", seed=len(out)), who.id),
+                  _finished(s, base.replace(group=g, init="ticket", pruned_dir="p", label="ticket", seed=len(out)),
+                            who.id)]
+    return out
+
+
+def _page(path: str, who, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=120)
+    at.session_state[MEMBER] = who
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _text(at: AppTest) -> str:
+    """Everything a person reads on the page (markdown, captions, alerts, the group picker's choices)."""
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in getattr(at, kind)]
+    parts += [str(o) for sb in at.selectbox for o in sb.options]
+    return "\n".join(map(str, parts))
+
+
+def test_each_student_sees_only_their_groups_and_the_teacher_sees_all(klass):
+    data, ada, bob, teach = klass
+    groups = _two_groups(data, ada, bob)
+    for who, mine, theirs in ((ada, "ada-group", "bob-group"), (bob, "bob-group", "ada-group")):
+        at = _page(TRAIN, who)
+        assert not at.exception, [e.value for e in at.exception]
+        text = _text(at)
+        assert at.selectbox(key=f"train.groupsel.{mine}").options == [mine]
+        assert theirs not in text and not any(r in text for r in groups[theirs])
+        assert all(r in text for r in groups[mine])  # their own runs, by id, with the verdict
+        assert any("Verdict" in m.value for m in at.markdown)
+    at = _page(TRAIN, teach)
+    assert not at.exception
+    pick = next(sb for sb in at.selectbox if sb.key.startswith("train.groupsel."))
+    assert sorted(pick.options) == ["ada-group", "bob-group"]
+
+
+def test_a_crafted_link_to_another_students_group_says_not_yours(klass):
+    data, ada, bob, _ = klass
+    groups = _two_groups(data, ada, bob)
+    at = _page(TRAIN, ada, {"group": "bob-group", "model": "mlp"})
+    assert not at.exception
+    assert any("belongs to another student" in e.value and "bob-group" in e.value for e in at.error)
+    text = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+    assert not any(r in text for r in groups["bob-group"])  # nothing of it: no run, no verdict of Bob's
+    assert at.session_state["train.group"] == "ada-group"
+    # a student with no runs of their own and a link to another's group: the message, then the empty page
+    RunStore(data).withdraw(groups["ada-group"][0], ada.id), RunStore(data).withdraw(groups["ada-group"][1], ada.id)
+    at = _page(TRAIN, ada, {"group": "bob-group"})
+    assert any("belongs to another student" in e.value for e in at.error)
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_a_crafted_link_to_another_students_experiment_says_not_yours(klass):
+    data, ada, bob, _ = klass
+    s = RunStore(data)
+    cfg = {"model": "lottery_mlp", "dataset": "mnist1d", "seeds": 1, "rounds": 2, "steps": 30}
+    jid = s.submit(Submission("lottery.imp", cfg, module="explorer.lottery.kinds", owner=bob.id))
+    s.request_cancel(jid)  # no worker runs it in this test
+    at = _page(LOTTERY, ada, {"kind": "imp", "job": jid})
+    assert not at.exception
+    assert any("belongs to another student" in e.value and jid in e.value for e in at.error)
+    assert not any(jid in str(o) for sb in at.selectbox for o in sb.options)
+    mine = _page(LOTTERY, bob, {"kind": "imp", "job": jid})
+    assert not any("belongs to another student" in e.value for e in mine.error)
+    assert any(jid in str(o) for sb in mine.selectbox for o in sb.options)
+
+
+def test_a_page_submits_as_the_student_and_the_other_cannot_see_it(klass):
+    data, ada, bob, _ = klass
+    at = _page(TRAIN, ada)
+    at.selectbox(key="new.model").set_value("moons_mlp").run()
+    assert at.selectbox(key="new.dataset.moons_mlp").options == ["mnist1d", "moons", "spiral", "xor"] or \
+        "file…" not in at.selectbox(key="new.dataset.moons_mlp").options  # no server path on a class server
+    assert at.text_input(key="new.pruned").disabled
+    at.number_input(key="new.steps").set_value(5).run()
+    at.text_input(key="new.group").set_value("gA").run()
+    at.button(key="new.go").click().run()
+    assert not at.exception
+    be = LocalBackend(RunStore(data), autostart=False)
+    runs = be.store.list_runs(group="gA")
+    assert len(runs) == 1 and runs[0].owner == ada.id and be.store.owners(runs[0].id) == [ada.id]
+    assert MemberBackend(be, bob.id).store.list_runs() == []
+    with pytest.raises(NotYours):
+        MemberBackend(be, bob.id).cancel(runs[0].id)
+    with pytest.raises(NotYours):
+        MemberBackend(be, bob.id).store.metrics(runs[0].id)
+    MemberBackend(be, ada.id).cancel(runs[0].id)  # her only interest: cancelled
+    assert be.store.status(runs[0].id) in ("cancelled", "running")
+
+
+def test_identical_runs_are_one_job_shared_and_cancelling_drops_only_ones_interest(klass):
+    data, ada, bob, teach = klass
+    be = LocalBackend(RunStore(data), autostart=False)
+    cfg = RunConfig(model="mlp", dataset="mnist1d", steps=30, group="same")
+    a = MemberBackend(be, ada.id).submit(run_submission(cfg))
+    b = MemberBackend(be, bob.id).submit(run_submission(cfg))
+    assert a == b and len(be.store.list_runs()) == 1 and be.store.owners(a) == [ada.id, bob.id]
+    for who in (ada, bob):
+        assert [r.id for r in MemberBackend(be, who.id).store.list_runs()] == [a]
+    assert MemberBackend(be, bob.id).cancel(a) == "queued"  # Ada still wants it
+    assert MemberBackend(be, bob.id).store.list_runs() == [] and be.store.owners(a) == [ada.id]
+    assert [r.id for r in MemberBackend(be, ada.id).store.list_runs()] == [a]
+    assert MemberBackend(be, ada.id).cancel(a) == "cancelled"  # nobody wants it now
+    # a batched job's runs are the asker's too, and shared the same way
+    configs = [cfg.replace(group="b", seed=s) for s in (0, 1)]
+    from explorer.training.kinds import submit_runs
+    ids = submit_runs(MemberBackend(be, ada.id), configs, batched=True)
+    submit_runs(MemberBackend(be, bob.id), configs, batched=True)
+    assert all(be.store.owners(r) == [ada.id, bob.id] for r in ids)
+    assert sorted(r.id for r in MemberBackend(be, teach.id, sees_all=True).store.list_runs(group="b")) == sorted(ids)
+
+
+def test_no_server_path_is_read_as_a_dataset_on_a_class_server(klass, tmp_path):
+    data = tmp_path / "x.csv"
+    data.write_text("1,2,0\n3,4,1\n" * 10)
+    with pytest.raises(DataError, match="built-in datasets only"):
+        load_dataset(str(data))
+    assert load_dataset("moons").n_classes == 2
+
+
+def test_the_local_app_reads_a_dataset_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("EXPLORER_CLASS_JOIN_CODE", raising=False)
+    data = tmp_path / "x.csv"
+    data.write_text("1,2,0\n3,4,1\n" * 10)
+    assert load_dataset(str(data)).n_classes == 2
