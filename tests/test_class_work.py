@@ -183,3 +183,36 @@ def test_the_local_app_reads_a_dataset_file(monkeypatch, tmp_path):
     data = tmp_path / "x.csv"
     data.write_text("1,2,0\n3,4,1\n" * 10)
     assert load_dataset(str(data)).n_classes == 2
+
+
+def test_a_student_sees_their_queue_place_and_a_refusal_over_quota(klass, monkeypatch):
+    """Bob queued three runs before Ada's two: served in turn, Ada's first run is 2nd in the queue (not 4th);
+    with nothing finished yet the page says there is no time estimate rather than inventing one. Over her
+    quota, Ada's next submission is refused with the limit named, and nothing is queued."""
+    from explorer.jobs.lifecycle import try_lock
+
+    data, ada, bob, _ = klass
+    lock = try_lock(data)  # no worker may claim while the page is read: the queue stays as it is
+    try:
+        s = RunStore(data)
+        base = RunConfig(model="moons_mlp", dataset="moons", steps=20)
+        for i in range(3):
+            s.submit(run_submission(base.replace(group="bob-q", seed=i), owner=bob.id))
+        mine = [s.submit(run_submission(base.replace(group="ada-q", seed=10 + i), owner=ada.id)) for i in range(2)]
+        at = _page(TRAIN, ada, {"group": "ada-q"})
+        assert not at.exception
+        places = [c.value for c in at.caption if "in the queue" in c.value]
+        assert places[0].startswith("queued: 2nd in the queue (1 job ahead)") and "no time estimate" in places[0]
+        assert places[1].startswith("queued: 4th in the queue (3 jobs ahead)")
+        assert not any("bob" in p for p in places)
+        from explorer.training.quota import Quota
+
+        monkeypatch.setattr("explorer.training.quota.CLASS_QUOTA", Quota(jobs=2))
+        at.selectbox(key="new.model").set_value("moons_mlp").run()
+        at.number_input(key="new.steps").set_value(5).run()
+        at.text_input(key="new.group").set_value("one-more").run()
+        at.button(key="new.go").click().run()
+        assert any("the class limit is 2" in e.value for e in at.error)
+        assert not s.list_runs(group="one-more") and [r.id for r in s.list_runs(group="ada-q")] == mine
+    finally:
+        lock.close()

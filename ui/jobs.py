@@ -71,7 +71,9 @@ def backend():
     who = state.MEMBER.get()
     if who is None:
         return shared
-    return MemberBackend(shared, who.id, sees_all=who.teacher)
+    from explorer.training import quota
+
+    return MemberBackend(shared, who.id, sees_all=who.teacher, quota=None if who.teacher else quota.CLASS_QUOTA)
 
 
 def submit(kind: Any, spec: Any = None, slot: str | None = None, retry: bool = False, **meta: Any) -> str:
@@ -94,6 +96,15 @@ def submit(kind: Any, spec: Any = None, slot: str | None = None, retry: bool = F
             be.cancel(old)
         st.session_state[slot] = jid
     return jid
+
+
+def queue_place(jid: str) -> str:
+    """Where queued job `jid` stands: its place in the server's serving order and an ETA said as an estimate."""
+    from explorer.jobs.policy import server_policy
+    from explorer.jobs.queue import where
+
+    place = where(backend().store, jid, server_policy())  # the whole queue's order; names nobody's work
+    return "queued" if place is None else f"queued: {place.text()}"
 
 
 def refuse_hidden(what: str) -> None:
@@ -150,7 +161,7 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
         now_sig = signature(store, ids)
         if label is not None:
             for j in [store.get_job(j) for j in ids if store.status(j) in ("queued", "running")]:
-                where = "queued behind other work" if j.status == "queued" else (j.note or j.status)
+                where = queue_place(j.id) if j.status == "queued" else (j.note or j.status)
                 st.progress(min(1.0, j.progress), text=f"{label}: {where}")
         waited = time.monotonic() - t0
         ended = running and not live(now_sig)

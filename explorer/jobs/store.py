@@ -47,6 +47,10 @@ from explorer.jobs.policy import ClaimPolicy, Fifo
 from explorer.jobs.rows import (DEFAULT_ATTEMPTS, STATUSES, TERMINAL, Frame, Job, JobError, Submission, dumps,
                                 jsonable, job_id, loads)
 
+# the claimable rows in claim order, with when each owner was served last (`policy.ClaimPolicy`)
+QUEUED = ("SELECT id, owner, kind, priority, created, (SELECT MAX(s.started) FROM jobs s WHERE s.owner=jobs.owner AND "
+          "s.parent IS NULL) AS served FROM jobs WHERE status='queued' AND parent IS NULL ORDER BY priority DESC, "
+          "created, id")
 STALE_HEARTBEAT_S = 30.0  # a running job whose worker has not spoken for this long is dead
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -290,8 +294,7 @@ class JobStore(Interests):
                 row = c.execute("SELECT id FROM jobs WHERE status='queued' AND id=?", (job,)).fetchone()
                 pick = row["id"] if row else None
             else:
-                queued = c.execute("SELECT id, owner, kind, priority, created FROM jobs WHERE status='queued' AND "
-                                   "parent IS NULL ORDER BY priority DESC, created, id").fetchall()
+                queued = c.execute(QUEUED).fetchall()
                 running = c.execute("SELECT id, owner, kind FROM jobs WHERE status='running'").fetchall() \
                     if policy is not None else []
                 pick = (policy or Fifo()).pick(queued, running)
