@@ -5,6 +5,7 @@ all; identical work is one job shared by those who asked; no server path is read
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,39 @@ def test_a_student_sees_their_queue_place_and_a_refusal_over_quota(klass, monkey
         assert not s.list_runs(group="one-more") and [r.id for r in s.list_runs(group="ada-q")] == mine
     finally:
         lock.close()
+
+
+# ---- the teacher's class overview (pages/9_Class.py) -------------------------------------------------------------
+CLASS_PAGE = str(ROOT / "pages" / "9_Class.py")
+
+
+def _export(folder: Path, nodes: list[str], masked: float) -> str:
+    """A pruned export's spec.json as the Prune page writes it (what the overview reads of a cut)."""
+    folder.mkdir(parents=True)
+    (folder / "spec.json").write_text(json.dumps({"format": "explorer-pruned/1", "model": "mlp", "removed": {
+        "nodes": nodes, "arcs": []}, "sparsity": {"mask": masked}}))
+    return str(folder)
+
+
+def test_the_teacher_sees_every_students_cut_and_verdict_side_by_side(klass):
+    data, ada, bob, teach = klass
+    s = RunStore(data)
+    base = RunConfig(model="mlp", dataset="mnist1d", steps=30)
+    cuts = {ada: _export(data / "ex" / "ada", ["h1[0]", "h1[1]"], 0.25), bob: _export(data / "ex" / "bob", ["h2[3]"], 0.5)}
+    for who, g in ((ada, "ada-group"), (bob, "bob-group")):
+        _finished(s, base.replace(group=g, label="dense"), who.id)
+        _finished(s, base.replace(group=g, init="ticket", pruned_dir=cuts[who], label="ticket"), who.id)
+    queued = s.submit(run_submission(base.replace(group="bob-later", seed=3), owner=bob.id))
+    s.request_cancel(queued)  # cancelled: no worker runs during the test
+    at = _page(CLASS_PAGE, teach)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    act, table = (t.value for t in at.table)
+    assert list(act.index) == ["Ada", "Bob"] and list(act["done"]) == [2, 2]
+    assert list(table.index) == ["Ada", "Bob"] and list(table["group"]) == ["ada-group", "bob-group"]
+    assert list(table["cut"]) == ["2 node(s), 0 arc(s) removed; 25% of weights masked",
+                                  "1 node(s), 0 arc(s) removed; 50% of weights masked"]
+    assert list(table["kept params"]) == ["60 of 100", "60 of 100"] and list(table["runs done"]) == ["2/2", "2/2"]
+    assert all(v for v in table["verdict"])
+    for student in (ada, bob):  # the teacher's page shows a student nothing
+        at = _page(CLASS_PAGE, student)
+        assert any("teacher's page" in e.value for e in at.error) and not at.table
