@@ -40,6 +40,7 @@ PAGES = [  # (file, title, icon)
     ("pages/6_Signal_propagation.py", "Signal propagation", ":material/ssid_chart:"),
     ("pages/7_Playground.py", "Playground", ":material/scatter_plot:"),
     ("pages/8_Learn.py", "Learn", ":material/school:"),
+    ("pages/9_Compare.py", "Compare", ":material/compare:"),
 ]
 if serving_class():  # the teacher's overview exists on a class server only
     PAGES.append(("pages/9_Class.py", "Class", ":material/groups:"))

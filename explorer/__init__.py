@@ -21,9 +21,12 @@ lazy imports included).
 - `pruning`  — selections, validity, criteria, masks, compaction, export, the prune pipeline;
 - `training` — run configs, the roles a run starts as, the loop, runs as jobs (`train`, `train.batch`);
 - `lottery`, `propagation`, `regions`, `playground` — the labs;
+- `overlays` — per-node metrics drawn on the DAG (params, MACs, latency, criterion scores, path mass);
 - `figures`  — plotly and SVG figures, the pyvis view, plotly event parsing;
 - `links`, `lessons` — shareable links and the guided lessons;
-- `cli`      — `python -m explorer COMMAND`.
+- `sidebyside` — two graphs compared: models A/B, dense/pruned, IMP rounds; their lifting diff;
+- `cli`      — `python -m explorer COMMAND` (installed: `dag-explorer COMMAND`); `notebook` — `explorer.show`,
+  `explorer.compare` for Jupyter.
 """
 
 __version__ = "0.2.0"
@@ -38,7 +41,24 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pruning",),
     ("training",),
     ("lottery", "propagation", "regions", "playground"),
+    ("overlays",),
     ("figures",),
     ("links", "lessons"),
-    ("cli",),
+    ("sidebyside",),
+    ("cli", "notebook"),
 )
+
+
+def show(model_or_spec, granularity=None, metric="level", **kw):  # noqa: ANN001, ANN201 - see explorer.notebook
+    """The interactive DAG inline in Jupyter: `explorer.notebook.show` (imported on first call: `import explorer`
+    stays light, no torch)."""
+    from explorer.notebook import show as _show
+
+    return _show(model_or_spec, granularity, metric, **kw)
+
+
+def compare(a=None, b=None, **kw):  # noqa: ANN001, ANN201 - see explorer.notebook
+    """Two graphs side by side with their lifting diff, inline in Jupyter: `explorer.notebook.compare`."""
+    from explorer.notebook import compare as _compare
+
+    return _compare(a, b, **kw)

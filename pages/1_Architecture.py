@@ -14,11 +14,12 @@ from explorer.links.pages import PAGES
 from ui.classroom import classroom, look, scaled
 from ui.links import Setting, linked
 from ui.picker import graph_picker
+from ui.overlay_choice import overlay_choice
 
 PYVIS_AUTO = 300  # the free-form view is on by default up to this many nodes
 PYVIS_AUTO_ARCS = 1000  # and arcs
 P = PAGES["Architecture"]  # the link schema (explorer.links.pages)
-LINK = (Setting(P["q"], "arch.search"), Setting(P["free"], "arch.pyvis"))
+LINK = (Setting(P["q"], "arch.search"), Setting(P["free"], "arch.pyvis"), Setting(P["metric"], "arch.metric"))
 
 
 def _fmt(n: int) -> str:
@@ -70,7 +71,7 @@ def main() -> None:
         else:
             st.warning(f"No node id, op or module contains {q.strip()!r}.")
 
-    fig = cache.dag_figure(key, search=q)
+    fig = overlay_choice(key, dag, cache.dag_figure(key, search=q), "arch")
     selectable = dag.granularity in ("unit", "op") and not key.is_onnx
     if selectable:
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},

@@ -48,6 +48,8 @@ from explorer.graph.block import shortcut_arcs
 from explorer.graph.dag import Dag
 from explorer.figures.arcs import ARC_BUDGET, ArcPlan, arc_plan, arc_points, band, centre_line, count_text, extents
 from explorer.figures.layout import level_layout
+from explorer.figures.overlay_plot import with_overlay
+from explorer.overlays.base import Overlay
 from explorer.figures.node_labels import LABEL_ANGLE, label_plan, node_facts, node_label
 from explorer.figures.palette import (ARC_COLOR, ARC_FAINT, BUNDLE_FILL, SEARCH_COLOR, SELECT_COLOR,
                                       SKIP_ARC_COLOR, SKIP_ARC_FAINT, SKIP_BUNDLE_FILL, level_colors,
@@ -128,6 +130,8 @@ def dag_figure(
     labels: bool | None = None,
     height: int | None = None,
     layout: dict[str, tuple[float, float]] | None = None,
+    overlay: Overlay | None = None,
+    overlay_by: str = "color",
 ) -> go.Figure:
     """Plot `dag` laid out by level (x = level, barycentre-ordered y).
 
@@ -142,6 +146,8 @@ def dag_figure(
       labels: True: label every node; False: none; None (default): `node_labels.label_plan`, every node
         where the labels fit, else tilted labels on landmark nodes every few levels.
       layout: precomputed `level_layout(dag)` (pass it to avoid recomputing on reruns).
+      overlay: an `explorer.overlays.Overlay`: nodes coloured (or, `overlay_by="size"`, sized) by its metric
+        instead of the level (`explorer.figures.overlay_plot`).
     Trace order and `customdata` are documented in the module docstring.
     """
     pos = layout or level_layout(dag)
@@ -241,7 +247,7 @@ def dag_figure(
     mid = (max(ys) + min(ys)) / 2 if ys else 0.0
     below = 1.2 if mode == "angled" else 0.0  # room for the hanging labels under the lowest nodes
     fig.update_yaxes(visible=False, range=[mid - half - below, mid + half])
-    return fig
+    return with_overlay(fig, dag, overlay, overlay_by) if overlay is not None else fig
 
 
 def _spaced(dag: Dag, ids: list[str], pos: dict, gap: float) -> list[str]:

@@ -146,6 +146,12 @@ def _activations() -> tuple[str, ...]:
     return tuple(ACTIVATIONS)
 
 
+def _overlays() -> tuple[str, ...]:
+    from explorer.overlays import METRICS
+
+    return tuple(METRICS)
+
+
 def _prune_criteria() -> tuple[str, ...]:
     from explorer.pruning.criteria.propose import CRITERIA
 
@@ -158,7 +164,8 @@ def _pages() -> dict[str, PageLink]:
                  model=False),
         PageLink("Architecture", "pages/1_Architecture.py", (
             Param("q", str, "", label="search"),
-            Param("free", bool, None, label="free-form view"))),
+            Param("free", bool, None, label="free-form view"),
+            Param("metric", str, "level", choices=_overlays(), label="overlay"))),
         PageLink("Decomposition", "pages/2_Decomposition.py", (
             Param("l", int, 1, lo=1, label="level"),
             Param("view", str, DEC_VIEWS[0], choices=DEC_VIEWS, label="view"),
@@ -191,6 +198,18 @@ def _pages() -> dict[str, PageLink]:
             Param("depths", str, "3,7,15,30", label="depths"))),
         PageLink("Playground", "pages/7_Playground.py", _playground_params(), model=False,
                  validate=_playground_problems),
+        PageLink("Compare", "pages/9_Compare.py", (
+            Param("kind", str, "models", choices=("models", "pruned", "rounds"), label="comparison"),
+            Param("a", str, "mlp", label="model A"),
+            Param("b", str, "mlp_skip", label="model B"),
+            Param("g", str, "op", choices=("unit", "op", "block"), label="granularity"),
+            Param("export", str, None, label="Prune export folder"),
+            Param("exp", str, "lottery.imp", choices=("lottery.imp", "lottery.sweep"), label="lottery experiment"),
+            Param("i", int, 0, lo=0, hi=50, label="round i"),
+            Param("j", int, 5, lo=0, hi=50, label="round j"),
+            Param("changes", bool, False, label="changes only"),
+            Param("metric", str, "level", choices=(*_overlays(), "kept"), label="overlay"),
+            Param("x", int, 0, lo=0, hi=10_000, label="input seed")), model=False),
         PageLink("Learn", "pages/8_Learn.py", (
             Param("lesson", str, None, label="lesson"),
             Param("step", int, 1, lo=1, hi=50, label="step")), model=False),
