@@ -43,7 +43,7 @@ PAGES = [  # (file, title, icon)
     ("pages/9_Compare.py", "Compare", ":material/compare:"),
 ]
 if serving_class():  # the teacher's overview exists on a class server only
-    PAGES.append(("pages/9_Class.py", "Class", ":material/groups:"))
+    PAGES.append(("pages/10_Class.py", "Class", ":material/groups:"))
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]
 by_file = {f: st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exists()}

@@ -219,8 +219,8 @@ def test_a_student_sees_their_queue_place_and_a_refusal_over_quota(klass, monkey
         lock.close()
 
 
-# ---- the teacher's class overview (pages/9_Class.py) -------------------------------------------------------------
-CLASS_PAGE = str(ROOT / "pages" / "9_Class.py")
+# ---- the teacher's class overview (pages/10_Class.py) -------------------------------------------------------------
+CLASS_PAGE = str(ROOT / "pages" / "10_Class.py")
 
 
 def _export(folder: Path, nodes: list[str], masked: float) -> str:

@@ -1,4 +1,4 @@
-"""The class overview as the teacher sees it (pages/9_Class.py): who runs what, with each student's next
+"""The class overview as the teacher sees it (pages/10_Class.py): who runs what, with each student's next
 job's place in the queue, and every student's pruning and verdict side by side in one table to project
 (`explorer.lottery.class_table`). Students are told the page is the teacher's; the local app, that it is
 a class server's page.
