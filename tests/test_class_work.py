@@ -253,3 +253,58 @@ def test_the_teacher_sees_every_students_cut_and_verdict_side_by_side(klass):
     for student in (ada, bob):  # the teacher's page shows a student nothing
         at = _page(CLASS_PAGE, student)
         assert any("teacher's page" in e.value for e in at.error) and not at.table
+
+
+# ---- cross-student batching (explorer.training.coalesce) ------------------------------------------------------
+def _batch_of(owner: str, seeds, data_seed: int = 0):
+    from explorer.training.kinds import batch_submission
+
+    cfgs = [RunConfig(model="moons_mlp", dataset="moons", steps=20, eval_every=10, device="cpu", seed=s,
+                      group=f"{owner}-g") for s in seeds]
+    return batch_submission(cfgs, owner=owner), [c.run_id for c in cfgs]
+
+
+def test_quick_comparisons_of_two_students_train_as_one_vmapped_job(klass, tmp_path_factory):
+    """Ada's and Bob's batched jobs (same architecture and settings) queued together: the worker trains
+    all four runs in Ada's job; Bob's job ends done naming it; every run's curve is the one it gets trained
+    alone (an independent reference: each batch in a store of its own, outside a class)."""
+    import os
+
+    from explorer.jobs.context import execute
+    from explorer.training.store import RunStore as RS
+
+    data, ada, bob, _ = klass
+    s = RunStore(data)
+    (sa, ra), (sb, rb) = _batch_of(ada.id, (0, 1)), _batch_of(bob.id, (2, 3))
+    ja, jb = s.submit(sa), s.submit(sb)
+    job = s.claim("w", os.getpid())
+    assert job.id == ja
+    execute(s, job, "w")
+    assert s.get_job(ja).status == "done" and s.get_job(jb).status == "done"
+    assert s.get_job(jb).result["trained_with"] == ja and s.get_job(ja).result["trained_with"] == [jb]
+    assert sorted(s.get_job(ja).result["runs"]) == sorted(ra)  # Ada's result lists her runs only
+    assert all(s.get_job(r).status == "done" for r in ra + rb)
+    assert MemberBackend(LocalBackend(s, autostart=False), ada.id).store.list_runs(group=f"{bob.id}-g") == []
+
+    os.environ.pop("EXPLORER_CLASS_JOIN_CODE")  # the reference: each batch alone, outside a class
+    for sub, ids in ((sa, ra), (sb, rb)):
+        ref = RS(tmp_path_factory.mktemp("alone"))
+        ref.submit(sub)
+        execute(ref, ref.claim("w", os.getpid()), "w")
+        for rid in ids:
+            got, want = s.metrics(rid), ref.metrics(rid)
+            assert [(m["step"], m["split"]) for m in got] == [(m["step"], m["split"]) for m in want]
+            assert all(abs(g["loss"] - w["loss"]) < 1e-4 and abs(g["acc"] - w["acc"]) < 1e-6 for g, w in zip(got, want))
+
+
+def test_a_local_app_never_merges_jobs(monkeypatch, tmp_path):
+    import os
+
+    from explorer.jobs.context import execute
+
+    monkeypatch.delenv("EXPLORER_CLASS_JOIN_CODE", raising=False)
+    s = RunStore(tmp_path)
+    (sa, _), (sb, _) = _batch_of("", (0, 1)), _batch_of("", (2, 3))
+    ja, jb = s.submit(sa), s.submit(sb)
+    execute(s, s.claim("w", os.getpid()), "w")
+    assert s.get_job(ja).status == "done" and s.get_job(jb).status == "queued"
