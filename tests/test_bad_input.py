@@ -309,4 +309,4 @@ def test_ray_address_that_nothing_answers(data, capsys, monkeypatch):
 
 def test_unknown_run_id(data, capsys):
     code, text = cli(capsys, "runs", "export", "nope")
-    assert code == 2 and "no run 'nope'" in text
+    assert code == 2 and "no job or run 'nope'" in text and "runs list" in text, text

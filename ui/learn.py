@@ -20,7 +20,6 @@ def _put_lesson(slug: str) -> None:
     if slug not in BY_SLUG:
         raise ValueError(f"there is no lesson {slug!r} (lessons: {', '.join(BY_SLUG)})")
     st.session_state[LESSON] = slug
-    st.session_state.pop("learn.pick", None)
 
 
 def _put_step(n: int) -> None:
@@ -67,7 +66,10 @@ def picker() -> tuple[Lesson, int]:
     """The lesson select box (in the sidebar on a projector); returns the lesson and step on show."""
     les, n = current()
     slugs = [x.slug for x in LESSONS]
-    (st.sidebar if classroom() else st).selectbox("Lesson", slugs, index=slugs.index(les.slug), key="learn.pick", on_change=_picked,
+    # the box shows the lesson on show, also after Next or a link moved it: set through the session state, which
+    # the browser takes (a fresh default would not replace the browser's old choice, sent back with the next click)
+    st.session_state["learn.pick"] = les.slug
+    (st.sidebar if classroom() else st).selectbox("Lesson", slugs, key="learn.pick", on_change=_picked,
                  format_func=lambda s: f"{lesson(s).number}. {lesson(s).title} — {lesson(s).summary}")
     return current()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 HELP = "train a model (dense, or a pruned ticket/control) and print final metrics and steps/s"
 
@@ -54,6 +55,11 @@ def run(a: argparse.Namespace) -> int:
 
     cfg = _config(a)
     scratch = tempfile.TemporaryDirectory(prefix="explorer-train-") if a.no_store and not a.submit else None
+    if scratch:  # the run is not recorded, but it rewinds to (and saves) checkpoints of the data folder's runs
+        from explorer import paths
+
+        paths.ensure_dir(paths.checkpoints())
+        (Path(scratch.name) / "checkpoints").symlink_to(paths.checkpoints().resolve(), target_is_directory=True)
     store = RunStore(scratch.name if scratch else None)
     out: dict = {"run_id": cfg.run_id, "config": cfg.to_dict()}
     backend = get_backend(a.backend, store) if a.submit else InlineBackend(store)

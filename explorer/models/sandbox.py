@@ -36,6 +36,10 @@ from explorer.concurrency import once_per_key, stage
 from explorer.models.spec import ModelSpecError
 
 TIMEOUT_S = 120.0  # import + construction + one forward + tracing of a user model
+# Starting Python, torch and the library in the child is our cost, not the user's: the user's limit
+# starts when the child begins on the file, and the start has an allowance of its own (a loaded
+# machine can take tens of seconds to import torch).
+STARTUP_S = 300.0
 MEMORY_MB = 6144  # address space of the child: torch itself maps ~3.5 GB of it
 # Stages a higher layer runs in the child after the forward pass, as "what=module:function" (the function
 # takes the LoadedModel and returns facts for the report). The models layer names no package above it:
@@ -99,23 +103,31 @@ def _probe(spec: str, digest: str, stages: tuple[str, ...], timeout_s: float, me
 def _run_child(cmd: list[str], env: dict[str, str], memory_mb: int, timeout_s: float,
                name: str) -> subprocess.CompletedProcess:
     """Run the child under limits, reporting each stage it prints as it starts
-    (`explorer.concurrency.progress.stage`); `returncode` None when it ran past `timeout_s` (then killed)."""
-    deadline = time.monotonic() + timeout_s
+    (`explorer.concurrency.progress.stage`); `returncode` None when it ran past `timeout_s` (then killed).
+    The `timeout_s` clock starts at the child's first stage (its own start-up has `STARTUP_S`)."""
+    deadline = time.monotonic() + STARTUP_S + timeout_s
+    started = False
     out: list[str] = []
     stage(f"checking {name} in a sandboxed child process: starting Python and torch")
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
                                 preexec_fn=_limits(memory_mb), stdin=subprocess.DEVNULL)
         with proc:
+            fd, pending = proc.stdout.fileno(), b""  # raw reads: a buffered readline would hide lines from select
             while (left := deadline - time.monotonic()) > 0:
-                if not select.select([proc.stdout], [], [], min(left, 1.0))[0]:
+                if not select.select([fd], [], [], min(left, 1.0))[0]:
                     continue
-                line = proc.stdout.readline()
-                if not line:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
                     break  # the child closed its output: it is done
-                out.append(line)
-                if line.startswith("stage "):
-                    stage(f"checking {name} in a sandboxed child process: {line[len('stage '):].strip()}")
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in (ln.decode(errors="replace") + "\n" for ln in lines):
+                    out.append(line)
+                    if line.startswith("stage "):
+                        if not started:
+                            started, deadline = True, time.monotonic() + timeout_s
+                        stage(f"checking {name} in a sandboxed child process: {line[len('stage '):].strip()}")
+            out.append(pending.decode(errors="replace"))
             try:
                 code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -149,12 +161,12 @@ def _child(spec: str, stages: list[str]) -> int:
     def say(s: str) -> None:
         print(f"stage {s}", flush=True)
 
+    import torch  # the start-up, before the user's clock starts (`STARTUP_S`)
+
+    from explorer.models.user_file import load_file
+
     say("importing the file and constructing the model")
     try:
-        import torch
-
-        from explorer.models.user_file import load_file
-
         lm = load_file(spec)
         say("running its forward pass")
         args = lm.example_input if isinstance(lm.example_input, tuple) else (lm.example_input,)
