@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.runtime.device import use_threads
+from explorer.server.settings import serving_class
 from ui import classroom, join
 from ui.jobs import backend_choice
 from ui.nav import mark_navigation, pending_page
@@ -41,6 +42,8 @@ PAGES = [  # (file, title, icon)
     ("pages/8_Learn.py", "Learn", ":material/school:"),
     ("pages/9_Compare.py", "Compare", ":material/compare:"),
 ]
+if serving_class():  # the teacher's overview exists on a class server only
+    PAGES.append(("pages/10_Class.py", "Class", ":material/groups:"))
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]
 by_file = {f: st.Page(f, title=t, icon=i) for f, t, i in PAGES if (ROOT / f).exists()}

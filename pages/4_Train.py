@@ -19,9 +19,9 @@ from explorer.links.pages import PAGES
 from ui.classroom import classroom, look
 from ui.links import Setting, linked
 from explorer.lottery.rounds import comparison_runs, dense_group
-from ui.jobs import REFRESH_S, backend, follow
-from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, retrain_panel,
-                            started_note)
+from ui.jobs import REFRESH_S, backend, follow, queue_place
+from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, refused_group,
+                            retrain_panel, started_note)
 
 
 def _fmt_eta(s: float | None) -> str:
@@ -54,6 +54,8 @@ def runs_block(runs) -> None:
         c2.progress(min(1.0, r.progress), text=f"{r.status} · step {r.step}/{r.config.steps} {_fmt_eta(r.eta_s)}")
         if r.error:
             c3.caption(r.error.splitlines()[0][:160])
+        elif r.status == "queued":
+            c3.caption(queue_place(r.id))
         if not r.done and c4.button("Cancel", key=f"cancel.{r.id}", help="stop this run"):
             backend().cancel(r.id)
             st.rerun(scope="fragment")
@@ -122,6 +124,7 @@ def main() -> None:
     roles = be.store.group_roles()
     groups = list(roles)
     if not groups:
+        refused_group()
         from explorer.figures.curves import curves_figure
 
         st.info("No runs yet: configure one above, or come from the Prune page with a pruned network.")

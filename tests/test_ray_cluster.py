@@ -110,9 +110,9 @@ def test_a_node_killed_mid_run_fails_its_run_and_keeps_its_metrics(cluster):
     busy = ray._private.state.available_resources_per_node()
     worker_ids = {w.node_id for w in workers}
     assert all(busy[n].get("CPU", 0) == 0 for n in worker_ids), busy
-    # The backend does not pin its hub actor to the driver's node (it may land on a worker node; losing
-    # that node would strand the pump until the store's reaper fails the runs), so kill the other one.
-    victim = next(w for w in workers if w.node_id != _node_of_hub(backend))
+    # the hub actor is pinned to the driver's node (the head): killing either worker node leaves it
+    assert _node_of_hub(backend) == ray.get_runtime_context().get_node_id() not in worker_ids
+    victim = workers[0]
     before = {r: store.metrics(r) for r in ids}
     c.remove_node(victim, allow_graceful=False)
     assert wait_for(lambda: any(store.get(r).status == "failed" for r in ids), 120), [store.get(r) for r in ids]

@@ -284,7 +284,7 @@ def test_the_migration_runs_once_when_two_processes_open_an_old_store(tmp_path):
     s = RunStore(tmp_path)
     assert len(s.list_jobs()) == 6 and len(s.list_runs()) == 4
     tables = {r[0] for r in s._conn().execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"jobs", "metrics", "frames"}
+    assert tables == {"jobs", "metrics", "frames", "interest"}
 
 
 def _open_and_count(path: str) -> None:

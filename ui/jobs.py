@@ -61,10 +61,19 @@ def reset_backends() -> None:
 
 
 def backend():
-    """The backend the user chose (the local worker until they choose), on this session's data folder."""
+    """The backend the user chose (the local worker until they choose), on this session's data folder, as
+    this browser's member of a class sees it (`explorer.jobs.member`): their own jobs only, the teacher's
+    all of them; in the local app, everything as before."""
     from explorer import paths
+    from explorer.jobs.member import MemberBackend
 
-    return _backend(str(paths.data_dir().resolve()), state.BACKEND.get() or default_backend())
+    shared = _backend(str(paths.data_dir().resolve()), state.BACKEND.get() or default_backend())
+    who = state.MEMBER.get()
+    if who is None:
+        return shared
+    from explorer.training import quota
+
+    return MemberBackend(shared, who.id, sees_all=who.teacher, quota=None if who.teacher else quota.CLASS_QUOTA)
 
 
 def submit(kind: Any, spec: Any = None, slot: str | None = None, retry: bool = False, **meta: Any) -> str:
@@ -79,12 +88,29 @@ def submit(kind: Any, spec: Any = None, slot: str | None = None, retry: bool = F
     status = be.store.status(jid)
     if status is None or status == "cancelled" or (retry and status == "failed"):
         be.submit(sub)
+    elif hasattr(be, "join"):  # a class member asking for work another asked for first: it is theirs too
+        be.join(jid)
     if slot is not None:
         old = st.session_state.get(slot)
         if old and old != jid and be.store.status(old) in ("queued", "running"):
             be.cancel(old)
         st.session_state[slot] = jid
     return jid
+
+
+def queue_place(jid: str) -> str:
+    """Where queued job `jid` stands: its place in the server's serving order and an ETA said as an estimate."""
+    from explorer.jobs.policy import server_policy
+    from explorer.jobs.queue import where
+
+    place = where(backend().store, jid, server_policy())  # the whole queue's order; names nobody's work
+    return "queued" if place is None else f"queued: {place.text()}"
+
+
+def refuse_hidden(what: str) -> None:
+    """The message for a link naming another student's work (`what`: "Comparison group 'g1'"): nothing of it."""
+    st.error(f"{what} belongs to another student in this class: it is not shown here. Open your own work from "
+             "this page's list (your teacher sees every student's).", icon=":material/lock:")
 
 
 def frames(jid: str, kind: str | None = None) -> list[Any]:
@@ -135,7 +161,7 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
         now_sig = signature(store, ids)
         if label is not None:
             for j in [store.get_job(j) for j in ids if store.status(j) in ("queued", "running")]:
-                where = "queued behind other work" if j.status == "queued" else (j.note or j.status)
+                where = queue_place(j.id) if j.status == "queued" else (j.note or j.status)
                 st.progress(min(1.0, j.progress), text=f"{label}: {where}")
         waited = time.monotonic() - t0
         ended = running and not live(now_sig)

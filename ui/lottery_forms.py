@@ -110,11 +110,17 @@ def job_picker(store: Any, kind: str) -> str | None:
     own newest first, the shipped examples last: one's own result replaces the example on show)."""
     from explorer.lessons.results import is_shipped
 
+    cur = st.session_state.get(JOB_KEY.format(kind=kind))
+    if cur and store.hidden(cur):  # a link naming another student's experiment
+        from ui.jobs import refuse_hidden
+
+        refuse_hidden(f"Experiment {cur}")
+        st.session_state.pop(JOB_KEY.format(kind=kind), None)
+        cur = None
     jobs = sorted(reversed(store.list_jobs(kind=kind)), key=is_shipped)  # stable: newest first within each
     if not jobs:
         return None
     ids = [j.id for j in jobs]
-    cur = st.session_state.get(JOB_KEY.format(kind=kind))
     idx = ids.index(cur) if cur in ids else 0
 
     def label(jid: str) -> str:

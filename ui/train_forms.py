@@ -75,7 +75,9 @@ def config_form(prefix: str, spec_default: str | None = None, fixed_model: bool 
         from explorer.models.user_store import check_allowed
 
         check_allowed(spec)  # the worker runs model code only from the models folder
-    ds_opts = [*BUILTIN, "file…"]
+    from explorer.server.settings import serving_class
+
+    ds_opts = [*BUILTIN] if serving_class() else [*BUILTIN, "file…"]  # a class server reads no server paths
     ds = c2.selectbox("Dataset", ds_opts, index=ds_opts.index(_default_dataset(spec)), key=f"{prefix}.dataset.{spec}",
                       help=_help("dataset"))
     if ds == "file…":
@@ -239,12 +241,14 @@ def batched_toggle(configs, prefix: str) -> bool:
 
 def new_runs_panel() -> None:
     from explorer.lottery.group import plan
+    from explorer.server.settings import serving_class
 
     with st.expander("New run(s)", expanded=state.RETRAIN.get() is None and not backend().store.list_runs()):
         base = config_form("new")
         c1, c2, c3 = st.columns(3)
         seeds = c1.text_input("Seeds", "0", key="new.seeds", help="comma-separated init seeds, e.g. 0,1,2")
-        pruned = c2.text_input("Pruned export dir (optional)", key="new.pruned", help=_help("pruned_dir"))
+        pruned = c2.text_input("Pruned export dir (optional)", key="new.pruned", help=_help("pruned_dir"),
+                               disabled=serving_class())  # a class server: only the Prune hand-off names one
         init = c3.selectbox("Init", ["dense", "ticket", "reinit", "random", "rewind"], key="new.init",
                             help=_help("init"))
         group = st.text_input("Group", value=f"g{time.strftime('%H%M%S')}", key="new.group", help=_help("group"))
@@ -266,6 +270,18 @@ def new_runs_panel() -> None:
                                          label=f"{init} s{s}") for s in ss])
 
 
+def refused_group() -> bool:
+    """A link naming another student's comparison group: say so, forget it, show nothing of it (True)."""
+    from ui.jobs import backend, refuse_hidden
+
+    cur = st.session_state.get(GROUP_KEY)
+    if cur is None or not backend().store.hidden(group=cur):
+        return False
+    refuse_hidden(f"Comparison group {cur!r}")
+    st.session_state.pop(GROUP_KEY, None)
+    return True
+
+
 def choose_group(roles) -> str:
     """The comparison group on show: the one this session or a link chose (`GROUP_KEY`), else the newest
     complete comparison (`lottery.group.opening_group`). The session's model
@@ -274,7 +290,7 @@ def choose_group(roles) -> str:
 
     groups = list(roles)
     cur = st.session_state.get(GROUP_KEY)
-    if cur is not None and cur not in roles:
+    if cur is not None and cur not in roles and not refused_group():
         st.warning(f"There is no comparison group {cur!r} in this run store; showing another.", icon=":material/link:")
     pick = cur if cur in roles else opening_group(roles)
     group = st.selectbox("Comparison group", groups, index=groups.index(pick), key=f"train.groupsel.{pick}",

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from explorer import paths
+from explorer.server.settings import serving_class
 from explorer.data.user_files import DataError, read_user_file, validate
 from explorer.data.variants import parse, permute_labels
 
@@ -149,6 +150,9 @@ def load_dataset(name: str) -> DataSplit:
         xte, yte = validate(np.asarray(xte), np.asarray(yte), name)
     else:
         path = Path(name)
+        if serving_class():
+            raise DataError(f"dataset {name!r}: a class server trains on its built-in datasets only "
+                            f"({', '.join(BUILTIN)}), never on a file of the server; choose one of them")
         if not path.suffix:
             raise DataError(f"unknown dataset {name!r}; give one of {', '.join(BUILTIN)} or a path to a .csv/.npz file")
         x, y = read_user_file(path)

@@ -239,7 +239,12 @@ class RayBackend:
                                                    paths.ENV: str(self.store.dir)}})
             self.started_ray = True
         self._ray = ray
-        self.hub = ray.remote(num_cpus=0)(_Hub).remote()
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        # the hub lives on the driver's node (never soft): the store it feeds is here, and a worker node
+        # that dies must not take the messages of the runs on the other nodes with it
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        self.hub = ray.remote(num_cpus=0)(_Hub).options(scheduling_strategy=here).remote()
         self._task = ray.remote(max_retries=0)(_job_task)
         self.tasks: dict[str, _Task] = {}  # job id -> its task (a batched job's runs share one)
         self.lock = threading.Lock()

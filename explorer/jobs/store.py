@@ -35,19 +35,23 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from explorer import paths
 from explorer.jobs.database import Database
+from explorer.jobs.interest import INTEREST_SCHEMA, Interests, NotYours, take_interest
 from explorer.jobs.migrate import migrate
 from explorer.jobs.policy import ClaimPolicy, Fifo
 from explorer.jobs.rows import (DEFAULT_ATTEMPTS, STATUSES, TERMINAL, Frame, Job, JobError, Submission, dumps,
                                 jsonable, job_id, loads)
 
+# the claimable rows in claim order, with when each owner was served last (`policy.ClaimPolicy`)
+QUEUED = ("SELECT id, owner, kind, priority, created, (SELECT MAX(s.started) FROM jobs s WHERE s.owner=jobs.owner AND "
+          "s.parent IS NULL) AS served FROM jobs WHERE status='queued' AND parent IS NULL ORDER BY priority DESC, "
+          "created, id")
 STALE_HEARTBEAT_S = 30.0  # a running job whose worker has not spoken for this long is dead
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -95,6 +99,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     attempt INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS metrics_job ON metrics(job_id, step);
+""" + INTEREST_SCHEMA + """
 CREATE TABLE IF NOT EXISTS frames (
     job_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -127,7 +132,7 @@ _REQUEUE = ("status='queued', error=NULL, result=NULL, finished=NULL, started=NU
             "attempt=attempt+1")
 
 
-class JobStore:
+class JobStore(Interests):
     """The store at `paths.runs_db(data_dir)`; see the module docstring. Raises `StoreDamaged` (with
     the way out) when the file cannot be read. An older file (runs and jobs in two tables) is migrated
     on open (`explorer.jobs.migrate`)."""
@@ -137,6 +142,7 @@ class JobStore:
         self.path = paths.runs_db(self.dir)
         self.stale_after_s = stale_after_s
         self.db = Database(self.path, SCHEMA, migrate=lambda c: migrate(c, SCHEMA))
+
 
     def _conn(self) -> sqlite3.Connection:
         return self.db.conn()
@@ -174,7 +180,13 @@ class JobStore:
                 status = "queued"
             if status == "queued" and parent is not None:  # a queued job now run by `parent`
                 c.execute("UPDATE jobs SET parent=? WHERE id=?", (parent, jid))
-        requeued = [self._submit(c, kid, jid, now + (k + 1) * 1e-6) for k, kid in enumerate(sub.children)]
+        if sub.owner:
+            take_interest(c, jid, sub.owner, now)
+        if parent is not None:  # whoever asked for the parent asked for its children
+            c.execute("INSERT OR IGNORE INTO interest (job_id, owner, created) SELECT ?, owner, created FROM interest "
+                      "WHERE job_id=?", (jid, parent))
+        kids = [replace(k, owner=k.owner or sub.owner) for k in sub.children]
+        requeued = [self._submit(c, kid, jid, now + (k + 1) * 1e-6) for k, kid in enumerate(kids)]
         again = [k for k in requeued if c.execute("SELECT status FROM jobs WHERE id=?", (k,)).fetchone()[0] == "queued"]
         if status == "done" and again:
             c.execute(f"UPDATE jobs SET {_REQUEUE}, created=? WHERE id=?", (now, jid))
@@ -201,6 +213,7 @@ class JobStore:
 
     # ---- reading ----------------------------------------------------------------------------
     def get_job(self, jid: str) -> Job:
+        self._mine(jid)
         row = self._conn().execute("SELECT * FROM jobs WHERE id=?", (jid,)).fetchone()
         if row is None:
             raise JobError(f"no job or run {jid!r} in {self.path}; list them with `python -m explorer runs list`")
@@ -213,23 +226,30 @@ class JobStore:
 
     def list_jobs(self, kind: str | None = None, status: str | None = None, group: str | None = None,
                   owner: str | None = None, parent: str | None = None) -> list[Job]:
-        """Jobs in submission order, optionally only those of one kind, status, group, owner or parent."""
-        q, args = "SELECT * FROM jobs WHERE 1=1", []
-        for col, v in (("kind", kind), ("status", status), ("grp", group), ("owner", owner), ("parent", parent)):
+        """Jobs in submission order (those the viewer may see), optionally only those of one kind, status,
+        group, owner (asked for by `owner`) or parent."""
+        cond, args = self._seen()
+        q = "SELECT * FROM jobs WHERE 1=1" + cond
+        for col, v in (("kind", kind), ("status", status), ("grp", group), ("parent", parent)):
             if v is not None:
                 q, args = q + f" AND {col}=?", [*args, v]
+        if owner is not None:
+            q, args = q + " AND (jobs.owner=? OR EXISTS (SELECT 1 FROM interest i WHERE i.job_id=jobs.id AND " \
+                          "i.owner=?))", [*args, owner, owner]
         return [Job.from_row(r) for r in self._conn().execute(q + " ORDER BY created, id", args)]
 
     def groups(self, kind: str | None = None) -> list[str]:
-        """The groups of the store's jobs (of `kind`), oldest first."""
-        rows = self._conn().execute("SELECT grp, MIN(created) AS t FROM jobs WHERE (? IS NULL OR kind=?) "
-                                    "GROUP BY grp ORDER BY t", (kind, kind))
+        """The groups of the store's jobs (of `kind`) the viewer may see, oldest first."""
+        cond, args = self._seen()
+        rows = self._conn().execute(f"SELECT grp, MIN(created) AS t FROM jobs WHERE (? IS NULL OR kind=?){cond} "
+                                    "GROUP BY grp ORDER BY t", (kind, kind, *args))
         return [r["grp"] for r in rows]
 
     def metrics(self, jid: str, since_step: int | None = None, split: str | None = None,
                 attempt: int | None = None) -> list[dict[str, Any]]:
         """Metric rows of a job's current attempt (or of `attempt`) ordered by step (then split),
         optionally only those after `since_step`."""
+        self._mine(jid)
         q = ("SELECT step, split, loss, acc, wall_time FROM metrics WHERE job_id=? AND attempt="
              + ("?" if attempt is not None else "(SELECT attempt FROM jobs WHERE id=metrics.job_id)"))
         args: list[Any] = [jid] + ([attempt] if attempt is not None else [])
@@ -241,6 +261,7 @@ class JobStore:
 
     def frames(self, jid: str, since: int = 0, kind: str | None = None) -> list[Frame]:
         """The job's frames after sequence number `since` (all attempts), oldest first."""
+        self._mine(jid)
         q, args = "SELECT * FROM frames WHERE job_id=? AND seq>?", [jid, since]
         if kind is not None:
             q, args = q + " AND kind=?", [*args, kind]
@@ -273,8 +294,7 @@ class JobStore:
                 row = c.execute("SELECT id FROM jobs WHERE status='queued' AND id=?", (job,)).fetchone()
                 pick = row["id"] if row else None
             else:
-                queued = c.execute("SELECT id, owner, kind, priority, created FROM jobs WHERE status='queued' AND "
-                                   "parent IS NULL ORDER BY priority DESC, created, id").fetchall()
+                queued = c.execute(QUEUED).fetchall()
                 running = c.execute("SELECT id, owner, kind FROM jobs WHERE status='running'").fetchall() \
                     if policy is not None else []
                 pick = (policy or Fifo()).pick(queued, running)

@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     from explorer.runtime.device import threads_for
 
     torch.set_num_threads(max(1, a.threads or threads_for("worker")))
-    return serve(JobStore(data_dir), a.idle_exit, a.once)
+    from explorer.jobs.policy import server_policy
+
+    # a class server serves its students in turn (RoundRobin); the local app, first come first served
+    return serve(JobStore(data_dir), a.idle_exit, a.once, server_policy())
 
 
 if __name__ == "__main__":

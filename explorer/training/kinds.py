@@ -46,28 +46,39 @@ def train(ctx: JobContext) -> Stop:
 @kinds.job_kind(BATCH, attempts=1, portable=True)
 def train_batch(ctx: JobContext) -> dict[str, Any]:
     """Its queued children (runs) trained as one vmapped job (`sweep.execute_sweep`), each ended with its own
-    summary; a crash fails them all with the reason."""
+    summary; a crash fails them all with the reason. On a class server it first takes in other students'
+    queued batched jobs that can share it (`coalesce`): their runs train here too."""
+    from explorer.training import coalesce
     from explorer.training.runner import stop_message
     from explorer.training.sweep import execute_sweep
 
     runs = {k.job_id: k for k in ctx.claim_children()}
     if not runs:
         return {"runs": {}}
+    owner = dict.fromkeys(runs, ctx)  # run id -> the job it belongs to (its stop check)
+    adopted = coalesce.adopt(ctx, [RunConfig.from_dict(k.config) for k in runs.values()], BATCH) \
+        if coalesce.enabled(ctx) else []
+    for parent, kids in adopted:
+        runs.update({k.job_id: k for k in kids})
+        owner.update(dict.fromkeys((k.job_id for k in kids), parent))
     configs = [RunConfig.from_dict(k.config) for k in runs.values()]
     sinks = {rid: _sink(k, configs[0].steps) for rid, k in runs.items()}
-    with beating(ctx.store, list(runs), ctx.worker_id):
+    with beating(ctx.store, [*runs, *(p.job_id for p, _ in adopted)], ctx.worker_id):
         try:
             results = execute_sweep(configs, lambda rid, rows: sinks[rid](rows),
-                                    lambda rid: runs[rid].should_stop() or ctx.should_stop(),
+                                    lambda rid: runs[rid].should_stop() or owner[rid].should_stop(),
                                     checkpoint_root=paths.checkpoints(ctx.data_dir),
                                     on_start=lambda rid, dev, tv: runs[rid].started(dev, tv))
         except Exception as e:
             for k in runs.values():
                 k.end(Stop("failed", None, failure_message(e)))
+            coalesce.end_adopted(adopted, ctx.job_id, error=failure_message(e))
             raise
         for r in results:
             runs[r.run_id].end(Stop(r.status, r.to_dict(), stop_message(r.status, r.steps_done, r.stop_reason)))
-    return {"runs": {r.run_id: r.status for r in results}}
+    coalesce.end_adopted(adopted, ctx.job_id, {r.run_id: r.status for r in results})
+    return {"runs": {r.run_id: r.status for r in results if owner[r.run_id] is ctx},
+            **({"trained_with": [p.job_id for p, _ in adopted]} if adopted else {})}
 
 
 def _sink(ctx: JobContext, steps: int) -> Callable[[Sequence[dict[str, Any]]], None]:

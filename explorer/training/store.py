@@ -80,8 +80,10 @@ class RunStore(JobStore):
 
     def group_roles(self) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
         """Per group, oldest first: the inits (roles) and the models of its runs, read without parsing configs."""
+        cond, args = self._seen()
         rows = self._conn().execute("SELECT grp, json_extract(config, '$.init') AS init, json_extract(config, "
-                                    "'$.model') AS model FROM jobs WHERE kind=? ORDER BY created, id", (TRAIN,))
+                                    f"'$.model') AS model FROM jobs WHERE kind=?{cond} ORDER BY created, id",
+                                    (TRAIN, *args))
         out: dict[str, tuple[set[str], set[str]]] = {}
         for r in rows:
             inits, models = out.setdefault(r["grp"], (set(), set()))

@@ -7,6 +7,7 @@ Fixtures
 - `browser` (session): headless Chromium at /usr/bin/chromium.
 - `class_url` (module): `python -m explorer serve --classroom` on a free port (join code
   `maple-42`, teacher code `oak-tree-7`), its own data folder; no warm-up (the join form comes first).
+- `class_server` (module): another such server, yielded with its data folder: (url, dir).
 - `page`: a fresh 1400×1000 page; console errors are collected in `page.console_errors`.
 
 - `app`: the helpers bound to this test's page: `app.open("Architecture")`, `app.idle()`,
@@ -71,14 +72,24 @@ def cold_app_url(browser, tmp_path_factory):
 CLASS_CODES = {"join": "maple-42", "teacher": "oak-tree-7"}
 
 
+def class_command(port: int) -> list[str]:
+    """The class server's command line, as the README gives it (codes `CLASS_CODES`)."""
+    return [sys.executable, "-m", "explorer", "serve", "--classroom", "--address", "127.0.0.1", "--port",
+            str(port), "--join-code", CLASS_CODES["join"], "--teacher-code", CLASS_CODES["teacher"]]
+
+
 @pytest.fixture(scope="module")
 def class_url(browser, tmp_path_factory):
-    def command(port: int) -> list[str]:
-        return [sys.executable, "-m", "explorer", "serve", "--classroom", "--address", "127.0.0.1", "--port",
-                str(port), "--join-code", CLASS_CODES["join"], "--teacher-code", CLASS_CODES["teacher"]]
-
     yield from _serve(browser, tmp_path_factory.mktemp("explorer-data-class"), "streamlit-server-class.log",
-                      warm_up=False, command=command)
+                      warm_up=False, command=class_command)
+
+
+@pytest.fixture(scope="module")
+def class_server(browser, tmp_path_factory):
+    """A class server like `class_url`, and its data folder (for a test that puts work in its store): (url, dir)."""
+    data = tmp_path_factory.mktemp("explorer-data-class-work")
+    for url in _serve(browser, data, "streamlit-server-class-work.log", warm_up=False, command=class_command):
+        yield url, data
 
 
 def _serve(browser, data_dir: Path, log_name: str, warm_up: bool, command=None):

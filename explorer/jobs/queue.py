@@ -1,0 +1,89 @@
+"""Where a queued job stands: its place in the order the worker will serve the queue (`policy.order`
+under the server's claim policy) and an *estimate* of when it starts, from the durations of the jobs
+that finished on this store (the median of the last `SAMPLE` of each kind), said with how it was made.
+
+    >>> import tempfile
+    >>> from explorer.jobs.rows import Submission
+    >>> from explorer.jobs.policy import RoundRobin
+    >>> from explorer.jobs import demo  # registers demo.count
+    >>> s = JobStore(tempfile.mkdtemp())
+    >>> a = [s.submit(Submission("demo.count", {"n": i}, module="explorer.jobs.demo", owner="ada")) for i in range(3)]
+    >>> b = s.submit(Submission("demo.count", {"n": 9}, module="explorer.jobs.demo", owner="bob"))
+    >>> where(s, b, RoundRobin()).position, where(s, a[2], RoundRobin()).position
+    (2, 4)
+    >>> print(where(s, b, RoundRobin()).text())
+    2nd in the queue (1 job ahead); no job of this kind has finished here yet, so no time estimate
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+from explorer.jobs.policy import ClaimPolicy, Fifo, order
+from explorer.jobs.store import QUEUED, JobStore
+
+SAMPLE = 20  # finished jobs per kind the estimate is the median of
+
+
+@dataclass(frozen=True)
+class Place:
+    """A queued job's `position` (1: next), the jobs `ahead`, and when it starts: `start_s` seconds from
+    now (None: nothing measured yet), `how` the estimate was made."""
+
+    position: int
+    ahead: int
+    start_s: float | None
+    how: str
+
+    def text(self) -> str:
+        n = self.position
+        nth = f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+        head = f"{nth} in the queue ({self.ahead} job{'s' if self.ahead != 1 else ''} ahead)"
+        if self.start_s is None:
+            return f"{head}; {self.how}"
+        return f"{head}; starts in about {_dur(self.start_s)} (estimate: {self.how})"
+
+
+def _dur(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def durations(store: JobStore, kind: str) -> list[float]:
+    """Seconds the last `SAMPLE` finished root jobs of `kind` ran (started to finished)."""
+    rows = store._conn().execute("SELECT finished - started FROM jobs WHERE kind=? AND status='done' AND parent IS NULL "
+                                 "AND started IS NOT NULL AND finished IS NOT NULL ORDER BY finished DESC LIMIT ?",
+                                 (kind, SAMPLE)).fetchall()
+    return [float(r[0]) for r in rows]
+
+
+def where(store: JobStore, jid: str, policy: ClaimPolicy | None = None) -> Place | None:
+    """`jid`'s place in the queue (a queued child: its parent's), None when it is not waiting."""
+    c = store._conn()
+    row = c.execute("SELECT id, parent, status FROM jobs WHERE id=?", (jid,)).fetchone()
+    while row is not None and row["parent"] is not None:
+        row = c.execute("SELECT id, parent, status FROM jobs WHERE id=?", (row["parent"],)).fetchone()
+    if row is None or row["status"] != "queued":
+        return None
+    queued = c.execute(QUEUED).fetchall()
+    ids = order(policy or Fifo(), queued)
+    ahead = ids[:ids.index(row["id"])]
+    kinds = {r["id"]: r["kind"] for r in queued}
+    running = c.execute("SELECT kind, started FROM jobs WHERE status='running' AND parent IS NULL").fetchall()
+    med: dict[str, float | None] = {}
+    for k in {*(kinds[a] for a in ahead), *(r["kind"] for r in running), kinds[row["id"]]}:
+        d = durations(store, k)
+        med[k] = statistics.median(d) if d else None
+    own = med[kinds[row["id"]]]
+    need = [kinds[a] for a in ahead] + [r["kind"] for r in running]
+    if own is None or any(med[k] is None for k in need):
+        return Place(len(ahead) + 1, len(ahead), None, "no job of this kind has finished here yet, so no time "
+                     "estimate" if own is None else "some job ahead is of a kind never finished here: no time estimate")
+    now = time.time()
+    left = sum(max(0.0, med[r["kind"]] - (now - (r["started"] or now))) for r in running)
+    start = left + sum(med[k] for k in need[:len(ahead)])
+    n = len(durations(store, kinds[row["id"]]))
+    how = (f"the jobs ahead and running, each taking the median run time of the last {n} finished "
+           f"{kinds[row['id']]} job(s) here ({_dur(own)}), one after another")
+    return Place(len(ahead) + 1, len(ahead), start, how)

@@ -1,0 +1,64 @@
+"""Cross-student batching on a class server: a batched job about to train (`kinds.train_batch`) takes in
+the other queued batched jobs whose runs can share its vmapped job — other students' quick comparisons
+of the same architecture and settings, each with its own masks — and trains all their runs at once.
+Each run keeps its own id, metrics and summary; each adopted job ends done with the job it trained in
+named (`trained_with`), or failed with the same reason. A run's stop check is its own job's: cancelling
+one student's comparison stops only their runs. At most `MAX_RUNS` runs share one job, so the first
+student of a burst does not wait for the whole class.
+
+The local app never merges (`enabled`): a user's own jobs keep the shape they asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from explorer.jobs.context import JobContext
+from explorer.jobs.store import JobStore
+from explorer.training.config import RunConfig
+
+MAX_RUNS = 48  # runs in one vmapped job (6 quick comparisons of 8 runs)
+
+
+def enabled(ctx: JobContext) -> bool:
+    """Merge only on a class server, for a root batched job run by a local worker (the store itself)."""
+    from explorer.server.settings import serving_class
+
+    return serving_class() and ctx.job.parent is None and isinstance(ctx.store, JobStore)
+
+
+def adopt(ctx: JobContext, configs: Sequence[RunConfig], kind: str) -> list[tuple[JobContext, list[JobContext]]]:
+    """Claim the queued root jobs of `kind` (oldest first) whose queued runs can train with `configs` (and
+    with those adopted before them), up to `MAX_RUNS` runs in all: (the adopted job's context, its runs')."""
+    from explorer.training.sweep import why_not_batched
+
+    total, out = list(configs), []
+    for row in ctx.store.list_jobs(kind=kind, status="queued"):
+        if row.parent is not None or row.id == ctx.job_id:
+            continue
+        cand = [RunConfig.from_dict(k.config) for k in ctx.store.list_jobs(parent=row.id, status="queued")]
+        if not cand or len(total) + len(cand) > MAX_RUNS or why_not_batched(total + cand) is not None:
+            continue
+        job = ctx.store.claim(ctx.worker_id, os.getpid(), job=row.id)
+        if job is None:  # another worker took it meanwhile
+            continue
+        parent = JobContext(ctx.store, job, ctx.worker_id)
+        kids = parent.claim_children()
+        total += [RunConfig.from_dict(k.config) for k in kids]
+        out.append((parent, kids))
+    return out
+
+
+def end_adopted(adopted: Sequence[tuple[JobContext, Sequence[JobContext]]], host: str, results: Any = None,
+                error: str | None = None) -> None:
+    """End each adopted job: done with its runs' statuses (`results`: run id -> status), or failed with `error`."""
+    from explorer.jobs.context import Stop
+
+    for parent, kids in adopted:
+        if error is not None:
+            parent.end(Stop("failed", None, error))
+        else:
+            parent.end(Stop("done", {"runs": {k.job_id: (results or {}).get(k.job_id) for k in kids},
+                                     "trained_with": host}))

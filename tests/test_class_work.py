@@ -1,0 +1,310 @@
+"""Per-student work on a class server (issue 19, phase 2): every job a class session submits carries the
+student's owner id; every page lists, follows and cancels only the student's own jobs; a crafted link
+naming another student's group or experiment says "not yours" and shows nothing of it; the teacher sees
+all; identical work is one job shared by those who asked; no server path is read as a dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.data.datasets import load_dataset
+from explorer.data.user_files import DataError
+from explorer.jobs.backends import LocalBackend
+from explorer.jobs.member import MemberBackend
+from explorer.jobs.rows import Submission
+from explorer.jobs.store import NotYours
+from explorer.server.roster import Roster
+from explorer.server.settings import ClassSettings
+from explorer.training.config import RunConfig
+from explorer.training.kinds import run_submission
+from explorer.training.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN, LOTTERY = str(ROOT / "pages" / "4_Train.py"), str(ROOT / "pages" / "5_Lottery.py")
+CLASS = ClassSettings(address="127.0.0.1", port=8599, join_code="maple-42", teacher_code="oak-tree-7")
+MEMBER = "explorer.member"  # ui.state.MEMBER
+
+
+@pytest.fixture
+def klass(monkeypatch, tmp_path):
+    """A class server's process (data in tmp_path) with two students and the teacher joined."""
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
+    for k, v in CLASS.environ().items():
+        monkeypatch.setenv(k, v)
+    r = Roster(tmp_path)
+    ada, bob, teach = (r.join(CLASS, code, name)[0] for code, name in
+                       (("maple-42", "Ada"), ("maple-42", "Bob"), ("oak-tree-7", "Ms Teach")))
+    return tmp_path, ada, bob, teach
+
+
+def _finished(store: RunStore, config: RunConfig, owner: str) -> str:
+    """A run of `owner` in the store as if trained (metrics and summary, no training)."""
+    rid = store.submit(run_submission(config, owner=owner))
+    store.claim("t", job=rid)
+    store.log_metrics(rid, [{"step": 10 * (i + 1), "split": s, "loss": 1 - a, "acc": a, "wall_time": 0.0}
+                            for i, a in enumerate((0.3, 0.6, 0.9)) for s in ("train", "test")], "t")
+    store.finish(rid, "done", result={"params": 100, "kept_params": 100 if config.init == "dense" else 60,
+                                       "sparsity": 0.0 if config.init == "dense" else 0.4}, worker_id="t")
+    return rid
+
+
+def _two_groups(data: Path, ada, bob) -> dict[str, list[str]]:
+    s = RunStore(data)
+    base = RunConfig(model="mlp", dataset="mnist1d", steps=30)
+    out = {}
+    for who, g in ((ada, "ada-group"), (bob, "bob-group")):
+        out[g] = [_finished(s, base.replace(group=g, label="dense", seed=len(out)), who.id),
+                  _finished(s, base.replace(group=g, init="ticket", pruned_dir="p", label="ticket", seed=len(out)),
+                            who.id)]
+    return out
+
+
+def _page(path: str, who, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=120)
+    at.session_state[MEMBER] = who
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _text(at: AppTest) -> str:
+    """Everything a person reads on the page (markdown, captions, alerts, the group picker's choices)."""
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in getattr(at, kind)]
+    parts += [str(o) for sb in at.selectbox for o in sb.options]
+    return "\n".join(map(str, parts))
+
+
+def test_each_student_sees_only_their_groups_and_the_teacher_sees_all(klass):
+    data, ada, bob, teach = klass
+    groups = _two_groups(data, ada, bob)
+    for who, mine, theirs in ((ada, "ada-group", "bob-group"), (bob, "bob-group", "ada-group")):
+        at = _page(TRAIN, who)
+        assert not at.exception, [e.value for e in at.exception]
+        text = _text(at)
+        assert at.selectbox(key=f"train.groupsel.{mine}").options == [mine]
+        assert theirs not in text and not any(r in text for r in groups[theirs])
+        assert all(r in text for r in groups[mine])  # their own runs, by id, with the verdict
+        assert any("Verdict" in m.value for m in at.markdown)
+    at = _page(TRAIN, teach)
+    assert not at.exception
+    pick = next(sb for sb in at.selectbox if sb.key.startswith("train.groupsel."))
+    assert sorted(pick.options) == ["ada-group", "bob-group"]
+
+
+def test_a_crafted_link_to_another_students_group_says_not_yours(klass):
+    data, ada, bob, _ = klass
+    groups = _two_groups(data, ada, bob)
+    at = _page(TRAIN, ada, {"group": "bob-group", "model": "mlp"})
+    assert not at.exception
+    assert any("belongs to another student" in e.value and "bob-group" in e.value for e in at.error)
+    text = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+    assert not any(r in text for r in groups["bob-group"])  # nothing of it: no run, no verdict of Bob's
+    assert at.session_state["train.group"] == "ada-group"
+    # a student with no runs of their own and a link to another's group: the message, then the empty page
+    RunStore(data).withdraw(groups["ada-group"][0], ada.id), RunStore(data).withdraw(groups["ada-group"][1], ada.id)
+    at = _page(TRAIN, ada, {"group": "bob-group"})
+    assert any("belongs to another student" in e.value for e in at.error)
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_a_crafted_link_to_another_students_experiment_says_not_yours(klass):
+    data, ada, bob, _ = klass
+    s = RunStore(data)
+    cfg = {"model": "lottery_mlp", "dataset": "mnist1d", "seeds": 1, "rounds": 2, "steps": 30}
+    jid = s.submit(Submission("lottery.imp", cfg, module="explorer.lottery.kinds", owner=bob.id))
+    s.request_cancel(jid)  # no worker runs it in this test
+    at = _page(LOTTERY, ada, {"kind": "imp", "job": jid})
+    assert not at.exception
+    assert any("belongs to another student" in e.value and jid in e.value for e in at.error)
+    assert not any(jid in str(o) for sb in at.selectbox for o in sb.options)
+    mine = _page(LOTTERY, bob, {"kind": "imp", "job": jid})
+    assert not any("belongs to another student" in e.value for e in mine.error)
+    assert any(jid in str(o) for sb in mine.selectbox for o in sb.options)
+
+
+def test_a_page_submits_as_the_student_and_the_other_cannot_see_it(klass):
+    data, ada, bob, _ = klass
+    at = _page(TRAIN, ada)
+    at.selectbox(key="new.model").set_value("moons_mlp").run()
+    assert at.selectbox(key="new.dataset.moons_mlp").options == ["mnist1d", "moons", "spiral", "xor"] or \
+        "file…" not in at.selectbox(key="new.dataset.moons_mlp").options  # no server path on a class server
+    assert at.text_input(key="new.pruned").disabled
+    at.number_input(key="new.steps").set_value(5).run()
+    at.text_input(key="new.group").set_value("gA").run()
+    at.button(key="new.go").click().run()
+    assert not at.exception
+    be = LocalBackend(RunStore(data), autostart=False)
+    runs = be.store.list_runs(group="gA")
+    assert len(runs) == 1 and runs[0].owner == ada.id and be.store.owners(runs[0].id) == [ada.id]
+    assert MemberBackend(be, bob.id).store.list_runs() == []
+    with pytest.raises(NotYours):
+        MemberBackend(be, bob.id).cancel(runs[0].id)
+    with pytest.raises(NotYours):
+        MemberBackend(be, bob.id).store.metrics(runs[0].id)
+    MemberBackend(be, ada.id).cancel(runs[0].id)  # her only interest: cancelled
+    assert be.store.status(runs[0].id) in ("cancelled", "running")
+
+
+def test_identical_runs_are_one_job_shared_and_cancelling_drops_only_ones_interest(klass):
+    data, ada, bob, teach = klass
+    be = LocalBackend(RunStore(data), autostart=False)
+    cfg = RunConfig(model="mlp", dataset="mnist1d", steps=30, group="same")
+    a = MemberBackend(be, ada.id).submit(run_submission(cfg))
+    b = MemberBackend(be, bob.id).submit(run_submission(cfg))
+    assert a == b and len(be.store.list_runs()) == 1 and be.store.owners(a) == [ada.id, bob.id]
+    for who in (ada, bob):
+        assert [r.id for r in MemberBackend(be, who.id).store.list_runs()] == [a]
+    assert MemberBackend(be, bob.id).cancel(a) == "queued"  # Ada still wants it
+    assert MemberBackend(be, bob.id).store.list_runs() == [] and be.store.owners(a) == [ada.id]
+    assert [r.id for r in MemberBackend(be, ada.id).store.list_runs()] == [a]
+    assert MemberBackend(be, ada.id).cancel(a) == "cancelled"  # nobody wants it now
+    # a batched job's runs are the asker's too, and shared the same way
+    configs = [cfg.replace(group="b", seed=s) for s in (0, 1)]
+    from explorer.training.kinds import submit_runs
+    ids = submit_runs(MemberBackend(be, ada.id), configs, batched=True)
+    submit_runs(MemberBackend(be, bob.id), configs, batched=True)
+    assert all(be.store.owners(r) == [ada.id, bob.id] for r in ids)
+    assert sorted(r.id for r in MemberBackend(be, teach.id, sees_all=True).store.list_runs(group="b")) == sorted(ids)
+
+
+def test_no_server_path_is_read_as_a_dataset_on_a_class_server(klass, tmp_path):
+    data = tmp_path / "x.csv"
+    data.write_text("1,2,0\n3,4,1\n" * 10)
+    with pytest.raises(DataError, match="built-in datasets only"):
+        load_dataset(str(data))
+    assert load_dataset("moons").n_classes == 2
+
+
+def test_the_local_app_reads_a_dataset_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("EXPLORER_CLASS_JOIN_CODE", raising=False)
+    data = tmp_path / "x.csv"
+    data.write_text("1,2,0\n3,4,1\n" * 10)
+    assert load_dataset(str(data)).n_classes == 2
+
+
+def test_a_student_sees_their_queue_place_and_a_refusal_over_quota(klass, monkeypatch):
+    """Bob queued three runs before Ada's two: served in turn, Ada's first run is 2nd in the queue (not 4th);
+    with nothing finished yet the page says there is no time estimate rather than inventing one. Over her
+    quota, Ada's next submission is refused with the limit named, and nothing is queued."""
+    from explorer.jobs.lifecycle import try_lock
+
+    data, ada, bob, _ = klass
+    lock = try_lock(data)  # no worker may claim while the page is read: the queue stays as it is
+    try:
+        s = RunStore(data)
+        base = RunConfig(model="moons_mlp", dataset="moons", steps=20)
+        for i in range(3):
+            s.submit(run_submission(base.replace(group="bob-q", seed=i), owner=bob.id))
+        mine = [s.submit(run_submission(base.replace(group="ada-q", seed=10 + i), owner=ada.id)) for i in range(2)]
+        at = _page(TRAIN, ada, {"group": "ada-q"})
+        assert not at.exception
+        places = [c.value for c in at.caption if "in the queue" in c.value]
+        assert places[0].startswith("queued: 2nd in the queue (1 job ahead)") and "no time estimate" in places[0]
+        assert places[1].startswith("queued: 4th in the queue (3 jobs ahead)")
+        assert not any("bob" in p for p in places)
+        from explorer.training.quota import Quota
+
+        monkeypatch.setattr("explorer.training.quota.CLASS_QUOTA", Quota(jobs=2))
+        at.selectbox(key="new.model").set_value("moons_mlp").run()
+        at.number_input(key="new.steps").set_value(5).run()
+        at.text_input(key="new.group").set_value("one-more").run()
+        at.button(key="new.go").click().run()
+        assert any("the class limit is 2" in e.value for e in at.error)
+        assert not s.list_runs(group="one-more") and [r.id for r in s.list_runs(group="ada-q")] == mine
+    finally:
+        lock.close()
+
+
+# ---- the teacher's class overview (pages/10_Class.py) -------------------------------------------------------------
+CLASS_PAGE = str(ROOT / "pages" / "10_Class.py")
+
+
+def _export(folder: Path, nodes: list[str], masked: float) -> str:
+    """A pruned export's spec.json as the Prune page writes it (what the overview reads of a cut)."""
+    folder.mkdir(parents=True)
+    (folder / "spec.json").write_text(json.dumps({"format": "explorer-pruned/1", "model": "mlp", "removed": {
+        "nodes": nodes, "arcs": []}, "sparsity": {"mask": masked}}))
+    return str(folder)
+
+
+def test_the_teacher_sees_every_students_cut_and_verdict_side_by_side(klass):
+    data, ada, bob, teach = klass
+    s = RunStore(data)
+    base = RunConfig(model="mlp", dataset="mnist1d", steps=30)
+    cuts = {ada: _export(data / "ex" / "ada", ["h1[0]", "h1[1]"], 0.25), bob: _export(data / "ex" / "bob", ["h2[3]"], 0.5)}
+    for who, g in ((ada, "ada-group"), (bob, "bob-group")):
+        _finished(s, base.replace(group=g, label="dense"), who.id)
+        _finished(s, base.replace(group=g, init="ticket", pruned_dir=cuts[who], label="ticket"), who.id)
+    queued = s.submit(run_submission(base.replace(group="bob-later", seed=3), owner=bob.id))
+    s.request_cancel(queued)  # cancelled: no worker runs during the test
+    at = _page(CLASS_PAGE, teach)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    act, table = (t.value for t in at.table)
+    assert list(act.index) == ["Ada", "Bob"] and list(act["done"]) == [2, 2]
+    assert list(table.index) == ["Ada", "Bob"] and list(table["group"]) == ["ada-group", "bob-group"]
+    assert list(table["cut"]) == ["2 node(s), 0 arc(s) removed; 25% of weights masked",
+                                  "1 node(s), 0 arc(s) removed; 50% of weights masked"]
+    assert list(table["kept params"]) == ["60 of 100", "60 of 100"] and list(table["runs done"]) == ["2/2", "2/2"]
+    assert all(v for v in table["verdict"])
+    for student in (ada, bob):  # the teacher's page shows a student nothing
+        at = _page(CLASS_PAGE, student)
+        assert any("teacher's page" in e.value for e in at.error) and not at.table
+
+
+# ---- cross-student batching (explorer.training.coalesce) ------------------------------------------------------
+def _batch_of(owner: str, seeds, data_seed: int = 0):
+    from explorer.training.kinds import batch_submission
+
+    cfgs = [RunConfig(model="moons_mlp", dataset="moons", steps=20, eval_every=10, device="cpu", seed=s,
+                      group=f"{owner}-g") for s in seeds]
+    return batch_submission(cfgs, owner=owner), [c.run_id for c in cfgs]
+
+
+def test_quick_comparisons_of_two_students_train_as_one_vmapped_job(klass, tmp_path_factory):
+    """Ada's and Bob's batched jobs (same architecture and settings) queued together: the worker trains
+    all four runs in Ada's job; Bob's job ends done naming it; every run's curve is the one it gets trained
+    alone (an independent reference: each batch in a store of its own, outside a class)."""
+    import os
+
+    from explorer.jobs.context import execute
+    from explorer.training.store import RunStore as RS
+
+    data, ada, bob, _ = klass
+    s = RunStore(data)
+    (sa, ra), (sb, rb) = _batch_of(ada.id, (0, 1)), _batch_of(bob.id, (2, 3))
+    ja, jb = s.submit(sa), s.submit(sb)
+    job = s.claim("w", os.getpid())
+    assert job.id == ja
+    execute(s, job, "w")
+    assert s.get_job(ja).status == "done" and s.get_job(jb).status == "done"
+    assert s.get_job(jb).result["trained_with"] == ja and s.get_job(ja).result["trained_with"] == [jb]
+    assert sorted(s.get_job(ja).result["runs"]) == sorted(ra)  # Ada's result lists her runs only
+    assert all(s.get_job(r).status == "done" for r in ra + rb)
+    assert MemberBackend(LocalBackend(s, autostart=False), ada.id).store.list_runs(group=f"{bob.id}-g") == []
+
+    os.environ.pop("EXPLORER_CLASS_JOIN_CODE")  # the reference: each batch alone, outside a class
+    for sub, ids in ((sa, ra), (sb, rb)):
+        ref = RS(tmp_path_factory.mktemp("alone"))
+        ref.submit(sub)
+        execute(ref, ref.claim("w", os.getpid()), "w")
+        for rid in ids:
+            got, want = s.metrics(rid), ref.metrics(rid)
+            assert [(m["step"], m["split"]) for m in got] == [(m["step"], m["split"]) for m in want]
+            assert all(abs(g["loss"] - w["loss"]) < 1e-4 and abs(g["acc"] - w["acc"]) < 1e-6 for g, w in zip(got, want))
+
+
+def test_a_local_app_never_merges_jobs(monkeypatch, tmp_path):
+    import os
+
+    from explorer.jobs.context import execute
+
+    monkeypatch.delenv("EXPLORER_CLASS_JOIN_CODE", raising=False)
+    s = RunStore(tmp_path)
+    (sa, _), (sb, _) = _batch_of("", (0, 1)), _batch_of("", (2, 3))
+    ja, jb = s.submit(sa), s.submit(sb)
+    execute(s, s.claim("w", os.getpid()), "w")
+    assert s.get_job(ja).status == "done" and s.get_job(jb).status == "queued"
