@@ -111,8 +111,15 @@ def dag_level_colors(page) -> set[str]:
 def pick(page, label: str, option: str) -> None:
     """Choose `option` in the select box labelled `label`, and wait for the rerun."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True)).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(10):  # a first click can only focus the box (seen on the Signal page's sidebar): click again
+        box.click()
+        try:
+            choice.wait_for(state="visible", timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - the list did not open: try again
+            continue
+    choice.click()
     wait_idle(page)
 
 

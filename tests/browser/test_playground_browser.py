@@ -74,7 +74,7 @@ def test_spiral_with_skip_arcs_live_and_a_click_prunes_a_unit(page, own_app_url)
     open_page(page, own_app_url, LINK)
     page.wait_for_selector(".js-plotly-plot", timeout=WAIT_S * 1000)
     assert_no_errors(page)
-    assert _step(page) == 0 and int(_metric(page, "Linear regions")) > 1
+    _until(page, lambda: _step(page) == 0 and _regions(page) > 1, "step 0 and its linear regions drawn")
     page.get_by_role("button", name=re.compile("Play")).click()
     _until(page, lambda: _step(page) >= 300, "the run to train 300 steps live")
     assert page.get_by_text(re.compile("training")).count() >= 1 or _step(page) == 6000
