@@ -35,7 +35,12 @@ def _open(page: str, model: str, g: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT)
     for k, v in {"v": "1", "model": model, "g": g}.items():
         at.query_params[k] = v
-    return at.run()
+    try:
+        return at.run()
+    except KeyError as e:  # AppTest's own bookkeeping, read after the run, raced once in a loaded full suite:
+        if "SCRIPT_RUN_WITHOUT_ERRORS" not in str(e):  # not the page's error (a page's errors are elements)
+            raise
+        return at.run()
 
 
 def seen(at: AppTest) -> dict:
