@@ -127,6 +127,9 @@ def _serve(browser, data_dir: Path, log_name: str, warm_up: bool, command=None):
         yield url
     finally:
         _stop(proc)
+        # the app's queue worker runs in a session of its own (it outlives a server restart): stop this
+        # folder's, so a module's unfinished background work does not load the machine for the next ones
+        subprocess.run(["pkill", "-f", f"explorer.jobs.worker --data-dir {data_dir}"], check=False)
 
 
 def _warm_up(browser, url: str) -> None:
