@@ -6,29 +6,14 @@ worker, and the dashboard is off."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import ray  # a requirement: CI must run this test, never skip it
 
 from explorer.jobs import demo  # noqa: F401 - registers demo.count
-from explorer.training.config import RunConfig
 from explorer.training.kinds import submit_runs
 from explorer.training.store import RunStore
-
-
-def cfg(**kw) -> RunConfig:
-    base = dict(model="moons_mlp", dataset="moons", steps=30, eval_every=10, log_every=5, device="cpu")
-    return RunConfig(**{**base, **kw})
-
-
-def wait_for(pred, timeout=120.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.ray_support import cfg, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ run on the other node training."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -19,23 +18,10 @@ from ray.cluster_utils import Cluster
 from explorer import paths
 from explorer.training.config import RunConfig
 from explorer.training.store import RunStore
+from tests.ray_support import cfg, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
-
-
-def cfg(**kw) -> RunConfig:
-    base = dict(model="moons_mlp", dataset="moons", steps=30, eval_every=10, log_every=5, device="cpu")
-    return RunConfig(**{**base, **kw})
-
-
-def wait_for(pred, timeout=180.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 # ---- the only lines that know the backend's API ------------------------------------------------------
