@@ -13,7 +13,7 @@ import ray  # a requirement: CI must run this test, never skip it
 from explorer.jobs import demo  # noqa: F401 - registers demo.count
 from explorer.training.kinds import submit_runs
 from explorer.training.store import RunStore
-from tests.ray_support import cfg, wait_for
+from tests.ray_support import assert_done_with_every_metric, cfg, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +38,8 @@ def test_two_runs_reach_done_with_metrics(backend):
     assert all(store.get(r).status in ("running", "done") and store.get(r).worker_id.startswith("ray:") for r in ids)
     assert backend.wait(ids, 240), [store.get(r) for r in ids]
     for rid in ids:
-        run = store.get(rid)
-        assert run.status == "done", run.error
-        m = store.metrics(rid)
-        assert [x["step"] for x in m if x["split"] == "train"] == [5, 10, 15, 20, 25, 30]
-        assert [x["step"] for x in m if x["split"] == "test"] == [0, 10, 20, 30]
-        assert run.device == "cpu" and run.torch_version and run.summary["steps_done"] == 30
-        assert run.progress == 1.0
+        assert_done_with_every_metric(store, rid)
+        assert store.get(rid).device == "cpu" and store.get(rid).torch_version
     assert wait_for(lambda: not backend.active(), 30)
     # the dashboard is off: nothing of ours listens for the web
     assert not ray._private.worker.global_worker.node.address_info.get("webui_url")

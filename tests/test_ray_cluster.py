@@ -18,7 +18,7 @@ from ray.cluster_utils import Cluster
 from explorer import paths
 from explorer.training.config import RunConfig
 from explorer.training.store import RunStore
-from tests.ray_support import cfg, wait_for
+from tests.ray_support import assert_done_with_every_metric, cfg, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
@@ -74,12 +74,7 @@ def test_runs_spread_over_nodes_and_land_in_the_driver_store(cluster):
     ids = submit(backend, configs)
     assert backend.wait(ids, 300), [store.get(r) for r in ids]
     for rid in ids:
-        run = store.get(rid)
-        assert run.status == "done", run.error
-        m = store.metrics(rid)
-        assert [x["step"] for x in m if x["split"] == "train"] == [5, 10, 15, 20, 25, 30]
-        assert [x["step"] for x in m if x["split"] == "test"] == [0, 10, 20, 30]
-        assert run.summary["steps_done"] == 30 and run.progress == 1.0
+        assert_done_with_every_metric(store, rid)
 
 
 def _node_of_hub(backend) -> str:
