@@ -19,7 +19,7 @@ from explorer.links.pages import PAGES
 from ui.classroom import classroom, look
 from ui.links import Setting, linked
 from explorer.lottery.rounds import comparison_runs, dense_group
-from ui.jobs import REFRESH_S, backend, follow, queue_place
+from ui.jobs import backend, follow, queue_place, refresh_s
 from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, refused_group,
                             retrain_panel, started_note)
 
@@ -61,11 +61,28 @@ def runs_block(runs) -> None:
             st.rerun(scope="fragment")
 
 
+FIGURE = "train.curves.memo"  # this session's last curves figure and what it was drawn from
+
+
+def _curves(runs, metrics, y: str, target: float | None, per_seed: bool):
+    """`curves_figure`, drawn again only when a run's status or number of metric rows changed: a queued
+    group's live refresh (every few seconds, for every student of a class) reuses its last figure. Kept in
+    the session's own state, so no other session ever reads it."""
+    from explorer.figures.curves import curves_figure
+
+    key = (tuple((r.id, r.status, len(metrics[r.id])) for r in runs), y, target, per_seed)
+    held = st.session_state.get(FIGURE)
+    if held is not None and held[0] == key:
+        return held[1]
+    fig = curves_figure(runs, metrics, y=y, target=target, per_seed=per_seed)
+    st.session_state[FIGURE] = (key, fig)
+    return fig
+
+
 def compare_block(runs, metrics) -> None:
     import pandas as pd
 
     from explorer.lottery.verdict import compare, facts
-    from explorer.figures.curves import curves_figure
     from explorer.training.exports import configs_json, metrics_csv, metrics_json
 
     c1, c2 = st.columns([1, 3])
@@ -80,7 +97,7 @@ def compare_block(runs, metrics) -> None:
     cmp = compare([facts(r, metrics[r.id]) for r in runs], frac)
     targets = list(cmp.targets.values())
     target = sum(targets) / len(targets) if targets and y == "acc" else None
-    fig = curves_figure(runs, metrics, y=y, target=target, per_seed=per_seed)
+    fig = _curves(runs, metrics, y, target, per_seed)
     st.plotly_chart(fig, key="train.curves", config={"displaylogo": False})
     st.caption("Each role's line is the mean over its seeds, the band ± one standard deviation; solid = train, "
                "dotted = test. The dashed line is the target the iterations are counted to.")
@@ -140,7 +157,7 @@ def main() -> None:
             metrics = {r.id: be.store.metrics(r.id) for r in runs}
             n_live = sum(not r.done for r in runs)
             st.caption(f"{len(runs)} run(s), {n_live} queued or running" +
-                       (f" — refreshing every {REFRESH_S:g} s" if n_live else " — all finished"))
+                       (f" — refreshing every {refresh_s():g} s" if n_live else " — all finished"))
             if dense_group(group) and not any(r.group == group and r.config.init == "dense" for r in runs):
                 st.caption(f"A lottery round trains tickets and controls only: its dense runs are round 0's "
                            f"(group {dense_group(group)}), shown here as its reference.")

@@ -80,6 +80,38 @@ def test_round_trip_at_a_seed_is_that_seeds_init_with_the_mask(exported):
         assert q.mask == p.mask
 
 
+def test_a_rebuild_is_reused_but_each_load_is_its_own(exported, tmp_path):
+    """load_pruned rebuilds an export once per content in a process (a worker loads one export for a ticket
+    and its controls over several seeds): each load is its own model and mask, a load changed in place
+    leaves the next one as the export says, and an export written again in the same folder is rebuilt."""
+    import shutil
+
+    from explorer.pruning import export as ex
+
+    lm, p, d = exported
+    here = tmp_path / "copy"
+    shutil.copytree(d, here)
+    ex._rebuilt.cache_clear()
+    a, b = load_pruned(here, seed=1), load_pruned(here, seed=1)
+    assert a.model is not b.model and a.dag is b.dag  # one rebuild, two models
+    assert all(a.mask[k] is not b.mask[k] for k in a.mask)
+    with torch.no_grad():
+        for prm in a.model.parameters():
+            prm.add_(1.0)
+    for k, t in a.mask.items():
+        t.zero_()
+    c = load_pruned(here, seed=1)
+    assert c.mask == p.mask
+    init = models.load("resnet_tiny", 1).model.state_dict()
+    for k, v in c.model.state_dict().items():
+        m = c.mask.get(k)
+        assert torch.equal(v, init[k] * m if m is not None else init[k]), k
+    q = load_pruned(here)  # the saved weights, from the same rebuild
+    assert all(torch.equal(q.model.state_dict()[k], v) for k, v in p.model.state_dict().items())
+    (here / "selection.json").write_text((here / "selection.json").read_text() + " ")  # written again
+    assert load_pruned(here, seed=1).dag is not a.dag
+
+
 def test_zip_holds_the_files(exported):
     _, _, d = exported
     z = zipfile.ZipFile(io.BytesIO(zip_dir(d)))

@@ -5,7 +5,7 @@
     jid = submit("propagation.spectra", cfg, slot="spp.spectra")  # the same settings find the same job
     frames(jid)                        # every frame so far; only new ones are fetched
     follow([jid], label="computing")   # while it runs: a progress line, and a page rerun when it has news
-    follow(run_ids, draw=panel)        # while they run: `panel` redrawn every REFRESH_S
+    follow(run_ids, draw=panel)        # while they run: `panel` redrawn every refresh_s()
 
 The backend choice is drawn once, in the sidebar of every page (`backend_choice`, from `app.py`), and
 kept in the session (`state.BACKEND`), so every page — Prune's big-model jobs included — honours it.
@@ -23,8 +23,19 @@ import streamlit as st
 from ui import state
 
 REFRESH_S = 0.5  # how often a page polls the store while a job it follows runs
+CLASS_REFRESH_S = 3.0  # the same on a class server: thirty live pages share its one Python process (`refresh_s`)
 BACKENDS = {"local": "local worker process", "ray": "Ray (RAY_ADDRESS, else a local instance)"}
 CACHE = "explorer.jobs.frames"  # the session's frame cache (explorer.jobs.follow.FrameCache)
+
+
+def refresh_s() -> float:
+    """Seconds between a live page's refreshes: `REFRESH_S` for one person, `CLASS_REFRESH_S` on a class
+    server. Each refresh of the Train page costs the server about 0.1 s of its one Python thread (measured
+    in bench/load_class.py's README figures); thirty students at 0.5 s would ask for six times what it has,
+    and every page open, click and refresh would then queue behind them."""
+    from explorer.server.settings import serving_class
+
+    return CLASS_REFRESH_S if serving_class() else REFRESH_S
 
 
 def default_backend() -> str:
@@ -129,9 +140,9 @@ def cache() -> Any:
 
 def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label: str | None = None,
            hold_s: float = 0.0, rerun_after_s: float | None = None) -> None:
-    """Keep the page live while any job of `ids` runs (the one refresh policy: every REFRESH_S).
+    """Keep the page live while any job of `ids` runs (the one refresh policy: every `refresh_s()`).
 
-    - `draw`: redrawn in a fragment every REFRESH_S while a job runs, and once more with the page when all end;
+    - `draw`: redrawn in a fragment every `refresh_s()` while a job runs, and once more with the page when all end;
     - otherwise a small fragment (with a progress line per job when `label` is given) reruns the page when the
       jobs' signature changes — at most every `hold_s` seconds after the page's own run — and when they end;
     - `rerun_after_s`: rerun the page after that long even without news (an animation's next frame)."""
@@ -143,7 +154,7 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
     sig = signature(store, ids)
     running = live(sig)
     if draw is not None:
-        @st.fragment(run_every=REFRESH_S if running else None)
+        @st.fragment(run_every=refresh_s() if running else None)
         def redraw() -> None:
             be.poll()
             draw()
@@ -155,7 +166,7 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
         return
     t0 = time.monotonic()
 
-    @st.fragment(run_every=REFRESH_S)
+    @st.fragment(run_every=refresh_s())
     def watch() -> None:
         be.poll()
         now_sig = signature(store, ids)

@@ -51,6 +51,17 @@ def serve(store: JobStore, idle_exit_s: float, once: bool, policy: Any = None) -
         time.sleep(IDLE_POLL_S)
 
 
+def warm_up(modules: list[str]) -> None:
+    """Import `modules` (as `execute` imports a job's module); one that fails is left for its job to report."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # noqa: BLE001 - the job that needs it reports the real error
+            print(f"warm-up: could not import {name}: {type(e).__name__}: {e}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m explorer.jobs.worker", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -60,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: explorer.runtime.device.threads_for('worker'), 1 beside the UI)")
     p.add_argument("--nice", type=int, default=10, help="niceness increment")
+    p.add_argument("--warm", default="", help="modules to import before the first claim, comma-separated (a class "
+                                              "server's worker, started with the server: the first job then "
+                                              "finds torch's optimisers and the training code imported)")
     a = p.parse_args(argv)
 
     data_dir = Path(a.data_dir)
@@ -74,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from explorer.runtime.device import threads_for
 
     torch.set_num_threads(max(1, a.threads or threads_for("worker")))
+    warm_up([m for m in a.warm.split(",") if m])
     from explorer.jobs.policy import server_policy
 
     # a class server serves its students in turn (RoundRobin); the local app, first come first served

@@ -43,6 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from explorer.concurrency.once import once_per_key
 from explorer.models.state import load_state
 from explorer.pruning.mask import Mask, MaskError
 from explorer.pruning.apply import PrunedModel, apply, compacted, from_mask
@@ -265,11 +266,15 @@ def describe(path: str | Path) -> ExportRef:
 def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
     """Rebuild the pruned model of directory `path`: the dense model from its spec, the
     selection re-applied, the saved mask applied; then the saved weights (seed None) or the
-    init of `seed`. Only safetensors and JSON are read."""
+    init of `seed`. Only safetensors and JSON are read.
+
+    The rebuild at the export's own seed (graph, selection, rewrites) is done once per export's content
+    in this process (`_rebuilt`: a worker training a ticket and its controls over several seeds asks
+    for it once per run); each call gets its own copy of the model and mask, and shares the graphs,
+    selection and verdict, which are read-only."""
     from safetensors.torch import load_file
 
     from explorer import models
-    from explorer.graph import build_dag
 
     d = Path(path)
     doc = read_spec(d)
@@ -281,23 +286,11 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
         s0 = int(doc["seed"])
     except (KeyError, TypeError, ValueError) as e:
         raise ExportError(f"{d / 'spec.json'} has no integer seed; export the pruned model again") from e
-    # the graph of the model the selection was made on (a unit graph leaves out weights that are exactly 0, so
-    # another seed's graph can differ); another seed's init is loaded into the pruned model below
-    lm = models.load(spec, s0)
-    dag = build_dag(lm, granularity=doc["granularity"])
-    sel = Selection.from_json((d / "selection.json").read_text())
-    sel.check_against(dag, model=sel.model or dag.name)
-    try:
-        mask = Mask.load(d / "mask.safetensors")
-    except MaskError as e:
-        raise ExportError(str(e)) from e
-    if sel.is_empty() or doc.get("mask_only"):
-        pruned = from_mask(lm.model, dag, mask, lm.example_input, selection=sel)
-    else:
-        pruned = apply(lm.model, dag, sel, lm.example_input)
-        mask.check(pruned.model)
-        pruned.mask = pruned.mask & mask
-        pruned.reapply_mask()
+    import copy
+
+    made = _rebuilt(str(d.resolve()), _content_digest(d), spec, s0)
+    pruned = PrunedModel(copy.deepcopy(made.model), Mask({k: v.clone() for k, v in made.mask.items()}),
+                         made.selection, made.verdict, made.dag, made.dense_dag, made.rewrites)
     if seed is not None and seed != s0:
         load_state(pruned.model, models.load(spec, int(seed)).model.state_dict(), f"{spec} at seed {seed}",
                    error=ExportError)
@@ -309,6 +302,58 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
             raise ExportError(f"{d / 'weights.safetensors'} is not a readable safetensors file: {e}") from e
         load_state(pruned.model, state, f"{d / 'weights.safetensors'}", error=ExportError)
         pruned.reapply_mask()
+    return pruned
+
+
+def _content_digest(d: Path) -> str:
+    """SHA-256 of what a rebuild reads from the export (spec, selection, mask): an export written again
+    in the same folder is rebuilt again."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in ("spec.json", "selection.json", "mask.safetensors"):
+        h.update((d / name).read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def selection_graph(spec: str, seed: int, granularity: str):  # noqa: ANN201 - a Dag
+    """The graph a selection on `spec` at `seed` was made on. The unit level comes from the process's graph
+    cache (`build_dag(spec, "unit", seed=seed)`: the model as built at that seed, as a fresh `models.load`
+    gives it); the other levels are traced from a fresh model, as they always were (a user file's op graph
+    would otherwise come from the trace cache)."""
+    from explorer import models
+    from explorer.graph import build_dag
+
+    if granularity == "unit":
+        return build_dag(spec, granularity="unit", seed=int(seed))
+    return build_dag(models.load(spec, int(seed)), granularity=granularity)
+
+
+@once_per_key(maxsize=8)
+def _rebuilt(folder: str, digest: str, spec: str, s0: int) -> PrunedModel:
+    """The pruned model of export `folder` (content `digest`) at its own seed `s0`: the dense model, its
+    graph (the graph the selection was made on: a unit graph leaves out weights that are exactly 0, so
+    another seed's graph can differ), the selection re-applied and the saved mask. Shared: never
+    modify it; `load_pruned` copies the model and mask."""
+    from explorer import models
+
+    d = Path(folder)
+    doc = read_spec(d)
+    lm = models.load(spec, s0)
+    dag = selection_graph(spec, s0, doc["granularity"])
+    sel = Selection.from_json((d / "selection.json").read_text())
+    sel.check_against(dag, model=sel.model or dag.name)
+    try:
+        mask = Mask.load(d / "mask.safetensors")
+    except MaskError as e:
+        raise ExportError(str(e)) from e
+    if sel.is_empty() or doc.get("mask_only"):
+        return from_mask(lm.model, dag, mask, lm.example_input, selection=sel)
+    pruned = apply(lm.model, dag, sel, lm.example_input)
+    mask.check(pruned.model)
+    pruned.mask = pruned.mask & mask
+    pruned.reapply_mask()
     return pruned
 
 

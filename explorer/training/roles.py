@@ -212,16 +212,15 @@ def _saved(c: Any, root: Path) -> Start:
 
 def _random_cut(c: Any) -> Start:
     from explorer import models
-    from explorer.graph import build_dag
     from explorer.pruning.apply import apply
-    from explorer.pruning.export import describe, read_selection, read_spec
+    from explorer.pruning.export import describe, read_selection, read_spec, selection_graph
     from explorer.pruning.random_cut import random_cut
 
     ref = describe(c.pruned_dir)
     lm = models.load(c.model, c.seed)
     drawn(lm.model, c.init_scheme, c.seed)
     # the graph the selection was made on (a unit graph leaves out exact-zero weights, so it is the export's seed's)
-    dag = build_dag(models.load(c.model, int(read_spec(c.pruned_dir).get("seed", c.seed))), ref.granularity)
+    dag = selection_graph(c.model, int(read_spec(c.pruned_dir).get("seed", c.seed)), ref.granularity)
     cut, why = random_cut(dag, read_selection(c.pruned_dir), lm.model, seed=c.seed)
     if cut is None:
         raise InitError(f"no random control of the ticket's size exists for this cut: {why}")
