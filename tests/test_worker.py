@@ -135,3 +135,24 @@ def test_a_frozen_worker_reaped_as_dead_cannot_revive_its_run(tmp_path):
     r = s.get(rid)
     assert r.status == "failed" and "worker died" in r.error
     assert len(s.metrics(rid)) == frozen  # nothing was added after the reaper decided
+
+
+def test_a_class_servers_worker_waits_long_but_not_past_its_server(tmp_path):
+    """A class server's worker waits for the next burst far longer than the local app's (30 min), but once
+    the server that started it is gone it ends as soon as nothing is queued; and it imports the modules it
+    was told to warm before its first claim."""
+    from explorer.jobs.lifecycle import CLASS_IDLE_EXIT_S
+
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        w = subprocess.Popen(worker_cmd(tmp_path, "--idle-exit", str(CLASS_IDLE_EXIT_S), "--server-pid",
+                                        str(server.pid), "--warm", "explorer.training.kinds,no_such_module"),
+                             env=env(tmp_path), stderr=subprocess.PIPE)
+        wait_for(lambda: worker_alive(tmp_path), 120, "the worker to hold its lock")
+        time.sleep(1.0)
+        assert w.poll() is None  # idle, its server alive: it waits
+    finally:
+        server.kill()
+        server.wait()
+    assert w.wait(timeout=300) == 0  # idle, its server gone: it ends
+    assert "could not import no_such_module" in w.stderr.read().decode()

@@ -63,12 +63,16 @@ CLASS_IDLE_EXIT_S = 1800.0  # on a class server: it stays through a lesson's pau
 def ensure_worker(data_dir: str | Path, idle_exit_s: float | None = None,
                   warm: Sequence[str] = ()) -> subprocess.Popen[bytes] | None:
     """Start a queue worker for `data_dir` unless one is alive; returns the new process or None.
-    `idle_exit_s`: default `IDLE_EXIT_S`, `CLASS_IDLE_EXIT_S` on a class server. `warm`: modules the worker
+    `idle_exit_s`: default `IDLE_EXIT_S`; on a class server `CLASS_IDLE_EXIT_S`, or less: the worker ends
+    when idle once this process (the server) has ended. `warm`: modules the worker
     imports before its first claim (`worker --warm`), so the first job does not pay for them."""
     if worker_alive(data_dir):
         return None
+    args = []
     if idle_exit_s is None:
         from explorer.server.settings import serving_class
 
         idle_exit_s = CLASS_IDLE_EXIT_S if serving_class() else IDLE_EXIT_S
-    return spawn(data_dir, ["--idle-exit", str(idle_exit_s), *(["--warm", ",".join(warm)] if warm else [])])
+        if serving_class():  # the long wait is for this server's students: not past the server's end
+            args = ["--server-pid", str(os.getpid())]
+    return spawn(data_dir, ["--idle-exit", str(idle_exit_s), *args, *(["--warm", ",".join(warm)] if warm else [])])

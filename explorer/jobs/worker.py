@@ -37,8 +37,9 @@ def run_next(store: JobStore, worker_id: str, policy: Any = None) -> str | None:
     return job.id
 
 
-def serve(store: JobStore, idle_exit_s: float, once: bool, policy: Any = None) -> int:
-    """The queue loop: reap, run what is queued, exit after `idle_exit_s` with nothing to do."""
+def serve(store: JobStore, idle_exit_s: float, once: bool, policy: Any = None, server_pid: int = 0) -> int:
+    """The queue loop: reap, run what is queued, exit after `idle_exit_s` with nothing to do, or as soon as
+    there is nothing to do once the process `server_pid` (when given) has ended."""
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     idle_since = time.monotonic()
     while True:
@@ -46,9 +47,19 @@ def serve(store: JobStore, idle_exit_s: float, once: bool, policy: Any = None) -
         if run_next(store, worker_id, policy) is not None:
             idle_since = time.monotonic()
             continue
-        if once or time.monotonic() - idle_since > idle_exit_s:
+        if once or time.monotonic() - idle_since > idle_exit_s or (server_pid and not _alive(server_pid)):
             return 0
         time.sleep(IDLE_POLL_S)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def warm_up(modules: list[str]) -> None:
@@ -71,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: explorer.runtime.device.threads_for('worker'), 1 beside the UI)")
     p.add_argument("--nice", type=int, default=10, help="niceness increment")
+    p.add_argument("--server-pid", type=int, default=0,
+                   help="exit when idle once this process (the class server that started it) has ended")
     p.add_argument("--warm", default="", help="modules to import before the first claim, comma-separated (a class "
                                               "server's worker, started with the server: the first job then "
                                               "finds torch's optimisers and the training code imported)")
@@ -92,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     from explorer.jobs.policy import server_policy
 
     # a class server serves its students in turn (RoundRobin); the local app, first come first served
-    return serve(JobStore(data_dir), a.idle_exit, a.once, server_policy())
+    return serve(JobStore(data_dir), a.idle_exit, a.once, server_policy(), a.server_pid)
 
 
 if __name__ == "__main__":
