@@ -15,6 +15,8 @@ activation maps 0 to 0).
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +51,18 @@ def biases(node: Node) -> list[tuple[str, int]]:
     return []
 
 
-def unit_plan(dag: Dag, verdict, selected: frozenset[str] = frozenset()) -> UnitPlan:
-    """The entries to zero for `verdict`'s removals, and the reasons it cannot be done by a mask."""
-    gone_nodes, gone_arcs = set(verdict.removed_nodes), set(verdict.removed_arcs)
+_USERS: dict[int, tuple[weakref.ref, dict, dict]] = {}  # id(dag) -> (the dag, arc users, bias users)
+_USERS_LOCK = threading.Lock()
+
+
+def _users(dag: Dag) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, int], list[str]]]:
+    """Which arcs read each weight entry and which nodes each bias, per graph: a function of the (frozen)
+    graph alone, computed once per graph object (a unit graph's tens of thousands of arcs made it most of
+    a check's or an apply's time). Forgotten with the graph."""
+    with _USERS_LOCK:
+        held = _USERS.get(id(dag))
+        if held is not None and held[0]() is dag:
+            return held[1], held[2]
     arc_users: dict[tuple[str, str], list[str]] = {}
     for a in dag.arcs:
         if a.meta.get("param") and a.meta.get("index") is not None:
@@ -60,6 +71,16 @@ def unit_plan(dag: Dag, verdict, selected: frozenset[str] = frozenset()) -> Unit
     for n in dag.nodes:
         for b in biases(n):
             bias_users.setdefault(b, []).append(n.id)
+    key = id(dag)
+    with _USERS_LOCK:
+        _USERS[key] = (weakref.ref(dag, lambda _, k=key: _USERS.pop(k, None)), arc_users, bias_users)
+    return arc_users, bias_users
+
+
+def unit_plan(dag: Dag, verdict, selected: frozenset[str] = frozenset()) -> UnitPlan:
+    """The entries to zero for `verdict`'s removals, and the reasons it cannot be done by a mask."""
+    gone_nodes, gone_arcs = set(verdict.removed_nodes), set(verdict.removed_arcs)
+    arc_users, bias_users = _users(dag)
 
     entries: dict[tuple[str, str], tuple[str, tuple]] = {}
     masked: set[str] = set()
