@@ -19,7 +19,7 @@ from explorer.links.pages import PAGES
 from ui.classroom import classroom, look
 from ui.links import Setting, linked
 from explorer.lottery.rounds import comparison_runs, dense_group
-from ui.jobs import backend, follow, queue_place, refresh_s
+from ui.jobs import backend, follow, live_every, queue_place
 from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, refused_group,
                             retrain_panel, started_note)
 
@@ -157,7 +157,7 @@ def main() -> None:
             metrics = {r.id: be.store.metrics(r.id) for r in runs}
             n_live = sum(not r.done for r in runs)
             st.caption(f"{len(runs)} run(s), {n_live} queued or running" +
-                       (f" — refreshing every {refresh_s():g} s" if n_live else " — all finished"))
+                       (f" — refreshing every {live_every():g} s" if n_live else " — all finished"))
             if dense_group(group) and not any(r.group == group and r.config.init == "dense" for r in runs):
                 st.caption(f"A lottery round trains tickets and controls only: its dense runs are round 0's "
                            f"(group {dense_group(group)}), shown here as its reference.")

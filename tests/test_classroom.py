@@ -223,3 +223,22 @@ def test_the_local_app_has_no_door(monkeypatch, tmp_path):
     at = _app()
     assert not at.exception and "Join the class" not in [t.value for t in at.title]
     assert "who" not in at.query_params
+
+
+def test_live_pages_refresh_less_often_as_more_students_follow_their_jobs(monkeypatch):
+    """The local app refreshes a live page every REFRESH_S; a class server gives each live page an interval
+    that grows with the number of sessions following live jobs, so thirty students' refreshes together stay
+    within their share of the server's one Python thread, and never past the upper bound."""
+    from ui import jobs
+
+    monkeypatch.delenv(ENV_JOIN, raising=False)
+    assert jobs.refresh_s(following=30) == jobs.REFRESH_S
+    for k, v in CLASS.environ().items():
+        monkeypatch.setenv(k, v)
+    lo, hi = jobs.CLASS_REFRESH_S
+    every = [jobs.refresh_s(following=n) for n in (1, 5, 10, 20, 30, 100)]
+    assert every == sorted(every) and every[0] == lo and every[-1] == hi
+    for n, s in zip((1, 5, 10, 20, 30, 100), every):  # their refreshes' share, where the bounds allow it
+        assert n * jobs.REFRESH_COST_S / s <= jobs.REFRESH_SHARE + 1e-9 or s == hi
+    monkeypatch.setattr(jobs, "_FOLLOWING", {"a": 0.0})  # a session seen long ago no longer counts
+    assert jobs.refresh_s() == lo

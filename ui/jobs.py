@@ -14,6 +14,7 @@ kept in the session (`state.BACKEND`), so every page — Prune's big-model jobs 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,19 +24,54 @@ import streamlit as st
 from ui import state
 
 REFRESH_S = 0.5  # how often a page polls the store while a job it follows runs
-CLASS_REFRESH_S = 3.0  # the same on a class server: thirty live pages share its one Python process (`refresh_s`)
+CLASS_REFRESH_S = (2.0, 6.0)  # on a class server: from 2 s (a few live pages) to 6 s (thirty), see `refresh_s`
+REFRESH_COST_S = 0.1  # what one refresh of a live Train page costs the server's Python thread (measured)
+REFRESH_SHARE = 0.5  # of that one thread, what the live pages of a class may take together
+_FOLLOWING: dict[str, float] = {}  # session id -> when it last drew a live page (ids and times only)
+_FOLLOWING_LOCK = threading.Lock()
 BACKENDS = {"local": "local worker process", "ray": "Ray (RAY_ADDRESS, else a local instance)"}
 CACHE = "explorer.jobs.frames"  # the session's frame cache (explorer.jobs.follow.FrameCache)
+EVERY = "explorer.jobs.every"  # the refresh interval this session's live page was given
 
 
-def refresh_s() -> float:
-    """Seconds between a live page's refreshes: `REFRESH_S` for one person, `CLASS_REFRESH_S` on a class
-    server. Each refresh of the Train page costs the server about 0.1 s of its one Python thread (measured
-    in bench/load_class.py's README figures); thirty students at 0.5 s would ask for six times what it has,
-    and every page open, click and refresh would then queue behind them."""
+def refresh_s(following: int | None = None) -> float:
+    """Seconds between a live page's refreshes: `REFRESH_S` for one person. On a class server it grows with
+    the number of sessions following live jobs (`following`; default: those that drew a live page in the
+    last 30 s), so that their refreshes together take about `REFRESH_SHARE` of the server's one Python
+    thread, between the bounds of `CLASS_REFRESH_S`: a refresh costs about `REFRESH_COST_S`, and thirty
+    students at 0.5 s would ask for six times what the thread has, every page open and click then queueing
+    behind them. The interval is set when the page runs.
+
+    >>> refresh_s(following=1) == REFRESH_S or refresh_s(following=1) == CLASS_REFRESH_S[0]
+    True
+    """
     from explorer.server.settings import serving_class
 
-    return CLASS_REFRESH_S if serving_class() else REFRESH_S
+    if not serving_class():
+        return REFRESH_S
+    if following is None:
+        now = time.monotonic()
+        with _FOLLOWING_LOCK:
+            for sid in [k for k, t in _FOLLOWING.items() if now - t > 30.0]:
+                del _FOLLOWING[sid]
+            following = max(1, len(_FOLLOWING))
+    lo, hi = CLASS_REFRESH_S
+    return round(min(hi, max(lo, following * REFRESH_COST_S / REFRESH_SHARE)), 1)
+
+
+def live_every() -> float:
+    """The interval this session's live page was given (`follow`), for the page to say."""
+    return float(st.session_state.get(EVERY) or refresh_s())
+
+
+def _following() -> None:
+    """Count this session among those following live jobs (for `refresh_s`)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with _FOLLOWING_LOCK:
+            _FOLLOWING[ctx.session_id] = time.monotonic()
 
 
 def default_backend() -> str:
@@ -153,9 +189,15 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
     ids = list(ids)
     sig = signature(store, ids)
     running = live(sig)
+    every = None
+    if running:
+        _following()
+        every = st.session_state[EVERY] = refresh_s()
     if draw is not None:
-        @st.fragment(run_every=refresh_s() if running else None)
+        @st.fragment(run_every=every)
         def redraw() -> None:
+            if running:
+                _following()
             be.poll()
             draw()
             if running and not live(signature(store, ids)):
@@ -166,8 +208,9 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
         return
     t0 = time.monotonic()
 
-    @st.fragment(run_every=refresh_s())
+    @st.fragment(run_every=every or refresh_s())
     def watch() -> None:
+        _following()
         be.poll()
         now_sig = signature(store, ids)
         if label is not None:
