@@ -18,30 +18,12 @@ MODULES = ("torch", "torch.fx", "torchvision.models")
 _started = threading.Event()
 
 
-# what a class's first quick comparison imports in the worker: torch's optimisers import torch._dynamo on
-# first use (seconds on 2 cores), then the training code and the export reader
-WORKER_MODULES = ("torch._dynamo", "explorer.training.kinds", "explorer.training.sweep", "explorer.training.roles",
-                  "explorer.pruning.export")
-
-
 def start() -> None:
-    """Begin the background imports (a no-op after the first call in this process); on a class server, also
-    start the queue worker with the training code imported, so the first student's *Retrain* waits for
-    neither a process start nor those imports."""
+    """Begin the background imports (a no-op after the first call in this process)."""
     if _started.is_set():
         return
     _started.set()
     threading.Thread(target=_run, name="explorer-warmup", daemon=True).start()
-    from explorer.server.settings import serving_class
-
-    if serving_class():
-        from explorer import paths
-        from explorer.jobs.lifecycle import ensure_worker
-
-        try:
-            ensure_worker(paths.data_dir(), warm=WORKER_MODULES)
-        except OSError:  # an unwritable data folder: the Train page says so when a job is queued
-            pass
 
 
 def _run() -> None:

@@ -54,6 +54,27 @@ def command(args: argparse.Namespace) -> tuple[list[str], dict[str, str], ClassS
     return s.streamlit_command(APP), s.environ(), s
 
 
+# what a class's first quick comparison imports in the worker: torch's optimisers import torch._dynamo on
+# first use (seconds on 2 cores), then the training code and the export reader
+WORKER_MODULES = ("torch._dynamo", "explorer.training.kinds", "explorer.training.sweep", "explorer.training.roles",
+                  "explorer.pruning.export")
+
+
+def start_worker(env: dict[str, str]) -> None:
+    """Start the class's queue worker with the server, its training code imported (`worker --warm`), so the
+    first student's *Retrain* waits for neither a process start nor those imports. It runs with the class's
+    settings (`env`), waits up to 30 min for the next burst, and ends when idle once the server (this
+    process, which `execve` turns into the server) has ended."""
+    from explorer import paths
+    from explorer.jobs.lifecycle import ensure_worker
+
+    os.environ.update(env)
+    try:
+        ensure_worker(paths.data_dir(), warm=WORKER_MODULES)
+    except OSError as e:  # an unwritable data folder: the Train page says so when a job is queued
+        print(f"the queue worker did not start ({e}); it starts when the first job is queued", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from explorer.cli import CliError
 
@@ -70,5 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     os.chdir(APP.parent)  # the app reads .streamlit/config.toml and assets/ from here
+    if s is not None:
+        start_worker(env)
     os.execve(cmd[0], cmd, {**os.environ, **env})  # the server replaces this process: Ctrl-C stops it
     return 0  # not reached
