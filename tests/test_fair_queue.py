@@ -125,3 +125,21 @@ def test_quotas_refuse_with_the_limit_and_the_way_on(tmp_path):
         bob.submit("demo.count", {"n": 5, "model": "mlp"})
     teacher = MemberBackend(be, "t", sees_all=True)  # no quota
     teacher.submit("demo.count", {"n": 6, "steps": 10_000})
+
+
+def test_a_job_claimed_while_its_place_is_read_has_no_place(tmp_path, monkeypatch):
+    """A worker may claim a queued job between `where`'s read of the job and its read of the queue (a merged
+    batch takes other students' jobs at once): the job is no longer waiting, so it has no place, and the
+    page that asked shows no error."""
+    from explorer.jobs import queue
+
+    s = JobStore(tmp_path)
+    a = s.submit(Submission("demo.count", {"n": 1}, module="explorer.jobs.demo", owner="ada"))
+    real = queue.order
+
+    def claimed_meanwhile(policy, queued, running=()):
+        s.claim("w", job=a)
+        return real(policy, [q for q in queued if q["id"] != a], running)
+
+    monkeypatch.setattr(queue, "order", claimed_meanwhile)
+    assert where(s, a, RoundRobin()) is None

@@ -68,6 +68,8 @@ def where(store: JobStore, jid: str, policy: ClaimPolicy | None = None) -> Place
         return None
     queued = c.execute(QUEUED).fetchall()
     ids = order(policy or Fifo(), queued)
+    if row["id"] not in ids:  # claimed between the two reads (a worker taking it into a merged batch)
+        return None
     ahead = ids[:ids.index(row["id"])]
     kinds = {r["id"]: r["kind"] for r in queued}
     running = c.execute("SELECT kind, started FROM jobs WHERE status='running' AND parent IS NULL").fetchall()
