@@ -88,15 +88,16 @@ def tree_figure(view: View, highlight: str | None = None, height: int | None = N
     top = max((n.levels[1] for n in view.nodes), default=0)
     colors = level_colors(top + 1)
     fig = go.Figure()
+    shapes, notes = [], []  # handed to the layout at once: one add_shape per box copies the layout each time (minutes)
     for name, x0, y0, w, h in view.boxes:
         depth = name.count(".") + 1
-        fig.add_shape(type="rect", x0=x0 - 0.45, x1=x0 + w - 0.55, y0=-(y0 - 0.45), y1=-(y0 + h - 0.55),
-                      line=dict(color="rgba(31,119,180,0.5)", width=1), fillcolor=BOX_FILL.format(a=0.05 + 0.02 * (depth % 3)),
-                      layer="below")
+        shapes.append(dict(type="rect", x0=x0 - 0.45, x1=x0 + w - 0.55, y0=-(y0 - 0.45), y1=-(y0 + h - 0.55),
+                           line=dict(color="rgba(31,119,180,0.5)", width=1),
+                           fillcolor=BOX_FILL.format(a=0.05 + 0.02 * (depth % 3)), layer="below"))
         lb = labels.get((name, True))
         if lb is not None:
-            fig.add_annotation(x=x0 - 0.45, y=-(y0 - 0.45), text=lb.text, showarrow=False, xanchor="left",
-                               yanchor="bottom", yshift=lb.shift, font=dict(size=BOX_FONT, color="rgba(31,119,180,0.9)"))
+            notes.append(dict(x=x0 - 0.45, y=-(y0 - 0.45), text=lb.text, showarrow=False, xanchor="left",
+                              yanchor="bottom", yshift=lb.shift, font=dict(size=BOX_FONT, color="rgba(31,119,180,0.9)")))
     plain_x: list = []
     plain_y: list = []
     skip_x: list = []
@@ -130,5 +131,6 @@ def tree_figure(view: View, highlight: str | None = None, height: int | None = N
                                   width=[4 if n.id == highlight else 1 for n in ns])),
             customdata=[n.id for n in ns], hovertext=[node_hover(n) for n in ns], hoverinfo="text"))
     fig.update_layout(height=height, showlegend=False, margin=MARGIN, plot_bgcolor="white", clickmode="event+select",
-                      xaxis=dict(visible=False, range=xr), yaxis=dict(visible=False, range=yr), dragmode="pan")
+                      xaxis=dict(visible=False, range=xr), yaxis=dict(visible=False, range=yr), dragmode="pan",
+                      shapes=shapes, annotations=notes)
     return fig
