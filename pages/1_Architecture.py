@@ -33,7 +33,6 @@ def _fmt(n: int) -> str:
 
 def main() -> None:
     from explorer.figures.dag_plot import arcs_note, figure_html, search_nodes
-    from explorer.figures.level_widths import level_width_figure
     from explorer.figures.pyvis_view import fits as pyvis_fits
     from explorer.graph.block import shortcut_arcs
 
@@ -47,6 +46,10 @@ def main() -> None:
         st.info("Choose a model in the sidebar.")
         return
     dag, how = cache.timed_graph(key, since=t0)
+    offered = dag.granularity in ("op", "block") and module_tree.offered(key, dag)
+    # the module tree goes above the facts and widgets: the browser draws the page's elements in order, and
+    # each widget kind's JavaScript loads first (0.5 s on a first visit), so the graph comes before them
+    graph_slot = st.container() if offered and st.session_state.get("arch.tree", module_tree.by_default(dag)) else None
 
     s = dag.summary()
     shortcuts = len(shortcut_arcs(dag))  # block arcs drawn orange: they bundle an op-level shortcut
@@ -64,7 +67,7 @@ def main() -> None:
         st.warning(f"{len(dag.nodes):,} op nodes: the plot uses WebGL and stays usable, but the *block* "
                    "granularity (sidebar) is easier to read for a model this big.")
 
-    tree = dag.granularity in ("op", "block") and module_tree.offered(key, dag)
+    tree = offered
     if tree:
         tree = st.toggle("Module tree: open blocks in place, repeats rolled up", key="arch.tree",
                          value=module_tree.by_default(dag))
@@ -72,7 +75,7 @@ def main() -> None:
                       placeholder="e.g. conv, layer2, add, fc" + (", model.layers.17.self_attn" if tree else ""),
                       help="the module tree opens what it names; the flat view highlights matches and their neighbours")
     if tree:
-        module_tree.show(key, q)
+        module_tree.show(key, q, graph_slot)
         return
     hits, nbrs = search_nodes(dag, q)
     if q.strip():
@@ -81,7 +84,7 @@ def main() -> None:
         else:
             st.warning(f"No node id, op or module contains {q.strip()!r}.")
 
-    fig = overlay_choice(key, dag, cache.dag_figure(key, search=q), "arch")
+    fig = overlay_choice(key, dag, "arch", search=q)
     selectable = dag.granularity in ("unit", "op") and not key.is_onnx
     if selectable:
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
@@ -107,7 +110,7 @@ def main() -> None:
         return
     c1, c2 = st.columns([2, 3])
     with c1:
-        st.plotly_chart(level_width_figure(dag), key="arch.hist")
+        st.plotly_chart(cache.level_widths(key), key="arch.hist")
     with c2:
         st.markdown("**Downloads**")
         name = (dag.name or "graph").replace("/", "_").replace(":", "_")
