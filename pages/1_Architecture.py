@@ -51,17 +51,19 @@ def main() -> None:
     # each widget kind's JavaScript loads first (0.5 s on a first visit), so the graph comes before them
     graph_slot = st.container() if offered and st.session_state.get("arch.tree", module_tree.by_default(dag)) else None
 
-    s = dag.summary()
-    shortcuts = len(shortcut_arcs(dag))  # block arcs drawn orange: they bundle an op-level shortcut
+    drawn_as_tree = graph_slot is not None
+    s = module_tree.facts(key) if drawn_as_tree else dag.summary()  # the counts of the graph on show
+    shortcuts = 0 if drawn_as_tree else len(shortcut_arcs(dag))  # block arcs drawn orange: an op-level shortcut
     skip_help = "arcs spanning two or more levels (orange)" + (
         f"; {shortcuts} of them join adjacent blocks but carry an op-level shortcut (also orange)" if shortcuts else "")
     cols = st.columns(6)
     for c, (label, value) in zip(cols, [("nodes", f"{s['nodes']:,}"), ("arcs", f"{s['arcs']:,}"),
-                                         ("levels", f"{s['levels']}"),
+                                         ("levels", f"{s['levels']:,}"),
                                          ("skip arcs", f"{s['skip_arcs'] + shortcuts:,}"),
                                          ("params", _fmt(s["params"])), ("MACs", _fmt(s["macs"]))]):
         c.metric(label, value, help=skip_help if label == "skip arcs" else None)
-    st.caption(f"{key.label()} — {how}")
+    st.caption(f"{key.label()} — {how}" + (" · the counts are the op graph's, which the module tree draws"
+                                              if drawn_as_tree else ""))
     graph_warnings(dag)
     if dag.granularity == "op" and len(dag.nodes) > 1500:
         st.warning(f"{len(dag.nodes):,} op nodes: the plot uses WebGL and stays usable, but the *block* "

@@ -36,6 +36,13 @@ def module_tree(key):  # noqa: ANN001 - a DagKey
     return ModuleTree(dag.meta["op_dag"] if dag.granularity == "block" else dag)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def facts(key):  # noqa: ANN001, ANN201 - a DagKey; a dict
+    """`Dag.summary()` of the op graph the module tree draws (the page's counts while the tree is shown: the
+    block graph's would say "skip arcs 0" under the residual arcs the tree draws inside an opened block)."""
+    return module_tree(key).dag.summary()
+
+
 @st.cache_resource(show_spinner=False, max_entries=64)
 def drawn(key, opened: tuple[str, ...], highlight: str | None, focus: str | None):  # noqa: ANN001, ANN201
     """`(view, figure, svg)` of `key`'s module tree with the blocks `opened` (sorted) open: `ModuleTree.view`,
