@@ -1,6 +1,6 @@
 """Overlays and side-by-side at the issue-20 goals, in the library and in the real app (headless Chromium):
 
-- overlay switch on a ~2,000-node op graph (goal ≤ 1 s): a 32-layer Llama decoder (`bench/models/llama32.py`). Library: the
+- overlay switch on a ~2,000-node op graph (goal ≤ 1 s): a 32-layer Llama decoder (`bench/models/llama_decoder.py:Llama32Narrow`). Library: the
   overlay computed (first switch) and the cached figure restyled + serialised as Streamlit sends it; app: from
   the click on a metric of the Architecture page's "Colour nodes by" to the redrawn page;
 - a side-by-side of two 300-node op graphs (goal ≤ 3 s first draw): two `deep_mlp:depth=150` graphs (302 nodes
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BIG = "bench/models/llama32.py:Llama32"  # 32 decoder layers, width 32
+BIG = "bench/models/llama_decoder.py:Llama32Narrow"  # 32 decoder layers, width 32
 PAIR = ("deep_mlp:depth=150,width=8,act=relu,d_in=8,d_out=8", "deep_mlp:depth=150,width=8,act=tanh,d_in=8,d_out=8")
 METRICS = ("params", "macs", "magnitude", "synflow", "latency")
 
@@ -84,9 +84,9 @@ def browser(repeats: int) -> None:
     with tempfile.TemporaryDirectory() as d:
         data = Path(d) / "data"
         (data / "models").mkdir(parents=True)
-        shutil.copy(ROOT / "bench" / "models" / "llama32.py", data / "models" / "llama32.py")
+        shutil.copy(ROOT / "bench" / "models" / "llama_decoder.py", data / "models" / "llama_decoder.py")
         with serve(data) as url, chromium() as b:
-            _browse(b, url, urllib.parse.quote(str(data / "models" / "llama32.py:Llama32")), repeats)
+            _browse(b, url, urllib.parse.quote(str(data / "models" / "llama_decoder.py:Llama32Narrow")), repeats)
 
 
 def _browse(b, url: str, user_model: str, repeats: int) -> None:

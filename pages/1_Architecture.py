@@ -33,7 +33,6 @@ def _fmt(n: int) -> str:
 
 def main() -> None:
     from explorer.figures.dag_plot import arcs_note, figure_html, search_nodes
-    from explorer.figures.level_widths import level_width_figure
     from explorer.figures.pyvis_view import fits as pyvis_fits
     from explorer.graph.block import shortcut_arcs
 
@@ -47,24 +46,30 @@ def main() -> None:
         st.info("Choose a model in the sidebar.")
         return
     dag, how = cache.timed_graph(key, since=t0)
+    offered = dag.granularity in ("op", "block") and module_tree.offered(key, dag)
+    # the module tree goes above the facts and widgets: the browser draws the page's elements in order, and
+    # each widget kind's JavaScript loads first (0.5 s on a first visit), so the graph comes before them
+    graph_slot = st.container() if offered and st.session_state.get("arch.tree", module_tree.by_default(dag)) else None
 
-    s = dag.summary()
-    shortcuts = len(shortcut_arcs(dag))  # block arcs drawn orange: they bundle an op-level shortcut
+    drawn_as_tree = graph_slot is not None
+    s = module_tree.facts(key) if drawn_as_tree else dag.summary()  # the counts of the graph on show
+    shortcuts = 0 if drawn_as_tree else len(shortcut_arcs(dag))  # block arcs drawn orange: an op-level shortcut
     skip_help = "arcs spanning two or more levels (orange)" + (
         f"; {shortcuts} of them join adjacent blocks but carry an op-level shortcut (also orange)" if shortcuts else "")
     cols = st.columns(6)
     for c, (label, value) in zip(cols, [("nodes", f"{s['nodes']:,}"), ("arcs", f"{s['arcs']:,}"),
-                                         ("levels", f"{s['levels']}"),
+                                         ("levels", f"{s['levels']:,}"),
                                          ("skip arcs", f"{s['skip_arcs'] + shortcuts:,}"),
                                          ("params", _fmt(s["params"])), ("MACs", _fmt(s["macs"]))]):
         c.metric(label, value, help=skip_help if label == "skip arcs" else None)
-    st.caption(f"{key.label()} — {how}")
+    st.caption(f"{key.label()} — {how}" + (" · the counts are the op graph's, which the module tree draws"
+                                              if drawn_as_tree else ""))
     graph_warnings(dag)
     if dag.granularity == "op" and len(dag.nodes) > 1500:
         st.warning(f"{len(dag.nodes):,} op nodes: the plot uses WebGL and stays usable, but the *block* "
                    "granularity (sidebar) is easier to read for a model this big.")
 
-    tree = dag.granularity in ("op", "block") and module_tree.offered(key, dag)
+    tree = offered
     if tree:
         tree = st.toggle("Module tree: open blocks in place, repeats rolled up", key="arch.tree",
                          value=module_tree.by_default(dag))
@@ -72,7 +77,7 @@ def main() -> None:
                       placeholder="e.g. conv, layer2, add, fc" + (", model.layers.17.self_attn" if tree else ""),
                       help="the module tree opens what it names; the flat view highlights matches and their neighbours")
     if tree:
-        module_tree.show(key, q)
+        module_tree.show(key, q, graph_slot)
         return
     hits, nbrs = search_nodes(dag, q)
     if q.strip():
@@ -81,7 +86,7 @@ def main() -> None:
         else:
             st.warning(f"No node id, op or module contains {q.strip()!r}.")
 
-    fig = overlay_choice(key, dag, cache.dag_figure(key, search=q), "arch")
+    fig = overlay_choice(key, dag, "arch", search=q)
     selectable = dag.granularity in ("unit", "op") and not key.is_onnx
     if selectable:
         st.plotly_chart(scaled(fig), key="arch.dag", config={"scrollZoom": True, "displaylogo": False},
@@ -107,7 +112,7 @@ def main() -> None:
         return
     c1, c2 = st.columns([2, 3])
     with c1:
-        st.plotly_chart(level_width_figure(dag), key="arch.hist")
+        st.plotly_chart(cache.level_widths(key), key="arch.hist")
     with c2:
         st.markdown("**Downloads**")
         name = (dag.name or "graph").replace("/", "_").replace(":", "_")

@@ -56,6 +56,15 @@ def test_the_decoder_opens_rolled_up_and_a_run_opens_and_closes_in_place(folder,
     at = _open(folder, monkeypatch)
     _ok(at)
     assert at.toggle(key="arch.tree").value, "a 1,645-op graph opens in the module tree"
+    # the counts are those of the graph the tree draws (the op graph: its residual adds are skip arcs), not the
+    # block graph's (7 nodes, "skip arcs 0" under the orange residual arcs of an opened layer)
+    from explorer.graph import build_dag
+
+    op = build_dag(f"{folder / 'models' / 'llama_decoder.py'}:Llama32", "op").summary()
+    facts = {m.label: m.value for m in at.metric}
+    assert facts["nodes"] == f"{op['nodes']:,}" and facts["levels"] == f"{op['levels']:,}", (facts, op)
+    assert facts["skip arcs"] == f"{op['skip_arcs']:,}" and op["skip_arcs"] >= 2 * 32, facts
+    assert any("the counts are the op graph's" in c.value for c in at.caption)
     shown = _shown(at)
     assert shown.get(RUN) == "runs", shown
     assert not any(k.startswith("model.layers.5") for k in shown)

@@ -3,6 +3,8 @@ frames, pause and resume (bit for bit the uninterrupted run), prune-and-continue
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -13,13 +15,14 @@ from explorer.playground.control import child, play, run_id, step
 from explorer.playground.data import BOX, PlaygroundDataError, make_data, read_points
 from explorer.playground.features import feature_plane, features
 from explorer.playground.frame import load_weights
-from explorer.playground.job import KIND
+from explorer.playground.job import KIND, UNWATCHED_S
 from explorer.playground.net import build_net
 from explorer.playground.snapshot import check_prune, snapshot, structure_dag
 from explorer.playground.timeline import timeline
 from explorer.regions.encoding import decode
 from explorer.regions.partition import partition_of
 from explorer.jobs.backends import InlineBackend
+from explorer.jobs.rows import WATCHED, Submission
 from explorer.training.store import RunStore
 
 SMALL = dict(hidden=(5, 5), skips=("0-2",), steps=60, frame_every=20, dataset="circle", batch_size=10)
@@ -130,6 +133,34 @@ def test_pause_and_resume_give_the_uninterrupted_run(tmp_path, one_thread):
     assert b.get_job(jid).status == "done" and [f["step"] for f in resumed] == [0, 20, 40, 60]
     assert [f["weights"] for f in resumed] == [f["weights"] for f in whole]
     assert [f["count"] for f in resumed] == [f["count"] for f in whole]
+
+
+def test_a_run_no_page_shows_pauses_itself_and_play_resumes_it(tmp_path, one_thread):
+    """A closed tab: the page stopped saying it shows the run (`JobStore.watch`) long ago, so the run pauses at its
+    next frame with the reason, keeping its state; Play resumes it to the uninterrupted run's end."""
+    cfg = PlaygroundConfig(**SMALL)
+    a = RunStore(tmp_path / "a")
+    whole = _frames(a, InlineBackend(a).submit(KIND, cfg))
+    b = RunStore(tmp_path / "b")
+    be = InlineBackend(b)
+    jid = be.submit(KIND, cfg, control={WATCHED: time.time() - 10 * UNWATCHED_S})
+    job = b.get_job(jid)
+    assert job.status == "cancelled" and [f["step"] for f in _frames(b, jid)] == [0]
+    assert job.error.startswith("paused at step 0: no page showed it") and "Play resumes it" in job.error
+    play(be, cfg)  # a new submission carries no stale stamp
+    assert b.get_job(jid).status == "done"
+    assert [f["weights"] for f in _frames(b, jid)] == [f["weights"] for f in whole]
+
+
+def test_watch_stamps_live_jobs_and_keeps_their_control(tmp_path):
+    store = RunStore(tmp_path)
+    cfg = PlaygroundConfig(**SMALL)
+    jid = store.submit(Submission(KIND, cfg.to_dict(), control={"until_step": 40}))
+    store.watch([jid, "no-such-job"], now=123.0)
+    assert store.control(jid) == {"until_step": 40, WATCHED: 123.0}
+    store.request_cancel(jid)  # a queued job ends at once
+    store.watch([jid], now=456.0)
+    assert store.control(jid)[WATCHED] == 123.0  # an ended job is not stamped
 
 
 def test_a_prune_continues_the_run_without_the_unit(tmp_path, one_thread):

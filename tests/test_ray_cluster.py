@@ -88,9 +88,10 @@ def test_a_node_killed_mid_run_fails_its_run_and_keeps_its_metrics(cluster):
     ids = submit(backend, long)
     # both train at once: the head has no CPU and each worker node one, so they run on different nodes
     assert wait_for(lambda: all(store.metrics(r, split="train") for r in ids)), [store.get(r) for r in ids]
-    busy = ray._private.state.available_resources_per_node()
     worker_ids = {w.node_id for w in workers}
-    assert all(busy[n].get("CPU", 0) == 0 for n in worker_ids), busy
+    # the per-node resource view is gossiped and lags the tasks: wait for it to show both workers busy
+    busy = ray._private.state.available_resources_per_node
+    assert wait_for(lambda: all(busy()[n].get("CPU", 0) == 0 for n in worker_ids), 60), busy()
     # the hub actor is pinned to the driver's node (the head): killing either worker node leaves it
     assert _node_of_hub(backend) == ray.get_runtime_context().get_node_id() not in worker_ids
     victim = workers[0]

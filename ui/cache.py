@@ -129,6 +129,15 @@ def dag_figure(key: DagKey, search: str = "", selected_nodes=(), selected_arcs=(
     return _dag_figure(key, search.strip(), _ids_digest(nodes, arcs, dim), dragmode, nodes, arcs, dim)
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def level_widths(key: DagKey):
+    """`explorer.figures.level_widths.level_width_figure(dag(key))` (cached: 0.25 s for a 2,000-node graph,
+    paid on every rerun of the Architecture page before). Treat it as read-only."""
+    from explorer.figures.level_widths import level_width_figure
+
+    return level_width_figure(dag(key))
+
+
 _MEMO_LOCK = threading.Lock()
 MEMO_SIZE = 8  # selections remembered per graph
 

@@ -72,6 +72,8 @@ def _following() -> None:
     if ctx is not None:
         with _FOLLOWING_LOCK:
             _FOLLOWING[ctx.session_id] = time.monotonic()
+STAMPED = "explorer.jobs.watched"  # when this session last told the store it shows a job (`JobStore.watch`)
+WATCH_EVERY_S = 10.0  # how often a page that shows an interactive job says so (well inside its UNWATCHED_S)
 
 
 def default_backend() -> str:
@@ -174,14 +176,25 @@ def cache() -> Any:
     return st.session_state.setdefault(CACHE, FrameCache())
 
 
+def _stamp_watched(store: Any, ids: Sequence[str]) -> None:
+    """Tell the store this page shows `ids`, at most every WATCH_EVERY_S (one small write, not one per poll)."""
+    last = st.session_state.setdefault(STAMPED, {})
+    now = time.monotonic()
+    due = [j for j in ids if now - last.get(j, -1e9) >= WATCH_EVERY_S]
+    if due:
+        store.watch(due)
+        last.update(dict.fromkeys(due, now))
+
+
 def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label: str | None = None,
-           hold_s: float = 0.0, rerun_after_s: float | None = None) -> None:
+           hold_s: float = 0.0, rerun_after_s: float | None = None, watched: bool = False) -> None:
     """Keep the page live while any job of `ids` runs (the one refresh policy: every `refresh_s()`).
 
     - `draw`: redrawn in a fragment every `refresh_s()` while a job runs, and once more with the page when all end;
     - otherwise a small fragment (with a progress line per job when `label` is given) reruns the page when the
       jobs' signature changes — at most every `hold_s` seconds after the page's own run — and when they end;
-    - `rerun_after_s`: rerun the page after that long even without news (an animation's next frame)."""
+    - `rerun_after_s`: rerun the page after that long even without news (an animation's next frame);
+    - `watched`: say so to the store while the page shows the jobs (an interactive job pauses once nobody does)."""
     from explorer.jobs.follow import live, signature
 
     be = backend()
@@ -193,6 +206,8 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
     if running:
         _following()
         every = st.session_state[EVERY] = refresh_s()
+    if watched and running:
+        _stamp_watched(store, ids)
     if draw is not None:
         @st.fragment(run_every=every)
         def redraw() -> None:
@@ -210,8 +225,11 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
 
     @st.fragment(run_every=every or refresh_s())
     def watch() -> None:
-        _following()
+        if running:
+            _following()
         be.poll()
+        if watched:
+            _stamp_watched(store, ids)
         now_sig = signature(store, ids)
         if label is not None:
             for j in [store.get_job(j) for j in ids if store.status(j) in ("queued", "running")]:

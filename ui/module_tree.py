@@ -16,6 +16,13 @@ JUMPED = f"{PAGE}.tree_jumped"  # the search last applied
 FIG = f"{PAGE}.tree_fig"  # the figure's key prefix (its click events), with the generation appended
 FOCUS = f"{PAGE}.tree_focus"  # the block last opened or closed: a wide view opens around it
 GEN = f"{PAGE}.tree_gen"  # bumped at each open/close: a fresh figure widget holds no stale click
+PAINTED = f"{PAGE}.tree_painted"  # the session's browser has drawn the tree with plotly once: no SVG preview
+# The SVG preview (a markdown image: drawn with the page's first elements, where inline HTML would wait for
+# the browser to load an HTML parser) stands in for the plotly figure until plotly.js has loaded and drawn
+# it: its element is hidden once an element after it holds a drawn plot.
+PREVIEW_ALT = "module tree (the interactive figure is loading)"
+PREVIEW_CSS = (f'<style>div[data-testid="stElementContainer"]:has(img[alt="{PREVIEW_ALT}"]):has(~ div[data-testid='
+               '"stElementContainer"] .js-plotly-plot .main-svg){display:none}</style>')
 MAX_LINK = 300  # characters of `open` a link carries (codec.MAX_VALUE_CHARS)
 
 
@@ -27,6 +34,27 @@ def module_tree(key):  # noqa: ANN001 - a DagKey
 
     dag = cache.dag(key)
     return ModuleTree(dag.meta["op_dag"] if dag.granularity == "block" else dag)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def facts(key):  # noqa: ANN001, ANN201 - a DagKey; a dict
+    """`Dag.summary()` of the op graph the module tree draws (the page's counts while the tree is shown: the
+    block graph's would say "skip arcs 0" under the residual arcs the tree draws inside an opened block)."""
+    return module_tree(key).dag.summary()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def drawn(key, opened: tuple[str, ...], highlight: str | None, focus: str | None):  # noqa: ANN001, ANN201
+    """`(view, figure, svg)` of `key`'s module tree with the blocks `opened` (sorted) open: `ModuleTree.view`,
+    `explorer.figures.tree_plot.tree_figure` and its static SVG (`explorer.figures.preview`), kept per (graph,
+    open blocks, highlight, focus) for every session, so a second visit, a reload or a rerun that changes
+    nothing in the tree only sends the figure. Shared: treat them as read-only."""
+    from explorer.figures.preview import figure_svg
+    from explorer.figures.tree_plot import tree_figure
+
+    view = module_tree(key).view(set(opened))
+    fig = tree_figure(view, highlight=highlight, focus=focus)
+    return view, fig, figure_svg(fig)
 
 
 def offered(key, dag) -> bool:  # noqa: ANN001
@@ -85,9 +113,9 @@ def _toggle(tree, opened: set[str], what: str) -> set[str]:  # noqa: ANN001
     return opened | tree.reveal(what) | {what}
 
 
-def show(key, q: str) -> None:  # noqa: ANN001
-    """Draw the module tree of `key`'s graph with search `q` (see the module doc)."""
-    from explorer.figures.tree_plot import tree_figure
+def show(key, q: str, slot=None) -> None:  # noqa: ANN001
+    """Draw the module tree of `key`'s graph with search `q` (see the module doc); the figure goes into
+    `slot` (a container higher on the page) when given, the captions and controls here."""
     from explorer.figures.events import event_points
     from explorer.graph.hierarchy import HierarchyError
 
@@ -107,8 +135,10 @@ def show(key, q: str) -> None:  # noqa: ANN001
     if picked:
         opened = _toggle(tree, opened, picked[-1])
         _put(opened, focus=picked[-1])
+    focus = ss.get(FOCUS)
+    focus = tree.runs[focus].members[0] if focus in tree.runs else focus
     try:
-        view = tree.view(opened)
+        view, fig, svg = drawn(key, tuple(sorted(opened)), target, focus)
     except HierarchyError as e:
         st.error(str(e))
         return
@@ -124,10 +154,18 @@ def show(key, q: str) -> None:  # noqa: ANN001
     st.caption(f"Module tree: {len(view.nodes):,} nodes on show for {len(tree.dag.nodes):,} ops"
                + (f", {runs} rolled-up run(s) of identical blocks" if runs else "")
                + ". Click a block (square) or a run (diamond) to open it in place; the rest keeps its layout.")
-    focus = ss.get(FOCUS)
-    focus = tree.runs[focus].members[0] if focus in tree.runs else focus
-    st.plotly_chart(tree_figure(view, highlight=target, focus=focus), key=f"{FIG}{ss.get(GEN, 0)}", on_select="rerun",
-                    selection_mode=("points",), config={"scrollZoom": True, "displaylogo": False})
+    with slot if slot is not None else st.container():
+        preview, style = st.empty(), None  # kept on every run: the figure after it keeps its place (no remount)
+        if not ss.get(PAINTED):  # this browser may not have plotly.js yet: paint the tree as SVG meanwhile
+            from explorer.figures.preview import data_url
+
+            preview.markdown(f"![{PREVIEW_ALT}]({data_url(svg)})")
+            style = PREVIEW_CSS
+            ss[PAINTED] = True
+        st.plotly_chart(fig, key=f"{FIG}{ss.get(GEN, 0)}", on_select="rerun",
+                        selection_mode=("points",), config={"scrollZoom": True, "displaylogo": False})
+        if style:
+            st.markdown(style, unsafe_allow_html=True)
     _controls(tree, view, opened, key)
 
 

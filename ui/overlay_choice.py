@@ -1,9 +1,11 @@
 """The one-click overlay choice over a DAG figure: colour (or size) the nodes by level, parameters, MACs,
 latency, a criterion's score, path mass or Jacobian spread (`explorer.overlays`). A page calls
 
-    fig = overlay_choice(key, dag, fig, "arch")
+    fig = overlay_choice(key, dag, "arch", search=q)
 
-after drawing its figure; the figure is restyled (`explorer.figures.overlay_plot.with_overlay`), not redrawn.
+for the graph's figure (`ui.cache.dag_figure(key, search=q)`) as the choice wants it: restyled
+(`explorer.figures.overlay_plot.with_overlay`), not redrawn, once per (graph, search, metric, colour or size)
+in this server (`restyled`), so switching back and forth between overlays only sends the figure again.
 """
 
 from __future__ import annotations
@@ -29,9 +31,20 @@ def compute(key: ModelKey, name: str):
     return overlay(name, cache.dag(key), model)
 
 
-def overlay_choice(key: ModelKey, dag, fig, prefix: str):  # noqa: ANN001, ANN201 - a Dag, a plotly figure
-    """The choice (session key `{prefix}.metric`, "level" by default) and the figure it gives."""
+@st.cache_resource(show_spinner=False, max_entries=32)
+def restyled(key: ModelKey, search: str, name: str, by: str):  # noqa: ANN201 - a plotly figure
+    """`with_overlay` of the graph's figure (`ui.cache.dag_figure(key, search=search)`) by the overlay `name`
+    (`by`: "color" or "size"), kept per (graph, search, metric, by) for every session: restyling a 2,000-node
+    figure copies and validates it (0.2 s), and a switch back to a metric seen before should only send it.
+    Shared: treat it as read-only."""
     from explorer.figures.overlay_plot import with_overlay
+
+    return with_overlay(cache.dag_figure(key, search=search), cache.dag(key), compute(key, name), by)
+
+
+def overlay_choice(key: ModelKey, dag, prefix: str, search: str = ""):  # noqa: ANN001, ANN201 - a Dag
+    """The choice (session key `{prefix}.metric`, "level" by default) and the figure of `key`'s graph with
+    search `search` it gives (the cached `ui.cache.dag_figure` itself for the level colours)."""
     from explorer.overlays import METRICS, available
 
     names = available(dag, with_model=not key.is_onnx)
@@ -42,10 +55,11 @@ def overlay_choice(key: ModelKey, dag, fig, prefix: str):  # noqa: ANN001, ANN20
                                 help="one per-node metric on the graph; its colour bar gives the unit") or "level"
     by = "size" if c2.toggle("as size", key=f"{prefix}.metric_size", help="size the nodes by the metric instead "
                              "of colouring them") else "color"
+    fig = cache.dag_figure(key, search=search)
     if name == "level" and by == "color":
         return fig
     with guard(f"computing the {LABELS[name]} overlay"):
         ov = compute(key, name)
         st.caption(f"**{LABELS[name]}** ({ov.unit}): {METRICS[name].help}. " + " ".join(ov.notes))
-        return with_overlay(fig, dag, ov, by)
+        return restyled(key, search.strip(), name, by)
     return fig

@@ -78,10 +78,23 @@ def url_state() -> dict[str, str]:
         if "classroom" in qp:  # the mode every page's link carries (`ui.links` on the other pages)
             set_classroom(qp["classroom"] in ("1", "true", "True", "yes"))
         ss[P + "url_loaded"] = True
+    _keep_values()
     cur = {k: current(k) for k in defaults()}
     q = {k: _fmt(v) for k, v in cur.items() if v != defaults()[k]} | ({"classroom": "1"} if classroom() else {})
     qp.from_dict(q | carried())  # a class member's link keeps their identity (ui.join)
     return q
+
+
+def _keep_values() -> None:
+    """Hand every setting's value to its widget again on each run. The widgets take no `value=` (their state is
+    the value), so a widget the browser mounts afresh — its first drawing dropped by a rerun that overtook it, as
+    happens when sessions open at once — would otherwise report its *default*, the minimum, and the settings
+    would silently become `steps=10, hidden=()`; a value set through the session state is sent with the widget
+    and wins."""
+    ss = st.session_state
+    for k in [*defaults(), "layers", *(f"w{i}" for i in range(MAX_LAYERS))]:
+        if k != "hidden" and P + k in ss:
+            ss[P + k] = ss[P + k]
 
 
 def share() -> None:

@@ -200,7 +200,7 @@ def _ticker(jid: str) -> None:
     if st.session_state.get(REPLAY):
         follow([], rerun_after_s=NEW_FRAME_S * 0.6)
     else:
-        follow([jid], hold_s=NEW_FRAME_S)
+        follow([jid], hold_s=NEW_FRAME_S, watched=True)  # a closed tab's run pauses itself
 
 
 def tools(be: Any, cfg: PlaygroundConfig, jid: str, frames: list[dict[str, Any]], frame: dict[str, Any],

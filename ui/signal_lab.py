@@ -40,10 +40,14 @@ def network() -> tuple[str, object | None]:
     if kind == "model":
         picked = model_picker("spp", allow_onnx=False)
         return (picked[0] if picked else ""), None
-    depth = int(sb.slider("Depth (weight matrices)", 1, 60, 7, key="spp.depth"))
-    width = int(sb.number_input("Width", 2, 512, 100, key="spp.width"))
+    # The one select box comes first, high in the sidebar: a select box cut by the window's bottom edge does not
+    # open on its first click (the click focuses its input, Chromium scrolls the sidebar to show the input, and
+    # the scroll closes the list that had just opened: react-aria's close-on-scroll). Below the slider and the
+    # number input it sat at 946-1014 px, cut by a 1000 px high window; here it ends at 846 px.
     act = sb.selectbox("Activation", list(ACTIVATIONS), key="spp.act",
                        help="between the layers; linear nets show the orthogonal identity exactly")
+    depth = int(sb.slider("Depth (weight matrices)", 1, 60, 7, key="spp.depth"))
+    width = int(sb.number_input("Width", 2, 512, 100, key="spp.width"))
     io = sb.radio("Inputs → outputs", ["square", "mnist1d"], key="spp.io",
                   format_func={"square": f"square ({width} → {width})", "mnist1d": "MNIST-1D (40 → 10)"}.get,
                   help="square: the Jacobian has `width` singular values; MNIST-1D: the net trains on MNIST-1D")

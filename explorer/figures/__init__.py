@@ -13,6 +13,8 @@ the free-form pyvis view, and plotly selection events read back into the graph.
 - `spectra`    — the signal-propagation lab: spectrum histograms, depth sweep, per-layer heatmap,
   kept fractions, the isometry penalty;
 - `pyvis_view` — the offline force-directed view;
+- `preview`    — `figure_svg(fig)`: a scatter figure (the module tree's) as static SVG, painted before
+  plotly.js has loaded;
 - `events`     — `selection_from_event(dag, event)`.
 
 Import the modules directly (`from explorer.figures.dag_plot import dag_figure`): this

@@ -21,6 +21,8 @@ for signed ones.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from plotly.colors import sample_colorscale, unlabel_rgb
 
@@ -48,10 +50,16 @@ def level_colors(n_levels: int) -> list[str]:
     >>> level_colors(1)
     ['#440154']
     """
-    n = max(int(n_levels), 1)
+    return list(_level_colors(max(int(n_levels), 1)))
+
+
+@lru_cache(maxsize=64)
+def _level_colors(n: int) -> tuple[str, ...]:
+    """`level_colors` computed once per `n`: plotly's sampler parses colour strings one by one, 0.1 s for the
+    4,500 levels of a 128-layer decoder, and every figure of that graph asks again."""
     lo, hi = _LEVEL_SPAN
     ts = [lo] if n == 1 else [lo + (hi - lo) * k / (n - 1) for k in range(n)]
-    return [_hex(c) for c in sample_colorscale(LEVEL_SCALE, ts)]
+    return tuple(_hex(c) for c in sample_colorscale(LEVEL_SCALE, ts))
 
 
 def stepped_colorscale(colors: list[str]) -> list[list]:

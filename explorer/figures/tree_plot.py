@@ -2,6 +2,7 @@
 
 Open modules are shaded boxes holding their items; a closed module is a square labelled with its path's
 last part, a rolled-up run ("LlamaDecoderLayer × 32") a diamond, an op a dot; colour = lowest op level.
+Labels are placed so that none overlaps another at the default zoom (`explorer.figures.tree_labels`).
 Arcs join the visible nodes; those bundling an op arc that skips levels (a residual shortcut across closed blocks) or spanning more
 than one column are drawn as orange curves. Each node's hover says its ops, parameters, output shape and
 op-level range; `customdata` holds its id, so a click names the block to open or close.
@@ -18,11 +19,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from explorer.figures.palette import ARC_COLOR, SEARCH_COLOR, SKIP_ARC_COLOR, level_colors
+from explorer.figures.tree_labels import BOX_FONT, FIG_PX, KIND_SIZE, MARGIN, NODE_FONT, Frame, place
 from explorer.graph.hierarchy import View, VisibleNode
 
 X_STEP, Y_STEP = 1.0, 1.0
 KIND_SYMBOL = {"op": "circle", "module": "square", "run": "diamond"}
-KIND_SIZE = {"op": 9, "module": 22, "run": 26}
 KIND_TRACE = {"op": "ops", "module": "modules", "run": "runs"}
 BOX_FILL = "rgba(31,119,180,{a})"
 
@@ -78,16 +79,25 @@ def tree_figure(view: View, highlight: str | None = None, height: int | None = N
     wider than `WINDOW` columns opens on the `WINDOW` columns around `focus` (or `highlight`), panning for the
     rest."""
     pos = {n.id: (n.x * X_STEP, -n.y * Y_STEP) for n in view.nodes}
+    width = max((n.x for n in view.nodes), default=0) + 1
+    rows = max((n.y for n in view.nodes), default=0) + 1
+    height = height or max(320, min(900, 140 + 70 * rows))
+    xr, yr = _window(view, width, focus or highlight), [-(rows + 0.2), 1.2]
+    labels = {(lb.owner, lb.where == "box"): lb for lb in place(view, Frame(FIG_PX, height, tuple(xr), tuple(yr)),
+                                                                   {n.id: _short(n) for n in view.nodes})}
     top = max((n.levels[1] for n in view.nodes), default=0)
     colors = level_colors(top + 1)
     fig = go.Figure()
+    shapes, notes = [], []  # handed to the layout at once: one add_shape per box copies the layout each time (minutes)
     for name, x0, y0, w, h in view.boxes:
         depth = name.count(".") + 1
-        fig.add_shape(type="rect", x0=x0 - 0.45, x1=x0 + w - 0.55, y0=-(y0 - 0.45), y1=-(y0 + h - 0.55),
-                      line=dict(color="rgba(31,119,180,0.5)", width=1), fillcolor=BOX_FILL.format(a=0.05 + 0.02 * (depth % 3)),
-                      layer="below")
-        fig.add_annotation(x=x0 - 0.45, y=-(y0 - 0.45), text=name, showarrow=False, xanchor="left", yanchor="bottom",
-                           font=dict(size=10, color="rgba(31,119,180,0.9)"))
+        shapes.append(dict(type="rect", x0=x0 - 0.45, x1=x0 + w - 0.55, y0=-(y0 - 0.45), y1=-(y0 + h - 0.55),
+                           line=dict(color="rgba(31,119,180,0.5)", width=1),
+                           fillcolor=BOX_FILL.format(a=0.05 + 0.02 * (depth % 3)), layer="below"))
+        lb = labels.get((name, True))
+        if lb is not None:
+            notes.append(dict(x=x0 - 0.45, y=-(y0 - 0.45), text=lb.text, showarrow=False, xanchor="left",
+                              yanchor="bottom", yshift=lb.shift, font=dict(size=BOX_FONT, color="rgba(31,119,180,0.9)")))
     plain_x: list = []
     plain_y: list = []
     skip_x: list = []
@@ -108,21 +118,19 @@ def tree_figure(view: View, highlight: str | None = None, height: int | None = N
                              line=dict(color=SKIP_ARC_COLOR, width=1.5, shape="spline")))
     for kind in ("op", "module", "run"):
         ns = [n for n in view.nodes if n.kind == kind]
+        shown = [labels.get((n.id, False)) for n in ns]
         fig.add_trace(go.Scatter(
             x=[pos[n.id][0] for n in ns], y=[pos[n.id][1] for n in ns], name=KIND_TRACE[kind],
             mode="markers+text" if kind != "op" else "markers",
-            text=[_short(n) for n in ns] if kind != "op" else None,
-            textposition=["top center" if (n.x + n.y) % 2 == 0 else "bottom center" for n in ns],
-            textfont=dict(size=11),
+            text=[lb.text if lb else "" for lb in shown] if kind != "op" else None,
+            textposition=[lb.where if lb else "top center" for lb in shown],
+            textfont=dict(size=NODE_FONT),
             marker=dict(symbol=KIND_SYMBOL[kind], size=KIND_SIZE[kind],
                         color=[colors[n.levels[0]] for n in ns],
                         line=dict(color=[SEARCH_COLOR if n.id == highlight else "white" for n in ns],
                                   width=[4 if n.id == highlight else 1 for n in ns])),
             customdata=[n.id for n in ns], hovertext=[node_hover(n) for n in ns], hoverinfo="text"))
-    width = max((n.x for n in view.nodes), default=0) + 1
-    rows = max((n.y for n in view.nodes), default=0) + 1
-    fig.update_layout(height=height or max(320, min(900, 140 + 70 * rows)), showlegend=False,
-                      margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white", clickmode="event+select",
-                      xaxis=dict(visible=False, range=_window(view, width, focus or highlight)),
-                      yaxis=dict(visible=False, range=[-(rows + 0.2), 1.2]), dragmode="pan")
+    fig.update_layout(height=height, showlegend=False, margin=MARGIN, plot_bgcolor="white", clickmode="event+select",
+                      xaxis=dict(visible=False, range=xr), yaxis=dict(visible=False, range=yr), dragmode="pan",
+                      shapes=shapes, annotations=notes)
     return fig

@@ -32,7 +32,7 @@ from typing import Any
 
 from explorer import paths
 from explorer.jobs import kinds
-from explorer.jobs.store import TERMINAL, Job, Submission
+from explorer.jobs.store import TERMINAL, WATCHED, Job, Submission
 
 HEARTBEAT_S = 2.0
 WAIT_POLL_S = 0.2
@@ -142,6 +142,12 @@ class JobContext:
     def control(self) -> dict[str, Any]:
         """What the page asks of this job now (`JobStore.set_control`), {} when nothing."""
         return self.store.control(self.job_id)
+
+    def unwatched(self, after_s: float) -> bool:
+        """True when a page has been following this job (`JobStore.watch`) but none has shown it for `after_s`
+        seconds: an interactive job's cue to pause. A job no page ever watched (the CLI's) is never unwatched."""
+        seen = self.control().get(WATCHED)
+        return isinstance(seen, (int, float)) and time.time() - seen > after_s
 
     def end(self, stop: Stop) -> bool:
         """Record the job's end once (False when it was no longer this worker's)."""

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "diverged")
 TERMINAL = ("done", "failed", "cancelled", "diverged")  # diverged: a training run whose loss blew up
 DEFAULT_ATTEMPTS = 3  # a job whose worker died is resumed this many times in all before it fails
+WATCHED = "watched"  # the control message's key: when a page last showed the job (`JobStore.watch`)
 
 
 class JobError(ValueError):

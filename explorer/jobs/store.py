@@ -44,8 +44,8 @@ from explorer.jobs.database import Database
 from explorer.jobs.interest import INTEREST_SCHEMA, Interests, NotYours, take_interest
 from explorer.jobs.migrate import migrate
 from explorer.jobs.policy import ClaimPolicy, Fifo
-from explorer.jobs.rows import (DEFAULT_ATTEMPTS, STATUSES, TERMINAL, Frame, Job, JobError, Submission, dumps,
-                                jsonable, job_id, loads)
+from explorer.jobs.rows import (DEFAULT_ATTEMPTS, STATUSES, TERMINAL, WATCHED, Frame, Job, JobError, Submission,
+                                dumps, jsonable, job_id, loads)
 
 # the claimable rows in claim order, with when each owner was served last (`policy.ClaimPolicy`)
 QUEUED = ("SELECT id, owner, kind, priority, created, (SELECT MAX(s.started) FROM jobs s WHERE s.owner=jobs.owner AND "
@@ -423,6 +423,18 @@ class JobStore(Interests):
         """Tell a job what the page wants of it (None clears); the job reads it with `control`."""
         with self._tx() as c:
             c.execute("UPDATE jobs SET control=? WHERE id=?", (dumps(control), jid))
+
+    def watch(self, ids: Sequence[str], now: float | None = None) -> None:
+        """Say that a page shows jobs `ids` now: their control message's `watched` time, which an interactive
+        job (the Playground's) reads with `JobContext.unwatched` to pause itself once nobody shows it."""
+        now = time.time() if now is None else now
+        with self._tx() as c:
+            for jid in ids:
+                row = c.execute("SELECT control FROM jobs WHERE id=? AND status IN ('queued', 'running')",
+                                (jid,)).fetchone()
+                if row is not None:
+                    c.execute("UPDATE jobs SET control=? WHERE id=?",
+                              (dumps({**(loads(row["control"]) or {}), WATCHED: now}), jid))
 
     def reap(self) -> list[str]:
         """Running jobs whose worker is dead (pid gone on this host) or silent for `stale_after_s` go back

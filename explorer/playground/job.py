@@ -11,7 +11,9 @@ worker costs at most one frame. The job's control message (`{"until_step": S}`, 
 after step S: that is the page's "step" button, and a new run's preview of its first frame. A run that continues another after a prune (`cfg.parent`)
 starts from the parent's weights at `cfg.parent_step`, with `cfg.pruned` removed through
 `explorer.pruning.apply` (the mask holds them at zero); its optimiser starts afresh (frames keep
-the weights, not Adam's moments), and it inherits the parent's early-bird draw.
+the weights, not Adam's moments), and it inherits the parent's early-bird draw. A run a page followed
+(`JobStore.watch`) pauses itself when no page has shown it for `UNWATCHED_S` — a closed tab does not keep
+the worker busy — and Play resumes it.
 
     >>> import tempfile
     >>> from explorer.jobs.backends import InlineBackend
@@ -48,6 +50,7 @@ from explorer.training.optim import make_optimizer
 
 KIND = "playground"
 STATE = "state.pt"
+UNWATCHED_S = 120.0  # a run the page followed pauses itself when no page has shown it for this long
 
 
 class PlaygroundJobError(ValueError):
@@ -108,6 +111,7 @@ class Frames(Callback):
         self.last = int(state.get("last", -1))
         self.lag = max(cfg.frame_every, math.ceil(len(data.y_train) / cfg.batch_size))  # one epoch back
         self.count: int | None = None
+        self.unwatched = False  # paused because no page showed the run (a closed tab)
 
     def step(self, s: LoopState | None) -> int:
         return self.step0 + (s.step if s is not None else 0)
@@ -138,8 +142,10 @@ class Frames(Callback):
         tmp.replace(self.ctx.workdir / STATE)
 
     def held(self, step: int) -> bool:
+        """The page asked for a pause at or before `step`, or no page has shown the run for UNWATCHED_S."""
         until = read_hold(self.ctx.control())
-        return until is not None and step >= until
+        self.unwatched = self.ctx.unwatched(UNWATCHED_S)
+        return self.unwatched or (until is not None and step >= until)
 
     def on_step(self, s: LoopState) -> None:
         step = self.step(s)
@@ -201,5 +207,6 @@ def run_job(ctx: Any) -> dict[str, Any] | Stop:
         step = frames.step(s)
     result = {"steps": step, "frames": len(frames.distances), "early_bird": frames.eb, "regions": frames.count}
     if step < cfg.steps and not ctx.should_stop():  # held: pause (end as cancelled), to be resumed by a new submit
-        return Stop("cancelled", result, f"paused at step {step}")
+        why = f": no page showed it for {UNWATCHED_S:.0f} s (a closed tab); Play resumes it" if frames.unwatched else ""
+        return Stop("cancelled", result, f"paused at step {step}{why}")
     return result

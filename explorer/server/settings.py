@@ -94,14 +94,16 @@ class ClassSettings:
 
     def streamlit_command(self, app: str | Path) -> list[str]:
         """The `streamlit run` command line of this class server: bound to `address:port`, headless, no usage
-        statistics, WebSockets only from `hosts()`, CORS limited to `origins()`, XSRF on, no file watching."""
+        statistics, WebSockets only from `hosts()`, CORS limited to `origins()`, XSRF on, no file watching, no
+        forced garbage collection after each script run."""
         cmd = [sys.executable, "-m", "streamlit", "run", str(app),
                "--server.address", self.address, "--server.port", str(self.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--browser.serverAddress", self.host or self.hosts()[0],
                "--server.enableCORS", "true", "--server.enableXsrfProtection", "true",
                "--server.enableAgentApi", "false", "--server.runOnSave", "false",
-               "--server.fileWatcherType", "none", "--server.maxUploadSize", str(UPLOAD_MB)]
+               "--server.fileWatcherType", "none", "--server.maxUploadSize", str(UPLOAD_MB),
+               "--runner.postScriptGC", "false"]  # a full GC after each run holds the GIL 1-2 s (.streamlit/config.toml)
         for h in self.hosts():
             cmd += ["--server.allowedHosts", h]
         for o in self.origins():

@@ -108,17 +108,26 @@ def dag_level_colors(page) -> set[str]:
     }"""))
 
 
-def pick(page, label: str, option: str) -> None:
-    """Choose `option` in the select box labelled `label`, and wait for the rerun."""
+def pick(page, label: str, option: str, clicks: int = 10) -> None:
+    """Choose `option` in the select box labelled `label`, and wait for the rerun.
+
+    A select box cut by the bottom edge of its scrolling pane (the sidebar, the main area) does not open on
+    its first click: the click focuses its input, Chromium scrolls the pane to show the input, and that
+    scroll closes the list that had just opened (Streamlit's select box is react-aria's, which closes on
+    scroll). A person then clicks again; so does `pick`, up to `clicks` times — a box the test means to open
+    with ONE click (a page placed it in full view) passes `clicks=1`, and `pick` fails if it did not open."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True)).first
     choice = page.get_by_role("option", name=option, exact=True)
-    for _ in range(10):  # a first click can only focus the box (seen on the Signal page's sidebar): click again
+    for i in range(clicks):
         box.click()
         try:
             choice.wait_for(state="visible", timeout=5_000)
             break
-        except Exception:  # noqa: BLE001 - the list did not open: try again
-            continue
+        except Exception:  # noqa: BLE001 - the list did not open (or closed again): click again
+            if i == clicks - 1:
+                path = screenshot(page, f"pick_{label}")
+                raise AssertionError(f"the select box {label!r} did not open after {clicks} click(s) "
+                                     f"(the page then: {path})") from None
     choice.click()
     wait_idle(page)
 

@@ -139,3 +139,21 @@ def test_a_lottery_view_travels_in_its_link(page, browser, app_url):
         assert _query(fresh.url) == q
     finally:
         ctx.close()
+
+
+def test_a_link_opened_in_sessions_at_once_shows_its_view_in_each(browser, app_url):
+    """Three people open one Decomposition link at the same moment: each page shows the link's level, and its
+    address bar keeps it (`ui.links.keep_values`: a widget mounted afresh would report its own default)."""
+    link = f"{app_url}/Decomposition?v=1&model=mlp_skip&g=unit&seed=2&l=3"
+    ctxs = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(3)]
+    try:
+        pages = [c.new_page() for c in ctxs]
+        for p in pages:  # all start before any settles
+            p.goto(link, wait_until="domcontentloaded")
+        for p in pages:
+            wait_idle(p)
+            assert_no_errors(p)
+            assert _level(p) == 3 and _query(p.url).get("l") == "3", (_level(p), p.url)
+    finally:
+        for c in ctxs:
+            c.close()

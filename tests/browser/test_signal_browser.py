@@ -35,7 +35,9 @@ def test_spectra_appear_and_the_grid_trains_on_the_train_page(page, own_app_url)
     assert page.get_by_text("find the layer where the signal dies", exact=False).count() == 1
     screenshot(page, "signal_propagation")
 
-    pick(page, "Activation", "tanh")  # a linear net learns MNIST-1D no better than logistic regression
+    # a linear net learns MNIST-1D no better than logistic regression; one click opens the box (it sits in
+    # full view at the top of the network's settings: a box cut by the window's edge closed on its first click)
+    pick(page, "Activation", "tanh", clicks=1)
     page.get_by_test_id("stSidebarUserContent").get_by_text("MNIST-1D (40 → 10)").click()
     wait_idle(page)
     fill(page, "Seeds", "1")

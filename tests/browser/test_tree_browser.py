@@ -79,6 +79,25 @@ def _click_node(page, node: str) -> None:
     wait_idle(page)
 
 
+OVERLAPPING_LABELS = """() => {
+    const plot = document.querySelector('.js-plotly-plot');
+    const boxes = [...plot.querySelectorAll('.textpoint text, .annotation-text')]
+        .filter(t => t.textContent).map(t => [t.textContent, t.getBoundingClientRect()]);
+    const out = [];
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+        const [a, p] = boxes[i], [b, q] = boxes[j];
+        if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1) out.push([a, b]);
+    }
+    return [boxes.length, out];
+}"""
+
+
+def _labels_apart(page) -> None:
+    """The tree's labels as the browser laid them out: some drawn, no two overlapping (1 px of slack)."""
+    n, bad = page.evaluate(OVERLAPPING_LABELS)
+    assert n > 0 and bad == [], f"{len(bad)} pair(s) of the {n} labels overlap: {bad[:5]}"
+
+
 def test_open_expand_and_search_the_128_layer_decoder(page, tree_url):
     spec = f"{ARTIFACTS / 'tree-data' / 'models' / 'llama_decoder.py'}:Llama128"
     page.goto(f"{tree_url}/Architecture?src=file&model={spec}", wait_until="domcontentloaded")
@@ -103,6 +122,7 @@ def test_open_expand_and_search_the_128_layer_decoder(page, tree_url):
     wait_idle(page)
     wait_until(page, "layer 2's sub-modules", lambda: "model.layers.2.self_attn" in _shown(page))
     assert "model.layers.2" not in _shown(page) and "model.layers.3" in _shown(page)
+    _labels_apart(page)  # the opened layer's names and its boxes' (assets/browse_opened.png)
     assert_no_errors(page)
     screenshot(page, "tree_llama128_opened")
 
