@@ -103,7 +103,7 @@ class ClassSettings:
                "--server.enableCORS", "true", "--server.enableXsrfProtection", "true",
                "--server.enableAgentApi", "false", "--server.runOnSave", "false",
                "--server.fileWatcherType", "none", "--server.maxUploadSize", str(UPLOAD_MB),
-               "--runner.postScriptGC", "false"]  # a full GC after each run holds the GIL 1-2 s (.streamlit/config.toml)
+               "--runner.postScriptGC", "true"]  # kept on: with it off live pages went stale (.streamlit/config.toml)
         for h in self.hosts():
             cmd += ["--server.allowedHosts", h]
         for o in self.origins():
