@@ -151,23 +151,6 @@ def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True,
     ss[FROM_LINK] = {s.key for s in settings if s.key and s.param.key in doc.values}
 
 
-def keep_values(settings: Sequence[Setting]) -> None:
-    """Hand every linked widget its value again on each run. A value a link put in the session state reaches the
-    widget with the run that put it; a widget the browser mounts afresh later (its first drawing dropped by a
-    rerun that overtook it, as when several sessions open at once) would otherwise report its own default, and
-    the page would show another view than its link's with no error. (A widget already drawn in this run keeps
-    its state: Streamlit refuses a write to it.)"""
-    from streamlit.errors import StreamlitAPIException
-
-    ss = st.session_state
-    for s in settings:
-        if s.key and s.key in ss:
-            try:
-                ss[s.key] = ss[s.key]
-            except StreamlitAPIException:
-                pass
-
-
 def notices() -> None:
     """The last applied link's problems, on the page once."""
     msgs = st.session_state.pop(NOTICES, None)
@@ -237,7 +220,6 @@ def linked(page: str, extra: Sequence[Setting] = (), presets: str | None = None,
     if presets:
         preset_box(page, presets)
     apply_link(page, extra, model, on_link)
-    keep_values(_settings(page, extra, model))
     notices()
     yield
     q = write_link(page, extra, model)

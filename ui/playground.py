@@ -24,6 +24,7 @@ P = "pg."  # session-state prefix of the page's widgets
 LEARNING_RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 REG_RATES = [0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 VIEW_DEFAULTS = {"show_test": False, "discretize": False}  # display settings, in the URL too
+SETTLE_RUNS = 6  # runs after a link is read in which the settings are handed to their widgets again (`_keep_values`)
 DATA_NAMES = {"circle": "circle", "xor": "xor", "gauss": "gaussian", "spiral": "spiral", "moons": "moons",
               "csv": "your CSV"}
 
@@ -78,7 +79,10 @@ def url_state() -> dict[str, str]:
         if "classroom" in qp:  # the mode every page's link carries (`ui.links` on the other pages)
             set_classroom(qp["classroom"] in ("1", "true", "True", "yes"))
         ss[P + "url_loaded"] = True
-    _keep_values()
+        ss[P + "settled"] = 0
+    if ss.get(P + "settled", 0) < SETTLE_RUNS:  # the session's first runs only: later, a value handed to a widget
+        ss[P + "settled"] = ss.get(P + "settled", 0) + 1  # on every run fights fast input (a slider dragged
+        _keep_values()  # while reruns land would be pulled back)
     cur = {k: current(k) for k in defaults()}
     q = {k: _fmt(v) for k, v in cur.items() if v != defaults()[k]} | ({"classroom": "1"} if classroom() else {})
     qp.from_dict(q | carried())  # a class member's link keeps their identity (ui.join)
@@ -86,8 +90,8 @@ def url_state() -> dict[str, str]:
 
 
 def _keep_values() -> None:
-    """Hand every setting's value to its widget again on each run. The widgets take no `value=` (their state is
-    the value), so a widget the browser mounts afresh — its first drawing dropped by a rerun that overtook it, as
+    """Hand every setting's value to its widget again (in the first runs after a link is read). The widgets take
+    no `value=` (their state is the value), so a widget the browser mounts afresh — its first drawing dropped by a rerun that overtook it, as
     happens when sessions open at once — would otherwise report its *default*, the minimum, and the settings
     would silently become `steps=10, hidden=()`; a value set through the session state is sent with the widget
     and wins."""

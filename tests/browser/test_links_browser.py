@@ -143,7 +143,7 @@ def test_a_lottery_view_travels_in_its_link(page, browser, app_url):
 
 def test_a_link_opened_in_sessions_at_once_shows_its_view_in_each(browser, app_url):
     """Three people open one Decomposition link at the same moment: each page shows the link's level, and its
-    address bar keeps it (`ui.links.keep_values`: a widget mounted afresh would report its own default)."""
+    address bar keeps it (the Playground's widgets once fell back to their defaults this way)."""
     link = f"{app_url}/Decomposition?v=1&model=mlp_skip&g=unit&seed=2&l=3"
     ctxs = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(3)]
     try:
