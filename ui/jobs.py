@@ -32,6 +32,8 @@ _FOLLOWING_LOCK = threading.Lock()
 BACKENDS = {"local": "local worker process", "ray": "Ray (RAY_ADDRESS, else a local instance)"}
 CACHE = "explorer.jobs.frames"  # the session's frame cache (explorer.jobs.follow.FrameCache)
 EVERY = "explorer.jobs.every"  # the refresh interval this session's live page was given
+STAMPED = "explorer.jobs.watched"  # when this session last told the store it shows a job (`JobStore.watch`)
+WATCH_EVERY_S = 10.0  # how often a page that shows an interactive job says so (well inside its UNWATCHED_S)
 
 
 def refresh_s(following: int | None = None) -> float:
@@ -72,8 +74,6 @@ def _following() -> None:
     if ctx is not None:
         with _FOLLOWING_LOCK:
             _FOLLOWING[ctx.session_id] = time.monotonic()
-STAMPED = "explorer.jobs.watched"  # when this session last told the store it shows a job (`JobStore.watch`)
-WATCH_EVERY_S = 10.0  # how often a page that shows an interactive job says so (well inside its UNWATCHED_S)
 
 
 def default_backend() -> str:
