@@ -34,6 +34,7 @@ CACHE = "explorer.jobs.frames"  # the session's frame cache (explorer.jobs.follo
 EVERY = "explorer.jobs.every"  # the refresh interval this session's live page was given
 STAMPED = "explorer.jobs.watched"  # when this session last told the store it shows a job (`JobStore.watch`)
 WATCH_EVERY_S = 10.0  # how often a page that shows an interactive job says so (well inside its UNWATCHED_S)
+SEEN_LIVE = "explorer.jobs.seen_live"  # per followed ids: whether this session's last look found them live
 
 
 def refresh_s(following: int | None = None) -> float:
@@ -186,6 +187,24 @@ def _stamp_watched(store: Any, ids: Sequence[str]) -> None:
         last.update(dict.fromkeys(due, now))
 
 
+def _ended_unseen(seen: dict[str, bool], key: str, running: bool) -> bool:
+    """Whether the jobs under `key` ended since this session last looked, unseen by the page.
+
+    A page reads a job's status, draws it ("training…", a Pause button), then follows it. When the job ends
+    between that read and `follow`'s own, no timer starts (nothing runs) and the page would keep saying
+    "running" until the user clicks: a wrong page with no error. So `follow` remembers, per session and
+    followed ids, whether its last look found them live; a page run that finds them ended after a live look is
+    rerun once, and the rerun draws them ended.
+
+    >>> seen = {}
+    >>> _ended_unseen(seen, "j", True), _ended_unseen(seen, "j", False), _ended_unseen(seen, "j", False)
+    (False, True, False)
+    """
+    was = seen.get(key, False)
+    seen[key] = running
+    return was and not running
+
+
 def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label: str | None = None,
            hold_s: float = 0.0, rerun_after_s: float | None = None, watched: bool = False) -> None:
     """Keep the page live while any job of `ids` runs (the one refresh policy: every `refresh_s()`).
@@ -202,6 +221,10 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
     ids = list(ids)
     sig = signature(store, ids)
     running = live(sig)
+    seen = st.session_state.setdefault(SEEN_LIVE, {})
+    key = "\x1f".join(ids)
+    if _ended_unseen(seen, key, running):
+        st.rerun()  # they ended while this run drew them: what it drew above may still say "running"
     every = None
     if running:
         _following()
@@ -216,6 +239,7 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
             be.poll()
             draw()
             if running and not live(signature(store, ids)):
+                seen[key] = False
                 st.rerun()  # all ended: redraw once with the page, without the timer
         redraw()
         return
@@ -237,6 +261,8 @@ def follow(ids: Sequence[str], *, draw: Callable[[], None] | None = None, label:
                 st.progress(min(1.0, j.progress), text=f"{label}: {where}")
         waited = time.monotonic() - t0
         ended = running and not live(now_sig)
+        if ended:
+            seen[key] = False  # the rerun below draws them ended: no second rerun for it
         if ended or (now_sig != sig and waited >= hold_s) or (rerun_after_s is not None and waited >= rerun_after_s):
             st.rerun()
 

@@ -103,7 +103,7 @@ class ClassSettings:
                "--server.enableCORS", "true", "--server.enableXsrfProtection", "true",
                "--server.enableAgentApi", "false", "--server.runOnSave", "false",
                "--server.fileWatcherType", "none", "--server.maxUploadSize", str(UPLOAD_MB),
-               "--runner.postScriptGC", "true"]  # kept on: with it off live pages went stale (.streamlit/config.toml)
+               "--runner.postScriptGC", "false"]  # 1-2.5 s of GIL per rerun otherwise (.streamlit/config.toml)
         for h in self.hosts():
             cmd += ["--server.allowedHosts", h]
         for o in self.origins():
