@@ -97,10 +97,11 @@ class Arc:
     def __post_init__(self) -> None:
         if self.kind not in self.ARC_KINDS:
             raise DagError(f"arc {self.src}->{self.dst}: kind {self.kind!r} is not one of {self.ARC_KINDS}")
+        object.__setattr__(self, "_id", f"{self.src}->{self.dst}")  # read in every graph walk: made once
 
     @property
     def id(self) -> str:
-        return f"{self.src}->{self.dst}"
+        return self._id  # type: ignore[attr-defined]
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"src": self.src, "dst": self.dst, "label": self.label, "kind": self.kind}

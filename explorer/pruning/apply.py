@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from explorer.graph.dag import Dag
+from explorer.graph.memo import PerGraph
 from explorer.models.state import load_state
 from explorer.pruning.mask import Mask, prunable_names
 from explorer.pruning.selection import Selection
@@ -53,18 +54,43 @@ class ApplyError(ValueError):
     """A valid selection this model cannot realise (e.g. an op-level graph that was not traced by fx)."""
 
 
+class UnitGraphLater:
+    """The unit graph of a pruned network, traced when first asked for, of the weights it had when pruned (a
+    copy: training the pruned model later does not change it)."""
+
+    def __init__(self, pruned: nn.Module, x: torch.Tensor, name: str):
+        self.model, self.x, self.name = copy.deepcopy(pruned), x, name
+        self._dag: Dag | None = None  # copies of one PrunedModel (export's rebuilt one) trace it once
+
+    def __call__(self) -> Dag:
+        from explorer.graph.unit import unit_dag
+
+        if self._dag is None:
+            self._dag = unit_dag(self.model, self.x, self.name)
+        return self._dag
+
+
 @dataclass
 class PrunedModel:
     """The pruned network: `model` (a copy, masked, rewritten at op level), `mask`, the
-    `selection` and its `verdict`, and `dag`, the pruned network's graph."""
+    `selection` and its `verdict`, and `dag`, the pruned network's graph (`graph`: the graph, or at unit
+    level a `UnitGraphLater` that traces it on first use — a training run that only needs the masked model
+    never pays for it)."""
 
     model: nn.Module
     mask: Mask
     selection: Selection
     verdict: Verdict
-    dag: Dag
+    graph: Dag | UnitGraphLater = field(repr=False)
     dense_dag: Dag = field(repr=False)
     rewrites: tuple[str, ...] = ()  # op level: arcs whose source was replaced by zeros
+
+    @property
+    def dag(self) -> Dag:
+        """The pruned network's graph (traced now if it was left for later)."""
+        if isinstance(self.graph, UnitGraphLater):
+            self.graph = self.graph()
+        return self.graph
 
     def reapply_mask(self) -> None:
         """Zero the pruned entries again (call after every optimiser step)."""
@@ -153,17 +179,14 @@ def unit_mask(model: nn.Module, dag: Dag, verdict: Verdict) -> Mask:
 
 def _apply_unit(model: nn.Module, dag: Dag, selection: Selection, verdict: Verdict,
                 x: torch.Tensor | None) -> PrunedModel:
-    from explorer.graph.unit import unit_dag
-
     mask = unit_mask(model, dag, verdict)
     pruned = copy.deepcopy(model)
     mask.apply_(pruned)
     x = x if x is not None else dag.meta.get("example_input")
     if x is None:
         raise ApplyError("unit-level pruning needs an example input to trace the pruned network; pass x=")
-    # the pruned network's own unit graph: removed units keep their slot, with zero row and column
-    pdag = unit_dag(pruned, x, dag.name)
-    return PrunedModel(pruned, mask, selection, verdict, pdag, dag)
+    # the pruned network's own unit graph (removed units keep their slot, with zero row and column), when asked
+    return PrunedModel(pruned, mask, selection, verdict, UnitGraphLater(pruned, x, dag.name), dag)
 
 
 # ---- op level ---------------------------------------------------------------------------
@@ -222,6 +245,9 @@ def _op_dag(pruned: nn.Module, x: torch.Tensor, dag: Dag, verdict: Verdict) -> D
     return pdag
 
 
+_DENSE_MACS = PerGraph(keep=4)
+
+
 def removal_counts(model: nn.Module, dag: Dag, verdict: Verdict, x: torch.Tensor | None = None) -> dict[str, int]:
     """What a (valid) verdict removes, before applying it: nodes, arcs, parameters zeroed and
     MACs saved. Unit level: counted on the masked copy (`cost`); op level: the removed ops'
@@ -233,7 +259,11 @@ def removal_counts(model: nn.Module, dag: Dag, verdict: Verdict, x: torch.Tensor
         mask = unit_mask(model, dag, verdict)
         masked = copy.deepcopy(model)
         mask.apply_(masked)
-        before, after = cost(model, x), cost(masked, x)
+        from explorer.pruning.cost import count_macs
+
+        # the dense MACs: a function of the architecture and the input's shape, traced once per graph
+        total = _DENSE_MACS.get(dag, tuple(x.shape[1:]), lambda: count_macs(model, x[:1]))
+        before, after = cost(model, x, macs_total=total), cost(masked, x, macs_total=total)
         out["params"] = before.nonzero - after.nonzero
         out["macs"] = before.effective_macs - after.effective_macs
     else:

@@ -40,8 +40,9 @@ class Cost:
 
 
 @torch.no_grad()
-def cost(model: nn.Module, x: torch.Tensor) -> Cost:
-    """Parameters, non-zero parameters, dense MACs and non-zero-weight MACs per sample of `x`."""
+def cost(model: nn.Module, x: torch.Tensor, macs_total: int | None = None) -> Cost:
+    """Parameters, non-zero parameters, dense MACs and non-zero-weight MACs per sample of `x`. `macs_total`:
+    the dense MACs when the caller has them (a masked copy of a network has its network's), else traced."""
     params = sum(p.numel() for p in model.parameters())
     nonzero = sum(int(torch.count_nonzero(p)) for p in model.parameters())
     macs = [0, 0]
@@ -69,7 +70,7 @@ def cost(model: nn.Module, x: torch.Tensor) -> Cost:
         model.train(was)
         for h in hooks:
             h.remove()
-    total = count_macs(model, x[:1])
+    total = count_macs(model, x[:1]) if macs_total is None else macs_total
     return Cost(params, nonzero, total, max(0, total - (macs[0] - macs[1])))
 
 

@@ -290,7 +290,7 @@ def load_pruned(path: str | Path, seed: int | None = None) -> PrunedModel:
 
     made = _rebuilt(str(d.resolve()), _content_digest(d), spec, s0)
     pruned = PrunedModel(copy.deepcopy(made.model), Mask({k: v.clone() for k, v in made.mask.items()}),
-                         made.selection, made.verdict, made.dag, made.dense_dag, made.rewrites)
+                         made.selection, made.verdict, made.graph, made.dense_dag, made.rewrites)
     if seed is not None and seed != s0:
         load_state(pruned.model, models.load(spec, int(seed)).model.state_dict(), f"{spec} at seed {seed}",
                    error=ExportError)

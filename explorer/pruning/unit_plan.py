@@ -15,12 +15,11 @@ activation maps 0 to 0).
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from explorer.graph.dag import Dag, Node
+from explorer.graph.memo import PerGraph
 
 # activations with phi(0) = 0
 ZERO_AT_ZERO = frozenset({"identity", "relu", "relu6", "gelu", "tanh", "silu", "elu"})
@@ -51,18 +50,18 @@ def biases(node: Node) -> list[tuple[str, int]]:
     return []
 
 
-_USERS: dict[int, tuple[weakref.ref, dict, dict]] = {}  # id(dag) -> (the dag, arc users, bias users)
-_USERS_LOCK = threading.Lock()
+_USERS = PerGraph(keep=1)  # the arc and bias users of a graph's entries
+_PLANS = PerGraph(keep=64)  # a plan per removal: the Prune page's counts, `apply`, the export and the roles ask
 
 
 def _users(dag: Dag) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, int], list[str]]]:
     """Which arcs read each weight entry and which nodes each bias, per graph: a function of the (frozen)
     graph alone, computed once per graph object (a unit graph's tens of thousands of arcs made it most of
     a check's or an apply's time). Forgotten with the graph."""
-    with _USERS_LOCK:
-        held = _USERS.get(id(dag))
-        if held is not None and held[0]() is dag:
-            return held[1], held[2]
+    return _USERS.get(dag, None, lambda: _index_users(dag))
+
+
+def _index_users(dag: Dag) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, int], list[str]]]:
     arc_users: dict[tuple[str, str], list[str]] = {}
     for a in dag.arcs:
         if a.meta.get("param") and a.meta.get("index") is not None:
@@ -71,14 +70,17 @@ def _users(dag: Dag) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, 
     for n in dag.nodes:
         for b in biases(n):
             bias_users.setdefault(b, []).append(n.id)
-    key = id(dag)
-    with _USERS_LOCK:
-        _USERS[key] = (weakref.ref(dag, lambda _, k=key: _USERS.pop(k, None)), arc_users, bias_users)
     return arc_users, bias_users
 
 
 def unit_plan(dag: Dag, verdict, selected: frozenset[str] = frozenset()) -> UnitPlan:
-    """The entries to zero for `verdict`'s removals, and the reasons it cannot be done by a mask."""
+    """The entries to zero for `verdict`'s removals, and the reasons it cannot be done by a mask (kept per
+    graph and removal: `UnitPlan` is immutable)."""
+    key = (tuple(verdict.removed_nodes), tuple(verdict.removed_arcs), frozenset(selected))
+    return _PLANS.get(dag, key, lambda: _plan(dag, verdict, selected))
+
+
+def _plan(dag: Dag, verdict, selected: frozenset[str]) -> UnitPlan:
     gone_nodes, gone_arcs = set(verdict.removed_nodes), set(verdict.removed_arcs)
     arc_users, bias_users = _users(dag)
 

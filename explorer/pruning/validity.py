@@ -37,6 +37,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from explorer.graph.dag import Dag, Node
+from explorer.graph.memo import PerGraph
 from explorer.graph.ops import JOINT_OPS, SIZE_OPS
 from explorer.pruning.selection import Selection
 
@@ -91,13 +92,24 @@ def is_joint(dag: Dag, node_id: str) -> bool:
 
 
 def check(dag: Dag, selection: Selection) -> Verdict:
-    """Decide whether removing `selection` from `dag` leaves a working network; change nothing."""
+    """Decide whether removing `selection` from `dag` leaves a working network; change nothing.
+
+    A verdict is a function of the graph and the selection alone, and one selection is checked many times
+    on its way (the Prune page's summary and counts, `apply`, the export, each training role), so the
+    last verdicts per graph object are kept (`explorer.graph.memo`; `Verdict` is immutable)."""
     selection.check_ids(dag)
+    return _VERDICTS.get(dag, selection, lambda: _verdict(dag, selection))
+
+
+def _verdict(dag: Dag, selection: Selection) -> Verdict:
     verdict, bad = _check(dag, selection)
     if verdict.ok:
         return verdict
     return Verdict(False, verdict.reasons, verdict.removed_nodes, verdict.removed_arcs,
                    verdict.disconnected, _suggest(dag, selection, bad))
+
+
+_VERDICTS = PerGraph(keep=64)  # a class of thirty students each checks a few selections on one graph
 
 
 def _check(dag: Dag, sel: Selection) -> tuple[Verdict, dict[str, set[str]]]:

@@ -1,0 +1,56 @@
+"""Results kept per graph object (`explorer.graph.memo`): the same answers as computing them afresh, and
+forgotten with the graph."""
+
+from __future__ import annotations
+
+import gc
+import random
+
+from explorer import models
+from explorer.graph.memo import PerGraph
+from explorer.graph.unit import unit_dag
+from explorer.pruning import validity
+from explorer.pruning.apply import apply
+from explorer.pruning.selection import Selection
+from explorer.pruning.unit_plan import _plan, unit_plan
+
+
+def _graph():
+    lm = models.load("moons_mlp")
+    return lm, unit_dag(lm.model, lm.example_input, "moons_mlp")
+
+
+def test_kept_verdicts_and_plans_equal_fresh_ones_for_random_selections():
+    lm, dag = _graph()
+    rng = random.Random(0)
+    hidden = [n.id for n in dag.nodes if n.id not in dag.inputs and n.id not in dag.outputs]
+    arcs = [a.id for a in dag.arcs]
+    for _ in range(25):
+        sel = Selection.from_ids(dag, rng.sample(hidden, rng.randint(0, 4)) + rng.sample(arcs, rng.randint(0, 6)))
+        first, again = validity.check(dag, sel), validity.check(dag, sel)
+        assert again is first  # kept
+        assert first == validity._verdict(dag, sel) and first.suggestion == validity._verdict(dag, sel).suggestion
+        if first.ok:
+            assert unit_plan(dag, first) == _plan(dag, first, frozenset())
+    # kept per graph object: an equal graph built again computes its own, with the same answer
+    lm2, dag2 = _graph()
+    sel = Selection.from_ids(dag, hidden[:1])
+    assert validity.check(dag2, Selection.from_ids(dag2, hidden[:1])) == validity.check(dag, sel)
+
+
+def test_a_pruned_model_is_the_same_with_kept_results():
+    lm, dag = _graph()
+    sel = Selection.from_ids(dag, ["fc1[0]", "fc2[3]->out[1]"])
+    a, b = apply(lm.model, dag, sel, lm.example_input), apply(lm.model, dag, sel, lm.example_input)
+    assert a.mask.keys() == b.mask.keys() and all((a.mask[k] == b.mask[k]).all() for k in a.mask.keys())
+    assert [n.id for n in a.dag.nodes] == [n.id for n in b.dag.nodes]  # the lazily traced pruned graph
+
+
+def test_results_are_forgotten_with_their_graph():
+    memo = PerGraph(keep=2)
+    _, dag = _graph()
+    memo.get(dag, "k", lambda: 1)
+    assert len(memo._held) == 1
+    del dag
+    gc.collect()
+    assert memo._held == {}
