@@ -19,7 +19,7 @@ from explorer.links.pages import PAGES
 from ui.classroom import classroom, look
 from ui.links import Setting, linked
 from explorer.lottery.rounds import comparison_runs, dense_group
-from ui.jobs import backend, follow, live_every, queue_place
+from ui.jobs import backend, follow, live_every, queue_places
 from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, refused_group,
                             retrain_panel, started_note)
 
@@ -48,6 +48,7 @@ def runs_block(runs) -> None:
     eta = group_eta(runs)
     if eta is not None:
         st.caption(f"The whole group: about {_fmt_eta(eta).removeprefix('ETA ')} left.")
+    where = queue_places([r.id for r in runs if r.status == "queued"])
     for r in runs:
         c1, c2, c3, c4 = st.columns([3, 4, 2, 1.5])
         c1.markdown(f"**{r.label}** `{r.id}`  \n{r.config.model} · {r.config.dataset} · {r.device or r.config.device}")
@@ -55,7 +56,7 @@ def runs_block(runs) -> None:
         if r.error:
             c3.caption(r.error.splitlines()[0][:160])
         elif r.status == "queued":
-            c3.caption(queue_place(r.id))
+            c3.caption(where[r.id])
         if not r.done and c4.button("Cancel", key=f"cancel.{r.id}", help="stop this run"):
             backend().cancel(r.id)
             st.rerun(scope="fragment")

@@ -195,3 +195,21 @@ def test_block_level_is_refused_with_advice():
                     [Arc("x", "b"), Arc("x", "c"), Arc("b", "y"), Arc("c", "y")], "block")
     with pytest.raises(ApplyError, match="op"):
         apply(torch.nn.Identity(), dag, Selection("block", ("b",)))
+
+
+def test_zeroing_entries_at_once_equals_one_by_one():
+    """`unit_mask` zeroes a unit's thousands of entries in one indexing write per shape of index: the same
+    tensor as zeroing each entry on its own (weights, kernels of a conv, and indices with lists)."""
+    import random
+
+    from explorer.pruning.apply import _zero_entries
+
+    rng = random.Random(0)
+    for shape in [(6, 5), (4, 3, 3, 3)]:
+        idxs = {(rng.randrange(shape[0]), rng.randrange(shape[1])) for _ in range(12)}
+        idxs = [*idxs, (rng.randrange(shape[0]),), (rng.randrange(shape[0]), [0, 1])]
+        fast, slow = torch.ones(shape), torch.ones(shape)
+        _zero_entries(fast, idxs)
+        for i in idxs:
+            slow[i] = 0.0
+        assert torch.equal(fast, slow) and int((fast == 0).sum()) > 0

@@ -150,11 +150,16 @@ def submit(kind: Any, spec: Any = None, slot: str | None = None, retry: bool = F
 
 def queue_place(jid: str) -> str:
     """Where queued job `jid` stands: its place in the server's serving order and an ETA said as an estimate."""
-    from explorer.jobs.policy import server_policy
-    from explorer.jobs.queue import where
+    return queue_places([jid])[jid]
 
-    place = where(backend().store, jid, server_policy())  # the whole queue's order; names nobody's work
-    return "queued" if place is None else f"queued: {place.text()}"
+
+def queue_places(jids: Sequence[str]) -> dict[str, str]:
+    """`queue_place` for several jobs from one reading of the queue (a live page lists a student's runs)."""
+    from explorer.jobs.policy import server_policy
+    from explorer.jobs.queue import places
+
+    got = places(backend().store, list(jids), server_policy())  # the whole queue's order; names nobody's work
+    return {j: "queued" if p is None else f"queued: {p.text()}" for j, p in got.items()}
 
 
 def refuse_hidden(what: str) -> None:

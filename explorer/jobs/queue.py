@@ -17,8 +17,10 @@ that finished on this store (the median of the last `SAMPLE` of each kind), said
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from explorer.jobs.policy import ClaimPolicy, Fifo, order
@@ -60,32 +62,53 @@ def durations(store: JobStore, kind: str) -> list[float]:
 
 def where(store: JobStore, jid: str, policy: ClaimPolicy | None = None) -> Place | None:
     """`jid`'s place in the queue (a queued child: its parent's), None when it is not waiting."""
+    return places(store, [jid], policy)[jid]
+
+
+def places(store: JobStore, jids: Sequence[str], policy: ClaimPolicy | None = None) -> dict[str, Place | None]:
+    """`where` for several jobs from one reading of the queue (a page lists a student's runs: the queue's
+    order, the running jobs and the durations are read once, not once per run)."""
     c = store._conn()
-    row = c.execute("SELECT id, parent, status FROM jobs WHERE id=?", (jid,)).fetchone()
-    while row is not None and row["parent"] is not None:
-        row = c.execute("SELECT id, parent, status FROM jobs WHERE id=?", (row["parent"],)).fetchone()
-    if row is None or row["status"] != "queued":
-        return None
+    roots: dict[str, sqlite3.Row | None] = {}
+    for jid in jids:
+        row = c.execute("SELECT id, parent, status FROM jobs WHERE id=?", (jid,)).fetchone()
+        while row is not None and row["parent"] is not None:
+            row = c.execute("SELECT id, parent, status FROM jobs WHERE id=?", (row["parent"],)).fetchone()
+        roots[jid] = row if row is not None and row["status"] == "queued" else None
+    out: dict[str, Place | None] = dict.fromkeys(jids)
+    if not any(roots.values()):
+        return out
     queued = c.execute(QUEUED).fetchall()
     ids = order(policy or Fifo(), queued)
-    if row["id"] not in ids:  # claimed between the two reads (a worker taking it into a merged batch)
-        return None
-    ahead = ids[:ids.index(row["id"])]
+    pos = {k: i for i, k in enumerate(ids)}
     kinds = {r["id"]: r["kind"] for r in queued}
     running = c.execute("SELECT kind, started FROM jobs WHERE status='running' AND parent IS NULL").fetchall()
     med: dict[str, float | None] = {}
-    for k in {*(kinds[a] for a in ahead), *(r["kind"] for r in running), kinds[row["id"]]}:
-        d = durations(store, k)
-        med[k] = statistics.median(d) if d else None
-    own = med[kinds[row["id"]]]
-    need = [kinds[a] for a in ahead] + [r["kind"] for r in running]
-    if own is None or any(med[k] is None for k in need):
-        return Place(len(ahead) + 1, len(ahead), None, "no job of this kind has finished here yet, so no time "
-                     "estimate" if own is None else "some job ahead is of a kind never finished here: no time estimate")
+    counts: dict[str, int] = {}
+
+    def median(kind: str) -> float | None:
+        if kind not in med:
+            d = durations(store, kind)
+            med[kind], counts[kind] = (statistics.median(d) if d else None), len(d)
+        return med[kind]
+
     now = time.time()
-    left = sum(max(0.0, med[r["kind"]] - (now - (r["started"] or now))) for r in running)
-    start = left + sum(med[k] for k in need[:len(ahead)])
-    n = len(durations(store, kinds[row["id"]]))
-    how = (f"the jobs ahead and running, each taking the median run time of the last {n} finished "
-           f"{kinds[row['id']]} job(s) here ({_dur(own)}), one after another")
-    return Place(len(ahead) + 1, len(ahead), start, how)
+    left = None
+    for jid, row in roots.items():
+        if row is None or row["id"] not in pos:  # claimed between the reads (a worker taking it into a batch)
+            continue
+        ahead = ids[:pos[row["id"]]]
+        own = median(kinds[row["id"]])
+        need = [kinds[a] for a in ahead] + [r["kind"] for r in running]
+        if own is None or any(median(k) is None for k in need):
+            out[jid] = Place(len(ahead) + 1, len(ahead), None, "no job of this kind has finished here yet, so no "
+                             "time estimate" if own is None else "some job ahead is of a kind never finished here: "
+                             "no time estimate")
+            continue
+        if left is None:
+            left = sum(max(0.0, med[r["kind"]] - (now - (r["started"] or now))) for r in running)
+        start = left + sum(med[k] for k in need[:len(ahead)])
+        how = (f"the jobs ahead and running, each taking the median run time of the last {counts[kinds[row['id']]]} "
+               f"finished {kinds[row['id']]} job(s) here ({_dur(own)}), one after another")
+        out[jid] = Place(len(ahead) + 1, len(ahead), start, how)
+    return out

@@ -158,14 +158,16 @@ def unit_mask(model: nn.Module, dag: Dag, verdict: Verdict) -> Mask:
     params = dict(model.named_parameters())
     mask = Mask({n: torch.ones_like(params[n], dtype=torch.float32, device="cpu") for n in prunable_names(model)})
     zeros: dict[str, torch.Tensor] = {}
+    by_param: dict[str, list[tuple]] = {}
     for name, idx in plan.entries:
         if name not in params:
             raise ApplyError(f"the unit graph names parameter {name!r}, which {type(model).__name__} does not "
                              "have; rebuild the graph from this model")
-        if name not in zeros:
-            zeros[name] = mask[name].clone() if name in mask else torch.ones_like(params[name], dtype=torch.float32,
-                                                                                  device="cpu")
-        zeros[name][idx] = 0.0
+        by_param.setdefault(name, []).append(idx)
+    for name, idxs in by_param.items():
+        z = zeros[name] = mask[name].clone() if name in mask else torch.ones_like(params[name], dtype=torch.float32,
+                                                                                 device="cpu")
+        _zero_entries(z, idxs)
     modules = dict(model.named_modules())
     for bias, ch in plan.norm_scales:  # a folded BatchNorm: zero its scale too, (0 - mean) * 0 + 0 = 0
         owner = modules.get(bias.rpartition(".")[0])
@@ -175,6 +177,19 @@ def unit_mask(model: nn.Module, dag: Dag, verdict: Verdict) -> Mask:
     for name, t in zeros.items():
         mask[name] = t
     return mask
+
+
+def _zero_entries(t: torch.Tensor, idxs: list[tuple]) -> None:
+    """`t[idx] = 0` for every index: those of whole integers at once per length (one advanced-indexing write,
+    not one per weight: a removed unit has thousands), the others (with lists) one by one."""
+    whole: dict[int, list[tuple[int, ...]]] = {}
+    for idx in idxs:
+        if all(isinstance(k, int) for k in idx):
+            whole.setdefault(len(idx), []).append(idx)
+        else:
+            t[idx] = 0.0
+    for group in whole.values():
+        t[tuple(torch.tensor(col, dtype=torch.long) for col in zip(*group))] = 0.0
 
 
 def _apply_unit(model: nn.Module, dag: Dag, selection: Selection, verdict: Verdict,
