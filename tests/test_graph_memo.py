@@ -54,3 +54,24 @@ def test_results_are_forgotten_with_their_graph():
     del dag
     gc.collect()
     assert memo._held == {}
+
+
+def test_counts_with_the_kept_dense_macs_equal_counts_traced_afresh(tmp_path):
+    """`removal_counts` and an export's counts take the dense MACs kept per graph (a masked copy has the dense
+    architecture): the same numbers as `cost` tracing each network itself."""
+    import json
+
+    from explorer.pruning.apply import removal_counts
+    from explorer.pruning.cost import cost
+    from explorer.pruning.export import export
+
+    lm, dag = _graph()
+    sel = Selection.from_ids(dag, ["fc1[0]", "fc1[2]", "fc2[3]->out[1]"])
+    pm = apply(lm.model, dag, sel, lm.example_input)
+    fresh_dense, fresh_pruned = cost(lm.model, lm.example_input), cost(pm.model, lm.example_input)
+    counts = removal_counts(lm.model, dag, validity.check(dag, sel), lm.example_input)
+    assert counts["params"] == fresh_dense.nonzero - fresh_pruned.nonzero > 0
+    assert counts["macs"] == fresh_dense.effective_macs - fresh_pruned.effective_macs > 0
+    doc = json.loads((export(pm, tmp_path / "e", spec="moons_mlp", seed=0, x=lm.example_input, dense=lm.model,
+                             onnx=False) / "spec.json").read_text())
+    assert doc["counts"] == {"dense": fresh_dense.as_dict(), "pruned": fresh_pruned.as_dict()}

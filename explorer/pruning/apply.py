@@ -40,7 +40,6 @@ import torch
 from torch import nn
 
 from explorer.graph.dag import Dag
-from explorer.graph.memo import PerGraph
 from explorer.models.state import load_state
 from explorer.pruning.mask import Mask, prunable_names
 from explorer.pruning.selection import Selection
@@ -260,9 +259,6 @@ def _op_dag(pruned: nn.Module, x: torch.Tensor, dag: Dag, verdict: Verdict) -> D
     return pdag
 
 
-_DENSE_MACS = PerGraph(keep=4)
-
-
 def removal_counts(model: nn.Module, dag: Dag, verdict: Verdict, x: torch.Tensor | None = None) -> dict[str, int]:
     """What a (valid) verdict removes, before applying it: nodes, arcs, parameters zeroed and
     MACs saved. Unit level: counted on the masked copy (`cost`); op level: the removed ops'
@@ -274,10 +270,9 @@ def removal_counts(model: nn.Module, dag: Dag, verdict: Verdict, x: torch.Tensor
         mask = unit_mask(model, dag, verdict)
         masked = copy.deepcopy(model)
         mask.apply_(masked)
-        from explorer.pruning.cost import count_macs
+        from explorer.pruning.cost import dense_macs
 
-        # the dense MACs: a function of the architecture and the input's shape, traced once per graph
-        total = _DENSE_MACS.get(dag, tuple(x.shape[1:]), lambda: count_macs(model, x[:1]))
+        total = dense_macs(dag, model, x)  # the masked copy has the same architecture: one trace per graph
         before, after = cost(model, x, macs_total=total), cost(masked, x, macs_total=total)
         out["params"] = before.nonzero - after.nonzero
         out["macs"] = before.effective_macs - after.effective_macs

@@ -47,7 +47,7 @@ from explorer.concurrency.once import once_per_key
 from explorer.models.state import load_state
 from explorer.pruning.mask import Mask, MaskError
 from explorer.pruning.apply import PrunedModel, apply, compacted, from_mask
-from explorer.pruning.cost import cost
+from explorer.pruning.cost import cost, dense_macs
 from explorer.pruning.selection import Selection
 
 FORMAT = "explorer-pruned/1"
@@ -89,7 +89,8 @@ def export(
     save_file(state, str(out / "weights.safetensors"), metadata={"format": FORMAT, "model": spec})
     sel = pruned.selection
     (out / "selection.json").write_text(sel.dumps())
-    c_dense, c_pruned = cost(dense, x), cost(pruned.model, x)
+    total = dense_macs(pruned.dense_dag, dense, x)  # a unit-level (masked) copy has the dense architecture
+    c_dense, c_pruned = cost(dense, x, total), cost(pruned.model, x, total if pruned.granularity == "unit" else None)
     doc: dict[str, Any] = {
         "format": FORMAT,
         "model": spec,
