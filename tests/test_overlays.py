@@ -197,3 +197,27 @@ def test_the_figure_colours_nodes_by_the_metric_with_a_unit_on_the_colour_bar():
     sized = dag_figure(dag, overlay=ov, overlay_by="size").data[-1]
     size = dict(zip(sized.customdata, sized.marker.size))
     assert size["fc2"] > size["out"] > size["relu"]
+
+
+def test_a_tied_output_layer_is_scored_under_its_one_parameter():
+    """An LLM's lm_head often reads its token embedding's weight (one parameter, named once by
+    named_parameters()): the |w| overlay once failed on it with KeyError 'lm_head.weight'."""
+    import torch
+    from torch import nn
+
+    from explorer.overlays.scores import layer_scores
+
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.fc = nn.Embedding(10, 4), nn.Linear(4, 4)
+            self.lm_head = nn.Linear(4, 10, bias=False)
+            self.lm_head.weight = self.emb.weight
+
+        def forward(self, x):
+            return self.lm_head(torch.relu(self.fc(self.emb(x))))
+
+    model = Tied()
+    scores, layers, _ = layer_scores("magnitude", model, torch.zeros(1, 3, dtype=torch.long))
+    assert [(l.name, l.weight) for l in layers] == [("fc", "fc.weight"), ("lm_head", "emb.weight")]
+    assert torch.equal(scores["emb.weight"], model.emb.weight.detach().abs().double())

@@ -79,12 +79,16 @@ def find_layers(model: nn.Module, x: torch.Tensor) -> list[Layer]:
         raise CouplingError(f"{type(model).__name__} has no Linear or Conv layer that runs in forward(); "
                             "there is nothing to prune")
     last = order[-1]
+    # a tied weight (an LLM's lm_head reading its token embedding's) is one parameter, named once in
+    # named_parameters() by its first owner: the layer names it so, or no mask or score could find it
+    canon = {id(p): n for n, p in model.named_parameters()}
     out = []
     for i, m in enumerate(seen):
         kind = "convT" if isinstance(m, CONV_T) else "conv" if isinstance(m, CONV) else "linear"
         n = names[m]
-        out.append(Layer(n, f"{n}.weight" if n else "weight",
-                         (f"{n}.bias" if n else "bias") if getattr(m, "bias", None) is not None else None,
+        bias = getattr(m, "bias", None)
+        out.append(Layer(n, canon.get(id(m.weight), f"{n}.weight" if n else "weight"),
+                         canon.get(id(bias), f"{n}.bias" if n else "bias") if bias is not None else None,
                          i, m is last, kind))
     return out
 
