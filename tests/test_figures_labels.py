@@ -102,3 +102,15 @@ def test_human_wording():
     assert arc_text("block1_bn2->add") == "block1 bn2 → add"
     text = selection_text(Selection("op", ("a", "b"), ("a->b",)))
     assert "Selection(" not in text and "2 nodes" in text and "a → b" in text
+
+
+def test_the_playground_curves_legend_hangs_below_the_step_title():
+    """The legend sat on the bottom axis's title: "step" was drawn over the "regions" entry (screenshot
+    assets/playground_pruned.png before the fix). It now hangs from below the title, in a margin kept for it."""
+    from explorer.figures.playground_curves import curves_figure
+
+    frames = [dict(step=s, train_loss=1.0, test_loss=1.0, count=10, per_level=[5, 8, 10], distance=0.1, pruned=[])
+              for s in range(0, 200, 20)]
+    fig = curves_figure(frames)
+    assert fig.layout.xaxis3.title.text == "step"
+    assert fig.layout.legend.yanchor == "top" and fig.layout.legend.y <= -0.12 and fig.layout.margin.b >= 60

@@ -30,7 +30,7 @@ def _line(frames: Sequence[dict[str, Any]], key: str, i: int | None = None) -> n
 
 
 def curves_figure(frames: Sequence[dict[str, Any]], eb_threshold: float | None = None, height: int = 480) -> go.Figure:
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.09,
                         subplot_titles=("loss", "linear regions", "partition distance (one epoch back)"))
     steps = np.array([f["step"] for f in frames], dtype=float)
     fig.add_trace(go.Scatter(x=steps, y=_line(frames, "train_loss"), name="train loss",
@@ -62,8 +62,9 @@ def curves_figure(frames: Sequence[dict[str, Any]], eb_threshold: float | None =
             shapes += [dict(type="line", xref="x", yref=f"y{r} domain" if r > 1 else "y domain", x0=f["step"],
                             x1=f["step"], y0=0, y1=1, line=dict(color="#d62728", width=1, dash="dot")) for r in (1, 2, 3)]
         prev = now
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=-0.08), uirevision="curves", shapes=shapes,
+    # the legend hangs below the bottom axis's title ("step"), in a margin kept for it
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=70), plot_bgcolor="white",
+                      legend=dict(orientation="h", yanchor="top", y=-0.13, x=0), uirevision="curves", shapes=shapes,
                       annotations=list(fig.layout.annotations) + notes)
     fig.update_xaxes(showgrid=True, gridcolor="#eee")
     fig.update_xaxes(title_text="step", row=3, col=1)
