@@ -14,6 +14,7 @@ sidebar's "Share this view" box shows the whole link with a copy button.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from ui.classroom import classroom, set_classroom
 from ui.join import carried, without_identity
 
 WRITTEN = "links.written"  # the query this session last wrote (so its own URL is not re-applied)
+RECENT = "links.recent"  # [(query, monotonic time)] this session wrote in the last LAG_S
+LAG_S = 10.0  # how long the browser's address bar may lag this session's own writes
 APPLIED = "links.applied"  # (page, query) of the last link applied
 NOTICES = "links.notices"  # what the last applied link carried and could not be used
 FROM_LINK = "links.from_link"  # session keys the last applied link set
@@ -124,6 +127,8 @@ def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True,
     replace = ss.pop(REPLACE, False)
     if not qp and not replace or qp == ss.get(WRITTEN) or ss.get(APPLIED) == (page, qp):
         return
+    if not replace and _own_lagging(qp):
+        return
     settings = _settings(page, extra, model)
     doc = LinkDoc.parse(qp, [s.param for s in settings])
     if model:
@@ -149,6 +154,20 @@ def apply_link(page: str, extra: Sequence[Setting] = (), model: bool = True,
     ss[APPLIED] = (page, qp)
     ss[NOTICES] = doc.notices
     ss[FROM_LINK] = {s.key for s in settings if s.key and s.param.key in doc.values}
+
+
+def _own_lagging(qp: dict[str, str]) -> bool:
+    """Whether `qp` is an address this session wrote itself moments ago, sent back by a browser that has not
+    yet shown the newer ones. Fast key presses on a slider send reruns with the URL of two runs before: applied
+    as a link, it pulled the slider back (the level fell short by 2-5 of 11 presses on resnet50). A move in
+    the browser's history (Back) is a link, however recent."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and getattr(ctx, "is_history_navigation", False):
+        return False
+    now = time.monotonic()
+    return any(q == qp and now - t <= LAG_S for q, t in st.session_state.get(RECENT, []))
 
 
 def notices() -> None:
@@ -187,6 +206,9 @@ def write_link(page: str, extra: Sequence[Setting] = (), model: bool = True) -> 
     if st.query_params.to_dict() != q | carried():
         st.query_params.from_dict(q | carried())  # a class member's link keeps their identity (ui.join)
     st.session_state[WRITTEN] = q
+    now = time.monotonic()
+    recent = [(w, t) for w, t in st.session_state.get(RECENT, []) if now - t <= LAG_S and w != q]
+    st.session_state[RECENT] = [*recent[-15:], (q, now)]
     return q
 
 
