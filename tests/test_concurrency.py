@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,40 @@ def facts(dag) -> tuple:
             tuple(sorted(dag.level.items())))
 
 
+@contextmanager
+def _one_runtime_for_apptests():
+    """Streamlit's AppTest keeps one process-wide Runtime: it sets `Runtime._instance` when a run starts and
+    clears it when the run ends, so AppTests in threads at once found it cleared by another's end ("Runtime
+    hasn't been created!", once in a full suite). While this is open, a cleared Runtime reads as the last
+    one set. A real server has one Runtime for all its sessions, so this is the app's situation, not a mask."""
+    from streamlit.runtime import Runtime
+
+    original = Runtime.__dict__["instance"]
+    last: list = []
+
+    def instance(cls):
+        if cls._instance is not None:
+            last[:] = [cls._instance]
+            return cls._instance
+        if last:
+            return last[0]
+        return original.__func__(cls)
+
+    Runtime.instance = classmethod(instance)
+    try:
+        yield
+    finally:
+        Runtime.instance = original
+
+
 def at_once(calls: list, repeat: int = 1) -> list:
-    """Run the zero-argument `calls` in threads released together; their results (or exceptions) in order."""
+    """Run the zero-argument `calls` in threads released together; their results (or exceptions) in order.
+    The calls may be AppTest runs (`_one_runtime_for_apptests`)."""
+    with _one_runtime_for_apptests():
+        return _at_once(calls, repeat)
+
+
+def _at_once(calls: list, repeat: int) -> list:
     out: list = [None] * (len(calls) * repeat)
     gate = threading.Barrier(len(out))
 
