@@ -43,6 +43,8 @@ class Session:
         self.page_hash, self.query = "", ""
         self.elements: dict[tuple[int, ...], tuple[str, Any]] = {}  # delta path -> (type, proto)
         self.touched: set[tuple[int, ...]] = set()
+        self.fragment_of: dict[tuple[int, ...], str] = {}  # delta path -> the fragment that drew it ("" = none)
+        self.touched_now: set[tuple[int, ...]] = set()  # paths drawn in the run under way
         self.widgets: dict[str, WidgetState] = {}  # values this session set (widget id -> state)
         self.fragments: dict[str, float] = {}  # fragment id -> interval s
         self.next_tick: dict[str, float] = {}
@@ -138,6 +140,7 @@ class Session:
         if fragment:
             rs.fragment_id, rs.is_auto_rerun = fragment, True
         t0 = time.monotonic()
+        self.touched_now = set()
         await self.ws.send(b.SerializeToString())
         await self._until_finished(fragment)
         for wid, s in list(self.widgets.items()):  # a button's press lasts one run
@@ -174,7 +177,9 @@ class Session:
                 t = e.WhichOneof("type")
                 path = tuple(m.metadata.delta_path)
                 self.elements[path] = (t, getattr(e, t))
+                self.fragment_of[path] = m.delta.fragment_id
                 self.touched.add(path)
+                self.touched_now.add(path)
                 if t == "exception":
                     self.exceptions.append(f"{e.exception.type}: {e.exception.message}")
             elif kind == "script_finished":
@@ -182,6 +187,9 @@ class Session:
                 if status == "compile error":
                     raise AppError("the page's script did not compile")
                 if status == "done" and not fragment or status == "fragment done" and fragment:
+                    if fragment:  # as the browser does: what this fragment drew before and not now is gone
+                        self.elements = {p: v for p, v in self.elements.items()
+                                         if self.fragment_of.get(p) != fragment or p in self.touched_now}
                     if status == "done":  # elements the full run did not draw are gone
                         self.elements = {p: v for p, v in self.elements.items() if p in self.touched}
                     return

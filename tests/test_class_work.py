@@ -308,3 +308,68 @@ def test_a_local_app_never_merges_jobs(monkeypatch, tmp_path):
     ja, jb = s.submit(sa), s.submit(sb)
     execute(s, s.claim("w", os.getpid()), "w")
     assert s.get_job(ja).status == "done" and s.get_job(jb).status == "queued"
+
+
+# ---- twin runs, trained once (explorer.training.twins) --------------------------------------------------------
+def test_twin_runs_of_two_students_train_once_and_each_gets_the_curve_it_would_alone(klass, tmp_path_factory):
+    """Ada's seeds 0, 1 and Bob's 1, 2 differ only in their group at seed 1: the merged job trains three
+    runs, not four. Bob's seed-1 run gets Ada's rows, its own summary saying so, and the rewind checkpoint;
+    every run's curve is the one it gets in a store of its own outside a class (the reference)."""
+    import os
+
+    from explorer import paths
+    from explorer.jobs.context import execute
+    from explorer.training.store import RunStore as RS
+
+    data, ada, bob, _ = klass
+    s = RunStore(data)
+    (sa, ra), (sb, rb) = _batch_of(ada.id, (0, 1)), _batch_of(bob.id, (1, 2))
+    ja, jb = s.submit(sa), s.submit(sb)
+    execute(s, s.claim("w", os.getpid()), "w")
+    assert s.get_job(ja).result["trained_once_for_twins"] == 1
+    assert all(s.get_job(r).status == "done" for r in ra + rb)
+    twin = s.get_job(rb[0])
+    assert f"trained once with its twin {ra[1]}" in twin.result["init_source"]
+    assert s.metrics(rb[0]) == s.metrics(ra[1])  # the same rows, each under its own id
+    ck = paths.checkpoint(paths.checkpoints(data), rb[0], 0)
+    assert ck.is_file() and ck.read_bytes() == paths.checkpoint(paths.checkpoints(data), ra[1], 0).read_bytes()
+
+    os.environ.pop("EXPLORER_CLASS_JOIN_CODE")
+    for sub, ids in ((sa, ra), (sb, rb)):
+        ref = RS(tmp_path_factory.mktemp("alone"))
+        ref.submit(sub)
+        execute(ref, ref.claim("w", os.getpid()), "w")
+        for rid in ids:
+            got, want = s.metrics(rid), ref.metrics(rid)
+            assert [(m["step"], m["split"]) for m in got] == [(m["step"], m["split"]) for m in want]
+            assert all(abs(g["loss"] - w["loss"]) < 1e-4 and abs(g["acc"] - w["acc"]) < 1e-6 for g, w in zip(got, want))
+
+
+def test_a_twin_that_stops_ends_cancelled_while_the_run_goes_on_for_the_others():
+    """`Fan`: a twin whose job asks to stop gets no rows after that and ends cancelled at its last step; the
+    run trains on while any twin wants it, and stops once all have asked."""
+    from explorer.training.runner import RunResult
+    from explorer.training.twins import Fan, Twins
+
+    a = RunConfig(model="mlp", group="ada", label="dense s0")
+    t = Twins({"a": a, "b": a.replace(group="bob"), "c": a.replace(group="cy")})
+    got: dict[str, list[int]] = {r: [] for r in "abc"}
+    asked: set[str] = set()
+    fan = Fan(t, lambda rid, rows: got[rid].extend(x["step"] for x in rows), lambda rid: rid in asked,
+              lambda *_: None)
+    assert t.trained == ["a"] and t.twins("a") == ["a", "b", "c"]
+    fan.sink("a", [{"step": 10}])
+    asked.add("a")  # the trained run's own student stops it: the others still want it
+    assert not fan.should_stop("a")
+    fan.sink("a", [{"step": 20}])
+    asked.add("b")
+    fan.sink("a", [{"step": 30}])
+    assert got == {"a": [10], "b": [10, 20], "c": [10, 20, 30]} and not fan.should_stop("a")
+    done = RunResult(run_id="a", status="done", steps_done=30, device="cpu", torch_version="x", seed=0,
+                     init_source="init", params=1, kept_params=1, sparsity=0.0, wall_time_s=1.0, steps_per_s=30.0)
+    res = fan.results([done])
+    assert {r: (x.status, x.steps_done) for r, x in res.items()} == {
+        "a": ("cancelled", 10), "b": ("cancelled", 20), "c": ("done", 30)}
+    assert "twin a" in res["c"].init_source and res["a"].init_source == "init"
+    asked.add("c")  # the last one asks too: now the run stops
+    assert fan.should_stop("a")

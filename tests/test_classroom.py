@@ -242,3 +242,21 @@ def test_live_pages_refresh_less_often_as_more_students_follow_their_jobs(monkey
         assert n * jobs.REFRESH_COST_S / s <= jobs.REFRESH_SHARE + 1e-9 or s == hi
     monkeypatch.setattr(jobs, "_FOLLOWING", {"a": 0.0})  # a session seen long ago no longer counts
     assert jobs.refresh_s() == lo
+
+
+def test_a_class_server_imports_what_prune_needs_before_the_students_arrive(monkeypatch):
+    """`ui.warmup`: the local app imports torch in the background; a class server also torch-pruning and
+    onnxruntime (2.3 s of the one Python thread at the first *Prune* otherwise, every session waiting)."""
+    import importlib
+
+    from ui import warmup
+
+    seen: list[str] = []
+    monkeypatch.setattr(importlib, "import_module", seen.append)
+    monkeypatch.delenv(ENV_JOIN, raising=False)
+    warmup._run()
+    assert seen == list(warmup.MODULES)
+    seen.clear()
+    monkeypatch.setenv(ENV_JOIN, "maple-42")
+    warmup._run()
+    assert seen == [*warmup.MODULES, "torch_pruning", "onnxruntime"]

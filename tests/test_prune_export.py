@@ -232,3 +232,26 @@ def test_a_user_files_mask_names_its_hashed_copy(tmp_path, monkeypatch):
     ref = describe(d)
     assert ref.model.startswith(str(tmp_path / "data")) and ref.model.endswith(":Net")
     assert len(read_spec(d)["model_sha256"]) == 64
+
+
+def test_onnx_exports_in_several_sessions_at_once_all_succeed(exported, tmp_path):
+    """Sessions of one server export at once (a class pressing *Prune* together): the TorchScript exporter's
+    global flag made some fail ("GLOBALS.in_onnx_export must be False", 8 of 30 in a class's burst); every
+    one must succeed and match the masked model."""
+    import threading
+
+    from explorer.pruning.export import export_onnx
+
+    lm, p, _ = exported
+    start, out = threading.Barrier(4), {}
+
+    def one(k: int) -> None:
+        start.wait()
+        out[k] = export_onnx(p, tmp_path / f"m{k}.onnx", lm.example_input)
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [out[k]["ok"] for k in range(4)] == [True] * 4, [out[k].get("error") for k in range(4)]

@@ -258,7 +258,7 @@ def result_panel(key, dag) -> None:
     """The dense / masked / compacted table of the last prune, its downloads and the Retrain hand-off."""
     import pandas as pd
 
-    from explorer.pruning.export import zip_dir
+    from explorer.pruning.export import read_spec, zip_dir
 
     res = st.session_state.get(RESULT)
     if res is None:
@@ -280,11 +280,14 @@ def result_panel(key, dag) -> None:
                f"Compacted vs pruned max |Δ| = {res.diff:.2e} on 4 probe inputs." + timing)
     d = res.out
     c1, c2, c3, c4 = st.columns([1, 1, 1, 2])  # the Retrain label is long: room for it on one line
-    c1.download_button("Export (zip)", data=zip_dir(d), file_name=f"{d.name}.zip", mime="application/zip",
+    # zipped and read when clicked, not on every run of the page (on a class server, every student's)
+    c1.download_button("Export (zip)", data=lambda: zip_dir(d), file_name=f"{d.name}.zip", mime="application/zip",
                        key="prune.dl_zip", on_click="ignore")
     if (d / "model.onnx").is_file():
-        c2.download_button("Compacted ONNX", data=(d / "model.onnx").read_bytes(), file_name="model.onnx",
+        c2.download_button("Compacted ONNX", data=(d / "model.onnx").read_bytes, file_name="model.onnx",
                            key="prune.dl_onnx", on_click="ignore")
+    elif (onnx := read_spec(d).get("onnx")) is not None:  # a failed export is said, not just a button missing
+        c2.caption(f"No ONNX file: the export failed ({str(onnx.get('error', ''))[:160]}).")
     c3.download_button("Selection JSON", data=(d / "selection.json").read_text(), file_name="selection.json",
                        mime="application/json", key="prune.dl_sel", on_click="ignore")
     if c4.button("Retrain: ticket vs dense vs controls", key="prune.btn_retrain", type="primary",

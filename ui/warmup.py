@@ -2,8 +2,9 @@
 
 A fresh server has imported neither torch nor torchvision: on this project's 2-core machine that is
 5–15 s, paid by whoever opens the first model page. Home needs neither, so the first run of
-`app.py` starts a daemon thread that imports torch while the visitor reads Home; a page that needs
-it meanwhile waits on Python's import lock for the rest, never for a second import.
+`app.py` starts a daemon thread that imports torch while the visitor reads Home (on a class server also
+what *Prune* needs, before the students arrive); a page that needs it meanwhile waits on Python's
+import lock for the rest, never for a second import.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import threading
 # project or one of the libraries a page imports first (plotly, pandas), so two threads importing at
 # once can only wait for each other, never deadlock into a half-initialised module.
 MODULES = ("torch", "torch.fx", "torchvision.models")
+# on a class server, also what every student's first *Prune* imports: torch-pruning (with timm, 2.3 s of
+# the one Python thread, measured with py-spy in a class's burst, every session waiting) and the ONNX checker
+CLASS_MODULES = ("torch_pruning", "onnxruntime")
 _started = threading.Event()
 
 
@@ -27,7 +31,9 @@ def start() -> None:
 
 
 def _run() -> None:
-    for name in MODULES:
+    from explorer.server.settings import serving_class
+
+    for name in MODULES + (CLASS_MODULES if serving_class() else ()):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a page importing it will report the real error

@@ -9,6 +9,9 @@ that tracing and seeding change:
   once record each other's modules ("module is not installed as a submodule") or unwind each other's
   patches ("CURRENT_PATCHER is None"); a tracer that fails that way falls back to the next one and
   gives another graph than a lone session gets.
+- `torch.onnx.export` (the TorchScript exporter) sets a global "exporting" flag and asserts it is unset
+  when it starts: two exports at once fail ("GLOBALS.in_onnx_export must be False"; 8 of 30 students'
+  ONNX exports under a class's burst before `pruning.export.export_onnx` took the lock).
 - `torch.manual_seed` seeds the one global generator: two models built at once draw each other's
   numbers, and get other weights than the same seed gives alone.
 

@@ -186,8 +186,10 @@ def export_onnx(pruned: PrunedModel, path: Path, x: torch.Tensor) -> dict[str, A
     except Exception as e:  # noqa: BLE001 - fall back to the masked form, and say so
         model, form = pruned.model, f"masked (compaction failed: {type(e).__name__}: {str(e)[:200]})"
     model = model.eval()
-    try:
-        with warnings.catch_warnings():
+    from explorer.concurrency import exclusive
+
+    try:  # the TorchScript exporter keeps global state (`GLOBALS.in_onnx_export`): one export at a time
+        with exclusive(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, (x,), str(path), dynamo=False, input_names=["x"], output_names=["y"],
                               dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})

@@ -51,6 +51,7 @@ def train_batch(ctx: JobContext) -> dict[str, Any]:
     from explorer.training import coalesce
     from explorer.training.runner import stop_message
     from explorer.training.sweep import execute_sweep
+    from explorer.training.twins import Fan, Twins, share_checkpoints
 
     runs = {k.job_id: k for k in ctx.claim_children()}
     if not runs:
@@ -61,24 +62,30 @@ def train_batch(ctx: JobContext) -> dict[str, Any]:
     for parent, kids in adopted:
         runs.update({k.job_id: k for k in kids})
         owner.update(dict.fromkeys((k.job_id for k in kids), parent))
-    configs = [RunConfig.from_dict(k.config) for k in runs.values()]
-    sinks = {rid: _sink(k, configs[0].steps) for rid, k in runs.items()}
+    configs = {rid: RunConfig.from_dict(k.config) for rid, k in runs.items()}
+    twins = Twins(configs)  # runs alike but for their group train once (`training.twins`)
+    steps = next(iter(configs.values())).steps
+    sinks = {rid: _sink(k, steps) for rid, k in runs.items()}
+    fan = Fan(twins, lambda rid, rows: sinks[rid](rows), lambda rid: runs[rid].should_stop() or owner[rid].should_stop(),
+              lambda rid, dev, tv: runs[rid].started(dev, tv))
+    root = paths.checkpoints(ctx.data_dir)
     with beating(ctx.store, [*runs, *(p.job_id for p, _ in adopted)], ctx.worker_id):
         try:
-            results = execute_sweep(configs, lambda rid, rows: sinks[rid](rows),
-                                    lambda rid: runs[rid].should_stop() or owner[rid].should_stop(),
-                                    checkpoint_root=paths.checkpoints(ctx.data_dir),
-                                    on_start=lambda rid, dev, tv: runs[rid].started(dev, tv))
+            trained = execute_sweep([configs[rid] for rid in twins.trained], fan.sink, fan.should_stop,
+                                    checkpoint_root=root, on_start=fan.on_start)
+            share_checkpoints(twins, root)
         except Exception as e:
             for k in runs.values():
                 k.end(Stop("failed", None, failure_message(e)))
             coalesce.end_adopted(adopted, ctx.job_id, error=failure_message(e))
             raise
-        for r in results:
-            runs[r.run_id].end(Stop(r.status, r.to_dict(), stop_message(r.status, r.steps_done, r.stop_reason)))
-    coalesce.end_adopted(adopted, ctx.job_id, {r.run_id: r.status for r in results})
-    return {"runs": {r.run_id: r.status for r in results if owner[r.run_id] is ctx},
-            **({"trained_with": [p.job_id for p, _ in adopted]} if adopted else {})}
+        results = fan.results(trained)
+        for rid, r in results.items():
+            runs[rid].end(Stop(r.status, r.to_dict(), stop_message(r.status, r.steps_done, r.stop_reason)))
+    coalesce.end_adopted(adopted, ctx.job_id, {rid: r.status for rid, r in results.items()})
+    return {"runs": {rid: r.status for rid, r in results.items() if owner[rid] is ctx},
+            **({"trained_with": [p.job_id for p, _ in adopted]} if adopted else {}),
+            **({"trained_once_for_twins": twins.shared} if twins.shared else {})}
 
 
 def _sink(ctx: JobContext, steps: int) -> Callable[[Sequence[dict[str, Any]]], None]:

@@ -106,6 +106,20 @@ def test_box_select_on_the_dag_then_prune(page, app_url):
     assert page.get_by_role("button", name="Export (zip)").count() == 1
     screenshot(page, "prune_pruned")
 
+    # the export is zipped when clicked (not on every run of the page): the file a person gets holds it
+    import io
+    import json
+    import zipfile
+
+    with page.expect_download(timeout=120_000) as dl:
+        page.get_by_role("button", name="Export (zip)").click()
+    z = zipfile.ZipFile(io.BytesIO(open(dl.value.path(), "rb").read()))
+    assert {"spec.json", "selection.json", "mask.safetensors"} <= set(z.namelist()), z.namelist()
+    assert json.loads(z.read("selection.json"))["nodes"], "the exported selection is not the one pruned"
+    with page.expect_download(timeout=120_000) as dl:
+        page.get_by_role("button", name="Compacted ONNX").click()
+    assert open(dl.value.path(), "rb").read(64).startswith(b"\x08"), "not an ONNX protobuf"
+
 
 def test_lasso_on_an_invalid_region_is_refused_with_a_suggestion(page, app_url):
     open_page(page, app_url, "Prune")
