@@ -7,6 +7,12 @@ trained three ways in this process, on the same data and steps:
   3. all of them merged into one vmapped job (`explorer.training.coalesce`, as a class server does).
 
     python3 bench/bench_class_batch.py [--students 4] [--steps 200] [--model mlp] [--json F]
+    python3 bench/bench_class_batch.py --sizes 6,15,30 --steps 300   # merged only: runs/s per job size
+
+`--sizes` times only the merged job (3), for each number of students in one job, with the quick
+comparison's logging (every 3 steps, tested every 30): how a class server's merged job scales, the
+ground for `coalesce.MAX_RUNS`. Runs alike but for their group train once (`training.twins`): each
+student's two dense runs are the same two runs, so a job of S students trains 6 S + 2 runs.
 
 Prints seconds and runs per second of each, the speed-ups of 3 over 1 and over 2 (goal: >= 3x over
 running them one after another), and the largest difference of a run's final test accuracy between 3
@@ -69,10 +75,13 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--model", default="mlp")
     ap.add_argument("--json", default="")
+    ap.add_argument("--sizes", default="", help="comma-separated students per merged job: time only those")
     a = ap.parse_args()
     import torch
 
     torch.set_num_threads(1)
+    if a.sizes:
+        return sizes([int(k) for k in a.sizes.split(",")], a.steps, a.model, a.json)
     root = Path(tempfile.mkdtemp(prefix="class-batch-"))
     groups = comparisons(root, a.students, a.steps, a.model)
     runs = sum(len(g) for g in groups)
@@ -106,6 +115,33 @@ def main() -> int:
     print(json.dumps(out, indent=1))
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+def sizes(counts: list[int], steps: int, model: str, out_json: str) -> int:
+    """The merged job alone, once per number of students in it: seconds and runs per second."""
+    from explorer.training import coalesce
+
+    rows = []
+    os.environ[ENV_JOIN] = "bench-class"
+    for k in counts:
+        root = Path(tempfile.mkdtemp(prefix="class-batch-"))
+        groups = [[c.replace(eval_every=30, log_every=3) for c in g] for g in comparisons(root, k, steps, model)]
+        runs = sum(len(g) for g in groups)
+        if runs > coalesce.MAX_RUNS:
+            print(f"{k} students are {runs} runs, over coalesce.MAX_RUNS = {coalesce.MAX_RUNS}: skipped")
+            continue
+        store = RunStore(root / "merged")
+        for g in groups:
+            store.submit(batch_submission(g, owner=g[0].group))
+        t = drain(store)
+        twins = sum((j.result or {}).get("trained_once_for_twins", 0) for j in store.list_jobs(kind="train.batch"))
+        rows.append({"students": k, "runs": runs, "trained": runs - twins, "seconds": round(t, 2),
+                     "runs_per_s": round(runs / t, 2)})
+        print(json.dumps(rows[-1]), flush=True)
+    os.environ.pop(ENV_JOIN)
+    if out_json:
+        Path(out_json).write_text(json.dumps({"steps": steps, "model": model, "sizes": rows}, indent=1))
     return 0
 
 

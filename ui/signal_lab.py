@@ -40,12 +40,11 @@ def network() -> tuple[str, object | None]:
     if kind == "model":
         picked = model_picker("spp", allow_onnx=False)
         return (picked[0] if picked else ""), None
-    # The one select box comes first, high in the sidebar: a select box cut by the window's bottom edge does not
-    # open on its first click (the click focuses its input, Chromium scrolls the sidebar to show the input, and
-    # the scroll closes the list that had just opened: react-aria's close-on-scroll). Below the slider and the
-    # number input it sat at 946-1014 px, cut by a 1000 px high window; here it ends at 846 px.
-    act = sb.selectbox("Activation", list(ACTIVATIONS), key="spp.act",
-                       help="between the layers; linear nets show the orthogonal identity exactly")
+    # Four choices, shown all at once: a select box here opened only on a second click in a window under about
+    # 850 px tall (the box, cut by the window's bottom edge, scrolled the sidebar on its first click, and the
+    # scroll closed its list: react-aria's close-on-scroll); a row of radio buttons has no list to close.
+    act = sb.radio("Activation", list(ACTIVATIONS), key="spp.act", horizontal=True,
+                   help="between the layers; linear nets show the orthogonal identity exactly")
     depth = int(sb.slider("Depth (weight matrices)", 1, 60, 7, key="spp.depth"))
     width = int(sb.number_input("Width", 2, 512, 100, key="spp.width"))
     io = sb.radio("Inputs → outputs", ["square", "mnist1d"], key="spp.io",

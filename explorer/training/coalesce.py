@@ -23,7 +23,8 @@ from explorer.jobs.store import JobStore
 from explorer.training.config import RunConfig
 
 # runs in one vmapped job: 30 quick comparisons of 8 runs. A bigger job trains more runs per second
-# (`mlp`, 300 steps, 2 cores: 7.2 runs/s at 48, 7.4 at 120, 8.9 at 240), so it costs the class no time.
+# (`bench/bench_class_batch.py --sizes 6,15,30 --steps 300`, `mlp`, 2 cores: 7.7 runs/s at 48, 12.3 at 120,
+# 10.2 at 240, twins trained once), so it costs the class no time.
 MAX_RUNS = 240
 
 
