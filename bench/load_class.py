@@ -142,7 +142,8 @@ _IDLE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
   const st = a && a.getAttribute('data-test-script-state');
   return !!a && !['running', 'rerunRequested', 'initial'].includes(st) &&
     !document.querySelector('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'); }"""
-_POINT_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].some(p => (p.data || []).some(t => t.x && t.x.length))"""
+# plotly's decoded traces (`_fullData`): `data` may hold a typed array as {dtype, bdata}, which has no length
+_POINT_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].some(p => (p._fullData || []).some(t => t.x && t.x.length))"""
 
 
 async def _idle(page, t0: float) -> float:
