@@ -329,7 +329,7 @@ def test_twin_runs_of_two_students_train_once_and_each_gets_the_curve_it_would_a
     assert s.get_job(ja).result["trained_once_for_twins"] == 1
     assert all(s.get_job(r).status == "done" for r in ra + rb)
     twin = s.get_job(rb[0])
-    assert f"trained once with its twin {ra[1]}" in twin.result["init_source"]
+    assert "trained once with its twin" in twin.result["init_source"] and ra[1] not in twin.result["init_source"]
     assert s.metrics(rb[0]) == s.metrics(ra[1])  # the same rows, each under its own id
     ck = paths.checkpoint(paths.checkpoints(data), rb[0], 0)
     assert ck.is_file() and ck.read_bytes() == paths.checkpoint(paths.checkpoints(data), ra[1], 0).read_bytes()
@@ -370,6 +370,6 @@ def test_a_twin_that_stops_ends_cancelled_while_the_run_goes_on_for_the_others()
     res = fan.results([done])
     assert {r: (x.status, x.steps_done) for r, x in res.items()} == {
         "a": ("cancelled", 10), "b": ("cancelled", 20), "c": ("done", 30)}
-    assert "twin a" in res["c"].init_source and res["a"].init_source == "init"
+    assert "trained once with its twin" in res["c"].init_source and res["a"].init_source == "init"
     asked.add("c")  # the last one asks too: now the run stops
     assert fan.should_stop("a")

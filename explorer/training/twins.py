@@ -88,14 +88,15 @@ class Fan:
 
     def results(self, trained: Sequence[Any]) -> dict[str, Any]:
         """Every run's `RunResult`, from the trained runs' (`trained`): a twin's is its trainer's under its own
-        id, with where it was trained said in `init_source`; a twin that asked to stop while its trainer went
+        id, with `init_source` saying it was trained once with a twin (not which: on a class server that is
+        another student's run); a twin that asked to stop while its trainer went
         on ends cancelled at the last step it was given."""
         out: dict[str, Any] = {}
         for r in trained:
             for rid in self.t.twins(r.run_id):
                 res = r if rid == r.run_id else replace(
-                    r, run_id=rid, init_source=f"{r.init_source}; trained once with its twin {r.run_id} "
-                                               "(the same run in another comparison)")
+                    r, run_id=rid, init_source=f"{r.init_source}; trained once with its twin, the same run in "
+                                               "another comparison")  # whose id is another student's business
                 if rid in self.stopped and r.status == "done":
                     res = replace(res, status="cancelled", steps_done=self.stopped[rid])
                 out[rid] = res
