@@ -75,3 +75,21 @@ def test_counts_with_the_kept_dense_macs_equal_counts_traced_afresh(tmp_path):
     doc = json.loads((export(pm, tmp_path / "e", spec="moons_mlp", seed=0, x=lm.example_input, dense=lm.model,
                              onnx=False) / "spec.json").read_text())
     assert doc["counts"] == {"dense": fresh_dense.as_dict(), "pruned": fresh_pruned.as_dict()}
+
+
+def test_merge_heads_and_skip_arcs_are_found_once_per_graph_and_equal_a_direct_reading():
+    """The Prune page's shortcuts ask for a graph's merge heads and skip arcs on every run (every student's):
+    found once per graph, equal to the graph read directly, and a caller's list is its own."""
+    from explorer.graph.build import build_dag
+    from explorer.pruning import operations as ops
+
+    dag = build_dag("resnet_tiny", "op", seed=0)
+    skips = [a.id for a in dag.arcs if dag.level[a.dst] - dag.level[a.src] > 1]  # the definition, read directly
+    heads = [n.id for n in dag.nodes if n.op in ("add", "cat")]  # resnet_tiny's merges: its residual adds
+    assert [a.id for a in ops.skip_arcs(dag)] == skips and skips
+    assert ops.merge_heads(dag) == heads and heads
+    mine = ops.merge_heads(dag)
+    mine.clear()  # a caller's copy: the kept result is untouched
+    assert ops.merge_heads(dag) == heads
+    other = build_dag("mlp_skip", "op", seed=0)  # another graph has its own
+    assert ops.merge_heads(other) != heads

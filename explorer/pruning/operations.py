@@ -22,20 +22,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from explorer.graph.dag import Arc, Dag
+from explorer.graph.memo import PerGraph
 from explorer.pruning.selection import Selection, SelectionError, fingerprint
+
+_PER_GRAPH = PerGraph(keep=4)  # a graph's merge heads and skip arcs
 
 
 def merge_heads(dag: Dag) -> list[str]:
     """Nodes with two or more inputs that are not joint (add, cat, unit-level sums): the
-    places where a branch or a skip can be removed and the rest still computes."""
+    places where a branch or a skip can be removed and the rest still computes (found once per graph:
+    the Prune page asks on every run, for every student of a class)."""
     from explorer.pruning.validity import is_joint, is_tensor
 
-    out = []
-    for n in dag.nodes:
-        ins = [a for a in dag.in_arcs(n.id) if is_tensor(dag, dag.node(a.src))]
-        if len(ins) >= 2 and not is_joint(dag, n.id):
-            out.append(n.id)
-    return out
+    def find() -> tuple[str, ...]:
+        return tuple(n.id for n in dag.nodes
+                     if len([a for a in dag.in_arcs(n.id) if is_tensor(dag, dag.node(a.src))]) >= 2
+                     and not is_joint(dag, n.id))
+
+    return list(_PER_GRAPH.get(dag, "merge_heads", find))
 
 
 def branch(dag: Dag, arc: Arc | str) -> Selection:
@@ -90,8 +94,10 @@ def branches_of(dag: Dag, head: str) -> list[Selection]:
 
 
 def skip_arcs(dag: Dag) -> list[Arc]:
-    """Arcs that jump over at least one level (level(dst) - level(src) > 1): skips and shortcuts."""
-    return [a for a in dag.arcs if dag.level[a.dst] - dag.level[a.src] > 1]
+    """Arcs that jump over at least one level (level(dst) - level(src) > 1): skips and shortcuts (found once
+    per graph)."""
+    return list(_PER_GRAPH.get(dag, "skip_arcs",
+                               lambda: tuple(a for a in dag.arcs if dag.level[a.dst] - dag.level[a.src] > 1)))
 
 
 def skip_selection(dag: Dag) -> Selection:
