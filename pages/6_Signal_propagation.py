@@ -30,7 +30,7 @@ from ui.links import linked
 def _failed(job, what: str, kind: str, config, slot: str) -> bool:
     if job.status != "failed":
         return False
-    st.error(f"**{what} failed**: {job.error}", icon="⚠️")
+    st.error(f"**{what} failed**: {job.error}", icon=":material/warning:")
     if st.button("Retry", key=f"{slot}.retry"):
         submit(kind, config, slot, retry=True)
         st.rerun()

@@ -30,11 +30,11 @@ def show_error(e: BaseException, context: str = "") -> None:
     if isinstance(e, KeyError) and msg.startswith(("'", '"')):
         msg = msg[1:-1]
     if isinstance(e, EXPECTED):
-        st.error(f"**{type(e).__name__}**{where}: {msg}", icon="⚠️")
+        st.error(f"**{type(e).__name__}**{where}: {msg}", icon=":material/warning:")
     else:
         log.exception("unexpected error%s", where, exc_info=e)
         st.error(f"**Unexpected {type(e).__name__}**{where}: {msg}\n\n"
-                 "Try another model or granularity; if it persists, report it with the model name.", icon="🛑")
+                 "Try another model or granularity; if it persists, report it with the model name.", icon=":material/dangerous:")
 
 
 @contextmanager
@@ -54,4 +54,4 @@ def graph_warnings(dag) -> None:
     """What the graph leaves out, said on the page (`dag.meta["warnings"]`): never a partial graph
     presented as the model."""
     for w in dag.meta.get("warnings", []):
-        st.warning(f"This graph is not the whole story: {w}.", icon="⚠️")
+        st.warning(f"This graph is not the whole story: {w}.", icon=":material/warning:")

@@ -22,7 +22,7 @@ def grid_panel() -> None:
         st.subheader("Trainability grid from the Signal-propagation lab")
         st.markdown(req.title)
         if job.status in ("failed", "cancelled"):
-            st.error(f"The grid {job.status}: {job.error or 'no reason recorded'}", icon="⚠️")
+            st.error(f"The grid {job.status}: {job.error or 'no reason recorded'}", icon=":material/warning:")
             if st.button("Dismiss", key="grid.dismiss"):
                 state.GRID.pop()
                 st.rerun()

@@ -69,7 +69,7 @@ def url_state() -> dict[str, str]:
                         PlaygroundConfig(**{k: v})
                 except ValueError as e:  # PlaygroundConfigError included
                     v = d
-                    st.toast(f"ignored the link's {k}={qp[k]!r}: {e}", icon="⚠️")
+                    st.toast(f"ignored the link's {k}={qp[k]!r}: {e}", icon=":material/warning:")
             if k == "hidden":
                 ss[P + "layers"] = len(v)
                 for i, w in enumerate(v):

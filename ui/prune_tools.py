@@ -270,7 +270,7 @@ def result_panel(key, dag) -> None:
     noisy = [r for r in res.table if r.get("noisy")]
     for r in noisy:
         st.warning(f"{FORMS.get(r['form'], r['form'])}: {r['note']}. The machine was busy while timing; the "
-                   "speed-up shown is not to be trusted.", icon="⏱️")
+                   "speed-up shown is not to be trusted.", icon=":material/timer:")
     masked = next((r for r in res.table if r["form"] == "masked"), None)
     timing = ("" if res.nothing else f" Latencies: medians of {res.table[0].get('rounds', '?')} interleaved rounds "
               "on one CPU thread after warm-up, speed-ups paired round by round.")

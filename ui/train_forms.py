@@ -175,7 +175,7 @@ def started_note(group: str) -> None:
     if text:
         st.success(text, icon=":material/play_circle:")
     for note in st.session_state.get(NOTES, {}).get(group, []):
-        st.warning(note, icon="⚠️")
+        st.warning(note, icon=":material/warning:")
 
 
 def retrain_panel() -> None:
@@ -214,7 +214,7 @@ def retrain_panel() -> None:
             with guard("checking the controls"):
                 configs, notes = _comparison(req, base, n)
         for note in notes:
-            st.warning(note, icon="⚠️")
+            st.warning(note, icon=":material/warning:")
         batched = batched_toggle(configs, "retrain")
         st.caption(f"{len(configs)} runs: {', '.join(sorted({c.init for c in configs}))} × {int(n)} seed(s), "
                    f"{configs[0].steps if configs else 0} steps each" + (", as one batched job" if batched else ""))
