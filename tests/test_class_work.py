@@ -264,6 +264,23 @@ def _batch_of(owner: str, seeds, data_seed: int = 0):
     return batch_submission(cfgs, owner=owner), [c.run_id for c in cfgs]
 
 
+def _each_alone_gives_the_same_curves(store: RunStore, batches, tmp_path_factory) -> None:
+    """The independent reference: each batch (submission, run ids) trained in a store of its own, outside a
+    class; every run's curve in `store` equals its curve there."""
+    import os
+
+    from explorer.jobs.context import execute
+
+    for sub, ids in batches:
+        ref = RunStore(tmp_path_factory.mktemp("alone"))
+        ref.submit(sub)
+        execute(ref, ref.claim("w", os.getpid()), "w")
+        for rid in ids:
+            got, want = store.metrics(rid), ref.metrics(rid)
+            assert [(m["step"], m["split"]) for m in got] == [(m["step"], m["split"]) for m in want]
+            assert all(abs(g["loss"] - w["loss"]) < 1e-4 and abs(g["acc"] - w["acc"]) < 1e-6 for g, w in zip(got, want))
+
+
 def test_quick_comparisons_of_two_students_train_as_one_vmapped_job(klass, tmp_path_factory):
     """Ada's and Bob's batched jobs (same architecture and settings) queued together: the worker trains
     all four runs in Ada's job; Bob's job ends done naming it; every run's curve is the one it gets trained
@@ -271,7 +288,6 @@ def test_quick_comparisons_of_two_students_train_as_one_vmapped_job(klass, tmp_p
     import os
 
     from explorer.jobs.context import execute
-    from explorer.training.store import RunStore as RS
 
     data, ada, bob, _ = klass
     s = RunStore(data)
@@ -287,14 +303,7 @@ def test_quick_comparisons_of_two_students_train_as_one_vmapped_job(klass, tmp_p
     assert MemberBackend(LocalBackend(s, autostart=False), ada.id).store.list_runs(group=f"{bob.id}-g") == []
 
     os.environ.pop("EXPLORER_CLASS_JOIN_CODE")  # the reference: each batch alone, outside a class
-    for sub, ids in ((sa, ra), (sb, rb)):
-        ref = RS(tmp_path_factory.mktemp("alone"))
-        ref.submit(sub)
-        execute(ref, ref.claim("w", os.getpid()), "w")
-        for rid in ids:
-            got, want = s.metrics(rid), ref.metrics(rid)
-            assert [(m["step"], m["split"]) for m in got] == [(m["step"], m["split"]) for m in want]
-            assert all(abs(g["loss"] - w["loss"]) < 1e-4 and abs(g["acc"] - w["acc"]) < 1e-6 for g, w in zip(got, want))
+    _each_alone_gives_the_same_curves(s, ((sa, ra), (sb, rb)), tmp_path_factory)
 
 
 def test_a_local_app_never_merges_jobs(monkeypatch, tmp_path):
@@ -319,7 +328,6 @@ def test_twin_runs_of_two_students_train_once_and_each_gets_the_curve_it_would_a
 
     from explorer import paths
     from explorer.jobs.context import execute
-    from explorer.training.store import RunStore as RS
 
     data, ada, bob, _ = klass
     s = RunStore(data)
@@ -335,14 +343,7 @@ def test_twin_runs_of_two_students_train_once_and_each_gets_the_curve_it_would_a
     assert ck.is_file() and ck.read_bytes() == paths.checkpoint(paths.checkpoints(data), ra[1], 0).read_bytes()
 
     os.environ.pop("EXPLORER_CLASS_JOIN_CODE")
-    for sub, ids in ((sa, ra), (sb, rb)):
-        ref = RS(tmp_path_factory.mktemp("alone"))
-        ref.submit(sub)
-        execute(ref, ref.claim("w", os.getpid()), "w")
-        for rid in ids:
-            got, want = s.metrics(rid), ref.metrics(rid)
-            assert [(m["step"], m["split"]) for m in got] == [(m["step"], m["split"]) for m in want]
-            assert all(abs(g["loss"] - w["loss"]) < 1e-4 and abs(g["acc"] - w["acc"]) < 1e-6 for g, w in zip(got, want))
+    _each_alone_gives_the_same_curves(s, ((sa, ra), (sb, rb)), tmp_path_factory)
 
 
 def test_a_twin_that_stops_ends_cancelled_while_the_run_goes_on_for_the_others():
@@ -358,18 +359,22 @@ def test_a_twin_that_stops_ends_cancelled_while_the_run_goes_on_for_the_others()
     fan = Fan(t, lambda rid, rows: got[rid].extend(x["step"] for x in rows), lambda rid: rid in asked,
               lambda *_: None)
     assert t.trained == ["a"] and t.twins("a") == ["a", "b", "c"]
-    fan.sink("a", [{"step": 10}])
+    def row(step: int) -> dict:
+        return {"step": step, "split": "test", "loss": 1.0 / step, "acc": step / 100}
+
+    fan.sink("a", [row(10)])
     asked.add("a")  # the trained run's own student stops it: the others still want it
     assert not fan.should_stop("a")
-    fan.sink("a", [{"step": 20}])
+    fan.sink("a", [row(20)])
     asked.add("b")
-    fan.sink("a", [{"step": 30}])
+    fan.sink("a", [row(30)])
     assert got == {"a": [10], "b": [10, 20], "c": [10, 20, 30]} and not fan.should_stop("a")
     done = RunResult(run_id="a", status="done", steps_done=30, device="cpu", torch_version="x", seed=0,
-                     init_source="init", params=1, kept_params=1, sparsity=0.0, wall_time_s=1.0, steps_per_s=30.0)
+                     init_source="init", params=1, kept_params=1, sparsity=0.0, wall_time_s=1.0, steps_per_s=30.0,
+                     final={"test_loss": 1 / 30, "test_acc": 0.3}, best_test_acc=0.3)
     res = fan.results([done])
-    assert {r: (x.status, x.steps_done) for r, x in res.items()} == {
-        "a": ("cancelled", 10), "b": ("cancelled", 20), "c": ("done", 30)}
+    assert {r: (x.status, x.steps_done, x.final["test_acc"], x.best_test_acc) for r, x in res.items()} == {
+        "a": ("cancelled", 10, 0.1, 0.1), "b": ("cancelled", 20, 0.2, 0.2), "c": ("done", 30, 0.3, 0.3)}
     assert "trained once with its twin" in res["c"].init_source and res["a"].init_source == "init"
     asked.add("c")  # the last one asks too: now the run stops
     assert fan.should_stop("a")

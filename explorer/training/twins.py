@@ -67,6 +67,7 @@ class Fan:
         self.t, self._sink, self._stop, self._on_start = twins, sink, stop, on_start
         self.stopped: dict[str, int] = {}  # twin -> the last step it was given, once it asked to stop
         self.step: dict[str, int] = {}
+        self.seen: dict[str, dict[str, Any]] = {}  # twin -> its last train and test rows and best accuracies
 
     def _asked(self, rid: str) -> bool:
         if rid not in self.stopped and self._stop(rid):
@@ -78,6 +79,11 @@ class Fan:
             if not self._asked(r):
                 self._sink(r, rows)
                 self.step[r] = max([self.step.get(r, 0), *(int(x["step"]) for x in rows)])
+                seen = self.seen.setdefault(r, {})
+                for x in rows:
+                    seen[x["split"]] = x
+                    if x.get("acc") is not None:
+                        seen[f"best_{x['split']}"] = max(seen.get(f"best_{x['split']}", x["acc"]), x["acc"])
 
     def should_stop(self, rid: str) -> bool:
         return all([self._asked(r) for r in self.t.twins(rid)])
@@ -89,18 +95,26 @@ class Fan:
     def results(self, trained: Sequence[Any]) -> dict[str, Any]:
         """Every run's `RunResult`, from the trained runs' (`trained`): a twin's is its trainer's under its own
         id, with `init_source` saying it was trained once with a twin (not which: on a class server that is
-        another student's run); a twin that asked to stop while its trainer went
-        on ends cancelled at the last step it was given."""
+        another student's run); a twin that asked to stop ends cancelled at the last step it was given, its
+        final and best figures those of the rows it was given."""
         out: dict[str, Any] = {}
         for r in trained:
             for rid in self.t.twins(r.run_id):
                 res = r if rid == r.run_id else replace(
                     r, run_id=rid, init_source=f"{r.init_source}; trained once with its twin, the same run in "
                                                "another comparison")  # whose id is another student's business
-                if rid in self.stopped and r.status == "done":
-                    res = replace(res, status="cancelled", steps_done=self.stopped[rid])
+                if rid in self.stopped and r.status in ("done", "cancelled"):
+                    res = self._cut(res, rid)
                 out[rid] = res
         return out
+
+    def _cut(self, res: Any, rid: str) -> Any:
+        """`res` ended where twin `rid` asked to stop: cancelled at its last step, with its own rows' figures."""
+        seen = self.seen.get(rid, {})
+        final = {f"{split}_{m}": seen[split][m] for split in ("train", "test") if split in seen for m in ("loss", "acc")}
+        return replace(res, status="cancelled", steps_done=self.stopped[rid], final=final,
+                       best_train_acc=seen.get("best_train", float("nan")),
+                       best_test_acc=seen.get("best_test", float("nan")))
 
 
 def share_checkpoints(twins: Twins, root: str | Path) -> None:
