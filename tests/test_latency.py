@@ -45,3 +45,26 @@ def test_compare_rows_and_note():
     assert masked["macs"] == dense["macs"] and masked["nonzero_params"] < dense["nonzero_params"]
     assert comp["macs"] < dense["macs"] and comp["params"] < dense["params"]
     assert "mask" in NOTE and "not speed" in NOTE
+
+
+@pytest.mark.parametrize("granularity", ["unit", "op"])
+def test_the_prune_pipeline_counts_each_forms_macs_as_a_fresh_trace_does(tmp_path, granularity):
+    """The pipeline passes the dense MACs it knows (one trace per graph, also the masked copy's) instead of
+    tracing each form again: the table must still say what tracing each form says."""
+    from explorer.graph import build_dag
+    from explorer.pruning.cost import count_macs
+    from explorer.pruning.pipeline import run
+    from explorer.pruning.selection import Selection
+
+    lm = models.load("mlp_skip")
+    dag = build_dag(lm, granularity)
+    if granularity == "unit":  # four hidden units: the masked form
+        top = max(dag.level.values())
+        sel = Selection("unit", tuple(n.id for n in dag.nodes if 0 < dag.level[n.id] < top)[:4])
+    else:  # a skip arc (it spans levels): the rewritten form
+        skip = next(a for a in dag.arcs if dag.level[a.dst] - dag.level[a.src] > 1)
+        sel = Selection("op", (), (f"{skip.src}->{skip.dst}",))
+    r = run(lm, dag, selection=sel, out=tmp_path, spec="mlp_skip", seed=0, repeats=3, onnx=False)
+    forms = {"dense": lm.model, r.table[1]["form"]: r.pruned.model, "compacted": r.compacted}
+    for row in r.table:
+        assert row["macs"] == count_macs(forms[row["form"]], lm.example_input), row["form"]

@@ -11,15 +11,15 @@ default dataset when one fits its input shape, else seeded random inputs with ra
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import torch
 
+from explorer.concurrency.once import once_per_key
 from explorer.data.datasets import load_dataset
 from explorer.data.user_files import DataError
 
 
-@lru_cache(maxsize=8)
+@once_per_key(maxsize=8)
 def _train_set(name: str) -> tuple[torch.Tensor, torch.Tensor] | None:
     try:
         d = load_dataset(name)

@@ -26,7 +26,7 @@ def role_bands(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[str, 
                ) -> dict[str, tuple[list[int], list[float], list[float], int]]:
     """Per role: (steps, mean, std over its runs, number of runs) of `y` on `split`, at the steps every
     run of the role has reached (a run still going shortens its role's band to where it is)."""
-    import statistics
+    import numpy as np
 
     out = {}
     by_role: dict[str, list[dict[int, float]]] = {}
@@ -36,10 +36,9 @@ def role_bands(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[str, 
             by_role.setdefault(r.config.init, []).append(pts)
     for role, curves in by_role.items():
         steps = sorted(set.intersection(*(set(c) for c in curves)))
-        vals = [[c[s] for c in curves] for s in steps]
-        mean = [statistics.fmean(v) for v in vals]
-        std = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in vals]
-        out[role] = (steps, mean, std, len(curves))
+        vals = np.array([[c[s] for c in curves] for s in steps], dtype=np.float64).reshape(len(steps), len(curves))
+        std = vals.std(axis=1, ddof=1) if len(curves) > 1 else np.zeros(len(steps))  # the sample std, as stdev
+        out[role] = (steps, vals.mean(axis=1).tolist(), std.tolist(), len(curves))
     return out
 
 
@@ -55,6 +54,7 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
     >>> fig.layout.yaxis.range, fig.layout.xaxis.range
     ((0, 1), (0, 100))
     """
+    import numpy as np
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -68,14 +68,13 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
                 continue
             steps, mean, std, n = bands[role]
             keep = downsample(list(range(len(steps))), max_points)
-            xs = [steps[i] for i in keep]
-            mu, sd = [mean[i] for i in keep], [std[i] for i in keep]
+            # numpy arrays: plotly checks them whole rather than element by element and sends them as binary
+            xs, mu, sd = (np.asarray(v)[keep] for v in (steps, mean, std))
             color = ROLES[role].color if role in ROLES else "#2ca02c"
             title = ROLES[role].title if role in ROLES else role
             if n > 1:
-                fig.add_trace(go.Scatter(x=xs + xs[::-1], y=[m + s for m, s in zip(mu, sd)] +
-                                         [m - s for m, s in zip(mu[::-1], sd[::-1])], fill="toself",
-                                         fillcolor=_alpha(color, 0.15 if split == "train" else 0.08),
+                fig.add_trace(go.Scatter(x=np.concatenate([xs, xs[::-1]]), y=np.concatenate([mu + sd, (mu - sd)[::-1]]),
+                                         fill="toself", fillcolor=_alpha(color, 0.15 if split == "train" else 0.08),
                                          line={"width": 0}, hoverinfo="skip", showlegend=False,
                                          legendgroup=f"{role}-{split}", name=f"{title} · {split} ± std"))
             fig.add_trace(go.Scatter(
@@ -96,7 +95,7 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
                         name=f"{r.label} · {split}", line={"color": ROLES[role].color if role in ROLES else "#2ca02c",
                                                            "dash": dash[split], "width": 0.8}, opacity=0.5,
                         hovertemplate=f"{r.label} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}<extra>{r.id}</extra>"))
-    empty = not any(len(t.x or ()) for t in fig.data)
+    empty = not any(t.x is not None and len(t.x) for t in fig.data)
     if empty:  # axes of what will be drawn, not plotly's default -1..4
         fig.add_annotation(text="learning curves of the selected group appear here" if not runs else
                            "no metrics yet: the curves appear as the runs log them", showarrow=False,

@@ -441,10 +441,17 @@ class JobStore(Interests):
         to the queue as their next attempt (their work folder keeps what they finished), or fail after
         their `max_attempts`, keeping their metrics and frames. Returns their ids."""
         now, host, out = time.time(), socket.gethostname(), []
-        for j in self.list_jobs(status="running"):
-            gone = j.worker_host == host and j.worker_pid is not None and not pid_alive(j.worker_pid)
-            if not (gone or j.heartbeat is None or now - j.heartbeat > self.stale_after_s):
-                continue
+        cond, args = self._seen()
+        c = self._conn()
+        # every page refresh of every session polls: ask SQLite for the few candidates, checking each worker
+        # process once (a batched job's hundreds of member runs share one), not every running job in Python
+        pids = [r[0] for r in c.execute("SELECT DISTINCT worker_pid FROM jobs WHERE status='running' AND "
+                                        f"worker_host=? AND worker_pid IS NOT NULL{cond}", [host, *args])]
+        dead = [p for p in pids if not pid_alive(p)]
+        q = (f"SELECT * FROM jobs WHERE status='running'{cond} AND (heartbeat IS NULL OR heartbeat<? OR "
+             f"(worker_host=? AND worker_pid IN ({','.join('?' * len(dead))})))")
+        for j in [Job.from_row(r) for r in c.execute(q + " ORDER BY created, id",
+                                                     [*args, now - self.stale_after_s, host, *dead])]:
             with self._tx() as c:
                 if j.attempt < j.max_attempts:
                     c.execute("UPDATE jobs SET status='queued', attempt=attempt+1, worker_id=NULL, worker_pid=NULL, "

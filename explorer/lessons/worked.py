@@ -12,11 +12,11 @@ the independent reference: the network evaluated node by node from its arcs.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 
+from explorer.concurrency.once import once_per_key
 from explorer.graph.dag import Arc, Dag, Node
 
 # (src, dst, weight). Levels: x* = 0, h* = 1, g* = 2, y = 3. Skip arcs: x2->g2, h1->y.
@@ -58,7 +58,7 @@ def network() -> Any:
     return net.eval()
 
 
-@functools.lru_cache(maxsize=1)
+@once_per_key(maxsize=1)  # a class joining at once: one build, the others wait for it
 def _lifting() -> Any:
     import torch
 

@@ -191,14 +191,15 @@ def _norm_shift(bn: nn.Module) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def count(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
+def count(model: nn.Module, x: torch.Tensor, macs: int | None = None) -> dict[str, int]:
     """Parameters, non-zero parameters and MACs per example (`explorer.graph.macs.count_macs`: the
-    same count as the graph pages and `levels`) at input `x`."""
+    same count as the graph pages and `levels`) at input `x`; `macs` when the caller knows them (a trace
+    saved: `cost.dense_macs` of the dense graph is also the masked copy's)."""
     from explorer.pruning.cost import count_macs
 
     nonzero = sum(int(torch.count_nonzero(p)) for p in model.parameters())
     return {"params": int(sum(p.numel() for p in model.parameters())), "nonzero_params": nonzero,
-            "macs": count_macs(model, x)}
+            "macs": count_macs(model, x) if macs is None else int(macs)}
 
 
 def compact_summary(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.Tensor) -> dict[str, Any]:

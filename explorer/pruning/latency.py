@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +82,8 @@ NOISY_SPREAD = 0.25  # the IQR of a form's paired speed-ups over its median, abo
 
 
 def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.Tensor, *,
-            warmup: int = 5, repeats: int = 30, threads: int | None = None, pruned_form: str = "masked"
-            ) -> list[dict[str, Any]]:
+            warmup: int = 5, repeats: int = 30, threads: int | None = None, pruned_form: str = "masked",
+            macs: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     """Rows {form, params, nonzero_params, macs, latency_ms, iqr_ms, speedup, speedup_iqr, noisy, note}
     for the dense, pruned and compacted forms. Read `NOTE` beside it.
 
@@ -92,7 +93,8 @@ def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.
     A form whose speed-ups spread wider than `NOISY_SPREAD` of their median, or that is faster
     than its MAC reduction allows, is flagged `noisy` ("measure again") instead of trusted.
     `pruned_form` names the middle form: "masked" (unit level: the same kernels, zeros inside) or
-    "rewritten" (op level: the removed ops are gone from the graph, so it can be faster)."""
+    "rewritten" (op level: the removed ops are gone from the graph, so it can be faster). `macs`: the MACs of
+    the forms the caller already knows (by form name); the others are counted by tracing."""
     from explorer.pruning.compact import count
     from explorer.runtime.device import threads_for
 
@@ -105,7 +107,7 @@ def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.
     for _ in range(rounds):
         for f, m in forms:
             times[f].append(measure(m, x, warmup=1, repeats=5, threads=threads).median_ms)
-    counts = {f: count(m, x) for f, m in forms}
+    counts = {f: count(m, x, (macs or {}).get(f)) for f, m in forms}
     rows = []
     for f, _ in forms:
         med = statistics.median(times[f])
@@ -127,11 +129,11 @@ def compare(dense: nn.Module, masked: nn.Module, compacted: nn.Module, x: torch.
 
 
 def untimed(dense: nn.Module, pruned: nn.Module, compacted: nn.Module, x: torch.Tensor, why: str, *,
-            pruned_form: str = "masked") -> list[dict[str, Any]]:
+            pruned_form: str = "masked", macs: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     """The rows of `compare` with the sizes only and no timing, for a cut that removes nothing (`why`):
     the forms are the same size, so any measured difference would be noise, not a speed-up or slowdown."""
     from explorer.pruning.compact import count
 
-    return [{"form": f, **count(m, x), "latency_ms": None, "iqr_ms": None, "speedup": None, "speedup_iqr": None,
+    return [{"form": f, **count(m, x, (macs or {}).get(f)), "latency_ms": None, "iqr_ms": None, "speedup": None, "speedup_iqr": None,
              "noisy": False, "note": why if f != "dense" else "", "rounds": 0}
             for f, m in (("dense", dense), (pruned_form, pruned), ("compacted", compacted))]

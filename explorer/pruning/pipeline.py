@@ -33,6 +33,7 @@ from torch import nn
 from explorer.graph.dag import Dag
 from explorer.pruning.apply import PrunedModel, apply, compacted, from_mask, removes_nothing
 from explorer.pruning.compact import probes
+from explorer.pruning.cost import dense_macs
 from explorer.pruning.export import export
 from explorer.pruning.latency import NOTE, compare, untimed
 from explorer.pruning.selection import Selection
@@ -105,11 +106,14 @@ def run(lm: Any, dag: Dag, *, out: str | Path, spec: str, seed: int, selection: 
         diff = float((comp.eval()(xs) - pruned.model.eval()(xs)).abs().max())
     dense = lm.model.eval()
     form = "rewritten" if pruned.rewrites else "masked"
+    known = {"dense": dense_macs(dag, dense, x)}  # one trace per graph; a masked copy has the dense architecture
+    if form == "masked":
+        known["masked"] = known["dense"]
     if nothing:
-        table = untimed(dense, pruned.model, comp, x, nothing, pruned_form=form)
+        table = untimed(dense, pruned.model, comp, x, nothing, pruned_form=form, macs=known)
     else:
         say("timing dense, masked and compacted", 0.4)
-        table = compare(dense, pruned.model, comp, x, repeats=repeats, pruned_form=form)
+        table = compare(dense, pruned.model, comp, x, repeats=repeats, pruned_form=form, macs=known)
     say("exporting", 0.8)
     extra: dict[str, Any] = {}
     if proposal is not None:

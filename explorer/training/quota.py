@@ -22,11 +22,11 @@ run) is never refused: it queues nothing new.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from explorer.concurrency.once import once_per_key
 from explorer.jobs.rows import JobError, Submission
 
 
@@ -34,7 +34,7 @@ class QuotaError(JobError):
     """A submission over a student's quota; the message names the limit and the way on."""
 
 
-@functools.lru_cache(maxsize=64)
+@once_per_key(maxsize=64)
 def model_params(spec: str) -> int:
     """Parameters of model `spec` (built once per process, cached)."""
     from explorer.models.load import load
