@@ -378,3 +378,60 @@ def test_a_twin_that_stops_ends_cancelled_while_the_run_goes_on_for_the_others()
     assert "trained once with its twin" in res["c"].init_source and res["a"].init_source == "init"
     asked.add("c")  # the last one asks too: now the run stops
     assert fan.should_stop("a")
+
+
+# ---- a late student's short job, in a pause of the class's long one (explorer.training.interleave) -------------
+def _sized_batch(owner: str, seeds, steps: int):
+    from explorer.training.kinds import batch_submission
+
+    cfgs = [RunConfig(model="moons_mlp", dataset="moons", steps=steps, eval_every=10, device="cpu", seed=s,
+                      group=f"{owner}-g") for s in seeds]
+    return batch_submission(cfgs, owner=owner), [c.run_id for c in cfgs]
+
+
+@pytest.mark.parametrize("late_seeds, let_in", [((10, 11), True), (tuple(range(10, 18)), False)])
+def test_a_late_short_job_trains_in_a_pause_of_the_long_one_which_goes_on_unchanged(
+        klass, tmp_path_factory, monkeypatch, late_seeds, let_in):
+    """Ada's long job (8 runs x 60 steps) starts; Bob's (another step count: it cannot join it) waits. A small
+    one (2 runs x 20 steps, a twelfth of the work) runs in a pause of Ada's and ends first; one as big as a
+    quarter or more waits for the end. Every run's curve is the one it gets trained alone, Ada's too."""
+    import os
+
+    from explorer.jobs.context import execute
+    from explorer.training import interleave
+
+    monkeypatch.setattr(interleave, "WAIT_S", 0.0)  # Bob has waited long enough from the start
+    monkeypatch.setattr(interleave, "CHECK_S", 0.0)
+    data, ada, bob, _ = klass
+    s = RunStore(data)
+    (sa, ra), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, 20)
+    ja, jb = s.submit(sa), s.submit(sb)
+    job = s.claim("w", os.getpid())
+    assert job.id == ja
+    execute(s, job, "w")
+    a, b = s.get_job(ja), s.get_job(jb)
+    assert a.status == "done" and "trained_with" not in a.result  # Bob's job was not merged into Ada's
+    if not let_in:
+        assert b.status == "queued" and "paused_for" not in a.result
+        return
+    assert a.result["paused_for"] == [jb] and b.status == "done"
+    assert a.started < b.started and b.finished < a.finished  # inside Ada's job's time
+    assert all(s.get_job(r).status == "done" for r in ra + rb)
+    os.environ.pop("EXPLORER_CLASS_JOIN_CODE")  # the reference: each batch alone, outside a class
+    _each_alone_gives_the_same_curves(s, ((sa, ra), (sb, rb)), tmp_path_factory)
+
+
+def test_a_local_app_never_pauses_a_job_for_another(monkeypatch, tmp_path):
+    import os
+
+    from explorer.jobs.context import execute
+    from explorer.training import interleave
+
+    monkeypatch.delenv("EXPLORER_CLASS_JOIN_CODE", raising=False)
+    monkeypatch.setattr(interleave, "WAIT_S", 0.0)
+    monkeypatch.setattr(interleave, "CHECK_S", 0.0)
+    s = RunStore(tmp_path)
+    (sa, _), (sb, _) = _sized_batch("", range(8), 60), _sized_batch("", (10, 11), 20)
+    ja, jb = s.submit(sa), s.submit(sb)
+    execute(s, s.claim("w", os.getpid()), "w")
+    assert s.get_job(ja).status == "done" and s.get_job(jb).status == "queued"

@@ -7,7 +7,8 @@ one student's comparison stops only their runs. The dense runs every comparison 
 of them (`training.twins`). A job takes in every comparison queued when it starts, up to `MAX_RUNS` runs:
 a class's burst then trains in two jobs (the first student's, started at once, and everyone queued
 behind it), so every student's curve starts within about one job's time, where waves of a few
-comparisons made the last students wait for all the waves before theirs.
+comparisons made the last students wait for all the waves before theirs. A comparison queued after the big
+job started trains in a pause of it (`training.interleave`).
 
 The local app never merges (`enabled`): a user's own jobs keep the shape they asked for.
 """
@@ -37,7 +38,9 @@ def enabled(ctx: JobContext) -> bool:
 
 def adopt(ctx: JobContext, configs: Sequence[RunConfig], kind: str) -> list[tuple[JobContext, list[JobContext]]]:
     """Claim the queued root jobs of `kind` (oldest first) whose queued runs can train with `configs` (and
-    with those adopted before them), up to `MAX_RUNS` runs in all: (the adopted job's context, its runs')."""
+    with those adopted before them), up to `MAX_RUNS` runs in all (fewer for a job let in during another's
+    pause, `interleave.limit`): (the adopted job's context, its runs')."""
+    from explorer.training.interleave import limit
     from explorer.training.sweep import why_not_batched
 
     total, out = list(configs), []
@@ -45,7 +48,7 @@ def adopt(ctx: JobContext, configs: Sequence[RunConfig], kind: str) -> list[tupl
         if row.parent is not None or row.id == ctx.job_id:
             continue
         cand = [RunConfig.from_dict(k.config) for k in ctx.store.list_jobs(parent=row.id, status="queued")]
-        if not cand or len(total) + len(cand) > MAX_RUNS or why_not_batched(total + cand) is not None:
+        if not cand or len(total) + len(cand) > limit(MAX_RUNS) or why_not_batched(total + cand) is not None:
             continue
         job = ctx.store.claim(ctx.worker_id, os.getpid(), job=row.id)
         if job is None:  # another worker took it meanwhile

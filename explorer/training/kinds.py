@@ -49,6 +49,7 @@ def train_batch(ctx: JobContext) -> dict[str, Any]:
     summary; a crash fails them all with the reason. On a class server it first takes in other students'
     queued batched jobs that can share it (`coalesce`): their runs train here too."""
     from explorer.training import coalesce
+    from explorer.training.interleave import Pause
     from explorer.training.runner import stop_message
     from explorer.training.sweep import execute_sweep
     from explorer.training.twins import Fan, Twins, share_checkpoints
@@ -69,9 +70,12 @@ def train_batch(ctx: JobContext) -> dict[str, Any]:
     fan = Fan(twins, lambda rid, rows: sinks[rid](rows), lambda rid: runs[rid].should_stop() or owner[rid].should_stop(),
               lambda rid, dev, tv: runs[rid].started(dev, tv))
     root = paths.checkpoints(ctx.data_dir)
+    # on a class server, a late student's short job trains in a pause of this one (`training.interleave`)
+    pause = Pause(ctx, len(twins.trained), steps, kinds=(BATCH, TRAIN)) if coalesce.enabled(ctx) else None
+    sink = fan.sink if pause is None else pause.wrap(fan.sink)
     with beating(ctx.store, [*runs, *(p.job_id for p, _ in adopted)], ctx.worker_id):
         try:
-            trained = execute_sweep([configs[rid] for rid in twins.trained], fan.sink, fan.should_stop,
+            trained = execute_sweep([configs[rid] for rid in twins.trained], sink, fan.should_stop,
                                     checkpoint_root=root, on_start=fan.on_start)
             share_checkpoints(twins, root)
         except Exception as e:
@@ -85,7 +89,8 @@ def train_batch(ctx: JobContext) -> dict[str, Any]:
     coalesce.end_adopted(adopted, ctx.job_id, {rid: r.status for rid, r in results.items()})
     return {"runs": {rid: r.status for rid, r in results.items() if owner[rid] is ctx},
             **({"trained_with": [p.job_id for p, _ in adopted]} if adopted else {}),
-            **({"trained_once_for_twins": twins.shared} if twins.shared else {})}
+            **({"trained_once_for_twins": twins.shared} if twins.shared else {}),
+            **({"paused_for": pause.let_in} if pause is not None and pause.let_in else {})}
 
 
 def _sink(ctx: JobContext, steps: int) -> Callable[[Sequence[dict[str, Any]]], None]:

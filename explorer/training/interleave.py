@@ -1,0 +1,103 @@
+"""A short job does not wait for all of a long one: on a class server, a student whose quick comparison
+was queued after the class's merged job started (a late *Retrain*) trains in a pause of it.
+
+The worker runs one job at a time, and a class's burst trains as one big merged job (`coalesce`), so a
+student who pressed *Retrain* a moment after it started waited for all of it: 30 s and more at N = 30,
+where the students before them saw their first curve point in 12–20 s. Between two steps of a running
+batched job (where its runs' rows are flushed), the worker now looks at the queue (`Pause.check`, at most
+every `CHECK_S`): a root training job that has waited `WAIT_S` or more, whose work (runs × steps) is at most
+`SHARE` of the running job's, runs there and then, to its end, taking in the other late comparisons it can
+share a vmapped job with (`limit`: up to a `SHARE` of the running job's runs). Then the long job goes on
+from the step it paused at. Nothing of it changes but its wall time: its runs' rows by step are the same
+(the paused job's random state is kept aside, `torch.random.fork_rng`), and its heartbeats go on meanwhile.
+A job let in never pauses for another (one level only), and the local app never interleaves: it is for
+a class server's queue (`coalesce.enabled`).
+
+    >>> fits(work=8 * 300, running_work=240 * 300)
+    True
+    >>> fits(work=240 * 300, running_work=240 * 300)
+    False
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from explorer.jobs.context import JobContext
+
+WAIT_S = 2.0  # a job queued for less may yet be taken in by a job starting next (`coalesce.adopt`)
+SHARE = 0.25  # a job let in does at most this share of the running job's work (runs x steps)
+CHECK_S = 0.5  # the queue is read at most this often while a job trains
+
+_inside = False  # True while a job let in runs: it never pauses for another
+_share_runs = 0  # the runs a job let in may train, taken-in late comparisons included (`limit`)
+
+
+def fits(work: int, running_work: int) -> bool:
+    """True when a waiting job of `work` (runs x steps) is small enough to run in a pause of one of `running_work`."""
+    return work <= SHARE * running_work
+
+
+def limit(default: int) -> int:
+    """How many runs a batched job starting now may take in (`coalesce.adopt`): `default`, or, for a job let
+    in during a pause, no more than the pause's own share."""
+    return min(default, _share_runs) if _inside else default
+
+
+
+class Pause:
+    """The pause point of one running batched job of `runs` runs of `steps` steps (`kinds.train_batch`)."""
+
+    def __init__(self, ctx: JobContext, runs: int, steps: int, *, kinds: tuple[str, ...]):
+        self.ctx, self.runs, self.steps, self.kinds = ctx, runs, steps, kinds
+        self.next_check = time.monotonic() + CHECK_S
+        self.let_in: list[str] = []  # ids of the jobs that ran in a pause of this one
+
+    def wrap(self, sink: Callable[[str, list[dict[str, Any]]], None]) -> Callable[[str, list[dict[str, Any]]], None]:
+        """`sink`, then a look at the queue: the batched trainer flushes rows between two steps."""
+        def paused_sink(rid: str, rows: list[dict[str, Any]]) -> None:
+            sink(rid, rows)
+            self.check()
+        return paused_sink
+
+    def check(self) -> None:
+        """Run the oldest waiting job that fits (see the module doc), if any, now."""
+        if _inside or time.monotonic() < self.next_check:
+            return
+        job = self._waiting()
+        if job is not None:
+            self._run(job)
+        self.next_check = time.monotonic() + CHECK_S
+
+    def _waiting(self) -> Any:
+        store, now = self.ctx.store, time.time()
+        for row in store.list_jobs(status="queued"):  # oldest first
+            if row.parent is not None or row.kind not in self.kinds or now - row.created < WAIT_S:
+                continue
+            kids = store.list_jobs(parent=row.id, status="queued")
+            configs = [k.config for k in kids] or [row.config]
+            work = sum(int((c or {}).get("steps") or 0) for c in configs)
+            if fits(work, self.runs * self.steps):
+                return row
+        return None
+
+    def _run(self, row: Any) -> None:
+        import torch
+
+        from explorer.jobs.context import execute
+
+        global _inside, _share_runs
+        job = self.ctx.store.claim(self.ctx.worker_id, os.getpid(), job=row.id)
+        if job is None:  # taken meanwhile
+            return
+        _inside, _share_runs = True, max(1, int(SHARE * self.runs))
+        try:
+            # the paused job's global random state (its models' dropout) is its own; it trains with gradients
+            with torch.random.fork_rng(devices=[]), torch.enable_grad():
+                execute(self.ctx.store, job, self.ctx.worker_id)
+        finally:
+            _inside = False
+        self.let_in.append(job.id)
