@@ -435,3 +435,54 @@ def test_a_local_app_never_pauses_a_job_for_another(monkeypatch, tmp_path):
     ja, jb = s.submit(sa), s.submit(sb)
     execute(s, s.claim("w", os.getpid()), "w")
     assert s.get_job(ja).status == "done" and s.get_job(jb).status == "queued"
+
+
+@pytest.mark.parametrize("late_seeds, in_a_pause", [((10, 11), True), (tuple(range(10, 18)), False)])
+def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_the_long_one(
+        klass, late_seeds, in_a_pause):
+    """Ada's long job is running (its runs claimed); Bob's short job is queued behind it. His page does not
+    say when he would start after all of it: his job starts in its next pause, and the page says that. A job
+    too big for a pause keeps its place and estimate."""
+    import os
+
+    from explorer.jobs.lifecycle import try_lock
+    from explorer.training.interleave import starts_in_a_pause
+    from explorer.training.kinds import BATCH
+    from explorer.training.kinds import TRAIN as RUN
+
+    data, ada, bob, _ = klass
+    lock = try_lock(data)  # no worker may claim while the page is read: the queue stays as it is
+    try:
+        s = RunStore(data)
+        (sa, _), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, 20)
+        ja = s.submit(sa)
+        s.claim("w", os.getpid(), job=ja)
+        s.claim_children(ja, "w", os.getpid())  # Ada's long job trains
+        s.submit(sb)
+        assert starts_in_a_pause(s, rb[0], kinds=(BATCH, RUN), run_kind=RUN) is in_a_pause
+        at = _page(TRAIN, bob, {"group": f"{bob.id}-g"})
+        assert not at.exception
+        places = [c.value for c in at.caption if c.value.startswith("queued")]
+        assert len(places) == len(rb)
+        if in_a_pause:
+            assert all("in a pause of the class's running job" in p for p in places), places
+        else:
+            assert all("in the queue" in p and "pause" not in p for p in places), places
+    finally:
+        lock.close()
+
+
+def test_a_local_app_never_says_a_job_starts_in_a_pause(monkeypatch, tmp_path):
+    import os
+
+    from explorer.training.interleave import starts_in_a_pause
+    from explorer.training.kinds import BATCH, TRAIN
+
+    monkeypatch.delenv("EXPLORER_CLASS_JOIN_CODE", raising=False)
+    s = RunStore(tmp_path)
+    (sa, _), (sb, rb) = _sized_batch("", range(8), 60), _sized_batch("", (10, 11), 20)
+    ja = s.submit(sa)
+    s.claim("w", os.getpid(), job=ja)
+    s.claim_children(ja, "w", os.getpid())
+    s.submit(sb)
+    assert not starts_in_a_pause(s, rb[0], kinds=(BATCH, TRAIN), run_kind=TRAIN)

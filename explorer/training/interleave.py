@@ -48,6 +48,31 @@ def limit(default: int) -> int:
 
 
 
+def _work(store: Any, row: Any) -> int:
+    """Runs x steps of a queued root job: its queued runs' steps summed (a lone run: its own)."""
+    configs = [k.config for k in store.list_jobs(parent=row.id, status="queued")] or [row.config]
+    return sum(int((c or {}).get("steps") or 0) for c in configs)
+
+
+def starts_in_a_pause(store: Any, jid: str, *, kinds: tuple[str, ...], run_kind: str) -> bool:
+    """True when the queued job `jid` (a run: its root job) is one the running batched job will let in at a
+    pause (`Pause`: a class server, a job of `kinds` whose work fits beside the running runs of `run_kind`) —
+    its place behind the running job is then not when it starts, and the page says so instead."""
+    from explorer.server.settings import serving_class
+
+    if not serving_class():
+        return False
+    c = store._conn()
+    row = c.execute("SELECT id, parent, kind, status FROM jobs WHERE id=?", (jid,)).fetchone()
+    while row is not None and row["parent"] is not None:
+        row = c.execute("SELECT id, parent, kind, status FROM jobs WHERE id=?", (row["parent"],)).fetchone()
+    if row is None or row["status"] != "queued" or row["kind"] not in kinds:
+        return False
+    running = c.execute("SELECT COUNT(*) AS n, MAX(json_extract(config, '$.steps')) AS steps FROM jobs WHERE "
+                        "status='running' AND parent IS NOT NULL AND kind=?", (run_kind,)).fetchone()
+    return bool(running["n"]) and fits(_work(store, store.get_job(row["id"])), running["n"] * (running["steps"] or 0))
+
+
 class Pause:
     """The pause point of one running batched job of `runs` runs of `steps` steps (`kinds.train_batch`)."""
 
@@ -75,12 +100,8 @@ class Pause:
     def _waiting(self) -> Any:
         store, now = self.ctx.store, time.time()
         for row in store.list_jobs(status="queued"):  # oldest first
-            if row.parent is not None or row.kind not in self.kinds or now - row.created < WAIT_S:
-                continue
-            kids = store.list_jobs(parent=row.id, status="queued")
-            configs = [k.config for k in kids] or [row.config]
-            work = sum(int((c or {}).get("steps") or 0) for c in configs)
-            if fits(work, self.runs * self.steps):
+            if row.parent is None and row.kind in self.kinds and now - row.created >= WAIT_S and \
+                    fits(_work(store, row), self.runs * self.steps):
                 return row
         return None
 
