@@ -16,9 +16,8 @@ an error. It reports p50/p95 of page opens, of interactions (join, prune, retrai
 page's refreshes; each student's time from pressing *Retrain* to the first curve point and to the
 verdict; the time until every verdict; errors; the server's memory (RSS of the server and its workers,
 peak and end); and cross-student leaks: another student's comparison group or display name on a
-student's page (the Train page's group list is the class's one run store until issue 19's per-student
-work lands, so this counts what each student can see of the others). A protocol student's page is
-read in full (the group list's options included); a browser's as its text on screen.
+student's page (each student's pages list their own work only, so this must be 0). A protocol student's
+page is read in full (the group list's options included); a browser's as its text on screen.
 """
 
 from __future__ import annotations
