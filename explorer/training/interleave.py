@@ -117,7 +117,7 @@ class Pause:
         _inside, _share_runs = True, max(1, int(SHARE * self.runs))
         try:
             # the paused job's global random state (its models' dropout) is its own; it trains with gradients
-            with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            with torch.random.fork_rng(), torch.enable_grad():
                 execute(self.ctx.store, job, self.ctx.worker_id)
         finally:
             _inside = False
