@@ -30,10 +30,10 @@ from bench.app_server import chromium, serve  # noqa: E402
 from explorer.training.config import RunConfig  # noqa: E402
 from explorer.training.store import RunStore  # noqa: E402
 
-LAST_X = """() => {
-  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /train$/.test(t.name || '')));
+LAST_X = """() => {  // _fullData: plotly's decoded arrays (the curves are sent in numpy's binary form)
+  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e._fullData || []).some(t => /train$/.test(t.name || '')));
   if (!p) return -1;
-  const t = p.data.find(t => /train$/.test(t.name || ''));
+  const t = p._fullData.find(t => /train$/.test(t.name || ''));
   return t.x.length ? t.x[t.x.length - 1] : -1;
 }"""
 

@@ -133,7 +133,18 @@ def _errors(c: Session, s: Student) -> None:
 
 
 def _has_point(fig: dict | None) -> bool:
-    return bool(fig) and any(len(t.get("x") or []) for t in fig.get("data", []))
+    return bool(fig) and any(_length(t.get("x")) for t in fig.get("data", []))
+
+
+def _length(v) -> int:
+    """Points in a figure's array: a list, or plotly's binary form of a numpy array ({"dtype", "bdata"})."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+
+        import numpy as np
+
+        return len(base64.b64decode(v["bdata"])) // np.dtype(v["dtype"]).itemsize
+    return len(v or [])
 
 
 # ---- a student in Chromium -----------------------------------------------------------------------------------

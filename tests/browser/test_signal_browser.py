@@ -10,15 +10,16 @@ from browser_harness import assert_no_errors, fill, open_page, plot_count, scree
 
 pytestmark = pytest.mark.browser
 
+# the curves' arrays are sent as numpy's binary form: plotly decodes them into _fullData (data keeps the spec)
 TRAIN_POINTS = """() => {
-  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /· train/.test(t.name || '')));
+  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e._fullData || []).some(t => /· train/.test(t.name || '')));
   if (!p) return 0;
-  return p.data.filter(t => /· train/.test(t.name || '')).reduce((n, t) => n + (t.x || []).length, 0);
+  return p._fullData.filter(t => /· train/.test(t.name || '')).reduce((n, t) => n + (t.x || []).length, 0);
 }"""
 LAST_TRAIN_X = """() => {
-  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /· train/.test(t.name || '')));
+  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e._fullData || []).some(t => /· train/.test(t.name || '')));
   if (!p) return -1;
-  return Math.max(...p.data.filter(t => /· train/.test(t.name || '')).map(t => (t.x || []).length ? t.x[t.x.length - 1] : -1));
+  return Math.max(...p._fullData.filter(t => /· train/.test(t.name || '')).map(t => (t.x || []).length ? t.x[t.x.length - 1] : -1));
 }"""
 TRACES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => (p.data || []).map(t => t.name || ''))"""
 

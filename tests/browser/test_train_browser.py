@@ -10,11 +10,12 @@ from browser_harness import assert_no_errors, fill, open_page, pick, screenshot,
 pytestmark = pytest.mark.browser
 
 # The last step the train curves reach (not their point count: a long run is downsampled to a fixed
-# number of points per curve, explorer.figures.curves.MAX_POINTS, so the count stops growing).
+# number of points per curve, explorer.figures.curves.MAX_POINTS, so the count stops growing). The arrays are
+# sent in numpy's binary form: plotly's decoded traces are in _fullData (data keeps the spec).
 CURVE_END = """() => {
-  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e.data || []).some(t => /train$/.test(t.name || '')));
+  const p = [...document.querySelectorAll('.js-plotly-plot')].find(e => (e._fullData || []).some(t => /train$/.test(t.name || '')));
   if (!p) return 0;
-  return Math.max(0, ...p.data.filter(t => /train$/.test(t.name || '')).flatMap(t => Array.from(t.x || [])));
+  return Math.max(0, ...p._fullData.filter(t => /train$/.test(t.name || '')).flatMap(t => Array.from(t.x || [])));
 }"""
 
 
