@@ -486,3 +486,25 @@ def test_a_local_app_never_says_a_job_starts_in_a_pause(monkeypatch, tmp_path):
     s.claim_children(ja, "w", os.getpid())
     s.submit(sb)
     assert not starts_in_a_pause(s, rb[0], kinds=(BATCH, TRAIN), run_kind=TRAIN)
+
+
+def test_a_burst_waiting_behind_a_long_job_is_not_let_in_one_by_one(klass, monkeypatch):
+    """Four late comparisons, each small beside Ada's job but together more than its pause share (4 x 40 > 480 /
+    4): none is let in; they wait for the end and train as the next merged job, not as four pauses of Ada's."""
+    import os
+
+    from explorer.jobs.context import execute
+    from explorer.training import interleave
+
+    monkeypatch.setattr(interleave, "WAIT_S", 0.0)
+    monkeypatch.setattr(interleave, "CHECK_S", 0.0)
+    data, ada, bob, _ = klass
+    s = RunStore(data)
+    ja = s.submit(_sized_batch(ada.id, range(8), 60)[0])
+    late = [s.submit(_sized_batch(f"{bob.id}-{i}", (10 + 2 * i, 11 + 2 * i), 20)[0]) for i in range(4)]
+    execute(s, s.claim("w", os.getpid()), "w")
+    assert s.get_job(ja).status == "done" and "paused_for" not in s.get_job(ja).result
+    assert all(s.get_job(j).status == "queued" for j in late)
+    job = s.claim("w", os.getpid())  # the next job takes in the other three
+    execute(s, job, "w")
+    assert all(s.get_job(j).status == "done" for j in late) and len(s.get_job(job.id).result["trained_with"]) == 3

@@ -5,17 +5,20 @@ The worker runs one job at a time, and a class's burst trains as one big merged 
 student who pressed *Retrain* a moment after it started waited for all of it: 30 s and more at N = 30,
 where the students before them saw their first curve point in 12–20 s. Between two steps of a running
 batched job (where its runs' rows are flushed), the worker now looks at the queue (`Pause.check`, at most
-every `CHECK_S`): a root training job that has waited `WAIT_S` or more, whose work (runs × steps) is at most
-`SHARE` of the running job's, runs there and then, to its end, taking in the other late comparisons it can
-share a vmapped job with (`limit`: up to a `SHARE` of the running job's runs). Then the long job goes on
-from the step it paused at. Nothing of it changes but its wall time: its runs' rows by step are the same
+every `CHECK_S`): when all the training work waiting in the queue (runs × steps) is at most `SHARE` of the
+running job's, the oldest root training job that has waited `WAIT_S` or more runs there and then, to its
+end, taking in the other late comparisons it can share a vmapped job with (`limit`: up to a `SHARE` of the
+running job's runs). Then the long job goes on from the step it paused at. A queue holding more waits for
+the end and trains as the next merged job: a class's burst let in one comparison at a time would make
+every student wait longer (measured: the first merged job, paused nine times, ended at 25 s instead of
+8 s, and the 15 comparisons behind it saw their first points at 30 s instead of 17 s). Nothing of it changes but its wall time: its runs' rows by step are the same
 (the paused job's random state is kept aside, `torch.random.fork_rng`), and its heartbeats go on meanwhile.
 A job let in never pauses for another (one level only), and the local app never interleaves: it is for
 a class server's queue (`coalesce.enabled`).
 
-    >>> fits(work=8 * 300, running_work=240 * 300)
+    >>> fits(waiting=8 * 300, running=240 * 300)
     True
-    >>> fits(work=240 * 300, running_work=240 * 300)
+    >>> fits(waiting=24 * 8 * 300, running=6 * 8 * 300)
     False
 """
 
@@ -29,16 +32,16 @@ from typing import Any
 from explorer.jobs.context import JobContext
 
 WAIT_S = 2.0  # a job queued for less may yet be taken in by a job starting next (`coalesce.adopt`)
-SHARE = 0.25  # a job let in does at most this share of the running job's work (runs x steps)
+SHARE = 0.25  # jobs are let in while all the waiting work is at most this share of the running job's (runs x steps)
 CHECK_S = 0.5  # the queue is read at most this often while a job trains
 
 _inside = False  # True while a job let in runs: it never pauses for another
 _share_runs = 0  # the runs a job let in may train, taken-in late comparisons included (`limit`)
 
 
-def fits(work: int, running_work: int) -> bool:
-    """True when a waiting job of `work` (runs x steps) is small enough to run in a pause of one of `running_work`."""
-    return work <= SHARE * running_work
+def fits(waiting: int, running: int) -> bool:
+    """True when the queue's `waiting` work (runs x steps) is small enough to train in a pause of a job of `running`."""
+    return waiting <= SHARE * running
 
 
 def limit(default: int) -> int:
@@ -47,17 +50,21 @@ def limit(default: int) -> int:
     return min(default, _share_runs) if _inside else default
 
 
-
-def _work(store: Any, row: Any) -> int:
-    """Runs x steps of a queued root job: its queued runs' steps summed (a lone run: its own)."""
-    configs = [k.config for k in store.list_jobs(parent=row.id, status="queued")] or [row.config]
-    return sum(int((c or {}).get("steps") or 0) for c in configs)
+def _waiting_work(store: Any, kinds: tuple[str, ...]) -> int:
+    """Runs x steps of every queued root job of `kinds` (a batched job: its queued runs; a lone run: its own)."""
+    marks = ",".join("?" * len(kinds))
+    row = store._conn().execute(
+        "SELECT COALESCE(SUM(COALESCE(json_extract(j.config, '$.steps'), 0)), 0) FROM jobs j LEFT JOIN jobs p ON "
+        f"p.id=j.parent WHERE j.status='queued' AND ((j.parent IS NULL AND j.kind IN ({marks}) AND NOT EXISTS "
+        f"(SELECT 1 FROM jobs k WHERE k.parent=j.id)) OR (p.parent IS NULL AND p.status='queued' AND p.kind IN "
+        f"({marks})))", [*kinds, *kinds]).fetchone()
+    return int(row[0])
 
 
 def starts_in_a_pause(store: Any, jid: str, *, kinds: tuple[str, ...], run_kind: str) -> bool:
     """True when the queued job `jid` (a run: its root job) is one the running batched job will let in at a
-    pause (`Pause`: a class server, a job of `kinds` whose work fits beside the running runs of `run_kind`) —
-    its place behind the running job is then not when it starts, and the page says so instead."""
+    pause (`Pause`: a class server, a job of `kinds`, all the queue's work of `kinds` fitting beside the running
+    runs of `run_kind`) — its place behind the running job is then not when it starts, and the page says so."""
     from explorer.server.settings import serving_class
 
     if not serving_class():
@@ -70,7 +77,7 @@ def starts_in_a_pause(store: Any, jid: str, *, kinds: tuple[str, ...], run_kind:
         return False
     running = c.execute("SELECT COUNT(*) AS n, MAX(json_extract(config, '$.steps')) AS steps FROM jobs WHERE "
                         "status='running' AND parent IS NOT NULL AND kind=?", (run_kind,)).fetchone()
-    return bool(running["n"]) and fits(_work(store, store.get_job(row["id"])), running["n"] * (running["steps"] or 0))
+    return bool(running["n"]) and fits(_waiting_work(store, kinds), running["n"] * (running["steps"] or 0))
 
 
 class Pause:
@@ -99,9 +106,10 @@ class Pause:
 
     def _waiting(self) -> Any:
         store, now = self.ctx.store, time.time()
+        if not fits(_waiting_work(store, self.kinds), self.runs * self.steps):
+            return None  # a burst: it waits, and trains as the next merged job
         for row in store.list_jobs(status="queued"):  # oldest first
-            if row.parent is None and row.kind in self.kinds and now - row.created >= WAIT_S and \
-                    fits(_work(store, row), self.runs * self.steps):
+            if row.parent is None and row.kind in self.kinds and now - row.created >= WAIT_S:
                 return row
         return None
 
