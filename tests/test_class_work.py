@@ -446,7 +446,7 @@ def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_t
     import os
 
     from explorer.jobs.lifecycle import try_lock
-    from explorer.training.interleave import starts_in_a_pause
+    from explorer.training.interleave import starting_in_a_pause
     from explorer.training.kinds import BATCH
     from explorer.training.kinds import TRAIN as RUN
 
@@ -459,7 +459,7 @@ def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_t
         s.claim("w", os.getpid(), job=ja)
         s.claim_children(ja, "w", os.getpid())  # Ada's long job trains
         s.submit(sb)
-        assert starts_in_a_pause(s, rb[0], kinds=(BATCH, RUN), run_kind=RUN) is in_a_pause
+        assert starting_in_a_pause(s, rb, kinds=(BATCH, RUN), run_kind=RUN) == (set(rb) if in_a_pause else set())
         at = _page(TRAIN, bob, {"group": f"{bob.id}-g"})
         assert not at.exception
         places = [c.value for c in at.caption if c.value.startswith("queued")]
@@ -475,7 +475,7 @@ def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_t
 def test_a_local_app_never_says_a_job_starts_in_a_pause(monkeypatch, tmp_path):
     import os
 
-    from explorer.training.interleave import starts_in_a_pause
+    from explorer.training.interleave import starting_in_a_pause
     from explorer.training.kinds import BATCH, TRAIN
 
     monkeypatch.delenv("EXPLORER_CLASS_JOIN_CODE", raising=False)
@@ -485,7 +485,7 @@ def test_a_local_app_never_says_a_job_starts_in_a_pause(monkeypatch, tmp_path):
     s.claim("w", os.getpid(), job=ja)
     s.claim_children(ja, "w", os.getpid())
     s.submit(sb)
-    assert not starts_in_a_pause(s, rb[0], kinds=(BATCH, TRAIN), run_kind=TRAIN)
+    assert starting_in_a_pause(s, rb, kinds=(BATCH, TRAIN), run_kind=TRAIN) == set()
 
 
 def test_a_burst_waiting_behind_a_long_job_is_not_let_in_one_by_one(klass, monkeypatch):

@@ -158,14 +158,14 @@ def queue_places(jids: Sequence[str]) -> dict[str, str]:
     from explorer.jobs.policy import server_policy
     from explorer.jobs.queue import places
 
-    from explorer.training.interleave import starts_in_a_pause
+    from explorer.training.interleave import starting_in_a_pause
     from explorer.training.kinds import BATCH, TRAIN
 
     store = backend().store
     got = places(store, list(jids), server_policy())  # the whole queue's order; names nobody's work
-    return {j: "queued" if p is None else PAUSE_PLACE if starts_in_a_pause(store, j, kinds=(BATCH, TRAIN),
-                                                                             run_kind=TRAIN) else f"queued: {p.text()}"
-            for j, p in got.items()}
+    paused = starting_in_a_pause(store, [j for j, p in got.items() if p is not None], kinds=(BATCH, TRAIN),
+                                 run_kind=TRAIN)
+    return {j: "queued" if p is None else PAUSE_PLACE if j in paused else f"queued: {p.text()}" for j, p in got.items()}
 
 
 PAUSE_PLACE = ("queued: starts within a few seconds, in a pause of the class's running job (a short job does not "

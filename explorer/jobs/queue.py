@@ -65,15 +65,41 @@ def where(store: JobStore, jid: str, policy: ClaimPolicy | None = None) -> Place
     return places(store, [jid], policy)[jid]
 
 
+def root(store: JobStore, jid: str) -> sqlite3.Row | None:
+    """The root job of `jid` (itself when it has no parent) as (id, parent, kind, status), None if none."""
+    c = store._conn()
+    row = c.execute("SELECT id, parent, kind, status FROM jobs WHERE id=?", (jid,)).fetchone()
+    while row is not None and row["parent"] is not None:
+        row = c.execute("SELECT id, parent, kind, status FROM jobs WHERE id=?", (row["parent"],)).fetchone()
+    return row
+
+
+def queued_steps(store: JobStore, kinds: Sequence[str]) -> int:
+    """The training work waiting in the queue: steps summed over the queued runs of the queued root jobs of
+    `kinds` (a batched job: its queued runs; a lone run: its own) — runs x steps."""
+    marks = ",".join("?" * len(kinds))
+    row = store._conn().execute(
+        "SELECT COALESCE(SUM(COALESCE(json_extract(j.config, '$.steps'), 0)), 0) FROM jobs j LEFT JOIN jobs p ON "
+        f"p.id=j.parent WHERE j.status='queued' AND ((j.parent IS NULL AND j.kind IN ({marks}) AND NOT EXISTS "
+        f"(SELECT 1 FROM jobs k WHERE k.parent=j.id)) OR (p.parent IS NULL AND p.status='queued' AND p.kind IN "
+        f"({marks})))", [*kinds, *kinds]).fetchone()
+    return int(row[0])
+
+
+def running_steps(store: JobStore, run_kind: str) -> int:
+    """The training work running as children of a job (a batched job's runs of `run_kind`): runs x steps."""
+    row = store._conn().execute("SELECT COALESCE(SUM(COALESCE(json_extract(config, '$.steps'), 0)), 0) FROM jobs "
+                                "WHERE status='running' AND parent IS NOT NULL AND kind=?", (run_kind,)).fetchone()
+    return int(row[0])
+
+
 def places(store: JobStore, jids: Sequence[str], policy: ClaimPolicy | None = None) -> dict[str, Place | None]:
     """`where` for several jobs from one reading of the queue (a page lists a student's runs: the queue's
     order, the running jobs and the durations are read once, not once per run)."""
     c = store._conn()
     roots: dict[str, sqlite3.Row | None] = {}
     for jid in jids:
-        row = c.execute("SELECT id, parent, status FROM jobs WHERE id=?", (jid,)).fetchone()
-        while row is not None and row["parent"] is not None:
-            row = c.execute("SELECT id, parent, status FROM jobs WHERE id=?", (row["parent"],)).fetchone()
+        row = root(store, jid)
         roots[jid] = row if row is not None and row["status"] == "queued" else None
     out: dict[str, Place | None] = dict.fromkeys(jids)
     if not any(roots.values()):

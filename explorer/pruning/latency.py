@@ -134,6 +134,6 @@ def untimed(dense: nn.Module, pruned: nn.Module, compacted: nn.Module, x: torch.
     the forms are the same size, so any measured difference would be noise, not a speed-up or slowdown."""
     from explorer.pruning.compact import count
 
-    return [{"form": f, **count(m, x, (macs or {}).get(f)), "latency_ms": None, "iqr_ms": None, "speedup": None, "speedup_iqr": None,
-             "noisy": False, "note": why if f != "dense" else "", "rounds": 0}
+    return [{"form": f, **count(m, x, (macs or {}).get(f)), "latency_ms": None, "iqr_ms": None, "speedup": None,
+             "speedup_iqr": None, "noisy": False, "note": why if f != "dense" else "", "rounds": 0}
             for f, m in (("dense", dense), (pruned_form, pruned), ("compacted", compacted))]

@@ -11,8 +11,9 @@ end, taking in the other late comparisons it can share a vmapped job with (`limi
 running job's runs). Then the long job goes on from the step it paused at. A queue holding more waits for
 the end and trains as the next merged job: a class's burst let in one comparison at a time would make
 every student wait longer (measured: the first merged job, paused nine times, ended at 25 s instead of
-8 s, and the 15 comparisons behind it saw their first points at 30 s instead of 17 s). Nothing of it changes but its wall time: its runs' rows by step are the same
-(the paused job's random state is kept aside, `torch.random.fork_rng`), and its heartbeats go on meanwhile.
+8 s, and the 15 comparisons behind it saw their first points at 30 s instead of 17 s). Nothing of the long
+job changes but its wall time: its runs' rows by step are the same (its random state is kept aside,
+`torch.random.fork_rng`), and its heartbeats go on meanwhile.
 A job let in never pauses for another (one level only), and the local app never interleaves: it is for
 a class server's queue (`coalesce.enabled`).
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from explorer.jobs.context import JobContext
@@ -50,34 +51,24 @@ def limit(default: int) -> int:
     return min(default, _share_runs) if _inside else default
 
 
-def _waiting_work(store: Any, kinds: tuple[str, ...]) -> int:
-    """Runs x steps of every queued root job of `kinds` (a batched job: its queued runs; a lone run: its own)."""
-    marks = ",".join("?" * len(kinds))
-    row = store._conn().execute(
-        "SELECT COALESCE(SUM(COALESCE(json_extract(j.config, '$.steps'), 0)), 0) FROM jobs j LEFT JOIN jobs p ON "
-        f"p.id=j.parent WHERE j.status='queued' AND ((j.parent IS NULL AND j.kind IN ({marks}) AND NOT EXISTS "
-        f"(SELECT 1 FROM jobs k WHERE k.parent=j.id)) OR (p.parent IS NULL AND p.status='queued' AND p.kind IN "
-        f"({marks})))", [*kinds, *kinds]).fetchone()
-    return int(row[0])
-
-
-def starts_in_a_pause(store: Any, jid: str, *, kinds: tuple[str, ...], run_kind: str) -> bool:
-    """True when the queued job `jid` (a run: its root job) is one the running batched job will let in at a
-    pause (`Pause`: a class server, a job of `kinds`, all the queue's work of `kinds` fitting beside the running
-    runs of `run_kind`) — its place behind the running job is then not when it starts, and the page says so."""
+def starting_in_a_pause(store: Any, jids: Sequence[str], *, kinds: tuple[str, ...], run_kind: str) -> set[str]:
+    """Those of the queued jobs `jids` (a run: its root job) that the running batched job will let in at a
+    pause (`Pause`: a class server, a root job of `kinds`, all the queue's work of `kinds` fitting beside the
+    running runs of `run_kind`). Their place behind the running job is not when they start; a page says so."""
+    from explorer.jobs.queue import queued_steps, root, running_steps
     from explorer.server.settings import serving_class
 
-    if not serving_class():
-        return False
-    c = store._conn()
-    row = c.execute("SELECT id, parent, kind, status FROM jobs WHERE id=?", (jid,)).fetchone()
-    while row is not None and row["parent"] is not None:
-        row = c.execute("SELECT id, parent, kind, status FROM jobs WHERE id=?", (row["parent"],)).fetchone()
-    if row is None or row["status"] != "queued" or row["kind"] not in kinds:
-        return False
-    running = c.execute("SELECT COUNT(*) AS n, MAX(json_extract(config, '$.steps')) AS steps FROM jobs WHERE "
-                        "status='running' AND parent IS NOT NULL AND kind=?", (run_kind,)).fetchone()
-    return bool(running["n"]) and fits(_waiting_work(store, kinds), running["n"] * (running["steps"] or 0))
+    if not jids or not serving_class():
+        return set()
+    running = running_steps(store, run_kind)
+    if not running or not fits(queued_steps(store, kinds), running):
+        return set()
+    out = set()
+    for jid in jids:
+        row = root(store, jid)
+        if row is not None and row["status"] == "queued" and row["kind"] in kinds:
+            out.add(jid)
+    return out
 
 
 class Pause:
@@ -105,8 +96,10 @@ class Pause:
         self.next_check = time.monotonic() + CHECK_S
 
     def _waiting(self) -> Any:
+        from explorer.jobs.queue import queued_steps
+
         store, now = self.ctx.store, time.time()
-        if not fits(_waiting_work(store, self.kinds), self.runs * self.steps):
+        if not fits(queued_steps(store, self.kinds), self.runs * self.steps):
             return None  # a burst: it waits, and trains as the next merged job
         for row in store.list_jobs(status="queued"):  # oldest first
             if row.parent is None and row.kind in self.kinds and now - row.created >= WAIT_S:
