@@ -397,6 +397,7 @@ def test_a_late_short_job_trains_in_a_pause_of_the_long_one_which_goes_on_unchan
     quarter or more waits for the end. Every run's curve is the one it gets trained alone, Ada's too."""
     import os
 
+    from explorer.jobs import context
     from explorer.jobs.context import execute
     from explorer.training import interleave
 
@@ -406,15 +407,25 @@ def test_a_late_short_job_trains_in_a_pause_of_the_long_one_which_goes_on_unchan
     s = RunStore(data)
     (sa, ra), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, 20)
     ja, jb = s.submit(sa), s.submit(sb)
+    notes = {}  # what Ada's runs say on her page while a job runs in a pause of hers
+
+    def spy(store, job, worker_id, local=None):
+        if job.id != ja:  # not the alone references at the end
+            notes.setdefault(job.id, {s.get_job(r).note for r in ra})
+        return execute(store, job, worker_id, local)
+
+    monkeypatch.setattr(context, "execute", spy)  # what a pause runs its job with
     job = s.claim("w", os.getpid())
     assert job.id == ja
     execute(s, job, "w")
     a, b = s.get_job(ja), s.get_job(jb)
     assert a.status == "done" and "trained_with" not in a.result  # Bob's job was not merged into Ada's
     if not let_in:
-        assert b.status == "queued" and "paused_for" not in a.result
+        assert b.status == "queued" and "paused_for" not in a.result and not notes
         return
     assert a.result["paused_for"] == [jb] and b.status == "done"
+    assert notes == {jb: {interleave.PAUSED}}  # her curves stop for a while: her runs say why, then say nothing
+    assert {s.get_job(r).note for r in ra} == {""}
     assert a.started < b.started and b.finished < a.finished  # inside Ada's job's time
     assert all(s.get_job(r).status == "done" for r in ra + rb)
     os.environ.pop("EXPLORER_CLASS_JOIN_CODE")  # the reference: each batch alone, outside a class
@@ -446,7 +457,7 @@ def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_t
     import os
 
     from explorer.jobs.lifecycle import try_lock
-    from explorer.training.interleave import starting_in_a_pause
+    from explorer.training.interleave import PAUSED, starting_in_a_pause
     from explorer.training.kinds import BATCH
     from explorer.training.kinds import TRAIN as RUN
 
@@ -454,7 +465,7 @@ def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_t
     lock = try_lock(data)  # no worker may claim while the page is read: the queue stays as it is
     try:
         s = RunStore(data)
-        (sa, _), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, 20)
+        (sa, ra), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, 20)
         ja = s.submit(sa)
         s.claim("w", os.getpid(), job=ja)
         s.claim_children(ja, "w", os.getpid())  # Ada's long job trains
@@ -466,6 +477,10 @@ def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_t
         assert len(places) == len(rb)
         if in_a_pause:
             assert all("in a pause of the class's running job" in p for p in places), places
+            s.set_note(ra, PAUSED, "w")  # the pause came: Ada's curves stop for a while, and her page says why
+            at = _page(TRAIN, ada, {"group": f"{ada.id}-g"})
+            assert not at.exception
+            assert [c.value for c in at.caption if c.value == PAUSED] == [PAUSED] * len(ra)
         else:
             assert all("in the queue" in p and "pause" not in p for p in places), places
     finally:

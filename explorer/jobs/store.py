@@ -330,6 +330,12 @@ class JobStore(Interests):
             c.executemany("UPDATE jobs SET worker_pid=?, heartbeat=? WHERE id=? AND status='running'",
                           [(pid, time.time(), j) for j in ids])
 
+    def set_note(self, ids: Iterable[str], note: str, worker_id: str) -> None:
+        """Say `note` beside running jobs `ids` held by `worker_id` (one transaction): "" says nothing."""
+        with self._tx() as c:
+            c.executemany("UPDATE jobs SET note=? WHERE id=? AND status='running' AND worker_id=?",
+                          [(note, j, worker_id) for j in ids])
+
     def heartbeat(self, jid: str, worker_id: str | None = None, *, step: int | None = None,
                   progress: float | None = None, note: str | None = None) -> bool:
         """Say the job is alive (and how far); False when it is no longer running for `worker_id`."""

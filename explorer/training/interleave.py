@@ -36,6 +36,9 @@ WAIT_S = 2.0  # a job queued for less may yet be taken in by a job starting next
 SHARE = 0.25  # jobs are let in while all the waiting work is at most this share of the running job's (runs x steps)
 CHECK_S = 0.5  # the queue is read at most this often while a job trains
 
+PAUSED = ("paused for a few seconds: a classmate's short comparison trains now, then this one goes on from "
+          "the same step")
+
 _inside = False  # True while a job let in runs: it never pauses for another
 _share_runs = 0  # the runs a job let in may train, taken-in late comparisons included (`limit`)
 
@@ -74,8 +77,8 @@ def starting_in_a_pause(store: Any, jids: Sequence[str], *, kinds: tuple[str, ..
 class Pause:
     """The pause point of one running batched job of `runs` runs of `steps` steps (`kinds.train_batch`)."""
 
-    def __init__(self, ctx: JobContext, runs: int, steps: int, *, kinds: tuple[str, ...]):
-        self.ctx, self.runs, self.steps, self.kinds = ctx, runs, steps, kinds
+    def __init__(self, ctx: JobContext, runs: Sequence[str], steps: int, *, kinds: tuple[str, ...]):
+        self.ctx, self.ids, self.runs, self.steps, self.kinds = ctx, list(runs), len(runs), steps, kinds
         self.next_check = time.monotonic() + CHECK_S
         self.let_in: list[str] = []  # ids of the jobs that ran in a pause of this one
 
@@ -116,10 +119,13 @@ class Pause:
         if job is None:  # taken meanwhile
             return
         _inside, _share_runs = True, max(1, int(SHARE * self.runs))
+        store, me = self.ctx.store, self.ctx.worker_id
+        store.set_note(self.ids, PAUSED, me)  # its students' curves stop for a few seconds: the page says why
         try:
             # the paused job's global random state (its models' dropout) is its own; it trains with gradients
             with torch.random.fork_rng(), torch.enable_grad():
-                execute(self.ctx.store, job, self.ctx.worker_id)
+                execute(store, job, me)
         finally:
             _inside = False
+            store.set_note(self.ids, "", me)
         self.let_in.append(job.id)

@@ -71,7 +71,7 @@ def train_batch(ctx: JobContext) -> dict[str, Any]:
               lambda rid, dev, tv: runs[rid].started(dev, tv))
     root = paths.checkpoints(ctx.data_dir)
     # on a class server, a late student's short job trains in a pause of this one (`training.interleave`)
-    pause = Pause(ctx, len(runs), steps, kinds=(BATCH, TRAIN)) if coalesce.enabled(ctx) else None
+    pause = Pause(ctx, list(runs), steps, kinds=(BATCH, TRAIN)) if coalesce.enabled(ctx) else None
     sink = fan.sink if pause is None else pause.wrap(fan.sink)
     with beating(ctx.store, [*runs, *(p.job_id for p, _ in adopted)], ctx.worker_id):
         try:
