@@ -57,7 +57,9 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
     import numpy as np
     import plotly.graph_objects as go
 
-    fig = go.Figure()
+    # traces and layout as plain dicts, validated once by one Figure (add_trace and update_* one by one cost
+    # twice as much: a live Train page draws this on every refresh of every student's page)
+    data: list[dict[str, Any]] = []
     dash = {"train": "solid", "test": "dot"}
     order = [r for r in ROLES if any(x.config.init == r for x in runs)]
     order += sorted({x.config.init for x in runs} - set(order))
@@ -73,16 +75,17 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
             color = ROLES[role].color if role in ROLES else "#2ca02c"
             title = ROLES[role].title if role in ROLES else role
             if n > 1:
-                fig.add_trace(go.Scatter(x=np.concatenate([xs, xs[::-1]]), y=np.concatenate([mu + sd, (mu - sd)[::-1]]),
-                                         fill="toself", fillcolor=_alpha(color, 0.15 if split == "train" else 0.08),
-                                         line={"width": 0}, hoverinfo="skip", showlegend=False,
-                                         legendgroup=f"{role}-{split}", name=f"{title} · {split} ± std"))
-            fig.add_trace(go.Scatter(
-                x=xs, y=mu, mode="lines", name=f"{title} · {split}" + (f" (mean of {n})" if n > 1 else ""),
-                legendgroup=f"{role}-{split}", line={"color": color, "dash": dash[split], "width": 2.5},
-                hovertemplate=f"{title} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}"
-                              + (" ± %{customdata:.4f}" if n > 1 else "") + "<extra></extra>",
-                customdata=sd))
+                data.append({"type": "scatter", "x": np.concatenate([xs, xs[::-1]]),
+                             "y": np.concatenate([mu + sd, (mu - sd)[::-1]]), "fill": "toself",
+                             "fillcolor": _alpha(color, 0.15 if split == "train" else 0.08), "line": {"width": 0},
+                             "hoverinfo": "skip", "showlegend": False, "legendgroup": f"{role}-{split}",
+                             "name": f"{title} · {split} ± std"})
+            data.append({"type": "scatter", "x": xs, "y": mu, "mode": "lines",
+                         "name": f"{title} · {split}" + (f" (mean of {n})" if n > 1 else ""),
+                         "legendgroup": f"{role}-{split}", "line": {"color": color, "dash": dash[split], "width": 2.5},
+                         "hovertemplate": f"{title} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}"
+                                          + (" ± %{customdata:.4f}" if n > 1 else "") + "<extra></extra>",
+                         "customdata": sd})
     if per_seed:
         for r in runs:
             role = r.config.init
@@ -90,29 +93,33 @@ def curves_figure(runs: Sequence[Any], metrics: Mapping[str, Sequence[Mapping[st
                 pts = downsample([(m["step"], m[y]) for m in metrics.get(r.id, ())
                                   if m["split"] == split and m[y] is not None], max_points)
                 if pts:
-                    fig.add_trace(go.Scatter(
-                        x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", showlegend=False,
-                        name=f"{r.label} · {split}", line={"color": ROLES[role].color if role in ROLES else "#2ca02c",
-                                                           "dash": dash[split], "width": 0.8}, opacity=0.5,
-                        hovertemplate=f"{r.label} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}<extra>{r.id}</extra>"))
-    empty = not any(t.x is not None and len(t.x) for t in fig.data)
-    if empty:  # axes of what will be drawn, not plotly's default -1..4
-        fig.add_annotation(text="learning curves of the selected group appear here" if not runs else
-                           "no metrics yet: the curves appear as the runs log them", showarrow=False,
-                           x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": "#888"})
-        fig.update_xaxes(range=[0, max((r.config.steps for r in runs), default=100)])
-        fig.update_yaxes(range=[0, 1] if y == "acc" else [0, 2.5])
+                    data.append({"type": "scatter", "x": np.array([p[0] for p in pts]),
+                                 "y": np.array([p[1] for p in pts], dtype=np.float64), "mode": "lines",
+                                 "showlegend": False, "name": f"{r.label} · {split}",
+                                 "line": {"color": ROLES[role].color if role in ROLES else "#2ca02c",
+                                          "dash": dash[split], "width": 0.8}, "opacity": 0.5,
+                                 "hovertemplate": f"{r.label} ({split})<br>step %{{x}}<br>{y} %{{y:.4f}}"
+                                                  f"<extra>{r.id}</extra>"})
+    xaxis: dict[str, Any] = {"rangemode": "nonnegative", "title": {"text": "iteration (optimiser step)"}}
+    yaxis: dict[str, Any] = {"rangemode": "nonnegative",  # accuracy (a fraction) and loss are never negative
+                             "title": {"text": {"acc": "accuracy", "loss": "loss"}[y]}}
+    notes: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    if not any(len(t["x"]) for t in data):  # axes of what will be drawn, not plotly's default -1..4
+        notes.append({"text": "learning curves of the selected group appear here" if not runs else
+                      "no metrics yet: the curves appear as the runs log them", "showarrow": False,
+                      "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper", "font": {"size": 14, "color": "#888"}})
+        xaxis["range"] = [0, max((r.config.steps for r in runs), default=100)]
+        yaxis["range"] = [0, 1] if y == "acc" else [0, 2.5]
     if target is not None:  # what add_hline(annotation_position="bottom right") draws, at a tenth of its cost
-        fig.add_shape(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=target, y1=target,
-                      line={"dash": "dash", "color": "#2ca02c"})
-        fig.add_annotation(text=f"target {target:.3f}", showarrow=False, xref="x domain", x=1, xanchor="right",
-                           yref="y", y=target, yanchor="top")
-    fig.update_xaxes(rangemode="nonnegative")
-    fig.update_yaxes(rangemode="nonnegative")  # accuracy (a fraction) and loss are never negative
-    fig.update_layout(xaxis_title="iteration (optimiser step)", yaxis_title={"acc": "accuracy", "loss": "loss"}[y],
-                      height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"font": {"size": 11}},
-                      uirevision="curves")  # keep zoom across live refreshes
-    return fig
+        shapes.append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": target, "y1": target,
+                       "line": {"dash": "dash", "color": "#2ca02c"}})
+        notes.append({"text": f"target {target:.3f}", "showarrow": False, "xref": "x domain", "x": 1,
+                      "xanchor": "right", "yref": "y", "y": target, "yanchor": "top"})
+    return go.Figure(data=data, layout={
+        "xaxis": xaxis, "yaxis": yaxis, "annotations": notes, "shapes": shapes, "height": 420,
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "legend": {"font": {"size": 11}},
+        "uirevision": "curves"})  # keep zoom across live refreshes
 
 
 def _alpha(hex_color: str, a: float) -> str:
