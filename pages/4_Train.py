@@ -20,6 +20,7 @@ from ui.classroom import classroom, look
 from ui.links import Setting, linked
 from explorer.lottery.rounds import comparison_runs, dense_group
 from ui.jobs import backend, follow, live_every, queue_places
+from ui.jobs import metrics as metric_rows
 from ui.train_forms import (GROUP_KEY, choose_group, damaged_store_way_out, new_runs_panel, refused_group,
                             retrain_panel, started_note)
 
@@ -157,7 +158,7 @@ def main() -> None:
     def live_view() -> None:
         with guard("reading runs"):
             runs = comparison_runs(be.store, group)
-            metrics = {r.id: be.store.metrics(r.id) for r in runs}
+            metrics = metric_rows(runs)
             n_live = sum(not r.done for r in runs)
             st.caption(f"{len(runs)} run(s), {n_live} queued or running" +
                        (f" — refreshing every {live_every():g} s" if n_live else " — all finished"))

@@ -24,6 +24,15 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True)
+def _main_module_kept():
+    """An AppTest leaves its generated script as `sys.modules["__main__"]`; a process spawned later (a test
+    of concurrent writers) then runs that script first and dies. Each test ends with the real one back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 def _cuda() -> bool:
     try:
         import torch

@@ -289,3 +289,46 @@ def test_the_migration_runs_once_when_two_processes_open_an_old_store(tmp_path):
 
 def _open_and_count(path: str) -> None:
     assert len(RunStore(path).list_jobs()) == 6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_pages_metric_cache_reads_what_the_store_holds_after_every_flush(tmp_path, seed):
+    """A live page reads only the rows stored since its last refresh (`follow.MetricCache`). After every flush
+    of three runs written in random chunks (a step's test row sometimes flushed before its train row, or after
+    the next step's), and across a retry (a new attempt) and a run deleted and submitted again, what it holds
+    equals a fresh `metrics()` read of each run."""
+    import random
+
+    from explorer.jobs.follow import MetricCache
+
+    rnd = random.Random(seed)
+    s, cache = RunStore(tmp_path), MetricCache()
+    rids = [s.submit(cfg(i, group="g")) for i in range(3)]
+    for _ in rids:
+        s.claim("w")
+    pending = {r: [{"step": k // 2 + 1, "split": ("train", "test")[k % 2], "loss": rnd.random(), "acc": rnd.random(),
+                    "wall_time": 0.0} for k in range(40)] for r in rids}
+    for r in rids:  # out of order here and there, as a cancelled or final flush can write them
+        for _ in range(4):
+            i = rnd.randrange(len(pending[r]) - 1)
+            pending[r][i], pending[r][i + 1] = pending[r][i + 1], pending[r][i]
+
+    def check() -> None:
+        got = cache.read(s, [s.get(r) for r in rids])
+        assert got == {r: s.metrics(r) for r in rids}
+
+    check()
+    while any(pending.values()):
+        r = rnd.choice([r for r in rids if pending[r]])
+        n = rnd.randint(1, 5)
+        chunk, pending[r] = pending[r][:n], pending[r][n:]
+        assert s.log_metrics(r, chunk, "w")
+        check()
+    s.finish(rids[0], "failed", error="boom", worker_id="w")
+    s.submit(cfg(0, group="g"))  # its second attempt: no rows yet
+    check()
+    s.delete(rids[1])
+    assert s.submit(cfg(1, group="g")) == rids[1]  # the same id, created again: its rows are read afresh
+    s.claim("w", job=rids[1])
+    s.log_metrics(rids[1], [{"step": 1, "split": "train", "loss": 1.0, "acc": 0.5, "wall_time": 0.0}], "w")
+    check()

@@ -31,6 +31,7 @@ _FOLLOWING: dict[str, float] = {}  # session id -> when it last drew a live page
 _FOLLOWING_LOCK = threading.Lock()
 BACKENDS = {"local": "local worker process", "ray": "Ray (RAY_ADDRESS, else a local instance)"}
 CACHE = "explorer.jobs.frames"  # the session's frame cache (explorer.jobs.follow.FrameCache)
+METRICS = "explorer.jobs.metrics"  # the session's metric rows read so far (explorer.jobs.follow.MetricCache)
 EVERY = "explorer.jobs.every"  # the refresh interval this session's live page was given
 STAMPED = "explorer.jobs.watched"  # when this session last told the store it shows a job (`JobStore.watch`)
 WATCH_EVERY_S = 10.0  # how often a page that shows an interactive job says so (well inside its UNWATCHED_S)
@@ -183,6 +184,14 @@ def frames(jid: str, kind: str | None = None) -> list[Any]:
     from explorer.jobs.follow import FrameCache
 
     return st.session_state.setdefault(CACHE, FrameCache()).read(backend().store, jid, kind)
+
+
+def metrics(runs: Sequence[Any], store: Any = None) -> dict[str, list[dict[str, Any]]]:
+    """Every metric row so far of each run of `runs` (in `store`, default the backend's), by id, through the
+    session's one metric cache: a live page's refresh reads only the rows stored since its last one."""
+    from explorer.jobs.follow import MetricCache
+
+    return st.session_state.setdefault(METRICS, MetricCache()).read(store or backend().store, runs)
 
 
 def cache() -> Any:

@@ -52,6 +52,7 @@ def status(be: Any, job: Any) -> None:
 def live_curves(store: Any, snap: Any) -> None:
     """Learning curves of the runs training now (the current round)."""
     from explorer.figures.curves import curves_figure
+    from ui.jobs import metrics as metric_rows
 
     runs = []
     for rid in snap.current:
@@ -61,7 +62,7 @@ def live_curves(store: Any, snap: Any) -> None:
             continue  # not in the store yet: the job is about to claim it
     if len(runs) > MAX_LIVE_RUNS:
         runs = [r for r in runs if r.config.seed == 0][:MAX_LIVE_RUNS]
-    metrics = {r.id: store.metrics(r.id) for r in runs}
+    metrics = metric_rows(runs, store)
     st.markdown(f"**Now training:** {snap.current_label or '—'}")
     chart(curves_figure(runs, metrics), "lottery.live", "Train (solid) and test (dotted) accuracy of the runs of the "
           "current round: the ticket (red) should keep up with the dense run while the controls fall behind.")

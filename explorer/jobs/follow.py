@@ -37,6 +37,38 @@ class FrameCache:
         return got if kind is None else [f for f in got if f.kind == kind]
 
 
+class MetricCache:
+    """Metric rows read so far, per run: a live page's refresh reads only the rows stored since its last one
+    (every student's Train page refreshes while their comparison trains; reading every row of every run each
+    time grew with the runs). Rows are those of the run's current attempt, ordered by step then split as
+    `JobStore.metrics` orders them; a run retried or submitted again (another attempt or creation time) is
+    read afresh."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[tuple[int, float], int, list[dict[str, Any]]]] = {}  # id -> (attempt, created), rowid, rows
+
+    def read(self, store: Any, jobs: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+        """Every metric row so far of each of `jobs` (`Job`s or runs), by id."""
+        out = {}
+        for j in jobs:
+            key = (j.attempt, j.created)
+            was = self.held.get(j.id)
+            rowid, rows = (was[1], was[2]) if was is not None and was[0] == key else (0, [])
+            new, rowid = store.metrics_after(j.id, j.attempt, rowid)
+            if new:
+                rows = rows + new  # a new list: a figure or table drawn from the last one keeps it
+                tail = rows[-len(new) - 1:]
+                if any(_order(a) > _order(b) for a, b in zip(tail, tail[1:])):
+                    rows.sort(key=_order)  # stable: rows of one step and split stay in the order stored
+            self.held[j.id] = (key, rowid, rows)
+            out[j.id] = rows
+        return out
+
+
+def _order(row: dict[str, Any]) -> tuple[int, str]:
+    return row["step"], row["split"]
+
+
 def signature(store: Any, ids: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
     """What a page shows of the jobs `ids`, in a form that changes exactly when any of it does."""
     if not ids:

@@ -259,6 +259,15 @@ class JobStore(Interests):
             q, args = q + " AND split=?", [*args, split]
         return [dict(r) for r in self._conn().execute(q + " ORDER BY step, split, rowid", args)]
 
+    def metrics_after(self, jid: str, attempt: int, rowid: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Attempt `attempt`'s metric rows of job `jid` stored after row `rowid`, in the order they were stored,
+        and the last row's id (`rowid` when none): a live page reads only what is new (`follow.MetricCache`)."""
+        self._mine(jid)
+        got = self._conn().execute("SELECT rowid AS r, step, split, loss, acc, wall_time FROM metrics WHERE job_id=? "
+                                   "AND attempt=? AND rowid>? ORDER BY rowid", (jid, attempt, rowid)).fetchall()
+        return [{k: g[k] for k in ("step", "split", "loss", "acc", "wall_time")} for g in got], \
+            (got[-1]["r"] if got else rowid)
+
     def frames(self, jid: str, since: int = 0, kind: str | None = None) -> list[Frame]:
         """The job's frames after sequence number `since` (all attempts), oldest first."""
         self._mine(jid)
