@@ -319,6 +319,27 @@ def report(students: list[Student], t_start: float, mem: Memory) -> dict:
     }
 
 
+def scheduling(data: Path) -> dict:
+    """How the server scheduled the class's training, read from its store: the batched jobs that trained
+    (each possibly with others merged into it), how many were merged, and how many ran in a pause of a
+    running one (`explorer.training.interleave`), with the runs they trained."""
+    from explorer.jobs.store import JobStore
+    from explorer.training.kinds import BATCH
+
+    store = JobStore(data)
+    roots = [j for j in store.list_jobs(kind=BATCH) if j.parent is None]
+    results = {j.id: j.result or {} for j in roots}
+    merged = {m for r in results.values() for m in r.get("trained_with", ())}
+    paused = [p for r in results.values() for p in r.get("paused_for", ())]
+    def runs(jid: str) -> int:
+        return len(store.list_jobs(parent=jid))
+
+    return {"batched_jobs": len(roots) - len(merged), "merged_into_another": len(merged),
+            "run_in_a_pause": len(paused),
+            "runs_per_job": [runs(j) + sum(runs(m) for m in results[j].get("trained_with", ()))
+                             for j in results if j not in merged]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--students", type=int, default=10, help="protocol-level students (at most 60)")
@@ -343,6 +364,7 @@ def main() -> int:
         t_start, cpu0 = time.monotonic(), time.process_time()
         asyncio.run(run_class(url, students, a.model, a.time_limit, a.ramp, a.timeout))
         out = report(students, t_start, mem)
+        out["jobs"] = scheduling(data)
         out["harness_cpu_s"] = round(time.process_time() - cpu0, 1)
         out["server_settled_s"] = settled
         out["wall_s"] = round(time.monotonic() - t_start, 1)

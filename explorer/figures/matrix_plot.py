@@ -196,8 +196,10 @@ def matrix_figure(
 
     hover_ok = n * m <= HOVER_THRESHOLD**2
     gap = 1 if min(g["cell_w"], g["cell_h"]) >= 6 else 0
-    heat = go.Heatmap(
-        z=Z, x=cols, y=rows, name="matrix", colorscale=colorscale, zmid=zmid, zmin=zmin, zmax=zmax,
+    # traces and layout as plain dicts, validated once by one Figure (update_layout and update_*axes one by
+    # one cost as much again: the Prune page draws this on each selection of each student)
+    heat: dict = dict(
+        type="heatmap", z=Z, x=cols, y=rows, name="matrix", colorscale=colorscale, zmid=zmid, zmin=zmin, zmax=zmax,
         customdata=L if (symbolic and hover_ok) else None, xgap=gap, ygap=gap, showscale=not symbolic,
         hovertemplate=("row %{y}<br>col %{x}" + ("<br>%{customdata}" if symbolic else "<br>value %{z:.4g}")
                        + "<extra></extra>") if hover_ok else "row %{y}<br>col %{x}<br>%{z:.3g}<extra></extra>",
@@ -206,40 +208,37 @@ def matrix_figure(
     )
     if g["text"]:
         if symbolic:
-            heat.text = texts
-            heat.texttemplate = "%{text}"
+            heat.update(text=texts, texttemplate="%{text}")
         else:
-            heat.texttemplate = "%{z:.3~g}"
-        heat.textfont = dict(size=FONT)
+            heat["texttemplate"] = "%{z:.3~g}"
+        heat["textfont"] = dict(size=FONT)
     zr = [r for r, c in zeroed]
     zc = [c for r, c in zeroed]
     mark = max(6.0, min(40.0, 0.9 * min(g["cell_w"], g["cell_h"])))  # the red square nearly fills its cell
-    red = go.Scatter(x=zc, y=zr, mode="markers", name="zeroed", hoverinfo="skip",
-                     marker=dict(symbol="square-open", color=SELECT_COLOR, size=mark, line=dict(width=2.5)),
-                     showlegend=bool(zr))
-    halo = go.Scatter(x=zc, y=zr, mode="markers", name="zeroed halo", hoverinfo="skip", showlegend=False,
-                      marker=dict(symbol="square-open", color=HALO_COLOR, size=mark + 5, line=dict(width=2)))
-    fig = go.Figure([heat, red, halo])
-
-    shapes = _shapes(rows, cols, band, shade=True)
+    red = dict(type="scatter", x=zc, y=zr, mode="markers", name="zeroed", hoverinfo="skip",
+               marker=dict(symbol="square-open", color=SELECT_COLOR, size=mark, line=dict(width=2.5)),
+               showlegend=bool(zr))
+    halo = dict(type="scatter", x=zc, y=zr, mode="markers", name="zeroed halo", hoverinfo="skip", showlegend=False,
+                marker=dict(symbol="square-open", color=HALO_COLOR, size=mark + 5, line=dict(width=2)))
     top = 36 if title else 12
     legend = 22 if zr else 0
-    fig.update_layout(
-        shapes=shapes, autosize=False,
+    layout = dict(
+        shapes=_shapes(rows, cols, band, shade=True), autosize=False,
         width=int(max(g["left"] + m * g["cell_w"] + g["right"], len(title or "") * 7.2 + 16, 160)),
         height=height or int(top + legend + n * g["cell_h"] + g["bottom"]),
         margin=dict(l=g["left"], r=g["right"], t=top + legend, b=g["bottom"], pad=0),
-        title=dict(text=title, font=dict(size=13), x=0.005, xref="container", y=1, yref="container", yanchor="top", pad=dict(t=8))
-        if title else None,
         plot_bgcolor="white",
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, font=dict(size=11)),
+        # categorical axes indexed 0..n-1 so the shapes above line up with cells
+        xaxis=dict(type="category", showticklabels=g["ticks_x"], tickangle=g["angle"], side="bottom",
+                   tickfont=dict(size=FONT), showgrid=False, automargin=True, range=[-0.5, m - 0.5]),
+        yaxis=dict(type="category", showticklabels=g["ticks_y"], tickfont=dict(size=FONT), showgrid=False,
+                   automargin=True, range=[n - 0.5, -0.5]),
     )
-    # categorical axes indexed 0..n-1 so the shapes above line up with cells
-    fig.update_xaxes(type="category", showticklabels=g["ticks_x"], tickangle=g["angle"], side="bottom",
-                     tickfont=dict(size=FONT), showgrid=False, automargin=True, range=[-0.5, m - 0.5])
-    fig.update_yaxes(type="category", showticklabels=g["ticks_y"], tickfont=dict(size=FONT), showgrid=False,
-                     automargin=True, range=[n - 0.5, -0.5])
-    return fig
+    if title:
+        layout["title"] = dict(text=title, font=dict(size=13), x=0.005, xref="container", y=1, yref="container",
+                               yanchor="top", pad=dict(t=8))
+    return go.Figure(data=[heat, red, halo], layout=layout)
 
 
 def _shapes(rows: Sequence[str], cols: Sequence[str], band: Collection[str] | None, shade: bool) -> list[dict]:
