@@ -15,7 +15,8 @@ the teacher started the server; the wait is reported as `server_settled_s`). Bou
 an error. It reports p50/p95 of page opens, of interactions (join, prune, retrain) and of the live
 page's refreshes; each student's time from pressing *Retrain* to the first curve point and to the
 verdict; the time until every verdict; errors; the server's memory (RSS of the server and its workers,
-peak and end); and cross-student leaks: another student's comparison group or display name on a
+peak and end) and its CPU seconds (per student: what a burst queues on, steadier than the latencies); how
+the training was scheduled (batched jobs, merged, let in during a pause); and cross-student leaks: another student's comparison group or display name on a
 student's page (each student's pages list their own work only, so this must be 0). A protocol student's
 page is read in full (the group list's options included); a browser's as its text on screen.
 """
@@ -252,6 +253,15 @@ class Memory:
                 self.peak = max(self.peak, self.last)
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far; 0 when it is gone."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs: list[float], q: float) -> float | None:
     if not xs:
         return None
@@ -329,14 +339,15 @@ def scheduling(data: Path) -> dict:
     store = JobStore(data)
     roots = [j for j in store.list_jobs(kind=BATCH) if j.parent is None]
     results = {j.id: j.result or {} for j in roots}
-    merged = {m for r in results.values() for m in r.get("trained_with", ())}
+    # a job that trained others names them (a list); each of those names the job that trained it (its id)
+    merged = {j for j, r in results.items() if isinstance(r.get("trained_with"), str)}
     paused = [p for r in results.values() for p in r.get("paused_for", ())]
     def runs(jid: str) -> int:
         return len(store.list_jobs(parent=jid))
 
     return {"batched_jobs": len(roots) - len(merged), "merged_into_another": len(merged),
             "run_in_a_pause": len(paused),
-            "runs_per_job": [runs(j) + sum(runs(m) for m in results[j].get("trained_with", ()))
+            "runs_per_job": [runs(j) + sum(runs(m) for m in results[j].get("trained_with") or ())
                              for j in results if j not in merged]}
 
 
@@ -349,6 +360,8 @@ def main() -> int:
     ap.add_argument("--ramp", type=float, default=0.0, help="spread the students' starts over this many seconds")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds one page run may take")
     ap.add_argument("--json", default="", help="also write the figures to this JSON file")
+    ap.add_argument("--root", default="", help="serve the app of another checkout (e.g. the code before a change, "
+                                               "for a before/after in the same hour); default this one")
     a = ap.parse_args()
     n, b = min(a.students, 60), min(a.browsers, 4)
     sels = selections(a.model, n + b)
@@ -356,14 +369,18 @@ def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="load_class_"))
     mem = Memory(data)
     mem.thread.start()
-    with serve(data, classroom=(JOIN, TEACHER), on_start=lambda pid: setattr(mem, "pid", pid)) as url:
+    root = {"root": Path(a.root).resolve()} if a.root else {}
+    with serve(data, classroom=(JOIN, TEACHER), on_start=lambda pid: setattr(mem, "pid", pid), **root) as url:
         asyncio.run(_warm(url))
         settled = _settle(mem.pid)
         print(f"class server at {url}; {n} protocol students + {b} in Chromium, model {a.model}, "
               f"limit {a.time_limit:.0f} s", flush=True)
-        t_start, cpu0 = time.monotonic(), time.process_time()
+        t_start, cpu0, server0 = time.monotonic(), time.process_time(), cpu_s(mem.pid)
         asyncio.run(run_class(url, students, a.model, a.time_limit, a.ramp, a.timeout))
         out = report(students, t_start, mem)
+        # the server's one Python thread is what a burst queues on: its CPU per student is the figure to lower
+        out["server_cpu_s"] = round(cpu_s(mem.pid) - server0, 1)
+        out["server_cpu_per_student_s"] = round(out["server_cpu_s"] / len(students), 2)
         out["jobs"] = scheduling(data)
         out["harness_cpu_s"] = round(time.process_time() - cpu0, 1)
         out["server_settled_s"] = settled

@@ -212,23 +212,29 @@ def dag_figure(
         showlegend=False,
     ))
 
-    fig = go.Figure(traces)
+    # the layout as one dict, validated once with the traces (update_layout and update_*axes one by one cost
+    # as much again: a selection on the Prune page draws the figure anew)
+    annotations = []
     if mode == "angled":  # tilted labels need only a line height between levels (explorer.figures.node_labels);
         # they hang below their nodes, away from the skip arcs that bow upwards, except on nodes above the
         # middle rank (a parallel branch), whose labels rise so they do not cross the main line
         y_mid = (max(p[1] for p in pos.values()) + min(p[1] for p in pos.values())) / 2
         up = {i for i in lab_ids if pos[i][1] > y_mid + 1e-9}
-        fig.update_layout(annotations=[
+        annotations = [
             dict(x=pos[i][0], y=pos[i][1], text=node_label(dag, i), showarrow=False,
                  textangle=-LABEL_ANGLE if i in up else LABEL_ANGLE, xanchor="left",
                  yanchor="bottom" if i in up else "top", xshift=2, yshift=4 if i in up else -4,
-                 font=dict(size=10, color="#333"), captureevents=False) for i in lab_ids])
+                 font=dict(size=10, color="#333"), captureevents=False) for i in lab_ids]
     n_shortcuts = sum(1 for a in dag.arcs if a.meta.get("op_skips"))
     bundled = f" ({n_shortcuts} carry an op-level shortcut, orange)" if n_shortcuts else ""
     if plan.bundles:  # short: the modebar sits over the title's end on a narrow column
         bundled += (f" (drawn as {len(plan.bundles)} bundles)" if plan.bundled == plan.total
                     else f" ({plan.bundled:,} as {len(plan.bundles)} bundles)")
-    fig.update_layout(
+    ys = [p[1] for p in pos.values()]
+    half = max(1.2, (max(ys) - min(ys)) / 2 + 0.8) if ys else 1.2  # a chain still gets room for its skip curves
+    mid = (max(ys) + min(ys)) / 2 if ys else 0.0
+    below = 1.2 if mode == "angled" else 0.0  # room for the hanging labels under the lowest nodes
+    layout = dict(
         height=height,
         margin=dict(l=10, r=10, t=40, b=40),
         dragmode=dragmode,
@@ -239,14 +245,14 @@ def dag_figure(
         plot_bgcolor="white",
         title=dict(text=f"{dag.name or 'graph'} — {dag.granularity} level: {len(ids)} nodes, "
                         f"{len(dag.arcs):,} arcs{bundled}, levels 0..{dag.depth}", font=dict(size=13), x=0.01, y=0.99),
-        meta={"arcs_note": plan.note()} if plan.bundles else None,
+        xaxis=dict(title=dict(text="level"), dtick=tick_step, zeroline=False, showgrid=True, gridcolor="#eee"),
+        yaxis=dict(visible=False, range=[mid - half - below, mid + half]),
     )
-    fig.update_xaxes(title_text="level", dtick=tick_step, zeroline=False, showgrid=True, gridcolor="#eee")
-    ys = [p[1] for p in pos.values()]
-    half = max(1.2, (max(ys) - min(ys)) / 2 + 0.8) if ys else 1.2  # a chain still gets room for its skip curves
-    mid = (max(ys) + min(ys)) / 2 if ys else 0.0
-    below = 1.2 if mode == "angled" else 0.0  # room for the hanging labels under the lowest nodes
-    fig.update_yaxes(visible=False, range=[mid - half - below, mid + half])
+    if annotations:
+        layout["annotations"] = annotations
+    if plan.bundles:
+        layout["meta"] = {"arcs_note": plan.note()}
+    fig = go.Figure(traces, layout=layout)
     return with_overlay(fig, dag, overlay, overlay_by) if overlay is not None else fig
 
 
