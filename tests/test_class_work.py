@@ -389,12 +389,12 @@ def _sized_batch(owner: str, seeds, steps: int):
     return batch_submission(cfgs, owner=owner), [c.run_id for c in cfgs]
 
 
-@pytest.mark.parametrize("late_seeds, let_in", [((10, 11), True), (tuple(range(10, 18)), False)])
+@pytest.mark.parametrize("late_seeds, late_steps, let_in", [((10, 11), 20, True), (tuple(range(10, 18)), 80, False)])
 def test_a_late_short_job_trains_in_a_pause_of_the_long_one_which_goes_on_unchanged(
-        klass, tmp_path_factory, monkeypatch, late_seeds, let_in):
+        klass, tmp_path_factory, monkeypatch, late_seeds, late_steps, let_in):
     """Ada's long job (8 runs x 60 steps) starts; Bob's (another step count: it cannot join it) waits. A small
-    one (2 runs x 20 steps, a twelfth of the work) runs in a pause of Ada's and ends first; one as big as a
-    quarter or more waits for the end. Every run's curve is the one it gets trained alone, Ada's too."""
+    one (2 runs x 20 steps, a twelfth of the work) runs in a pause of Ada's and ends first; one with more work
+    than hers (8 x 80) waits for the end. Every run's curve is the one it gets trained alone, Ada's too."""
     import os
 
     from explorer.jobs import context
@@ -405,7 +405,7 @@ def test_a_late_short_job_trains_in_a_pause_of_the_long_one_which_goes_on_unchan
     monkeypatch.setattr(interleave, "CHECK_S", 0.0)
     data, ada, bob, _ = klass
     s = RunStore(data)
-    (sa, ra), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, 20)
+    (sa, ra), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, late_steps)
     ja, jb = s.submit(sa), s.submit(sb)
     notes = {}  # what Ada's runs say on her page while a job runs in a pause of hers
 
@@ -448,9 +448,9 @@ def test_a_local_app_never_pauses_a_job_for_another(monkeypatch, tmp_path):
     assert s.get_job(ja).status == "done" and s.get_job(jb).status == "queued"
 
 
-@pytest.mark.parametrize("late_seeds, in_a_pause", [((10, 11), True), (tuple(range(10, 18)), False)])
+@pytest.mark.parametrize("late_seeds, late_steps, in_a_pause", [((10, 11), 20, True), (tuple(range(10, 18)), 80, False)])
 def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_the_long_one(
-        klass, late_seeds, in_a_pause):
+        klass, late_seeds, late_steps, in_a_pause):
     """Ada's long job is running (its runs claimed); Bob's short job is queued behind it. His page does not
     say when he would start after all of it: his job starts in its next pause, and the page says that. A job
     too big for a pause keeps its place and estimate."""
@@ -465,7 +465,7 @@ def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_t
     lock = try_lock(data)  # no worker may claim while the page is read: the queue stays as it is
     try:
         s = RunStore(data)
-        (sa, ra), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, 20)
+        (sa, ra), (sb, rb) = _sized_batch(ada.id, range(8), 60), _sized_batch(bob.id, late_seeds, late_steps)
         ja = s.submit(sa)
         s.claim("w", os.getpid(), job=ja)
         s.claim_children(ja, "w", os.getpid())  # Ada's long job trains
@@ -504,8 +504,8 @@ def test_a_local_app_never_says_a_job_starts_in_a_pause(monkeypatch, tmp_path):
 
 
 def test_a_burst_waiting_behind_a_long_job_is_not_let_in_one_by_one(klass, monkeypatch):
-    """Four late comparisons, each small beside Ada's job but together more than its pause share (4 x 40 > 480 /
-    4): none is let in; they wait for the end and train as the next merged job, not as four pauses of Ada's."""
+    """Four late comparisons, each small beside Ada's job but together more work than hers (4 x 160 > 480): none
+    is let in; they wait for the end and train as the next merged job, not as four pauses of Ada's."""
     import os
 
     from explorer.jobs.context import execute
@@ -516,7 +516,7 @@ def test_a_burst_waiting_behind_a_long_job_is_not_let_in_one_by_one(klass, monke
     data, ada, bob, _ = klass
     s = RunStore(data)
     ja = s.submit(_sized_batch(ada.id, range(8), 60)[0])
-    late = [s.submit(_sized_batch(f"{bob.id}-{i}", (10 + 2 * i, 11 + 2 * i), 20)[0]) for i in range(4)]
+    late = [s.submit(_sized_batch(f"{bob.id}-{i}", (10 + 2 * i, 11 + 2 * i), 80)[0]) for i in range(4)]
     execute(s, s.claim("w", os.getpid()), "w")
     assert s.get_job(ja).status == "done" and "paused_for" not in s.get_job(ja).result
     assert all(s.get_job(j).status == "queued" for j in late)

@@ -8,17 +8,21 @@ batched job (where its runs' rows are flushed), the worker now looks at the queu
 every `CHECK_S`): when all the training work waiting in the queue (runs × steps) is at most `SHARE` of the
 running job's, the oldest root training job that has waited `WAIT_S` or more runs there and then, to its
 end, taking in the other late comparisons it can share a vmapped job with (`limit`: up to a `SHARE` of the
-running job's runs). Then the long job goes on from the step it paused at. A queue holding more waits for
-the end and trains as the next merged job: a class's burst let in one comparison at a time would make
-every student wait longer (measured: the first merged job, paused nine times, ended at 25 s instead of
-8 s, and the 15 comparisons behind it saw their first points at 30 s instead of 17 s). Nothing of the long
-job changes but its wall time: its runs' rows by step are the same (its random state is kept aside,
-`torch.random.fork_rng`), and its heartbeats go on meanwhile.
+running job's runs). Then the long job goes on from the step it paused at, and its runs' page line says
+why their curves stopped meanwhile (`PAUSED`). A queue holding more waits for the end and trains as the next
+merged job: a class's burst let in one comparison at a time would make every student wait longer
+(measured: the first merged job, paused nine times, ended at 25 s instead of 8 s, and the 15 comparisons
+behind it saw their first points at 30 s instead of 17 s). `SHARE` is the whole running job's work: with a
+quarter, a class's third merged job (96 runs) waited for all of a second one of 136 and its students saw
+their first point at 35 s (measured at N = 30); let in, it starts at once, and the 136 runs' students,
+whose curves had started, wait for it. Nothing of the long job changes but its wall time: its runs' rows
+by step are the same (its random state is kept aside, `torch.random.fork_rng`), and its heartbeats go on
+meanwhile.
 A job let in never pauses for another (one level only), and the local app never interleaves: it is for
 a class server's queue (`coalesce.enabled`).
 
-    >>> fits(waiting=8 * 300, running=240 * 300)
-    True
+    >>> fits(waiting=8 * 300, running=240 * 300), fits(waiting=96 * 300, running=136 * 300)
+    (True, True)
     >>> fits(waiting=24 * 8 * 300, running=6 * 8 * 300)
     False
 """
@@ -33,7 +37,7 @@ from typing import Any
 from explorer.jobs.context import JobContext
 
 WAIT_S = 2.0  # a job queued for less may yet be taken in by a job starting next (`coalesce.adopt`)
-SHARE = 0.25  # jobs are let in while all the waiting work is at most this share of the running job's (runs x steps)
+SHARE = 1.0  # jobs are let in while all the waiting work is at most this share of the running job's (runs x steps)
 CHECK_S = 0.5  # the queue is read at most this often while a job trains
 
 PAUSED = ("paused for a few seconds: a classmate's short comparison trains now, then this one goes on from "
