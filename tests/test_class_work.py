@@ -523,3 +523,35 @@ def test_a_burst_waiting_behind_a_long_job_is_not_let_in_one_by_one(klass, monke
     job = s.claim("w", os.getpid())  # the next job takes in the other three
     execute(s, job, "w")
     assert all(s.get_job(j).status == "done" for j in late) and len(s.get_job(job.id).result["trained_with"]) == 3
+
+
+def test_a_transformer_class_merges_trains_twins_once_and_pauses_as_an_mlp_class_does(
+        klass, tmp_path_factory, monkeypatch):
+    """The class server's scheduling on a transformer (`transformer_tiny`: attention, layer norm, dropout):
+    Ada's and Bob's comparisons merge into one vmapped job whose seed-1 twin trains once; Carl's, of another
+    step count, trains in a pause of it. Every run's curve is the one it gets trained alone."""
+    import os
+
+    from explorer.jobs.context import execute
+    from explorer.training import interleave
+    from explorer.training.kinds import batch_submission
+
+    monkeypatch.setattr(interleave, "WAIT_S", 0.0)
+    monkeypatch.setattr(interleave, "CHECK_S", 0.0)
+
+    def batch(owner: str, seeds, steps: int):
+        cfgs = [RunConfig(model="transformer_tiny", dataset="mnist1d", steps=steps, eval_every=10, device="cpu",
+                          seed=s, group=f"{owner}-g") for s in seeds]
+        return batch_submission(cfgs, owner=owner), [c.run_id for c in cfgs]
+
+    data, ada, bob, _ = klass
+    s = RunStore(data)
+    (sa, ra), (sb, rb), (sc, rc) = batch(ada.id, (0, 1), 30), batch(bob.id, (1, 2), 30), batch(f"{bob.id}-c", (3,), 10)
+    ja, jb, jc = s.submit(sa), s.submit(sb), s.submit(sc)
+    execute(s, s.claim("w", os.getpid()), "w")
+    a = s.get_job(ja).result
+    assert a["trained_with"] == [jb] and a["trained_once_for_twins"] == 1 and a["paused_for"] == [jc]
+    assert all(s.get_job(r).status == "done" for r in ra + rb + rc)
+    assert s.metrics(rb[0]) == s.metrics(ra[1])  # the twin's rows are its twin's
+    os.environ.pop("EXPLORER_CLASS_JOIN_CODE")
+    _each_alone_gives_the_same_curves(s, ((sa, ra), (sb, rb), (sc, rc)), tmp_path_factory)
