@@ -46,8 +46,12 @@ def group_eta(runs) -> float | None:
 
 
 def runs_block(runs) -> None:
+    from explorer.training.interleave import PAUSED
+
     eta = group_eta(runs)
-    if eta is not None:
+    if any(r.status == "running" and r.note == PAUSED for r in runs):  # its rate says nothing of the pause
+        st.caption("The whole group: paused now, for a classmate's comparison (beside its runs).")
+    elif eta is not None:
         st.caption(f"The whole group: about {_fmt_eta(eta).removeprefix('ETA ')} left.")
     where = queue_places([r.id for r in runs if r.status == "queued"])
     for r in runs:

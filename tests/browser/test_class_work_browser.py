@@ -111,3 +111,44 @@ def test_two_students_and_the_teacher(class_server, browser):
     finally:
         for c in ctxs:
             c.close()
+
+
+def test_a_student_whose_running_comparison_is_paused_is_told_why(class_server, browser):
+    """On a class server a late classmate's short job trains in a pause of a running one
+    (`explorer.training.interleave`): the running job's student sees their curves stop, and each of their
+    runs says why (screenshot: class_paused_note.png)."""
+    import os
+
+    from explorer.jobs.context import beating
+    from explorer.training.interleave import PAUSED
+    from explorer.training.kinds import batch_submission
+
+    url, data = class_server
+    ctx, page, token = _join(browser, url, CLASS_CODES["join"], "Cy")
+    try:
+        cy = next(m.id for m in Roster(data).members() if m.name == "Cy")
+        s = RunStore(data)
+        cfgs = [RunConfig(model="mlp", dataset="mnist1d", steps=300, seed=k, group="cy-group", label=f"run {k}")
+                for k in range(2)]
+        jid = s.submit(batch_submission(cfgs, owner=cy))
+        s.claim("t", os.getpid(), job=jid)  # a worker of this test's: the server's own has nothing to claim
+        s.claim_children(jid, "t", os.getpid())
+        rids = [c.run_id for c in cfgs]
+        with beating(s, [jid, *rids], "t"):  # alive while the page reads it
+            for r in rids:
+                s.log_metrics(r, [{"step": st, "split": "train", "loss": 2.0 - st / 100, "acc": st / 200,
+                                   "wall_time": 0.0} for st in (10, 20, 30)], "t")
+            s.set_note(rids, PAUSED, "t")
+            page.goto(f"{url}/Train?group=cy-group&who={token}", wait_until="domcontentloaded")
+            wait_idle(page, live=True)
+            page.get_by_text(PAUSED).first.wait_for(timeout=60_000)
+            text = _text(page)
+            assert text.count(PAUSED) == len(rids)  # beside each of the runs
+            assert "The whole group: paused now" in text and "left." not in text  # no estimate from a stalled rate
+            assert_no_errors(page)
+            screenshot(page, "class_paused_note")
+            for r in rids:
+                s.finish(r, "cancelled", worker_id="t")
+            s.finish(jid, "cancelled", worker_id="t")
+    finally:
+        ctx.close()
