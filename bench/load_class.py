@@ -16,8 +16,8 @@ an error. It reports p50/p95 of page opens, of interactions (join, prune, retrai
 page's refreshes; each student's time from pressing *Retrain* to the first curve point and to the
 verdict; the time until every verdict; errors; the server's memory (RSS of the server and its workers,
 peak and end) and its CPU seconds (per student: what a burst queues on, steadier than the latencies); how
-the training was scheduled (batched jobs, merged, let in during a pause); and cross-student leaks: another student's comparison group or display name on a
-student's page (each student's pages list their own work only, so this must be 0). A protocol student's
+the training was scheduled (batched jobs, merged, let in during a pause); and cross-student leaks: another
+student's comparison group or display name on a student's page (each student's pages list their own work only, so this must be 0). A protocol student's
 page is read in full (the group list's options included); a browser's as its text on screen.
 """
 

@@ -448,7 +448,8 @@ def test_a_local_app_never_pauses_a_job_for_another(monkeypatch, tmp_path):
     assert s.get_job(ja).status == "done" and s.get_job(jb).status == "queued"
 
 
-@pytest.mark.parametrize("late_seeds, late_steps, in_a_pause", [((10, 11), 20, True), (tuple(range(10, 18)), 80, False)])
+@pytest.mark.parametrize("late_seeds, late_steps, in_a_pause",
+                         [((10, 11), 20, True), (tuple(range(10, 18)), 80, False)])
 def test_a_late_job_that_will_run_in_a_pause_says_so_instead_of_a_place_behind_the_long_one(
         klass, late_seeds, late_steps, in_a_pause):
     """Ada's long job is running (its runs claimed); Bob's short job is queued behind it. His page does not

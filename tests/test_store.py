@@ -332,3 +332,7 @@ def test_a_pages_metric_cache_reads_what_the_store_holds_after_every_flush(tmp_p
     s.claim("w", job=rids[1])
     s.log_metrics(rids[1], [{"step": 1, "split": "train", "loss": 1.0, "acc": 0.5, "wall_time": 0.0}], "w")
     check()
+    cache.KEEP = 1  # a long session's browsing: past the bound it keeps what its last read asked for
+    cache.read(s, [s.get(rids[2])])
+    assert set(cache.held) == {rids[2]}
+    check()  # the others read afresh

@@ -44,8 +44,11 @@ class MetricCache:
     `JobStore.metrics` orders them; a run retried or submitted again (another attempt or creation time) is
     read afresh."""
 
+    KEEP = 512  # runs held per session: past that, those the last read did not ask for are dropped
+
     def __init__(self) -> None:
-        self.held: dict[str, tuple[tuple[int, float], int, list[dict[str, Any]]]] = {}  # id -> (attempt, created), rowid, rows
+        # run id -> ((attempt, created), the last row's id, its rows so far)
+        self.held: dict[str, tuple[tuple[int, float], int, list[dict[str, Any]]]] = {}
 
     def read(self, store: Any, jobs: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
         """Every metric row so far of each of `jobs` (`Job`s or runs), by id."""
@@ -62,6 +65,8 @@ class MetricCache:
                     rows.sort(key=_order)  # stable: rows of one step and split stay in the order stored
             self.held[j.id] = (key, rowid, rows)
             out[j.id] = rows
+        if len(self.held) > self.KEEP:  # a long session's browsing: memory for what it shows now only
+            self.held = {k: v for k, v in self.held.items() if k in out}
         return out
 
 

@@ -40,7 +40,8 @@ WAIT_S = 2.0  # a job queued for less may yet be taken in by a job starting next
 SHARE = 1.0  # jobs are let in while all the waiting work is at most this share of the running job's (runs x steps)
 CHECK_S = 0.5  # the queue is read at most this often while a job trains
 
-PAUSED = "paused: a classmate's comparison, queued after this one started, trains now; this one then goes on from the same step"
+PAUSED = ("paused: a classmate's comparison, queued after this one started, trains now; this one then goes on "
+          "from the same step")
 
 _inside = False  # True while a job let in runs: it never pauses for another
 _share_runs = 0  # the runs a job let in may train, taken-in late comparisons included (`limit`)
