@@ -169,8 +169,8 @@ def queue_places(jids: Sequence[str]) -> dict[str, str]:
     return {j: "queued" if p is None else PAUSE_PLACE if j in paused else f"queued: {p.text()}" for j, p in got.items()}
 
 
-PAUSE_PLACE = ("queued: starts within a few seconds, in a pause of the class's running job (a short job does not "
-               "wait for a long one)")
+PAUSE_PLACE = ("queued: starts within a few seconds, in a pause of the class's running job (a job no bigger than "
+               "it does not wait for all of it)")
 
 
 def refuse_hidden(what: str) -> None:
