@@ -17,8 +17,9 @@ page's refreshes; each student's time from pressing *Retrain* to the first curve
 verdict; the time until every verdict; errors; the server's memory (RSS of the server and its workers,
 peak and end) and its CPU seconds (per student: what a burst queues on, steadier than the latencies); how
 the training was scheduled (batched jobs, merged, let in during a pause); and cross-student leaks: another
-student's comparison group or display name on a student's page (each student's pages list their own work only, so this must be 0). A protocol student's
-page is read in full (the group list's options included); a browser's as its text on screen.
+student's comparison group or display name on a student's page (each student's pages list their own work
+only, so this must be 0). A protocol student's page is read in full (the group list's options included); a
+browser's as its text on screen.
 """
 
 from __future__ import annotations
@@ -233,10 +234,9 @@ class Memory:
         for d in os.listdir("/proc"):
             if d.isdigit():
                 try:
-                    stat = Path(f"/proc/{d}/stat").read_text()
+                    stat = _stat(int(d))
                     cmd = Path(f"/proc/{d}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                    rss = int(stat.rsplit(")", 1)[1].split()[21]) * os.sysconf("SC_PAGE_SIZE")
-                    procs[int(d)] = (int(stat.rsplit(")", 1)[1].split()[1]), rss, cmd)
+                    procs[int(d)] = (int(stat[1]), int(stat[21]) * os.sysconf("SC_PAGE_SIZE"), cmd)
                 except (OSError, IndexError, ValueError):
                     continue
         mine, grew = {self.pid}, True
@@ -253,10 +253,15 @@ class Memory:
                 self.peak = max(self.peak, self.last)
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ..., utime at 11, rss at 21)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) process `pid` has used so far; 0 when it is gone."""
     try:
-        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        f = _stat(pid)
     except OSError:
         return 0.0
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
@@ -342,6 +347,7 @@ def scheduling(data: Path) -> dict:
     # a job that trained others names them (a list); each of those names the job that trained it (its id)
     merged = {j for j, r in results.items() if isinstance(r.get("trained_with"), str)}
     paused = [p for r in results.values() for p in r.get("paused_for", ())]
+
     def runs(jid: str) -> int:
         return len(store.list_jobs(parent=jid))
 

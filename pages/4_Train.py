@@ -63,7 +63,7 @@ def runs_block(runs) -> None:
         elif r.status == "queued":
             c3.caption(where[r.id])
         elif r.status == "running" and r.note:
-            c3.caption(r.note)  # e.g. paused for a classmate's short job (`training.interleave`)
+            c3.caption(r.note)  # e.g. paused for a classmate's comparison (`training.interleave`), a retry
         if not r.done and c4.button("Cancel", key=f"cancel.{r.id}", help="stop this run"):
             backend().cancel(r.id)
             st.rerun(scope="fragment")

@@ -191,8 +191,8 @@ def metrics(runs: Sequence[Any], store: Any = None) -> dict[str, list[dict[str, 
     session's one metric cache: a live page's refresh reads only the rows stored since its last one."""
     from explorer.jobs.follow import MetricCache
 
-    cache = st.session_state.setdefault(METRICS, MetricCache())
-    return cache.read(backend().store if store is None else store, runs)
+    held = st.session_state.setdefault(METRICS, MetricCache())
+    return held.read(backend().store if store is None else store, runs)
 
 
 def cache() -> Any:
